@@ -1,0 +1,41 @@
+/**
+ * The one DynamoDB table, defined once: the Storage stack and the local stage both create it from this.
+ * Single-table design: `pk`/`sk`, one GSI (`gsi1pk`/`gsi1sk`) for cross-partition listings, TTL on `expiresAt`.
+ * Powertools idempotency records live in the same table under `pk` = `idempotency#<key>` (no sort key use).
+ */
+export const tableDefinition = {
+  /** Logical name; the deployed name is `<app>-<stage>-state`. */
+  logicalName: 'state',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  globalSecondaryIndexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+} as const;
+
+/** The physical table name for an app and stage. */
+export function tableName(app: string, stage: string): string {
+  return `${app}-${stage}-state`;
+}
+
+/** CreateTable input (on-demand) for the local stage and tests. */
+export function createTableInput(name: string) {
+  const d = tableDefinition;
+  const attributes = [d.partitionKey, d.sortKey, ...d.globalSecondaryIndexes.flatMap((g) => [g.partitionKey, g.sortKey])];
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: attributes.map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+    KeySchema: [
+      { AttributeName: d.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: d.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: d.globalSecondaryIndexes.map((g) => ({
+      IndexName: g.indexName,
+      KeySchema: [
+        { AttributeName: g.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: g.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    })),
+  };
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name such as eu-west-1');
+
+/** A glob over image names: `*` matches any run of characters, everything else is literal. */
+const namePattern = z.string().min(1).max(128);
+
+export const amiFamilyPatternSchema = z.object({
+  family: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'family names are letters, digits, _ . - (max 64)'),
+  namePattern,
+});
+
+export const configSchema = z.object({
+  /** Prefix of every resource name; one deployment per app name and stage. */
+  app: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/).default('opsauto'),
+  /** Regions the jobs work in; the first is where the backend itself is deployed. */
+  regions: z.array(regionName).min(1).default(['us-east-1']),
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  amiPublisher: z
+    .object({
+      /** Parameter that holds a family's current AMI; `{family}` is replaced. Must start with `/`. */
+      parameterPath: z
+        .string()
+        .regex(/^\/[a-zA-Z0-9_.\-/{}]+$/, 'must be an absolute parameter path such as /opsauto/ami/{family}/latest')
+        .refine((p) => p.includes('{family}'), 'must contain {family}')
+        .default('/opsauto/ami/{family}/latest'),
+      /** Tag whose value names an image's family. */
+      familyTag: z.string().min(1).max(128).default('opsauto:ami-family'),
+      /** Extra rules for images without the tag: first match wins. */
+      namePatterns: z.array(amiFamilyPatternSchema).default([]),
+    })
+    .prefault({}),
+});
+
+export type OpsautoConfigInput = z.input<typeof configSchema>;
+export type OpsautoConfig = z.output<typeof configSchema>;
+
+/**
+ * Validates the operator's settings and fills in defaults. Throws one error listing every problem.
+ *
+ * @example
+ * export default defineConfig({ regions: ['eu-west-1'], amiPublisher: { namePatterns: [{ family: 'web', namePattern: 'web-*' }] } });
+ */
+export function defineConfig(input: OpsautoConfigInput): OpsautoConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    throw new ConfigError(`invalid opsauto config:\n${problems}`);
+  }
+  return result.data;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The literal prefix of the AMI parameter path, for IAM scoping: `/opsauto/ami/{family}/latest` -> `/opsauto/ami/`. */
+export function amiParameterPrefix(config: OpsautoConfig): string {
+  const path = config.amiPublisher.parameterPath;
+  return path.slice(0, path.indexOf('{family}'));
+}

@@ -1,0 +1,106 @@
+import { amiParameterPrefix, type OpsautoConfig } from '@opsauto/core';
+
+/**
+ * The one source of truth for wiring: every function, its triggers, its environment and the AWS actions it calls.
+ * `stacks/` turns this into SST constructs and least-privilege IAM; `opsauto local` registers the same
+ * definitions with localcloud. A trigger in one and not the other is a bug (test/stacks checks both).
+ */
+
+/** An EventBridge event pattern (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html). */
+export type EventPattern = { [field: string]: unknown };
+
+export type Trigger =
+  /** An EventBridge Scheduler schedule: `cron(...)` or `rate(...)`, evaluated in `timezone` (IANA). */
+  | { type: 'schedule'; name: string; expression: string; timezone: string }
+  /** An EventBridge rule on the default bus. */
+  | { type: 'event'; name: string; pattern: EventPattern }
+  /** An HTTP API route (payload format 2.0). */
+  | { type: 'http'; method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string };
+
+/** Where an action may be used; rendered into ARNs by the stacks (region and account of the deployment). */
+export type ResourceScope =
+  | { kind: 'table' }
+  | { kind: 'ssm-parameter-path'; path: string }
+  /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
+  | { kind: 'any' };
+
+export interface Permission {
+  actions: string[];
+  resources: ResourceScope[];
+}
+
+/** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
+export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'OPSAUTO_STAGE';
+
+export interface FunctionDefinition {
+  /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
+  name: string;
+  /** `<file without extension>.<export>`, relative to the repository root, as SST v2 expects. */
+  handler: string;
+  description: string;
+  timeoutSeconds: number;
+  memoryMB: number;
+  triggers: Trigger[];
+  environment: EnvKey[];
+  permissions: Permission[];
+}
+
+const table: ResourceScope = { kind: 'table' };
+
+/** Every function of the backend for a given config. */
+export function manifest(config: OpsautoConfig): FunctionDefinition[] {
+  return [
+    {
+      name: 'ami-publisher',
+      handler: 'packages/functions/src/handlers/ami-publisher.handler',
+      description: 'Publishes new AMI IDs into Parameter Store, forward only',
+      timeoutSeconds: 60,
+      memoryMB: 256,
+      triggers: [
+        {
+          type: 'event',
+          name: 'ami-available',
+          pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 AMI State Change'], detail: { State: ['available', 'deregistered'] } },
+        },
+        {
+          type: 'event',
+          name: 'image-builder-available',
+          pattern: {
+            source: ['aws.imagebuilder'],
+            'detail-type': ['EC2 Image Builder Image State Change'],
+            detail: { state: { status: ['AVAILABLE'] } },
+          },
+        },
+        {
+          type: 'event',
+          name: 'runbook-image-created',
+          pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Image Created'] },
+        },
+      ],
+      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'],
+      permissions: [
+        { actions: ['ec2:DescribeImages'], resources: [{ kind: 'any' }] },
+        {
+          actions: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:LabelParameterVersion'],
+          resources: [{ kind: 'ssm-parameter-path', path: amiParameterPrefix(config) }],
+        },
+        { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resources: [table] },
+      ],
+    },
+    {
+      name: 'status',
+      handler: 'packages/functions/src/handlers/status.handler',
+      description: 'HTTP: the currently published AMI of every family',
+      timeoutSeconds: 10,
+      memoryMB: 256,
+      triggers: [{ type: 'http', method: 'GET', path: '/status' }],
+      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'],
+      permissions: [{ actions: ['dynamodb:Query'], resources: [table] }],
+    },
+  ];
+}
+
+/** The environment every function receives. */
+export function functionEnvironment(config: OpsautoConfig, stage: string, tableName: string): Record<EnvKey, string> {
+  return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), OPSAUTO_STAGE: stage };
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Tests talk to localcloud on random ports; the SDK must not pick up a developer's real endpoint or CA bundle.
+    env: { AWS_CA_BUNDLE: '', AWS_ENDPOINT_URL: '', AWS_PROFILE: '' },
+  },
+});
