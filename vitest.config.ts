@@ -6,6 +6,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests talk to localcloud on random ports; the SDK must not pick up a developer's real endpoint or CA bundle.
-    env: { AWS_CA_BUNDLE: '', AWS_ENDPOINT_URL: '', AWS_PROFILE: '' },
+    env: { AWS_CA_BUNDLE: '', AWS_ENDPOINT_URL: '', AWS_PROFILE: '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

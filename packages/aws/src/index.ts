@@ -1,1 +1,3 @@
 export * from './table.js';
+export * from './clients.js';
+export * from './ami/index.js';

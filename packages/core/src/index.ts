@@ -1,1 +1,5 @@
 export * from './config.js';
+export * from './clock.js';
+export * from './errors.js';
+export * from './ami/index.js';
+export * from './events/eventbridge.js';

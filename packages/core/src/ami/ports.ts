@@ -1,0 +1,33 @@
+import type { FamilyHead, ImageInfo, PublicationRecord } from './model.js';
+
+/** Reads images (EC2 DescribeImages). */
+export interface ImageCatalog {
+  /** The image, or undefined when EC2 does not know it (deregistered or never existed). */
+  describe(region: string, imageId: string): Promise<ImageInfo | undefined>;
+}
+
+/** Writes the family parameter (SSM Parameter Store, DataType aws:ec2:image). */
+export interface ImageParameter {
+  /** Writes `imageId` as a new version; returns the version number. */
+  put(region: string, name: string, imageId: string, description: string): Promise<number>;
+  /** Attaches labels to a version (a label moves from any other version). */
+  label(region: string, name: string, version: number, labels: string[]): Promise<void>;
+  /** The current value and version, or undefined when the parameter does not exist. */
+  current(region: string, name: string): Promise<{ value: string; version: number } | undefined>;
+}
+
+/** Keeps family heads and their history (DynamoDB). */
+export interface PublicationStore {
+  getHead(region: string, family: string): Promise<FamilyHead | undefined>;
+  /**
+   * Writes `head` only if the stored head still has `expectedVersion` (undefined: only if there is none).
+   * @throws ConcurrentUpdateError when the condition fails.
+   */
+  putHead(head: FamilyHead, expectedVersion: number | undefined): Promise<void>;
+  /** Idempotent on (region, family, sequence, kind). */
+  appendHistory(record: PublicationRecord): Promise<void>;
+  /** Newest first. */
+  history(region: string, family: string, limit?: number): Promise<PublicationRecord[]>;
+  /** Every family head in every region. */
+  listHeads(): Promise<FamilyHead[]>;
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * The EventBridge envelope. `time` is kept as a string: AWS's own documentation samples carry placeholders
+ * such as `yyyy-mm-ddThh:mm:ssZ`, and no handler here depends on it.
+ */
+export function eventBridgeEvent<const T extends string, S extends z.ZodType>(detailType: T, source: string, detail: S) {
+  return z.object({
+    version: z.string(),
+    id: z.string(),
+    'detail-type': z.literal(detailType),
+    source: z.literal(source),
+    account: z.string(),
+    time: z.string(),
+    region: z.string().min(1),
+    resources: z.array(z.string()).default([]),
+    detail,
+  });
+}
+
+const amiId = z.string().regex(/^ami-[0-9a-z]+$/, 'must be an AMI ID (ami-…)');
+
+/** `EC2 AMI State Change` (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). */
+export const amiStateChangeEvent = eventBridgeEvent(
+  'EC2 AMI State Change',
+  'aws.ec2',
+  z.object({ ImageId: amiId, State: z.string(), ErrorMessage: z.string().optional(), RequestId: z.string().optional() }),
+);
+
+/** `EC2 Image Builder Image State Change`: one AMI per distribution region in `output-resources.amis`. */
+export const imageBuilderStateChangeEvent = eventBridgeEvent(
+  'EC2 Image Builder Image State Change',
+  'aws.imagebuilder',
+  z.object({
+    'image-build-version-arn': z.string().optional(),
+    state: z.object({ status: z.string(), reason: z.string().optional() }),
+    'output-resources': z
+      .object({ amis: z.array(z.object({ region: z.string(), image: amiId, name: z.string().optional(), accountId: z.string().optional() })).default([]) })
+      .default({ amis: [] }),
+  }),
+);
+
+/** Emitted by the runbook engine when an image-creating runbook ends (source `opsauto.runbooks`). */
+export const runbookImageCreatedEvent = eventBridgeEvent(
+  'Runbook Image Created',
+  'opsauto.runbooks',
+  z.object({ ImageId: amiId, Region: z.string().optional(), ExecutionId: z.string().optional() }),
+);
+
+/** Every event the AMI publisher consumes, told apart by `detail-type`. */
+export const amiPublisherEvent = z.discriminatedUnion('detail-type', [amiStateChangeEvent, imageBuilderStateChangeEvent, runbookImageCreatedEvent]);
+export type AmiPublisherEvent = z.infer<typeof amiPublisherEvent>;

@@ -1,0 +1,68 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy, { type MiddyfiedHandler } from '@middy/core';
+import { ConflictError, NotFoundError, ValidationError } from '@opsauto/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { logger } from './logger.js';
+
+/** Logs a failure with its class and message only: events may carry values that must not reach a log. */
+const logFailure = (): middy.MiddlewareObj => ({
+  onError: (request) => {
+    const error = request.error;
+    logger.error('invocation failed', { errorName: error?.name, errorMessage: error?.message });
+  },
+});
+
+/**
+ * An asynchronously invoked handler (EventBridge rule or schedule): the event is parsed with `schema`
+ * (a ParseError names the field that is wrong), the Lambda context is added to every log line, and a failure
+ * is thrown so that Lambda retries it and, after its retries, sends it to the failure destination.
+ *
+ * @example
+ * export const handler = eventHandler(amiPublisherEvent, async (event) => publish(event));
+ */
+export function eventHandler<S extends z.ZodType, R>(
+  schema: S,
+  handle: (event: z.infer<S>, context: Context) => Promise<R>,
+): MiddyfiedHandler<unknown, R, Error, Context> {
+  return middy<z.infer<S>, R>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logFailure())
+    .use(parser({ schema }))
+    .handler(handle);
+}
+
+/** A JSON response of the HTTP API. */
+export function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+const statusOf = (error: unknown): number => {
+  if (error instanceof ValidationError || (error as Error)?.name === 'ParseError') return 400;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ConflictError) return 409;
+  return 500;
+};
+
+/**
+ * An HTTP API (payload 2.0) handler: domain errors become 4xx with a JSON body `{error, message}`,
+ * anything else a 500 that names the request ID and never the cause.
+ */
+export function httpHandler(handle: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event, context) => {
+      try {
+        return await handle(event, context);
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 500) {
+          logger.error('request failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+          return json(500, { error: 'InternalError', message: `the request failed; quote request ID ${context.awsRequestId}` });
+        }
+        const e = error as Error & { field?: string };
+        return json(status, { error: e.name, message: e.message, ...(e.field ? { field: e.field } : {}) });
+      }
+    });
+}
