@@ -20,7 +20,8 @@ export type Trigger =
 /** Where an action may be used; rendered into ARNs by the stacks (region and account of the deployment). */
 export type ResourceScope =
   | { kind: 'table' }
-  | { kind: 'ssm-parameter-path'; path: string }
+  /** Parameters below `path` in each of `regions` (the AMI publisher writes in each image's region). */
+  | { kind: 'ssm-parameter-path'; path: string; regions: string[] }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
   | { kind: 'any' };
 
@@ -82,7 +83,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
         { actions: ['ec2:DescribeImages'], resources: [{ kind: 'any' }] },
         {
           actions: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:LabelParameterVersion'],
-          resources: [{ kind: 'ssm-parameter-path', path: amiParameterPrefix(config) }],
+          resources: [{ kind: 'ssm-parameter-path', path: amiParameterPrefix(config), regions: config.regions }],
         },
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resources: [table] },
       ],
@@ -103,4 +104,23 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
 /** The environment every function receives. */
 export function functionEnvironment(config: OpsautoConfig, stage: string, tableName: string): Record<EnvKey, string> {
   return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), OPSAUTO_STAGE: stage };
+}
+
+/**
+ * The Input every schedule sends its function: the EventBridge `Scheduled Event` envelope, filled in by
+ * EventBridge Scheduler's context attributes (and by localcloud's scheduler in the local stage), with the
+ * trigger's name in `detail` because one function may have several schedules.
+ */
+export function scheduledEventInput(region: string, account: string, trigger: string): string {
+  return JSON.stringify({
+    version: '0',
+    id: '<aws.scheduler.execution-id>',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.scheduler',
+    account,
+    time: '<aws.scheduler.scheduled-time>',
+    region,
+    resources: ['<aws.scheduler.schedule-arn>'],
+    detail: { trigger },
+  });
 }

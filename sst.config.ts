@@ -1,0 +1,19 @@
+import type { SSTConfig } from 'sst';
+import config from './opsauto.config.js';
+import { Api } from './stacks/api.js';
+import { Automation } from './stacks/automation.js';
+import { functionDefaults } from './stacks/function-from-manifest.js';
+import { Storage } from './stacks/storage.js';
+
+const sstConfig: SSTConfig = {
+  config(_input) {
+    // The backend lives in the first configured region; the jobs reach the others from there.
+    return { name: config.app, region: config.regions[0] };
+  },
+  stacks(app) {
+    app.setDefaultFunctionProps(functionDefaults);
+    app.stack(Storage).stack(Automation).stack(Api);
+  },
+};
+
+export default sstConfig;

@@ -1,0 +1,50 @@
+import { manifest, type FunctionDefinition } from '@opsauto/functions';
+import type { Construct } from 'constructs';
+import { Api as HttpApi, dependsOn, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
+import config from '../opsauto.config.js';
+import { Automation } from './automation.js';
+import { functionFromManifest, type FunctionWiring } from './function-from-manifest.js';
+import { Storage } from './storage.js';
+
+/** API-wide throttling: a booting fleet retries, and one misbehaving script must not exhaust the account's limit. */
+export const apiThrottle = { burst: 50, rate: 20 } as const;
+
+/** The HTTP API (payload format 2.0): one route per manifest `http` trigger. */
+export function Api({ stack, app }: StackContext) {
+  const { tableName } = use(Storage);
+  const { functions } = use(Automation);
+  dependsOn(Storage);
+  const api = buildApi(stack, manifest(config), { config, stage: app.stage, tableName }, functions);
+  stack.addOutputs({ ApiEndpoint: api.url });
+  return { api };
+}
+
+/**
+ * Routes every `http` trigger of `definitions`. A function that already exists (built by the Automation stack
+ * because it also has other triggers) is reused, so that each manifest function is deployed once.
+ * Exported so that tests can build it from fixture entries.
+ */
+export function buildApi(
+  scope: Construct,
+  definitions: FunctionDefinition[],
+  wiring: FunctionWiring,
+  existing: Record<string, SstFunction> = {},
+): HttpApi<Record<string, never>> {
+  const routes: Record<string, { function: SstFunction }> = {};
+  for (const definition of definitions) {
+    const httpTriggers = definition.triggers.filter((trigger) => trigger.type === 'http');
+    if (httpTriggers.length === 0) continue;
+    const fn = existing[definition.name] ?? functionFromManifest(scope, definition, wiring);
+    for (const trigger of httpTriggers) {
+      const routeKey = `${trigger.method} ${trigger.path}`;
+      if (routes[routeKey]) throw new Error(`manifest: route "${routeKey}" is declared twice (${definition.name})`);
+      routes[routeKey] = { function: fn };
+    }
+  }
+  return new HttpApi(scope, 'Api', {
+    // Callers are servers and scripts, not browsers.
+    cors: false,
+    defaults: { throttle: apiThrottle },
+    routes,
+  });
+}

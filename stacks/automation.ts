@@ -1,0 +1,104 @@
+import { manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { dependsOn, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
+import config from '../opsauto.config.js';
+import { constructId, functionFromManifest, type FunctionWiring } from './function-from-manifest.js';
+import { Storage } from './storage.js';
+
+/** Lambda's asynchronous retries after the first failed attempt (events and schedules are asynchronous invokes). */
+const asyncRetryAttempts = 2;
+
+/**
+ * Every manifest function that is not purely an HTTP handler: those with schedule or event triggers, and those with
+ * no trigger at all (invoked directly). Each function exists once in the app; the Api stack routes to these when
+ * they also have HTTP triggers.
+ */
+export function Automation({ stack, app }: StackContext) {
+  const { tableName } = use(Storage);
+  dependsOn(Storage);
+  const definitions = manifest(config).filter((definition) => !isHttpOnly(definition));
+  const automation = buildAutomation(stack, definitions, { config, stage: app.stage, tableName });
+  stack.addOutputs({ FailedInvocationsQueueUrl: automation.failures.queueUrl });
+  return automation;
+}
+
+/** True when every trigger of a function is an HTTP route (the Api stack owns such functions). */
+export function isHttpOnly(definition: FunctionDefinition): boolean {
+  return definition.triggers.length > 0 && definition.triggers.every((trigger) => trigger.type === 'http');
+}
+
+/**
+ * Functions, EventBridge rules (default bus), EventBridge Scheduler schedules, one queue for failed asynchronous
+ * invocations, and alarms, for the given manifest entries. Exported so that tests can build it from fixture entries.
+ */
+export function buildAutomation(scope: Construct, definitions: FunctionDefinition[], wiring: FunctionWiring) {
+  const stack = Stack.of(scope);
+  const failures = new sqs.Queue(scope, 'FailedInvocations', {
+    retentionPeriod: Duration.days(14),
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+  failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }).createAlarm(scope, 'FailedInvocationsAlarm', {
+    alarmDescription: 'An asynchronous invocation failed after its retries; see the FailedInvocations queue',
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+
+  const functions: Record<string, SstFunction> = {};
+  for (const definition of definitions) {
+    const id = constructId(definition.name);
+    const fn = functionFromManifest(scope, definition, wiring, {
+      retryAttempts: asyncRetryAttempts,
+      onFailure: new destinations.SqsDestination(failures),
+    });
+    functions[definition.name] = fn;
+
+    let schedulerRole: iam.Role | undefined;
+    for (const trigger of definition.triggers) {
+      switch (trigger.type) {
+        case 'event':
+          new events.Rule(scope, `${id}${constructId(trigger.name)}Rule`, {
+            description: `${definition.name}: ${trigger.name}`,
+            // The manifest holds raw EventBridge JSON; CDK passes every key through as is (it only renames `detailType`).
+            eventPattern: trigger.pattern as events.EventPattern,
+            targets: [new targets.LambdaFunction(fn, { deadLetterQueue: failures })],
+          });
+          break;
+        case 'schedule':
+          schedulerRole ??= new iam.Role(scope, `${id}SchedulerRole`, {
+            description: `EventBridge Scheduler invokes ${definition.name}`,
+            assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+              conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+            }),
+            inlinePolicies: {
+              invoke: new iam.PolicyDocument({
+                statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })],
+              }),
+            },
+          });
+          new scheduler.CfnSchedule(scope, `${id}${constructId(trigger.name)}Schedule`, {
+            description: `${definition.name}: ${trigger.name}`,
+            scheduleExpression: trigger.expression,
+            scheduleExpressionTimezone: trigger.timezone,
+            flexibleTimeWindow: { mode: 'OFF' },
+            state: 'ENABLED',
+            target: { arn: fn.functionArn, roleArn: schedulerRole.roleArn, input: scheduledEventInput(stack.region, stack.account, trigger.name) },
+          });
+          break;
+        case 'http':
+          break;
+      }
+    }
+  }
+  return { functions, failures };
+}

@@ -1,0 +1,631 @@
+import { createTableInput, tableDefinition, tableName } from '@opsauto/aws';
+import { functionEnvironment, manifest, type EnvKey, type FunctionDefinition, type ResourceScope } from '@opsauto/functions';
+import { Template } from 'aws-cdk-lib/assertions';
+import { App, getStack, use, type StackContext } from 'sst/constructs';
+import { initProject, useProject } from 'sst/project.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import config from '../../opsauto.config.js';
+import sstConfig from '../../sst.config.js';
+import { Api, buildApi } from '../../stacks/api.js';
+import { Automation, buildAutomation, isHttpOnly } from '../../stacks/automation.js';
+import { functionDefaults, functionTag } from '../../stacks/function-from-manifest.js';
+import { Storage } from '../../stacks/storage.js';
+
+/*
+ * Synthesises the SST app offline and checks the CloudFormation it would deploy against the manifest.
+ * Expected values are derived from the manifest (and the table definition), so that a trigger or permission added
+ * there and not wired here fails a test. A second app, built from fixture entries, covers the trigger kinds the
+ * manifest does not use yet (schedules, a function with both HTTP and other triggers, a function without triggers).
+ */
+
+const stage = 'test';
+const region = 'us-east-1';
+const account = '123456789012';
+const allEnvKeys: EnvKey[] = ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Synthesis
+// ---------------------------------------------------------------------------------------------------------------
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface CfnResource {
+  Type: string;
+  Properties?: Record<string, Json>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: Json; Export?: { Name: Json } }>;
+}
+/** Templates by functional stack name (`Storage`, `Automation`, `Api`). */
+type Templates = Record<string, CfnTemplate>;
+type FunctionalStack = Parameters<typeof getStack>[0];
+
+/**
+ * Synthesises an app in deploy mode. `isActiveStack: () => false` makes SST give functions placeholder code instead of
+ * running esbuild on their handlers (as `sst deploy <other stack>` does), so handler files need not exist; every
+ * other resource, property and IAM statement is synthesised as for a real deployment. NODE_ENV=test makes
+ * `app.finish()` skip its AWS calls (bootstrap bucket lookup for sourcemaps).
+ */
+async function synthesise(define: (app: App) => void | Promise<void>, stacks: FunctionalStack[]): Promise<Templates> {
+  const app = new App({
+    mode: 'deploy',
+    stage,
+    name: useProject().config.name,
+    region,
+    account,
+    isActiveStack: () => false,
+  });
+  await define(app);
+  await app.finish();
+  return Object.fromEntries(stacks.map((s) => [s.name, Template.fromStack(getStack(s)).toJSON() as CfnTemplate]));
+}
+
+let appTemplates: Promise<Templates> | undefined;
+/** The real app (sst.config.ts), synthesised once for every test that reads it. */
+function synthesiseApp(): Promise<Templates> {
+  appTemplates ??= synthesise((app) => sstConfig.stacks(app), [Storage, Automation, Api]);
+  return appTemplates;
+}
+
+beforeAll(async () => {
+  vi.stubEnv('NODE_ENV', 'test');
+  // Loads sst.config.ts the way the SST CLI does (its config() part), so the app name comes from it.
+  await initProject({ stage, region });
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading templates
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Located {
+  stack: string;
+  id: string;
+  resource: CfnResource;
+}
+
+function resources(templates: Templates, type: string): Located[] {
+  return Object.entries(templates).flatMap(([stack, template]) =>
+    Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === type)
+      .map(([id, resource]) => ({ stack, id, resource })),
+  );
+}
+
+function props(located: Located): Record<string, Json> {
+  return located.resource.Properties ?? {};
+}
+
+/**
+ * Renders an intrinsic as a readable string: `Ref` -> `${Id}`, `Fn::GetAtt` -> `${Id.Attr}`, imports as
+ * `${import:Name}`; the partition pseudo parameter becomes `aws` so that expected ARNs read like real ones.
+ */
+function render(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    if ('Ref' in value) return value.Ref === 'AWS::Partition' ? 'aws' : `\${${render(value.Ref)}}`;
+    if ('Fn::GetAtt' in value) {
+      const [id, attribute] = value['Fn::GetAtt'] as [string, string];
+      return `\${${id}.${attribute}}`;
+    }
+    if ('Fn::Join' in value) {
+      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
+      return parts.map(render).join(separator);
+    }
+    if ('Fn::ImportValue' in value) return `\${import:${render(value['Fn::ImportValue'])}}`;
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+/** The resource a `Ref`, `Fn::GetAtt` or cross-stack `Fn::ImportValue` points at, seen from `stack`. */
+function resolve(templates: Templates, stack: string, value: Json): Located | undefined {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const id = 'Ref' in value ? value.Ref : 'Fn::GetAtt' in value ? (value['Fn::GetAtt'] as Json[])[0] : undefined;
+    if (typeof id === 'string') {
+      const resource = templates[stack]?.Resources[id];
+      return resource && { stack, id, resource };
+    }
+    if ('Fn::ImportValue' in value) {
+      const exportName = render(value['Fn::ImportValue']);
+      for (const [producer, template] of Object.entries(templates)) {
+        for (const output of Object.values(template.Outputs ?? {})) {
+          if (output.Export && render(output.Export.Name) === exportName) return resolve(templates, producer, output.Value);
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+function same(a: Located | undefined, b: Located): boolean {
+  return a !== undefined && a.stack === b.stack && a.id === b.id;
+}
+
+function asList(value: Json | undefined): Json[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Every function resource tagged as a manifest function, by manifest name. */
+function manifestFunctions(templates: Templates): Map<string, Located[]> {
+  const byName = new Map<string, Located[]>();
+  for (const fn of resources(templates, 'AWS::Lambda::Function')) {
+    const tags = (props(fn).Tags ?? []) as { Key: string; Value: string }[];
+    const name = tags.find((tag) => tag.Key === functionTag)?.Value;
+    if (name) byName.set(name, [...(byName.get(name) ?? []), fn]);
+  }
+  return byName;
+}
+
+function functionOf(templates: Templates, name: string): Located {
+  const found = manifestFunctions(templates).get(name) ?? [];
+  expect(found, `function ${name}`).toHaveLength(1);
+  return found[0];
+}
+
+function roleOf(templates: Templates, fn: Located): Located {
+  const role = resolve(templates, fn.stack, props(fn).Role);
+  expect(role?.resource.Type, `role of ${fn.id}`).toBe('AWS::IAM::Role');
+  return role!;
+}
+
+interface Statement {
+  Effect: string;
+  Action?: Json;
+  Resource?: Json;
+  [key: string]: Json | undefined;
+}
+
+/** Statements of the role's inline policies and of every AWS::IAM::Policy attached to it, in any stack. */
+function roleStatements(templates: Templates, role: Located): Statement[] {
+  const documents: Json[] = asList(props(role).Policies).map((policy) => (policy as { PolicyDocument: Json }).PolicyDocument);
+  for (const policy of [...resources(templates, 'AWS::IAM::Policy'), ...resources(templates, 'AWS::IAM::ManagedPolicy')]) {
+    const attached = asList(props(policy).Roles).some((ref) => same(resolve(templates, policy.stack, ref), role));
+    if (attached) documents.push(props(policy).PolicyDocument);
+  }
+  return documents.flatMap((document) => asList((document as { Statement: Json }).Statement) as unknown as Statement[]);
+}
+
+/** Allow statements flattened into `action resource` pairs; anything but plain Allow/Action/Resource is refused. */
+function grants(statements: Statement[]): string[] {
+  const pairs = new Set<string>();
+  for (const statement of statements) {
+    expect(Object.keys(statement).filter((key) => !['Effect', 'Action', 'Resource', 'Sid'].includes(key))).toEqual([]);
+    expect(statement.Effect).toBe('Allow');
+    for (const action of asList(statement.Action)) {
+      for (const resource of asList(statement.Resource)) pairs.add(`${render(action)} ${render(resource)}`);
+    }
+  }
+  return [...pairs].sort();
+}
+
+/** What a manifest resource scope must become, written out independently of the stacks' rendering code. */
+function expectedArns(scope: ResourceScope): string[] {
+  switch (scope.kind) {
+    case 'table': {
+      const table = `arn:aws:dynamodb:${region}:${account}:table/${tableName(config.app, stage)}`;
+      return [table, `${table}/index/*`];
+    }
+    case 'ssm-parameter-path':
+      return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
+    case 'any':
+      return ['*'];
+  }
+}
+
+function manifestGrants(definition: FunctionDefinition): string[] {
+  return definition.permissions.flatMap((permission) =>
+    permission.actions.flatMap((action) => permission.resources.flatMap((scope) => expectedArns(scope).map((arn) => `${action} ${arn}`))),
+  );
+}
+
+function invokeConfigOf(templates: Templates, fn: Located): Located[] {
+  return resources(templates, 'AWS::Lambda::EventInvokeConfig').filter((config) =>
+    same(resolve(templates, config.stack, props(config).FunctionName), fn),
+  );
+}
+
+/** The SST metadata entry of a function: the runtime and handler SST builds it with (not the placeholder's). */
+function sstMetadataOf(templates: Templates, fn: Located): { runtime: string; handler: string } {
+  const output = templates[fn.stack].Outputs!.SSTMetadata;
+  const metadata = JSON.parse(render(output.Value)) as { metadata: { type: string; data: { arn: string; runtime: string; handler: string } }[] };
+  const entry = metadata.metadata.find((item) => item.type === 'Function' && item.data.arn === `\${${fn.id}.Arn}`);
+  expect(entry, `SST metadata of ${fn.id}`).toBeDefined();
+  return entry!.data;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fixture app: trigger kinds the manifest does not use yet
+// ---------------------------------------------------------------------------------------------------------------
+
+const fixtureDefinitions: FunctionDefinition[] = [
+  {
+    name: 'office-hours',
+    handler: 'packages/functions/src/handlers/office-hours.handler',
+    description: 'fixture: two schedules in two timezones',
+    timeoutSeconds: 120,
+    memoryMB: 512,
+    triggers: [
+      { type: 'schedule', name: 'start', expression: 'cron(0 8 ? * MON-FRI *)', timezone: 'Europe/Berlin' },
+      { type: 'schedule', name: 'stop', expression: 'cron(0 19 ? * MON-FRI *)', timezone: 'America/New_York' },
+    ],
+    environment: ['OPSAUTO_STAGE'],
+    permissions: [
+      { actions: ['ec2:StartInstances', 'ec2:StopInstances'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:GetParametersByPath'], resources: [{ kind: 'ssm-parameter-path', path: '/opsauto/schedules/', regions: ['us-east-1', 'eu-west-1'] }] },
+    ],
+  },
+  {
+    name: 'activation-issuer',
+    handler: 'packages/functions/src/handlers/activation-issuer.handler',
+    description: 'fixture: HTTP routes plus a daily sweep',
+    timeoutSeconds: 15,
+    memoryMB: 256,
+    triggers: [
+      { type: 'http', method: 'POST', path: '/activations' },
+      { type: 'http', method: 'GET', path: '/activation' },
+      { type: 'schedule', name: 'sweep', expression: 'rate(1 day)', timezone: 'UTC' },
+    ],
+    environment: ['TABLE_NAME', 'OPSAUTO_STAGE'],
+    permissions: [
+      { actions: ['ssm:CreateActivation', 'ssm:DeleteActivation'], resources: [{ kind: 'any' }] },
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [{ kind: 'table' }] },
+    ],
+  },
+  {
+    name: 'runbook-worker',
+    handler: 'packages/functions/src/handlers/runbook-worker.handler',
+    description: 'fixture: an event trigger with a content-filtering pattern',
+    timeoutSeconds: 900,
+    memoryMB: 1024,
+    triggers: [
+      {
+        type: 'event',
+        name: 'compliance-change',
+        pattern: {
+          source: ['aws.config'],
+          'detail-type': ['Config Rules Compliance Change'],
+          detail: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] }, configRuleName: [{ prefix: 'opsauto-' }] },
+        },
+      },
+    ],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'],
+    permissions: [{ actions: ['dynamodb:Query', 'dynamodb:PutItem'], resources: [{ kind: 'table' }] }],
+  },
+  {
+    name: 'token-admin',
+    handler: 'packages/functions/src/handlers/token-admin.handler',
+    description: 'fixture: no trigger, invoked directly',
+    timeoutSeconds: 10,
+    memoryMB: 128,
+    triggers: [],
+    environment: ['TABLE_NAME'],
+    permissions: [{ actions: ['dynamodb:PutItem'], resources: [{ kind: 'table' }] }],
+  },
+];
+
+const fixtureWiring = { config, stage, tableName: tableName(config.app, stage) };
+
+function FixtureAutomation({ stack }: StackContext) {
+  return buildAutomation(
+    stack,
+    fixtureDefinitions.filter((definition) => !isHttpOnly(definition)),
+    fixtureWiring,
+  );
+}
+
+function FixtureApi({ stack }: StackContext) {
+  return { api: buildApi(stack, fixtureDefinitions, fixtureWiring, use(FixtureAutomation).functions) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checks that hold for any set of manifest entries
+// ---------------------------------------------------------------------------------------------------------------
+
+const cases: { label: string; definitions: () => FunctionDefinition[]; synth: () => Promise<Templates> }[] = [
+  {
+    label: 'the manifest',
+    definitions: () => manifest(config),
+    synth: synthesiseApp,
+  },
+  {
+    label: 'fixture entries with schedules, mixed and trigger-less functions',
+    definitions: () => fixtureDefinitions,
+    synth: () =>
+      synthesise(
+        (app) => {
+          app.setDefaultFunctionProps(functionDefaults);
+          app.stack(FixtureAutomation).stack(FixtureApi);
+        },
+        [FixtureAutomation, FixtureApi],
+      ),
+  },
+];
+
+describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) => {
+  let templates: Templates;
+  let definitions: FunctionDefinition[];
+
+  beforeAll(async () => {
+    definitions = defs();
+    templates = await synth();
+  });
+
+  it('creates each manifest function exactly once when the app is synthesised', () => {
+    // Prepare
+    const expected = definitions.map((d) => d.name).sort();
+
+    // Act
+    const found = manifestFunctions(templates);
+
+    // Assess
+    expect([...found.keys()].sort()).toEqual(expected);
+    for (const [name, copies] of found) expect(copies, name).toHaveLength(1);
+  });
+
+  it('uses nodejs22.x on arm64 with the manifest handler, timeout, memory and environment when building a function', () => {
+    for (const definition of definitions) {
+      const fn = functionOf(templates, definition.name);
+      const p = props(fn);
+      const environment = (p.Environment as { Variables: Record<string, string> }).Variables;
+      const expectedEnvironment = functionEnvironment(config, stage, tableName(config.app, stage));
+
+      // Placeholder code always carries nodejs22.x; SST's metadata holds the runtime it would build and deploy with.
+      expect(p.Runtime, definition.name).toBe('nodejs22.x');
+      expect(sstMetadataOf(templates, fn), definition.name).toMatchObject({ runtime: 'nodejs22.x', handler: definition.handler });
+      expect(p.Architectures, definition.name).toEqual(['arm64']);
+      expect(p.Timeout, definition.name).toBe(definition.timeoutSeconds);
+      expect(p.MemorySize, definition.name).toBe(definition.memoryMB);
+      for (const key of allEnvKeys) {
+        expect(environment[key], `${definition.name} ${key}`).toBe(
+          definition.environment.includes(key) ? expectedEnvironment[key] : undefined,
+        );
+      }
+    }
+  });
+
+  it('has an AWS::Events::Rule on the default bus with the exact manifest pattern when a function has an event trigger', () => {
+    const eventTriggers = definitions.flatMap((d) => d.triggers.flatMap((t) => (t.type === 'event' ? [{ d, t }] : [])));
+    const rules = resources(templates, 'AWS::Events::Rule');
+
+    for (const { d, t } of eventTriggers) {
+      const fn = functionOf(templates, d.name);
+      const matching = rules.filter(
+        (rule) =>
+          JSON.stringify(props(rule).EventPattern) === JSON.stringify(t.pattern) &&
+          asList(props(rule).Targets).some((target) => same(resolve(templates, rule.stack, (target as { Arn: Json }).Arn), fn)),
+      );
+      expect(matching, `${d.name}/${t.name}`).toHaveLength(1);
+      const rule = matching[0];
+      expect(props(rule).EventPattern).toEqual(t.pattern);
+      expect(props(rule).EventBusName, 'default bus').toBeUndefined();
+      expect(props(rule).State).toBe('ENABLED');
+      const invokePermissions = resources(templates, 'AWS::Lambda::Permission').filter(
+        (permission) =>
+          props(permission).Principal === 'events.amazonaws.com' &&
+          same(resolve(templates, permission.stack, props(permission).SourceArn), rule) &&
+          same(resolve(templates, permission.stack, props(permission).FunctionName), fn),
+      );
+      expect(invokePermissions, `${d.name}/${t.name} lambda permission`).toHaveLength(1);
+    }
+    expect(rules).toHaveLength(eventTriggers.length);
+  });
+
+  it('has an EventBridge Scheduler schedule with its timezone and a role that may only invoke that function when a function has a schedule trigger', () => {
+    const scheduleTriggers = definitions.flatMap((d) => d.triggers.flatMap((t) => (t.type === 'schedule' ? [{ d, t }] : [])));
+    const schedules = resources(templates, 'AWS::Scheduler::Schedule');
+
+    for (const { d, t } of scheduleTriggers) {
+      const fn = functionOf(templates, d.name);
+      const matching = schedules.filter(
+        (schedule) =>
+          props(schedule).ScheduleExpression === t.expression &&
+          props(schedule).ScheduleExpressionTimezone === t.timezone &&
+          same(resolve(templates, schedule.stack, (props(schedule).Target as { Arn: Json }).Arn), fn),
+      );
+      expect(matching, `${d.name}/${t.name}`).toHaveLength(1);
+      const schedule = matching[0];
+      const target = props(schedule).Target as { RoleArn: Json; Input: Json };
+      expect(props(schedule).State).toBe('ENABLED');
+      expect(props(schedule).FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+      expect(JSON.parse(render(target.Input))).toMatchObject({
+        'detail-type': 'Scheduled Event',
+        source: 'aws.scheduler',
+        account,
+        region,
+        detail: { trigger: t.name },
+      });
+
+      const role = resolve(templates, schedule.stack, target.RoleArn)!;
+      expect(role.resource.Type).toBe('AWS::IAM::Role');
+      expect(props(role).AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': account } },
+          },
+        ],
+      });
+      expect(props(role).ManagedPolicyArns).toBeUndefined();
+      expect(grants(roleStatements(templates, role))).toEqual([`lambda:InvokeFunction \${${fn.id}.Arn}`]);
+    }
+    expect(schedules).toHaveLength(scheduleTriggers.length);
+  });
+
+  it('routes each HTTP trigger to its function when a function has an http trigger', () => {
+    const httpTriggers = definitions.flatMap((d) => d.triggers.flatMap((t) => (t.type === 'http' ? [{ d, t }] : [])));
+    const routes = resources(templates, 'AWS::ApiGatewayV2::Route');
+
+    for (const { d, t } of httpTriggers) {
+      const fn = functionOf(templates, d.name);
+      const matching = routes.filter((route) => props(route).RouteKey === `${t.method} ${t.path}`);
+      expect(matching, `${t.method} ${t.path}`).toHaveLength(1);
+      const route = matching[0];
+      const integrationRef = (props(route).Target as { 'Fn::Join': [string, Json[]] })['Fn::Join'][1][1]!;
+      const integration = resolve(templates, route.stack, integrationRef)!;
+      expect(props(integration).IntegrationType).toBe('AWS_PROXY');
+      expect(props(integration).PayloadFormatVersion).toBe('2.0');
+      expect(resolve(templates, integration.stack, props(integration).IntegrationUri), `${t.method} ${t.path} target`).toEqual(fn);
+    }
+    expect(routes).toHaveLength(httpTriggers.length);
+  });
+
+  it('grants each function exactly its manifest permissions plus logging and its failure queue when the role is synthesised', () => {
+    for (const definition of definitions) {
+      const fn = functionOf(templates, definition.name);
+      const role = roleOf(templates, fn);
+      const failureQueue = isHttpOnly(definition)
+        ? []
+        : invokeConfigOf(templates, fn).map((config) =>
+            render((props(config).DestinationConfig as { OnFailure: { Destination: Json } }).OnFailure.Destination),
+          );
+      // Lambda's on-failure destination needs the function role to send to the queue (CDK's grantSendMessages).
+      const destinationGrants = failureQueue.flatMap((queue) =>
+        ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].map((action) => `${action} ${queue}`),
+      );
+
+      expect(props(role).ManagedPolicyArns, definition.name).toEqual([
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
+      ]);
+      expect(grants(roleStatements(templates, role)), definition.name).toEqual(
+        [...new Set([...manifestGrants(definition), ...destinationGrants])].sort(),
+      );
+    }
+  });
+
+  it('never allows Action "*" and allows Resource "*" only for actions the manifest scopes as any', () => {
+    const anyActionsByRole = new Map<string, Set<string>>();
+    for (const definition of definitions) {
+      const role = roleOf(templates, functionOf(templates, definition.name));
+      const anyActions = definition.permissions.filter((p) => p.resources.some((r) => r.kind === 'any')).flatMap((p) => p.actions);
+      anyActionsByRole.set(`${role.stack}/${role.id}`, new Set(anyActions));
+    }
+
+    for (const role of resources(templates, 'AWS::IAM::Role')) {
+      const allowedOnAny = anyActionsByRole.get(`${role.stack}/${role.id}`) ?? new Set<string>();
+      for (const grant of grants(roleStatements(templates, role))) {
+        const [action, resource] = grant.split(' ') as [string, string];
+        expect(action, `${role.id}: ${grant}`).not.toBe('*');
+        if (resource === '*') expect(allowedOnAny.has(action), `${role.id}: ${grant}`).toBe(true);
+      }
+    }
+  });
+
+  it('retries twice and sends failures to a queue when a function is invoked asynchronously', () => {
+    for (const definition of definitions) {
+      const fn = functionOf(templates, definition.name);
+      const configs = invokeConfigOf(templates, fn);
+      if (isHttpOnly(definition)) {
+        expect(configs, definition.name).toEqual([]);
+        continue;
+      }
+      expect(configs, definition.name).toHaveLength(1);
+      const config = configs[0];
+      expect(props(config).MaximumRetryAttempts).toBe(2);
+      const destination = (props(config).DestinationConfig as { OnFailure: { Destination: Json } }).OnFailure.Destination;
+      expect(resolve(templates, config.stack, destination)?.resource.Type).toBe('AWS::SQS::Queue');
+    }
+  });
+
+  it('alarms on the Errors metric of every function', () => {
+    const alarms = resources(templates, 'AWS::CloudWatch::Alarm').filter(
+      (alarm) => props(alarm).Namespace === 'AWS/Lambda' && props(alarm).MetricName === 'Errors',
+    );
+    for (const definition of definitions) {
+      const fn = functionOf(templates, definition.name);
+      const matching = alarms.filter((alarm) =>
+        asList(props(alarm).Dimensions).some((dimension) => {
+          const { Name, Value } = dimension as { Name: string; Value: Json };
+          return Name === 'FunctionName' && same(resolve(templates, alarm.stack, Value), fn);
+        }),
+      );
+      expect(matching, definition.name).toHaveLength(1);
+      expect(props(matching[0])).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The real app: table, API settings and hard-coded sanity checks
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('the opsauto app', () => {
+  let templates: Templates;
+
+  beforeAll(async () => {
+    templates = await synthesiseApp();
+  });
+
+  it('creates the table from tableDefinition, on demand, with point-in-time recovery and TTL, when Storage is synthesised', () => {
+    // Prepare
+    const expected = createTableInput(tableName(config.app, stage));
+
+    // Act
+    const tables = resources({ Storage: templates.Storage }, 'AWS::DynamoDB::Table');
+
+    // Assess
+    expect(tables).toHaveLength(1);
+    const table = tables[0];
+    const p = props(table);
+    expect(p.TableName).toBe('opsauto-test-state');
+    expect(p.KeySchema).toEqual(expected.KeySchema);
+    expect(p.AttributeDefinitions).toEqual(expect.arrayContaining(expected.AttributeDefinitions));
+    expect(p.AttributeDefinitions).toHaveLength(expected.AttributeDefinitions.length);
+    expect(p.GlobalSecondaryIndexes).toEqual(expected.GlobalSecondaryIndexes);
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: tableDefinition.ttlAttribute, Enabled: true });
+    expect(table.resource.DeletionPolicy).toBe('Retain');
+    expect(Object.keys(templates.Storage.Outputs ?? {})).toEqual(expect.arrayContaining(['TableName', 'TableArn']));
+  });
+
+  it('grants ami-publisher ssm:PutParameter on the /opsauto/ami/ parameter path and nowhere else', () => {
+    const fn = functionOf(templates, 'ami-publisher');
+    const putParameter = grants(roleStatements(templates, roleOf(templates, fn))).filter((g) => g.startsWith('ssm:PutParameter '));
+
+    expect(putParameter).toEqual([`ssm:PutParameter arn:aws:ssm:us-east-1:123456789012:parameter/opsauto/ami/*`]);
+  });
+
+  it('grants status only dynamodb:Query on the table and its indexes', () => {
+    const fn = functionOf(templates, 'status');
+
+    expect(grants(roleStatements(templates, roleOf(templates, fn)))).toEqual([
+      'dynamodb:Query arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state',
+      'dynamodb:Query arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state/index/*',
+    ]);
+  });
+
+  it('sends EC2 AMI State Change events to ami-publisher', () => {
+    const fn = functionOf(templates, 'ami-publisher');
+    const rule = resources(templates, 'AWS::Events::Rule').find((r) =>
+      asList((props(r).EventPattern as Record<string, Json>)['detail-type']).includes('EC2 AMI State Change'),
+    );
+
+    expect(rule).toBeDefined();
+    expect(props(rule!).EventPattern).toMatchObject({ source: ['aws.ec2'] });
+    expect(resolve(templates, rule!.stack, (asList(props(rule!).Targets)[0] as { Arn: Json }).Arn)).toEqual(fn);
+  });
+
+  it('routes GET /status and throttles the API at burst 50, rate 20', () => {
+    const stages = resources(templates, 'AWS::ApiGatewayV2::Stage');
+    const routeKeys = resources(templates, 'AWS::ApiGatewayV2::Route').map((route) => props(route).RouteKey);
+
+    expect(routeKeys).toContain('GET /status');
+    expect(stages).toHaveLength(1);
+    expect(props(stages[0]).DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 });
+  });
+
+  it('runs every function without X-Ray, whose permissions the manifest does not list', () => {
+    for (const fn of resources(templates, 'AWS::Lambda::Function')) {
+      expect(props(fn).TracingConfig, fn.id).toBeUndefined();
+    }
+  });
+});
