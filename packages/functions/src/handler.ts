@@ -6,6 +6,24 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { logger } from './logger.js';
 
+/** The event did not match its schema: the message names each field that is wrong. */
+export class InvalidEventError extends Error {
+  override name = 'InvalidEventError';
+}
+
+/** Turns the parser's ParseError ("Failed to parse schema") into an InvalidEventError that names the fields. */
+const explainParseErrors = (): middy.MiddlewareObj => ({
+  onError: (request) => {
+    const error = request.error as (Error & { cause?: unknown }) | null;
+    // Powertools puts the Standard Schema issues in `cause`; path segments are keys or `{ key }`.
+    const issues = error?.name === 'ParseError' && Array.isArray(error.cause) ? (error.cause as { path?: unknown[]; message: string }[]) : undefined;
+    if (!issues) return;
+    const at = (path: unknown[] = []) => path.map((p) => String(typeof p === 'object' && p !== null ? (p as { key: PropertyKey }).key : p)).join('.') || '(event)';
+    const fields = issues.map((i) => `${at(i.path)}: ${i.message}`).join('; ');
+    request.error = new InvalidEventError(`invalid event: ${fields}`, { cause: error });
+  },
+});
+
 /** Logs a failure with its class and message only: events may carry values that must not reach a log. */
 const logFailure = (): middy.MiddlewareObj => ({
   onError: (request) => {
@@ -29,6 +47,7 @@ export function eventHandler<S extends z.ZodType, R>(
   return middy<z.infer<S>, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logFailure())
+    .use(explainParseErrors())
     .use(parser({ schema }))
     .handler(handle);
 }
@@ -39,7 +58,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
 }
 
 const statusOf = (error: unknown): number => {
-  if (error instanceof ValidationError || (error as Error)?.name === 'ParseError') return 400;
+  if (error instanceof ValidationError || error instanceof InvalidEventError || (error as Error)?.name === 'ParseError') return 400;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
   return 500;

@@ -21,7 +21,8 @@ export class Ec2ImageCatalog implements ImageCatalog {
       };
     } catch (e) {
       // Gone between the event and this call (or never existed): nothing to publish.
-      if ((e as { name?: string }).name === 'InvalidAMIID.NotFound') return undefined;
+      const name = (e as { name?: string }).name;
+      if (name === 'InvalidAMIID.NotFound' || name === 'InvalidAMIID.Malformed') return undefined;
       throw e;
     }
   }

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { createTableInput, tableName } from '@opsauto/aws';
+import type { OpsautoConfig } from '@opsauto/core';
+import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
+import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
+import { parse as parseYaml } from 'yaml';
+import { handlerLocation } from './project.js';
+
+export const LOCAL_STAGE = 'local';
+
+export interface StageOptions {
+  config: OpsautoConfig;
+  /** AWS endpoint port (LOCALCLOUD_PORT, default 4566); 0 picks a free port. */
+  port?: number;
+  /** HTTP API port (API_PORT, default 3000); 0 picks a free port. */
+  apiPort?: number;
+  /** Where state persists (default .localcloud/); undefined in tests keeps it in memory. */
+  dataDir?: string;
+  fresh?: boolean;
+  /** A fleet file (YAML) to load when the state is new; `false` loads nothing. */
+  seed?: string | false;
+  log?: (line: string) => void;
+  tickMs?: number;
+  /** Level of the functions' own logs (POWERTOOLS_LOG_LEVEL). */
+  functionLogLevel?: string;
+}
+
+export interface Stage {
+  cloud: Localcloud;
+  apiUrl: string;
+  tableName: string;
+  functions: FunctionDefinition[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings up the local stage: localcloud, the table, the manifest's functions with their event rules and HTTP
+ * routes, exactly as a deployment would wire them in AWS, and the demo fleet on first start.
+ */
+export async function startStage(options: StageOptions): Promise<Stage> {
+  const log = options.log ?? (() => undefined);
+  const table = tableName(options.config.app, LOCAL_STAGE);
+  const region = options.config.regions[0];
+  const cloud = await startLocalcloud({
+    port: options.port ?? 4566,
+    dataDir: options.dataDir,
+    fresh: options.fresh,
+    log,
+    tickMs: options.tickMs,
+    onReset: () => provision(false),
+  });
+  // Functions run in this process and reach AWS through the SDK's standard settings, pointed at localcloud.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: cloud.url,
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: options.functionLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_DEV: 'true',
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_CA_BUNDLE;
+
+  async function provision(restored: boolean) {
+    const ddb = new DynamoDBClient({ endpoint: cloud.url, region });
+    try {
+      await ddb.send(new DescribeTableCommand({ TableName: table }));
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundException)) throw e;
+      await ddb.send(new CreateTableCommand(createTableInput(table)));
+    }
+    if (!restored && options.seed) {
+      const fleet = parseYaml(readFileSync(options.seed, 'utf8')) as unknown;
+      const created = cloud.seed(fleet);
+      log(`seeded ${options.seed}: ${created}`);
+    }
+  }
+
+  try {
+    await provision(cloud.restored);
+    const functions = manifest(options.config);
+    const environment = functionEnvironment(options.config, LOCAL_STAGE, table);
+    for (const fn of functions) {
+      const { file, exportName } = handlerLocation(fn.handler);
+      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const handler = mod[exportName];
+      if (typeof handler !== 'function') throw new Error(`${file} does not export a handler named ${exportName}`);
+      cloud.lambda.register({
+        name: fn.name,
+        handler: handler as LambdaHandler,
+        environment: Object.fromEntries(fn.environment.map((k) => [k, environment[k]])),
+        timeoutSeconds: fn.timeoutSeconds,
+        memoryMB: fn.memoryMB,
+      });
+      for (const trigger of fn.triggers) {
+        if (trigger.type === 'event') cloud.bus.putRule({ name: `${fn.name}.${trigger.name}`, pattern: trigger.pattern, targets: [fn.name] });
+        if (trigger.type === 'http') cloud.httpApi.addRoute({ method: trigger.method, path: trigger.path, function: fn.name });
+        if (trigger.type === 'schedule') {
+          cloud.scheduler.add({
+            name: `${fn.name}.${trigger.name}`,
+            expression: trigger.expression,
+            timezone: trigger.timezone,
+            target: fn.name,
+            input: scheduledEventInput(region, DEFAULT_ACCOUNT, trigger.name),
+          });
+        }
+      }
+    }
+    const apiPort = await cloud.httpApi.listen(options.apiPort ?? 3000);
+    return { cloud, apiUrl: `http://127.0.0.1:${apiPort}`, tableName: table, functions, stop: () => cloud.stop() };
+  } catch (e) {
+    await cloud.stop();
+    throw e;
+  }
+}

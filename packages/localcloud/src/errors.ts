@@ -1,0 +1,13 @@
+/** An error answered the way the AWS service would: its error code, message and HTTP status. */
+export class AwsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export const validation = (message: string) => new AwsError('ValidationException', message);

@@ -1,0 +1,118 @@
+import { AwsError } from './errors.js';
+
+/** One fault rule; `service` / `operation` narrow it (e.g. `ec2`, `DescribeVolumes`), absent means all. */
+export interface FaultRule {
+  service?: string;
+  operation?: string;
+  /** Share of calls answered with the service's own throttling error (0..1). */
+  throttleRate?: number;
+  /** Share of calls answered with a 5xx internal error (0..1). */
+  errorRate?: number;
+  /** Added latency in ms for every matching call. */
+  latencyMs?: number;
+}
+
+/** What each service answers when it throttles, as AWS does (the SDK retries all of these). */
+const throttleErrors: Record<string, { code: string; status: number; message: string }> = {
+  ec2: { code: 'RequestLimitExceeded', status: 503, message: 'Request limit exceeded.' },
+  dynamodb: {
+    code: 'ProvisionedThroughputExceededException',
+    status: 400,
+    message: 'The level of configured provisioned throughput for the table was exceeded.',
+  },
+  sts: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  rds: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  sns: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+};
+const internalErrors: Record<string, string> = { ec2: 'InternalError', sts: 'InternalFailure', rds: 'InternalFailure' };
+
+export function parseFaultRules(body: unknown): FaultRule[] {
+  const rules = Array.isArray((body as { rules?: unknown })?.rules) ? (body as { rules: unknown[] }).rules : [body];
+  return rules.map((r, i) => {
+    if (typeof r !== 'object' || r === null) throw new RangeError(`fault rule ${i} must be an object`);
+    const rule = r as Record<string, unknown>;
+    for (const key of Object.keys(rule)) {
+      if (!['service', 'operation', 'throttleRate', 'errorRate', 'latencyMs'].includes(key)) {
+        throw new RangeError(`fault rule ${i}: unknown field ${key} (service, operation, throttleRate, errorRate, latencyMs)`);
+      }
+    }
+    for (const key of ['throttleRate', 'errorRate'] as const) {
+      const v = rule[key];
+      if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 1)) throw new RangeError(`fault rule ${i}: ${key} must be a number from 0 to 1`);
+    }
+    if (rule.latencyMs !== undefined && (typeof rule.latencyMs !== 'number' || rule.latencyMs < 0 || rule.latencyMs > 60_000)) {
+      throw new RangeError(`fault rule ${i}: latencyMs must be a number from 0 to 60000`);
+    }
+    for (const key of ['service', 'operation'] as const) {
+      if (rule[key] !== undefined && typeof rule[key] !== 'string') throw new RangeError(`fault rule ${i}: ${key} must be a string`);
+    }
+    return rule as FaultRule;
+  });
+}
+
+/** Decides, per call, the latency to add and whether to fail it. Seeded, so a test run is repeatable. */
+export class Faults {
+  private rules: FaultRule[] = [];
+  private state: number;
+
+  constructor(seed = 0x5eed) {
+    this.state = seed >>> 0;
+  }
+
+  set(rules: FaultRule[]): void {
+    this.rules = rules;
+  }
+
+  list(): FaultRule[] {
+    return this.rules;
+  }
+
+  /** Waits the injected latency, then throws the injected error if one is drawn. */
+  async apply(service: string, operation: string): Promise<void> {
+    const matching = this.rules.filter((r) => (!r.service || r.service === service) && (!r.operation || r.operation === operation));
+    if (matching.length === 0) return;
+    const latency = Math.max(0, ...matching.map((r) => r.latencyMs ?? 0));
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    for (const rule of matching) {
+      if (rule.throttleRate && this.random() < rule.throttleRate) {
+        const t = throttleErrors[service] ?? { code: 'ThrottlingException', status: 400, message: 'Rate exceeded' };
+        throw new AwsError(t.code, t.message, t.status);
+      }
+      if (rule.errorRate && this.random() < rule.errorRate) {
+        throw new AwsError(internalErrors[service] ?? 'InternalServerError', 'We encountered an internal error. Please try again.', 500);
+      }
+    }
+  }
+
+  /** mulberry32 */
+  private random(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}
+
+/** Counts calls per service and operation, for benchmarks (`GET /_localcloud/calls`). */
+export class CallCounter {
+  private counts = new Map<string, number>();
+
+  record(service: string, operation: string): void {
+    const key = `${service}:${operation}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  snapshot(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [key, n] of [...this.counts].sort()) {
+      const [service, operation] = key.split(':') as [string, string];
+      (out[service] ??= {})[operation] = n;
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { VirtualClock } from './clock.js';
+
+/** A Lambda handler as the Node.js runtime calls it. */
+export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<unknown>;
+
+export interface LambdaContext {
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+  done(): void;
+  fail(): void;
+  succeed(): void;
+}
+
+export interface FunctionRegistration {
+  name: string;
+  handler: LambdaHandler;
+  /** Set in process.env for each invocation (functions run in this process). */
+  environment?: Record<string, string>;
+  timeoutSeconds?: number;
+  memoryMB?: number;
+}
+
+export interface InvocationRecord {
+  function: string;
+  requestId: string;
+  trigger: string;
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** Lambda's retry schedule for asynchronous invocations: two retries, about 1 and 2 minutes apart. */
+export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
+
+/**
+ * Runs registered functions in this process, like the Lambda service: synchronous invokes return the result
+ * or throw; asynchronous ones (events, schedules) are retried twice on the virtual clock, then kept as failures.
+ */
+export class LambdaRuntime {
+  private readonly functions = new Map<string, FunctionRegistration>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  readonly invocations: InvocationRecord[] = [];
+  readonly failures: (InvocationRecord & { event: unknown })[] = [];
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly log: (line: string) => void,
+    private readonly account: string,
+    private readonly region: string,
+  ) {}
+
+  register(fn: FunctionRegistration): void {
+    this.functions.set(fn.name, fn);
+  }
+
+  list(): string[] {
+    return [...this.functions.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.functions.has(name);
+  }
+
+  /** RequestResponse invoke: the handler's result, or its error. */
+  async invoke(name: string, event: unknown, trigger = 'invoke', attempt = 1): Promise<unknown> {
+    const fn = this.functions.get(name);
+    if (!fn) throw new Error(`no function named ${name} (registered: ${this.list().join(', ') || 'none'})`);
+    const requestId = randomUUID();
+    const started = Date.now();
+    const timeoutMs = (fn.timeoutSeconds ?? 30) * 1000;
+    const context: LambdaContext = {
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:${this.region}:${this.account}:function:${fn.name}`,
+      memoryLimitInMB: String(fn.memoryMB ?? 256),
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `local/${requestId}`,
+      callbackWaitsForEmptyEventLoop: false,
+      getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+    Object.assign(process.env, fn.environment ?? {});
+    const record: InvocationRecord = { function: name, requestId, trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: true };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Task timed out after ${fn.timeoutSeconds ?? 30}.00 seconds`)), timeoutMs);
+      });
+      return await Promise.race([fn.handler(event, context), timeout]);
+    } catch (e) {
+      record.ok = false;
+      record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      record.durationMs = Date.now() - started;
+      this.invocations.push(record);
+      if (this.invocations.length > 1000) this.invocations.splice(0, this.invocations.length - 1000);
+      const attemptText = attempt > 1 ? ` attempt ${attempt}` : '';
+      this.log(`λ ${name} ← ${trigger}${attemptText}: ${record.ok ? 'ok' : `FAILED ${record.error}`} (${record.durationMs} ms)`);
+    }
+  }
+
+  /** Event invoke: returns at once; failures are retried on the virtual clock, then recorded. */
+  invokeAsync(name: string, event: unknown, trigger: string, attempt = 1): void {
+    const run = this.invoke(name, event, trigger, attempt).catch((e: unknown) => {
+      const delay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
+      if (delay !== undefined) {
+        this.clock.at(this.clock.nowMs() + delay, () => this.invokeAsync(name, event, trigger, attempt + 1));
+        return;
+      }
+      const last = this.invocations.at(-1)!;
+      this.failures.push({ ...last, error: e instanceof Error ? e.message : String(e), event });
+    });
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+  }
+
+  /** Resolves when no asynchronous invocation is running (including ones started while waiting). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+}

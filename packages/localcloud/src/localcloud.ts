@@ -1,0 +1,257 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import dynalite from 'dynalite';
+import { EventBus } from './bus.js';
+import { VirtualClock, parseDuration } from './clock.js';
+import { CallCounter, Faults, parseFaultRules } from './faults.js';
+import { HttpApi } from './http-api.js';
+import { Scheduler } from './scheduler.js';
+import { seedFleet } from './seed.js';
+import { LambdaRuntime } from './lambda.js';
+import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
+import { ec2 } from './services/ec2.js';
+import { events } from './services/events.js';
+import { ssm } from './services/ssm.js';
+import { sts } from './services/sts.js';
+import type { ServiceDefinition } from './services/types.js';
+import { Store } from './store.js';
+
+export interface LocalcloudOptions {
+  /** Port of the AWS endpoint; 0 picks a free one (tests). Default 4566. */
+  port?: number;
+  host?: string;
+  /** Folder for persisted state (`state.json`, DynamoDB files); absent keeps everything in memory. */
+  dataDir?: string;
+  /** Ignore and overwrite persisted state. */
+  fresh?: boolean;
+  /** Where the one-line logs go (invocations, lifecycle). */
+  log?: (line: string) => void;
+  /** Real-time tick that runs due virtual-clock work; 0 disables it (tests drive the clock). Default 250 ms. */
+  tickMs?: number;
+  /** Called after POST /_localcloud/reset has emptied everything, so the stage can provision again. */
+  onReset?: () => Promise<void>;
+}
+
+export interface Localcloud {
+  url: string;
+  port: number;
+  clock: VirtualClock;
+  lambda: LambdaRuntime;
+  bus: EventBus;
+  /** The project's HTTP API (API Gateway v2); `listen` it on API_PORT. */
+  httpApi: HttpApi;
+  /** EventBridge Scheduler: schedules that invoke functions on the virtual clock. */
+  scheduler: Scheduler;
+  faults: Faults;
+  calls: CallCounter;
+  store: Store;
+  /** True when state was loaded from disk rather than started empty. */
+  restored: boolean;
+  /** Loads a fleet (see seed.ts) into the running emulator; returns a summary. */
+  seed(fleet: unknown): string;
+  /** Runs due timers and waits until no invocation is running, repeatedly, until all is quiet. */
+  settle(): Promise<void>;
+  /** Moves the virtual clock forward (`P46D`, `2m`, or ms), running everything due on the way, then settles. */
+  advance(duration: string | number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The environment variable through which functions in this process read the virtual clock. */
+export const CLOCK_OFFSET_ENV = 'LOCALCLOUD_CLOCK_OFFSET_MS';
+
+/**
+ * Starts localcloud: the AWS endpoint (real wire protocols), the control API under `/_localcloud`, the Lambda
+ * runtime and the event bus. Functions, rules and routes are registered by the caller, as a deployment would.
+ */
+export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<Localcloud> {
+  const log = options.log ?? (() => undefined);
+  const store = new Store(options.dataDir ? join(options.dataDir, 'state.json') : undefined);
+  const restored = options.fresh ? false : store.load();
+  const clock = new VirtualClock();
+  clock.setOffset(store.clockOffsetMs);
+  clock.onChange((offset) => {
+    store.clockOffsetMs = offset;
+    process.env[CLOCK_OFFSET_ENV] = String(offset);
+    store.changed();
+  });
+  process.env[CLOCK_OFFSET_ENV] = String(clock.offset);
+
+  const lambda = new LambdaRuntime(clock, log, DEFAULT_ACCOUNT, DEFAULT_REGION);
+  const bus = new EventBus(clock, lambda);
+  const httpApi = new HttpApi(lambda, clock, DEFAULT_ACCOUNT);
+  const scheduler = new Scheduler(clock, lambda, DEFAULT_ACCOUNT, DEFAULT_REGION);
+  const faults = new Faults();
+  const calls = new CallCounter();
+  const services: ServiceDefinition[] = [ssm, ec2, events, sts];
+  const context = { clock, store, bus };
+  const dynamo = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
+  });
+  const dynamoListener = dynamo.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+  if (options.fresh && options.dataDir) await clearDynamo(dynamoListener);
+
+  const settle = async () => {
+    for (let round = 0; round < 100; round++) {
+      const ran = await clock.runDue();
+      await lambda.idle();
+      if (ran === 0 && (await clock.runDue()) === 0) return;
+    }
+  };
+  const startServices = () => services.forEach((s) => s.start?.(context));
+  startServices();
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body, null, 2));
+  };
+
+  const control = async (req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> => {
+    const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '');
+    const method = req.method ?? 'GET';
+    let body: Record<string, unknown> = {};
+    try {
+      body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    } catch {
+      return json(res, 400, { error: 'the body must be JSON' });
+    }
+    try {
+      if (path === '/_localcloud/health') {
+        return json(res, 200, { status: 'ok', now: clock.now().toISOString(), services: services.map((s) => s.name).concat('dynamodb'), functions: lambda.list(), rules: bus.listRules().map((r) => r.name), routes: httpApi.listRoutes(), schedules: scheduler.list() });
+      }
+      if (path === '/_localcloud/clock') {
+        if (method === 'POST') {
+          if (typeof body.advance === 'string') await clock.advance(parseDuration(body.advance), () => lambda.idle());
+          else if (typeof body.set === 'string') await clock.set(new Date(body.set), () => lambda.idle());
+          else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"} or {"set":"2027-01-01T00:00:00Z"}' });
+          await settle();
+        }
+        return json(res, 200, { now: clock.now().toISOString(), offsetMs: clock.offset });
+      }
+      if (path === '/_localcloud/faults') {
+        if (method === 'POST') faults.set(parseFaultRules(body));
+        if (method === 'DELETE') faults.set([]);
+        return json(res, 200, { rules: faults.list() });
+      }
+      if (path === '/_localcloud/calls') {
+        if (method === 'DELETE') calls.reset();
+        return json(res, 200, calls.snapshot());
+      }
+      if (path.startsWith('/_localcloud/invoke/') && method === 'POST') {
+        const name = decodeURIComponent(path.slice('/_localcloud/invoke/'.length));
+        if (!lambda.has(name)) return json(res, 404, { error: `no function named ${name}`, functions: lambda.list() });
+        try {
+          const result = await lambda.invoke(name, body, 'control API');
+          await settle();
+          return json(res, 200, result ?? null);
+        } catch (e) {
+          return json(res, 500, { errorType: (e as Error).name, errorMessage: (e as Error).message });
+        }
+      }
+      if (path === '/_localcloud/events') {
+        if (method === 'POST') {
+          // Lets a developer emit what only AWS can (aws.* sources), e.g. an Image Builder state change.
+          const { source, 'detail-type': detailType, detail, resources, region } = body;
+          if (typeof source !== 'string' || typeof detailType !== 'string' || typeof detail !== 'object' || detail === null) {
+            return json(res, 400, { error: 'POST /_localcloud/events takes {"source":…,"detail-type":…,"detail":{…}}' });
+          }
+          const event = bus.publish({ source, detailType, detail, resources: resources as string[] | undefined, account: DEFAULT_ACCOUNT, region: typeof region === 'string' ? region : DEFAULT_REGION });
+          await settle();
+          return json(res, 200, event);
+        }
+        return json(res, 200, bus.recent);
+      }
+      if (path === '/_localcloud/invocations') return json(res, 200, lambda.invocations);
+      if (path === '/_localcloud/failures') return json(res, 200, lambda.failures);
+      if (path === '/_localcloud/settle' && method === 'POST') {
+        await settle();
+        return json(res, 200, { now: clock.now().toISOString() });
+      }
+      if (path === '/_localcloud/reset' && method === 'POST') {
+        store.reset();
+        clock.clearTimers();
+        clock.setOffset(0);
+        calls.reset();
+        faults.set([]);
+        await clearDynamo(dynamoListener);
+        await options.onReset?.();
+        startServices();
+        scheduler.rearm();
+        return json(res, 200, { reset: true });
+      }
+      return json(res, 404, { error: `no control endpoint ${method} ${path}` });
+    } catch (e) {
+      return json(res, 400, { error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  const server: Server = createServer(
+    createRequestListener({ services, faults, calls, dynamodb: dynamoListener, control, context, changed: () => store.changed() }),
+  );
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4566, options.host ?? '127.0.0.1', resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const tickMs = options.tickMs ?? 250;
+  const ticker = tickMs > 0 ? setInterval(() => void clock.runDue(), tickMs) : undefined;
+  ticker?.unref();
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    clock,
+    lambda,
+    bus,
+    httpApi,
+    scheduler,
+    faults,
+    calls,
+    store,
+    restored,
+    seed(fleet) {
+      const summary = seedFleet(store, fleet);
+      startServices();
+      store.changed();
+      return summary;
+    },
+    settle,
+    async advance(duration) {
+      await clock.advance(typeof duration === 'number' ? duration : parseDuration(duration), () => lambda.idle());
+      await settle();
+    },
+    async stop() {
+      if (ticker) clearInterval(ticker);
+      await httpApi.close();
+      store.flush();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    },
+  };
+}
+
+/** Deletes every DynamoDB table, through dynalite's own API. */
+async function clearDynamo(listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<void> {
+  const server = createServer(listener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const call = async (op: string, body: unknown) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-amz-target': `DynamoDB_20120810.${op}`, 'content-type': 'application/x-amz-json-1.0', authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x' },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as { TableNames?: string[] };
+  };
+  try {
+    const { TableNames = [] } = await call('ListTables', {});
+    for (const name of TableNames) await call('DeleteTable', { TableName: name });
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { AwsError } from './errors.js';
+import type { Faults, CallCounter } from './faults.js';
+import { decodeQuery } from './protocols/query.js';
+import { escapeXml, toXml, type XmlValue } from './protocols/xml.js';
+import type { RequestContext, ServiceDefinition } from './services/types.js';
+
+export const DEFAULT_ACCOUNT = '000000000000';
+export const DEFAULT_REGION = 'us-east-1';
+
+export interface Dispatcher {
+  services: ServiceDefinition[];
+  faults: Faults;
+  calls: CallCounter;
+  /** dynalite's request listener: DynamoDB requests are passed to it untouched. */
+  dynamodb: RequestListener;
+  control: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>;
+  context: Omit<RequestContext, 'service' | 'operation' | 'region' | 'account' | 'requestId'>;
+  /** Called after every successful mutating call, so state is persisted. */
+  changed: () => void;
+}
+
+/** `Credential=AKID/20261122/eu-west-1/ssm/aws4_request` -> region and signing name. */
+function signingScope(req: IncomingMessage): { region?: string; service?: string } {
+  const auth = req.headers.authorization ?? '';
+  const m = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
+  return m ? { region: m[1], service: m[2] } : {};
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** JSON with timestamps as epoch seconds, as the awsJson protocols send them. */
+function awsJson(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
+    const original = this[key];
+    return original instanceof Date ? original.getTime() / 1000 : v;
+  });
+}
+
+const READ_ONLY = /^(Get|Describe|List)/;
+
+/** The request listener of localcloud's AWS endpoint. */
+export function createRequestListener(d: Dispatcher): RequestListener {
+  const byTarget = new Map(d.services.filter((s) => s.targetPrefix).map((s) => [s.targetPrefix!, s]));
+  const byName = new Map(d.services.map((s) => [s.name, s]));
+
+  return (req, res) => {
+    void (async () => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/_localcloud')) {
+        await d.control(req, res, await readBody(req));
+        return;
+      }
+      const target = req.headers['x-amz-target'];
+      const scope = signingScope(req);
+      const region = scope.region ?? DEFAULT_REGION;
+      if (typeof target === 'string' && target.startsWith('DynamoDB_20120810.')) {
+        const operation = target.slice('DynamoDB_20120810.'.length);
+        d.calls.record('dynamodb', operation);
+        try {
+          await d.faults.apply('dynamodb', operation);
+        } catch (e) {
+          const err = e as AwsError;
+          res.writeHead(err.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+          res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${err.code}`, message: err.message }));
+          return;
+        }
+        d.dynamodb(req, res);
+        return;
+      }
+      const body = await readBody(req);
+      const requestId = randomUUID();
+      if (typeof target === 'string') {
+        const [prefix, operation = ''] = target.split('.');
+        const service = byTarget.get(prefix ?? '');
+        const contentType = req.headers['content-type'] ?? 'application/x-amz-json-1.1';
+        const send = (status: number, payload: unknown, errorType?: string) => {
+          res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': requestId, ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+          res.end(awsJson(payload));
+        };
+        if (!service) return send(400, { __type: 'UnknownOperationException', message: `localcloud does not emulate ${target}` }, 'UnknownOperationException');
+        try {
+          const input = body ? (JSON.parse(body) as unknown) : {};
+          const out = await call(service, operation, input, region, requestId);
+          send(200, out ?? {});
+        } catch (e) {
+          const err = asAwsError(e, service.name, operation);
+          send(err.status, { __type: err.code, message: err.message }, err.code);
+        }
+        return;
+      }
+      const { action, input } = decodeQuery(body || (url.split('?')[1] ?? ''));
+      const service = byName.get(scope.service ?? '') ?? (action ? guessQueryService(action) : undefined);
+      const isEc2 = service?.protocol === 'ec2';
+      const sendXml = (status: number, xml: string) => {
+        res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+      };
+      const sendError = (err: AwsError) =>
+        sendXml(
+          err.status,
+          isEc2
+            ? `<Response><Errors><Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`
+            : `<ErrorResponse><Error><Type>${err.status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+        );
+      if (!service) {
+        sendError(new AwsError('InvalidAction', `localcloud does not emulate the service of this request (signing name ${scope.service ?? 'none'}, Action ${action || 'none'})`));
+        return;
+      }
+      try {
+        const out = (await call(service, action, input, region, requestId)) as Record<string, XmlValue> | undefined;
+        if (isEc2) {
+          const inner = Object.entries(out ?? {}).map(([k, v]) => toXml(k, v, 'item')).join('');
+          sendXml(200, `<${action}Response xmlns="${service.xmlns}"><requestId>${requestId}</requestId>${inner}</${action}Response>`);
+        } else {
+          sendXml(
+            200,
+            `<${action}Response xmlns="${service.xmlns}">${toXml(`${action}Result`, out ?? {}, 'member')}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
+          );
+        }
+      } catch (e) {
+        sendError(asAwsError(e, service.name, action));
+      }
+    })().catch((e: unknown) => {
+      // Never a hang: whatever went wrong is answered.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ __type: 'InternalFailure', message: e instanceof Error ? e.message : String(e) }));
+    });
+  };
+
+  async function call(service: ServiceDefinition, operation: string, input: unknown, region: string, requestId: string): Promise<unknown> {
+    const op = service.operations[operation];
+    d.calls.record(service.name, operation || '(none)');
+    if (!op) {
+      throw service.protocol === 'json'
+        ? new AwsError('UnknownOperationException', `localcloud does not emulate ${service.name}:${operation}`)
+        : new AwsError('InvalidAction', `The action ${operation} is not valid for this web service (localcloud does not emulate ${service.name}:${operation}).`);
+    }
+    await d.faults.apply(service.name, operation);
+    const out = await op(input, { ...d.context, service: service.name, operation, region, account: DEFAULT_ACCOUNT, requestId });
+    if (!READ_ONLY.test(operation)) d.changed();
+    return out;
+  }
+
+  function guessQueryService(action: string): ServiceDefinition | undefined {
+    return d.services.find((s) => s.protocol !== 'json' && action in s.operations);
+  }
+}
+
+function asAwsError(e: unknown, service: string, operation: string): AwsError {
+  if (e instanceof AwsError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new AwsError('InternalFailure', `localcloud ${service}:${operation} failed: ${message}`, 500);
+}

@@ -1,0 +1,260 @@
+/**
+ * AMIs: CreateImage (pending, then available on the virtual clock with an `EC2 AMI State Change` event),
+ * DescribeImages and DeregisterImage.
+ */
+import { randomUUID } from 'node:crypto';
+import { AwsError } from '../errors.js';
+import type { QueryTree } from '../protocols/query.js';
+import type { XmlValue } from '../protocols/xml.js';
+import type { Store } from '../store.js';
+import type { RequestContext } from './types.js';
+import {
+  checkFilterNames,
+  checkImageId,
+  checkInstanceId,
+  checkMaxResults,
+  checkTagLimit,
+  ec2State,
+  existingEc2State,
+  imageArn,
+  imagesNotFound,
+  instancesNotFound,
+  invalidPaginationToken,
+  matchesFilters,
+  optionalBool,
+  optionalInt,
+  optionalString,
+  requiredString,
+  stringList,
+  tagsFromSpecifications,
+  wireFilters,
+  type EbsMapping,
+  type ImageRecord,
+} from './ec2-model.js';
+import { pageAfter, randomId, type Runtime } from './filters.js';
+
+/** How long (virtual time) a new image stays `pending` before it is `available`. */
+export const IMAGE_AVAILABLE_DELAY_MS = 60_000;
+
+/** 3-128 characters: letters, numbers, ( ) [ ] space . / - ' @ _ */
+const IMAGE_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
+
+const IMAGE_FILTERS = ['name', 'state', 'image-id', 'owner-id', 'description', 'architecture', 'image-type', 'is-public', 'root-device-type', 'source-instance-id'];
+
+export function checkImageName(name: string): void {
+  if (!IMAGE_NAME.test(name)) {
+    throw new AwsError(
+      'InvalidAMIName.Malformed',
+      `AMI names must be between 3 and 128 characters long, and may contain only letters, numbers, spaces and ( ) [ ] . / - ' @ _ (got "${name}")`,
+    );
+  }
+}
+
+export function checkImageNameUnique(images: Record<string, ImageRecord>, name: string): void {
+  const holder = Object.values(images).find((i) => i.name === name);
+  if (holder) throw new AwsError('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${holder.imageId}`);
+}
+
+/** A root EBS mapping for a new image, with a snapshot id as EC2 would report it. */
+export function rootMapping(rootDeviceName: string): EbsMapping {
+  return { deviceName: rootDeviceName, snapshotId: randomId('snap-'), volumeSize: 8, volumeType: 'gp3', deleteOnTermination: true, encrypted: false };
+}
+
+export function createImage(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const instanceId = requiredString(input, 'InstanceId');
+  const name = requiredString(input, 'Name');
+  checkInstanceId(instanceId);
+  const state = ec2State(ctx.store, ctx.account, ctx.region);
+  const instance = state.instances[instanceId];
+  if (!instance || instance.state === 'terminated') throw instancesNotFound([instanceId]);
+  if (instance.state !== 'running' && instance.state !== 'stopped') {
+    throw new AwsError('IncorrectState', `The instance '${instanceId}' is not in a state from which it can be imaged.`);
+  }
+  checkImageName(name);
+  checkImageNameUnique(state.images, name);
+  const description = optionalString(input, 'Description');
+  if (description !== undefined && description.length > 255) {
+    throw new AwsError('InvalidParameterValue', 'The description must be no longer than 255 characters.');
+  }
+  const tags = tagsFromSpecifications(input, 'image', ['image', 'snapshot']);
+  const imageId = randomId('ami-');
+  checkTagLimit(imageId, tags);
+  optionalBool(input, 'NoReboot'); // accepted; the emulated instance does not reboot either way
+  const now = ctx.clock.nowMs();
+  const image: ImageRecord = {
+    imageId,
+    name,
+    ...(description !== undefined ? { description } : {}),
+    state: 'pending',
+    creationDate: new Date(now).toISOString(),
+    availableAt: now + IMAGE_AVAILABLE_DELAY_MS,
+    requestId: ctx.requestId,
+    sourceInstanceId: instanceId,
+    architecture: instance.architecture,
+    rootDeviceName: instance.rootDeviceName,
+    blockDeviceMappings: [rootMapping(instance.rootDeviceName)],
+    tags,
+  };
+  state.images[imageId] = image;
+  armImage(ctx, ctx.account, ctx.region, image);
+  return { imageId };
+}
+
+/** Schedules a pending image's move to `available`. Safe to call twice: the move happens once. */
+export function armImage(rt: Runtime, account: string, region: string, image: ImageRecord): void {
+  if (image.state !== 'pending' || image.availableAt === undefined) return;
+  const imageId = image.imageId;
+  rt.clock.at(image.availableAt, () => completeImage(rt, account, region, imageId));
+}
+
+function completeImage(rt: Runtime, account: string, region: string, imageId: string): void {
+  // Look the image up again: it may have been deregistered, or the emulator reset, since the timer was set.
+  const image = existingEc2State(rt.store, account, region)?.images[imageId];
+  if (!image || image.state !== 'pending') return;
+  image.state = 'available';
+  const at = image.availableAt ?? rt.clock.nowMs();
+  delete image.availableAt;
+  rt.store.changed();
+  publishImageState(rt, account, region, image.imageId, 'available', image.requestId ?? '', new Date(at));
+}
+
+export function publishImageState(rt: Pick<Runtime, 'bus'>, account: string, region: string, imageId: string, state: string, requestId: string, time?: Date): void {
+  rt.bus.publish({
+    source: 'aws.ec2',
+    detailType: 'EC2 AMI State Change',
+    detail: { RequestId: requestId, ImageId: imageId, State: state, ErrorMessage: '' },
+    resources: [imageArn(region, imageId)],
+    account,
+    region,
+    ...(time ? { time } : {}),
+  });
+}
+
+/** Re-arms every pending image of every account and region (startup, reset, after seeding). */
+export function armPendingImages(rt: Runtime): void {
+  for (const { account, region, state } of rt.store.all<{ images?: Record<string, ImageRecord> }>('ec2')) {
+    for (const image of Object.values(state.images ?? {})) armImage(rt, account, region, image);
+  }
+}
+
+export function describeImages(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const imageIds = stringList(input, 'ImageId');
+  const owners = stringList(input, 'Owner');
+  const filters = wireFilters(input);
+  const maxResults = optionalInt(input, 'MaxResults');
+  const nextToken = optionalString(input, 'NextToken');
+  if (imageIds.length > 0 && maxResults !== undefined) {
+    throw new AwsError('InvalidParameterCombination', 'The parameter ImageIds cannot be used with the parameter MaxResults');
+  }
+  checkMaxResults(maxResults, 1, 1000);
+  checkFilterNames(filters, IMAGE_FILTERS);
+  imageIds.forEach(checkImageId);
+
+  const state = existingEc2State(ctx.store, ctx.account, ctx.region);
+  const images = state?.images ?? {};
+  const missing = imageIds.filter((id) => !images[id]);
+  if (missing.length > 0) throw imagesNotFound(missing);
+
+  const all = imageIds.length > 0 ? [...new Set(imageIds)].map((id) => images[id]) : Object.values(images);
+  const selected = all.filter(
+    (image) =>
+      ownedBy(owners, ctx.account) &&
+      matchesFilters(
+        filters,
+        {
+          name: image.name,
+          state: image.state,
+          'image-id': image.imageId,
+          'owner-id': ctx.account,
+          description: image.description,
+          architecture: image.architecture,
+          'image-type': 'machine',
+          'is-public': 'false',
+          'root-device-type': 'ebs',
+          'source-instance-id': image.sourceInstanceId,
+        },
+        image.tags,
+      ),
+  );
+  const { page, nextToken: next } = pageAfter(selected, (i) => i.imageId, maxResults ?? 1000, nextToken, invalidPaginationToken);
+  return { imagesSet: page.map((i) => imageXml(i, ctx.account)), ...(next ? { nextToken: next } : {}) };
+}
+
+/** Only the account's own images exist here: `self` or the account id select them, other owners nothing. */
+function ownedBy(owners: string[], account: string): boolean {
+  return owners.length === 0 || owners.some((o) => o === 'self' || o === account);
+}
+
+function imageXml(image: ImageRecord, account: string): Record<string, XmlValue> {
+  return {
+    imageId: image.imageId,
+    imageLocation: `${account}/${image.name}`,
+    imageState: image.state,
+    imageOwnerId: account,
+    creationDate: image.creationDate,
+    isPublic: false,
+    architecture: image.architecture,
+    imageType: 'machine',
+    ...(image.sourceInstanceId ? { sourceInstanceId: image.sourceInstanceId } : {}),
+    platformDetails: 'Linux/UNIX',
+    usageOperation: 'RunInstances',
+    name: image.name,
+    ...(image.description !== undefined ? { description: image.description } : {}),
+    rootDeviceType: 'ebs',
+    rootDeviceName: image.rootDeviceName,
+    blockDeviceMapping: image.blockDeviceMappings.map((m) => ({
+      deviceName: m.deviceName,
+      ebs: { snapshotId: m.snapshotId, volumeSize: m.volumeSize, deleteOnTermination: m.deleteOnTermination, volumeType: m.volumeType, encrypted: m.encrypted },
+    })),
+    virtualizationType: 'hvm',
+    hypervisor: 'xen',
+    enaSupport: true,
+    ...(image.tags.length > 0 ? { tagSet: image.tags.map((t) => ({ key: t.Key, value: t.Value })) } : {}),
+  };
+}
+
+export function deregisterImage(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const imageId = requiredString(input, 'ImageId');
+  checkImageId(imageId);
+  const state = existingEc2State(ctx.store, ctx.account, ctx.region);
+  if (!state?.images[imageId]) throw imagesNotFound([imageId]);
+  delete state.images[imageId];
+  publishImageState(ctx, ctx.account, ctx.region, imageId, 'deregistered', ctx.requestId);
+  return { return: true };
+}
+
+/** Images for the stage's seed: available by default, with the given creation date (ISO) and tags. */
+export function seedImage(
+  store: Store,
+  account: string,
+  region: string,
+  now: number,
+  spec: { name: string; tags?: Record<string, string> | { Key: string; Value: string }[]; creationDate?: string; state?: 'pending' | 'available'; description?: string; architecture?: string },
+): string {
+  const state = ec2State(store, account, region);
+  checkImageName(spec.name);
+  checkImageNameUnique(state.images, spec.name);
+  const creation = spec.creationDate ? new Date(spec.creationDate) : new Date(now);
+  if (Number.isNaN(creation.getTime())) throw new RangeError(`image ${spec.name}: creationDate ${spec.creationDate} is not an ISO-8601 time`);
+  const imageId = randomId('ami-');
+  const pending = spec.state === 'pending';
+  state.images[imageId] = {
+    imageId,
+    name: spec.name,
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    state: pending ? 'pending' : 'available',
+    creationDate: creation.toISOString(),
+    ...(pending ? { availableAt: Math.max(now, creation.getTime()) + IMAGE_AVAILABLE_DELAY_MS, requestId: randomUUID() } : {}),
+    architecture: spec.architecture ?? 'x86_64',
+    rootDeviceName: '/dev/xvda',
+    blockDeviceMappings: [rootMapping('/dev/xvda')],
+    tags: normalizeSeedTags(spec.tags),
+  };
+  return imageId;
+}
+
+export function normalizeSeedTags(tags: Record<string, string> | { Key: string; Value: string }[] | undefined): { Key: string; Value: string }[] {
+  if (!tags) return [];
+  if (Array.isArray(tags)) return tags.map((t) => ({ Key: t.Key, Value: t.Value }));
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}

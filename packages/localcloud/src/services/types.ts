@@ -1,0 +1,32 @@
+import type { EventBus } from '../bus.js';
+import type { VirtualClock } from '../clock.js';
+import type { Store } from '../store.js';
+
+/** What an operation knows of its request and of the emulator around it. */
+export interface RequestContext {
+  service: string;
+  operation: string;
+  region: string;
+  account: string;
+  requestId: string;
+  clock: VirtualClock;
+  store: Store;
+  bus: EventBus;
+}
+
+// Inputs arrive as parsed wire data; each operation declares the shape it reads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Operation = (input: any, ctx: RequestContext) => unknown;
+
+/** An emulated AWS service: its wire protocol and its operations by name. */
+export interface ServiceDefinition {
+  /** The signing name (`ssm`, `ec2`, `sts` …), which also names it in faults and call counts. */
+  name: string;
+  protocol: 'json' | 'ec2' | 'query';
+  /** awsJson: the X-Amz-Target prefix (`AmazonSSM`); query/ec2: the response namespace. */
+  targetPrefix?: string;
+  xmlns?: string;
+  operations: Record<string, Operation>;
+  /** Called when the emulator starts and after the clock moves: re-arm lifecycle timers from persisted state. */
+  start?(ctx: Omit<RequestContext, 'service' | 'operation' | 'region' | 'account' | 'requestId'>): void;
+}

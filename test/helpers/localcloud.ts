@@ -1,0 +1,20 @@
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { startLocalcloud, type Localcloud, type LocalcloudOptions } from '@opsauto/localcloud';
+
+/**
+ * SDK client settings for localcloud: its endpoint, fixed test credentials, and a fast retry strategy
+ * (the SDK's default throttling back-off starts at 1 s; tests must not sleep that long).
+ */
+export function clientConfig(cloud: Localcloud, region = 'us-east-1') {
+  return {
+    endpoint: cloud.url,
+    region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    retryStrategy: new ConfiguredRetryStrategy(5, () => 5),
+  };
+}
+
+/** Starts an in-memory localcloud on a free port with the clock driven by the test (no real-time tick). */
+export async function startTestCloud(options: LocalcloudOptions = {}): Promise<Localcloud> {
+  return startLocalcloud({ port: 0, tickMs: 0, ...options });
+}

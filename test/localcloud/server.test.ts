@@ -1,0 +1,41 @@
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Localcloud } from '@opsauto/localcloud';
+import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+
+describe('localcloud endpoint', () => {
+  let cloud: Localcloud;
+  beforeAll(async () => {
+    cloud = await startTestCloud();
+  });
+  afterAll(async () => {
+    await cloud.stop();
+  });
+
+  it('answers STS GetCallerIdentity with the local account through the real SDK client', async () => {
+    const sts = new STSClient(clientConfig(cloud));
+    const out = await sts.send(new GetCallerIdentityCommand({}));
+    expect(out.Account).toBe('000000000000');
+    expect(out.Arn).toBe('arn:aws:iam::000000000000:root');
+  });
+
+  it('throttles with the service error code and the SDK retries it to success', async () => {
+    cloud.faults.set([{ service: 'sts', throttleRate: 0.6 }]);
+    cloud.calls.reset();
+    const sts = new STSClient(clientConfig(cloud));
+    for (let i = 0; i < 5; i++) await sts.send(new GetCallerIdentityCommand({}));
+    cloud.faults.set([]);
+    // Prepare/assess: more calls reached the endpoint than the five that succeeded, so retries happened.
+    expect(cloud.calls.snapshot().sts?.GetCallerIdentity).toBeGreaterThan(5);
+  });
+
+  it('answers an operation it does not emulate with InvalidAction, not a hang', async () => {
+    const res = await fetch(cloud.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x' },
+      body: 'Action=AssumeRoleWithSAML&Version=2011-06-15',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('<Code>InvalidAction</Code>');
+  });
+});
