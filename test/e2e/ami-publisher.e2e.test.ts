@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateImageCommand, DeregisterImageCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineConfig } from '@opsauto/core';
+import { manifest } from '@opsauto/functions';
+import { DEMO_SEED } from '../../packages/cli/src/commands/local.js';
+import { projectRoot } from '../../packages/cli/src/project.js';
+import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { clientConfig } from '../helpers/localcloud.js';
+
+const PARAM = '/opsauto/ami/demo-web/latest';
+const config = defineConfig({ regions: ['us-east-1'], amiPublisher: { namePatterns: [{ family: 'demo-base', namePattern: 'demo-base-*' }] } });
+
+let stage: Stage;
+let ec2: EC2Client;
+let ssm: SSMClient;
+
+beforeAll(async () => {
+  stage = await startStage({ config, port: 0, apiPort: 0, seed: DEMO_SEED, tickMs: 0, functionLogLevel: 'SILENT' });
+  ec2 = new EC2Client(clientConfig(stage.cloud));
+  ssm = new SSMClient(clientConfig(stage.cloud));
+});
+afterAll(async () => {
+  await stage.stop();
+});
+
+async function bake(name: string): Promise<string> {
+  const reservations = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['web-1'] }] }));
+  const instanceId = reservations.Reservations![0]!.Instances![0]!.InstanceId!;
+  const out = await ec2.send(
+    new CreateImageCommand({ InstanceId: instanceId, Name: name, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'opsauto:ami-family', Value: 'demo-web' }] }] }),
+  );
+  return out.ImageId!;
+}
+
+const current = async () => (await ssm.send(new GetParameterCommand({ Name: PARAM }))).Parameter!;
+const versions = async () => (await ssm.send(new GetParameterHistoryCommand({ Name: PARAM }))).Parameters!.length;
+const opsauto = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [join(projectRoot, 'packages/cli/bin/opsauto.mjs'), '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot });
+
+/** Re-delivers an `EC2 AMI State Change` for an image, as EventBridge may do late or twice. */
+const redeliver = (imageId: string, State = 'available') =>
+  fetch(`${stage.cloud.url}/_localcloud/events`, {
+    method: 'POST',
+    body: JSON.stringify({ source: 'aws.ec2', 'detail-type': 'EC2 AMI State Change', detail: { RequestId: 'r', ImageId: imageId, State, ErrorMessage: '' }, resources: [`arn:aws:ec2:us-east-1::image/${imageId}`] }),
+  });
+
+describe('AMI publisher on the local stage', () => {
+  let first = '';
+  let second = '';
+
+  it('registers exactly the manifest event rules and HTTP routes with localcloud', async () => {
+    const health = (await (await fetch(`${stage.cloud.url}/_localcloud/health`)).json()) as { rules: string[]; routes: { method: string; path: string; function: string }[] };
+    const fns = manifest(config);
+    expect(health.rules.sort()).toEqual(fns.flatMap((f) => f.triggers.flatMap((t) => (t.type === 'event' ? [`${f.name}.${t.name}`] : []))).sort());
+    expect(health.routes).toEqual(fns.flatMap((f) => f.triggers.flatMap((t) => (t.type === 'http' ? [{ method: t.method, path: t.path, function: f.name }] : []))));
+  });
+
+  it('points the family parameter at a new image once CreateImage completes on the clock', async () => {
+    // Prepare
+    first = await bake('demo-web-2026-11-22');
+    // Act: the image becomes available a minute later; localcloud emits the event; the rule invokes the function.
+    await stage.cloud.advance('2m');
+    // Assess
+    expect(await current()).toMatchObject({ Value: first, DataType: 'aws:ec2:image', Version: 1 });
+    const status = (await (await fetch(`${stage.apiUrl}/status`)).json()) as { amiFamilies: { family: string; imageId: string }[] };
+    expect(status.amiFamilies).toContainEqual(expect.objectContaining({ family: 'demo-web', imageId: first }));
+  });
+
+  it('moves forward to a newer image and not back when the older image is announced late or twice', async () => {
+    second = await bake('demo-web-2026-11-23');
+    await stage.cloud.advance('2m');
+    expect((await current()).Value).toBe(second);
+    await redeliver(first);
+    await redeliver(second);
+    expect((await current()).Value).toBe(second);
+    expect(await versions()).toBe(2);
+  });
+
+  it('rolls back with the CLI and keeps the rollback when the newer image is announced again', async () => {
+    const { stdout } = await opsauto('ami', 'rollback', 'demo-web', '--to', first);
+    expect(stdout).toContain(`${PARAM} -> ${first}`);
+    await redeliver(second);
+    expect((await current()).Value).toBe(first);
+    const history = JSON.parse((await opsauto('--json', 'ami', 'history', 'demo-web')).stdout) as { history: { kind: string; imageId: string }[] };
+    expect(history.history.map((h) => [h.kind, h.imageId])).toEqual([
+      ['rollback', first],
+      ['publish', second],
+      ['publish', first],
+    ]);
+  });
+
+  it('shows a warning on the family when its published image is deregistered', async () => {
+    await ec2.send(new DeregisterImageCommand({ ImageId: first }));
+    await stage.cloud.settle();
+    const status = (await (await fetch(`${stage.apiUrl}/status`)).json()) as { amiFamilies: { family: string; warning?: string }[] };
+    expect(status.amiFamilies.find((f) => f.family === 'demo-web')?.warning).toMatch(new RegExp(`${first} was deregistered`));
+  });
+
+  it('retries a failing invocation twice on the clock and then keeps it as a visible failure', async () => {
+    await redeliver('not-an-ami');
+    expect(stage.cloud.lambda.failures).toHaveLength(0);
+    await stage.cloud.advance('5m');
+    const failures = (await (await fetch(`${stage.cloud.url}/_localcloud/failures`)).json()) as { function: string; attempt: number; error: string }[];
+    expect(failures).toEqual([expect.objectContaining({ function: 'ami-publisher', attempt: 3, error: expect.stringMatching(/detail\.ImageId: must be an AMI ID/) })]);
+  });
+});
