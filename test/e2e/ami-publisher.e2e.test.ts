@@ -29,7 +29,7 @@ afterAll(async () => {
 
 async function bake(name: string): Promise<string> {
   const reservations = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['web-1'] }] }));
-  const instanceId = reservations.Reservations![0]!.Instances![0]!.InstanceId!;
+  const instanceId = reservations.Reservations![0].Instances![0].InstanceId!;
   const out = await ec2.send(
     new CreateImageCommand({ InstanceId: instanceId, Name: name, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'opsauto:ami-family', Value: 'demo-web' }] }] }),
   );
