@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Function as SstFunction, type FunctionProps } from 'sst/constructs';
+import { nodejsBundling } from './bundling.js';
 
 /**
  * Props every Lambda function of the app gets (`app.setDefaultFunctionProps`).
@@ -15,6 +16,7 @@ export const functionDefaults = {
   runtime: 'nodejs22.x',
   architecture: 'arm_64',
   tracing: 'disabled',
+  nodejs: nodejsBundling,
 } as const satisfies FunctionProps;
 
 /** Tag that names the manifest function a resource belongs to (also how tests find them). */

@@ -1,41 +1,37 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
+import type { SSMClientConfig } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Settings shared by every client: an endpoint (localcloud), credentials, a retry strategy. Empty in AWS. */
 export type ClientSettings = Pick<SSMClientConfig, 'endpoint' | 'credentials' | 'retryStrategy' | 'maxAttempts'>;
 
+/** Any SDK v3 client class. */
+export type ClientClass<C> = new (config: ClientSettings & { region: string }) => C;
+
 /**
  * One client per service and region, created on first use and reused for the life of the Lambda container.
- * The SDK reads AWS_ENDPOINT_URL itself, so in the local stage no code here knows about localcloud.
+ * Adapters name the client class they need (`clients.get(EC2Client, region)`), so a function bundles and loads
+ * only the SDK clients it uses. The SDK reads AWS_ENDPOINT_URL itself: no code here knows about localcloud.
  */
 export class AwsClients {
-  private readonly cache = new Map<string, unknown>();
+  private readonly cache = new Map<unknown, Map<string, unknown>>();
+  private document: DynamoDBDocumentClient | undefined;
 
   constructor(
     readonly homeRegion: string,
     private readonly settings: ClientSettings = {},
   ) {}
 
-  ssm(region = this.homeRegion): SSMClient {
-    return this.get(`ssm:${region}`, () => new SSMClient({ region, ...this.settings }));
+  get<C>(Client: ClientClass<C>, region = this.homeRegion): C {
+    let byRegion = this.cache.get(Client);
+    if (!byRegion) this.cache.set(Client, (byRegion = new Map<string, unknown>()));
+    if (!byRegion.has(region)) byRegion.set(region, new Client({ region, ...this.settings }));
+    return byRegion.get(region) as C;
   }
 
-  ec2(region = this.homeRegion): EC2Client {
-    return this.get(`ec2:${region}`, () => new EC2Client({ region, ...this.settings }));
-  }
-
+  /** The DynamoDB document client of the home region (the state table lives there). */
   dynamo(): DynamoDBDocumentClient {
-    return this.get('dynamo', () =>
-      DynamoDBDocumentClient.from(new DynamoDBClient({ region: this.homeRegion, ...this.settings }), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
-    );
-  }
-
-  private get<T>(key: string, create: () => T): T {
-    if (!this.cache.has(key)) this.cache.set(key, create());
-    return this.cache.get(key) as T;
+    this.document ??= DynamoDBDocumentClient.from(this.get(DynamoDBClient), { marshallOptions: { removeUndefinedValues: true } });
+    return this.document;
   }
 }

@@ -1,35 +1,37 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale.js';
 
-const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name such as eu-west-1');
-
-/** A glob over image names: `*` matches any run of characters, everything else is literal. */
-const namePattern = z.string().min(1).max(128);
+const regionName = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name such as eu-west-1'));
 
 export const amiFamilyPatternSchema = z.object({
-  family: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'family names are letters, digits, _ . - (max 64)'),
-  namePattern,
+  family: z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'family names are letters, digits, _ . - (max 64)')),
+  /** A glob over image names: `*` matches any run of characters, everything else is literal. */
+  namePattern: z.string().check(z.minLength(1), z.maxLength(128)),
 });
 
 export const configSchema = z.object({
   /** Prefix of every resource name; one deployment per app name and stage. */
-  app: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/).default('opsauto'),
+  app: z._default(z.string().check(z.regex(/^[a-z][a-z0-9-]{1,30}$/, 'must be lowercase letters, digits and -, 2 to 31 long')), 'opsauto'),
   /** Regions the jobs work in; the first is where the backend itself is deployed. */
-  regions: z.array(regionName).min(1).default(['us-east-1']),
-  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
-  amiPublisher: z
-    .object({
+  regions: z._default(z.array(regionName).check(z.minLength(1, 'must name at least one region')), ['us-east-1']),
+  logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+  amiPublisher: z.prefault(
+    z.object({
       /** Parameter that holds a family's current AMI; `{family}` is replaced. Must start with `/`. */
-      parameterPath: z
-        .string()
-        .regex(/^\/[a-zA-Z0-9_.\-/{}]+$/, 'must be an absolute parameter path such as /opsauto/ami/{family}/latest')
-        .refine((p) => p.includes('{family}'), 'must contain {family}')
-        .default('/opsauto/ami/{family}/latest'),
+      parameterPath: z._default(
+        z.string().check(
+          z.regex(/^\/[a-zA-Z0-9_.\-/{}]+$/, 'must be an absolute parameter path such as /opsauto/ami/{family}/latest'),
+          z.refine((p) => p.includes('{family}'), 'must contain {family}'),
+        ),
+        '/opsauto/ami/{family}/latest',
+      ),
       /** Tag whose value names an image's family. */
-      familyTag: z.string().min(1).max(128).default('opsauto:ami-family'),
+      familyTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:ami-family'),
       /** Extra rules for images without the tag: first match wins. */
-      namePatterns: z.array(amiFamilyPatternSchema).default([]),
-    })
-    .prefault({}),
+      namePatterns: z._default(z.array(amiFamilyPatternSchema), []),
+    }),
+    {},
+  ),
 });
 
 export type OpsautoConfigInput = z.input<typeof configSchema>;

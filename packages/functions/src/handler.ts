@@ -3,7 +3,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import { ConflictError, NotFoundError, ValidationError } from '@opsauto/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { logger } from './logger.js';
 
 /** The event did not match its schema: the message names each field that is wrong. */
@@ -40,7 +40,7 @@ const logFailure = (): middy.MiddlewareObj => ({
  * @example
  * export const handler = eventHandler(amiPublisherEvent, async (event) => publish(event));
  */
-export function eventHandler<S extends z.ZodType, R>(
+export function eventHandler<S extends z.ZodMiniType, R>(
   schema: S,
   handle: (event: z.infer<S>, context: Context) => Promise<R>,
 ): MiddyfiedHandler<unknown, R, Error, Context> {

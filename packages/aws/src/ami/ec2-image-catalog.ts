@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ImageCatalog, ImageInfo } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 
@@ -8,7 +8,7 @@ export class Ec2ImageCatalog implements ImageCatalog {
 
   async describe(region: string, imageId: string): Promise<ImageInfo | undefined> {
     try {
-      const out = await this.clients.ec2(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+      const out = await this.clients.get(EC2Client, region).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
       const image = out.Images?.[0];
       if (!image?.ImageId) return undefined;
       return {

@@ -1,10 +1,11 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 
 /**
  * The EventBridge envelope. `time` is kept as a string: AWS's own documentation samples carry placeholders
  * such as `yyyy-mm-ddThh:mm:ssZ`, and no handler here depends on it.
  */
-export function eventBridgeEvent<const T extends string, S extends z.ZodType>(detailType: T, source: string, detail: S) {
+export function eventBridgeEvent<const T extends string, S extends z.ZodMiniType>(detailType: T, source: string, detail: S) {
   return z.object({
     version: z.string(),
     id: z.string(),
@@ -12,19 +13,19 @@ export function eventBridgeEvent<const T extends string, S extends z.ZodType>(de
     source: z.literal(source),
     account: z.string(),
     time: z.string(),
-    region: z.string().min(1),
-    resources: z.array(z.string()).default([]),
+    region: z.string().check(z.minLength(1)),
+    resources: z._default(z.array(z.string()), []),
     detail,
   });
 }
 
-const amiId = z.string().regex(/^ami-[0-9a-z]+$/, 'must be an AMI ID (ami-…)');
+const amiId = z.string().check(z.regex(/^ami-[0-9a-z]+$/, 'must be an AMI ID (ami-…)'));
 
 /** `EC2 AMI State Change` (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). */
 export const amiStateChangeEvent = eventBridgeEvent(
   'EC2 AMI State Change',
   'aws.ec2',
-  z.object({ ImageId: amiId, State: z.string(), ErrorMessage: z.string().optional(), RequestId: z.string().optional() }),
+  z.object({ ImageId: amiId, State: z.string(), ErrorMessage: z.optional(z.string()), RequestId: z.optional(z.string()) }),
 );
 
 /** `EC2 Image Builder Image State Change`: one AMI per distribution region in `output-resources.amis`. */
@@ -32,11 +33,12 @@ export const imageBuilderStateChangeEvent = eventBridgeEvent(
   'EC2 Image Builder Image State Change',
   'aws.imagebuilder',
   z.object({
-    'image-build-version-arn': z.string().optional(),
-    state: z.object({ status: z.string(), reason: z.string().optional() }),
-    'output-resources': z
-      .object({ amis: z.array(z.object({ region: z.string(), image: amiId, name: z.string().optional(), accountId: z.string().optional() })).default([]) })
-      .default({ amis: [] }),
+    'image-build-version-arn': z.optional(z.string()),
+    state: z.object({ status: z.string(), reason: z.optional(z.string()) }),
+    'output-resources': z._default(
+      z.object({ amis: z._default(z.array(z.object({ region: z.string(), image: amiId, name: z.optional(z.string()), accountId: z.optional(z.string()) })), []) }),
+      { amis: [] },
+    ),
   }),
 );
 
@@ -44,7 +46,7 @@ export const imageBuilderStateChangeEvent = eventBridgeEvent(
 export const runbookImageCreatedEvent = eventBridgeEvent(
   'Runbook Image Created',
   'opsauto.runbooks',
-  z.object({ ImageId: amiId, Region: z.string().optional(), ExecutionId: z.string().optional() }),
+  z.object({ ImageId: amiId, Region: z.optional(z.string()), ExecutionId: z.optional(z.string()) }),
 );
 
 /** Every event the AMI publisher consumes, told apart by `detail-type`. */

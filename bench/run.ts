@@ -1,0 +1,18 @@
+/** `npm run bench [name…]`: runs the benchmarks (all by default), prints their tables, writes bench/results/*.json. */
+import { run as bundleInit } from './bundle-init.js';
+
+const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit };
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in benches));
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')} (have: ${Object.keys(benches).join(', ')})`);
+  process.exit(2);
+}
+let allMet = true;
+for (const name of wanted.length ? wanted : Object.keys(benches)) {
+  console.log(`\n== ${name}`);
+  allMet = (await benches[name]()) && allMet;
+}
+console.log(allMet ? '\nall targets met' : '\nSOME TARGETS MISSED');
+process.exitCode = allMet ? 0 : 1;
