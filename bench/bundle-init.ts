@@ -90,7 +90,6 @@ export async function run() {
     PATH: process.env.PATH,
     AWS_REGION: config.regions[0],
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
     ...functionEnvironment(config, 'bench', 'opsauto-bench-state'),
   };
   const variants = [

@@ -31,7 +31,7 @@ export interface Permission {
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'OPSAUTO_STAGE';
+export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'OPSAUTO_STAGE' | 'POWERTOOLS_LOG_LEVEL';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
@@ -78,7 +78,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
           pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Image Created'] },
         },
       ],
-      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'],
+      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE', 'POWERTOOLS_LOG_LEVEL'],
       permissions: [
         { actions: ['ec2:DescribeImages'], resources: [{ kind: 'any' }] },
         {
@@ -95,7 +95,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       timeoutSeconds: 10,
       memoryMB: 256,
       triggers: [{ type: 'http', method: 'GET', path: '/status' }],
-      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'],
+      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE', 'POWERTOOLS_LOG_LEVEL'],
       permissions: [{ actions: ['dynamodb:Query'], resources: [table] }],
     },
   ];
@@ -103,7 +103,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
 
 /** The environment every function receives. */
 export function functionEnvironment(config: OpsautoConfig, stage: string, tableName: string): Record<EnvKey, string> {
-  return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), OPSAUTO_STAGE: stage };
+  return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), OPSAUTO_STAGE: stage, POWERTOOLS_LOG_LEVEL: config.logLevel };
 }
 
 /**
