@@ -10,8 +10,12 @@ import { Scheduler } from './scheduler.js';
 import { seedFleet } from './seed.js';
 import { LambdaRuntime } from './lambda.js';
 import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
+import { cloudformation } from './services/cloudformation.js';
 import { ec2 } from './services/ec2.js';
 import { events } from './services/events.js';
+import { rds } from './services/rds.js';
+import { s3 } from './services/s3.js';
+import { sns } from './services/sns.js';
 import { ssm } from './services/ssm.js';
 import { sts } from './services/sts.js';
 import type { ServiceDefinition } from './services/types.js';
@@ -83,7 +87,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const scheduler = new Scheduler(clock, lambda, DEFAULT_ACCOUNT, DEFAULT_REGION);
   const faults = new Faults();
   const calls = new CallCounter();
-  const services: ServiceDefinition[] = [ssm, ec2, events, sts];
+  const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation];
   const context = { clock, store, bus };
   const dynamo = dynalite({
     createTableMs: 0,

@@ -4,7 +4,7 @@ import { AwsError } from './errors.js';
 import type { Faults, CallCounter } from './faults.js';
 import { decodeQuery } from './protocols/query.js';
 import { escapeXml, toXml, type XmlValue } from './protocols/xml.js';
-import type { RequestContext, ServiceDefinition } from './services/types.js';
+import type { RequestContext, RestRequest, RestResponse, ServiceDefinition } from './services/types.js';
 
 export const DEFAULT_ACCOUNT = '000000000000';
 export const DEFAULT_REGION = 'us-east-1';
@@ -94,6 +94,25 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         } catch (e) {
           const err = asAwsError(e, service.name, operation);
           send(err.status, { __type: err.code, message: err.message }, err.code);
+        }
+        return;
+      }
+      const rest = byName.get(scope.service ?? '');
+      if (rest?.protocol === 'rest-xml') {
+        const parsed = new URL(url, 'http://localhost');
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+        const request: RestRequest = { method: req.method ?? 'GET', path: decodeURIComponent(parsed.pathname), query: parsed.searchParams, headers, body };
+        const operation = rest.restOperation?.(request);
+        try {
+          if (!operation) throw new AwsError('NotImplemented', `localcloud does not emulate ${request.method} ${request.path}${parsed.search} on ${rest.name}`, 501);
+          const out = ((await call(rest, operation, request, region, requestId)) ?? {}) as RestResponse;
+          res.writeHead(out.status ?? 200, { 'x-amz-request-id': requestId, ...(out.body ? { 'content-type': 'application/xml' } : {}), ...out.headers });
+          res.end(out.body ?? '');
+        } catch (e) {
+          const err = asAwsError(e, rest.name, operation ?? '(none)');
+          res.writeHead(err.status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+          res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message><RequestId>${requestId}</RequestId></Error>`);
         }
         return;
       }
