@@ -9,6 +9,40 @@ export const amiFamilyPatternSchema = z.object({
   namePattern: z.string().check(z.minLength(1), z.maxLength(128)),
 });
 
+const days = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
+
+export const staleVolumesSchema = z.object({
+  /** A volume is stale once it has been unattached for this many days. */
+  thresholdDays: z._default(days(1, 3650), 45),
+  /** Volumes carrying this tag (any value) are never filed. */
+  excludeTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:keep'),
+  /** When the daily scan runs (EventBridge Scheduler expression) and in which time zone. */
+  schedule: z._default(z.string().check(z.regex(/^(cron|rate)\(.+\)$/, 'must be cron(...) or rate(...)')), 'cron(0 6 * * ? *)'),
+  timezone: z._default(z.string().check(z.minLength(1)), 'UTC'),
+  /** Regions to scan; default: every configured region. */
+  regions: z.optional(z.array(regionName).check(z.minLength(1))),
+  /** Other accounts to scan, through a role the scanner assumes; the backend's own account is always scanned. */
+  accounts: z._default(
+    z.array(
+      z.object({
+        accountId: z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account ID')),
+        roleArn: z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
+      }),
+    ),
+    [],
+  ),
+  /** Regions scanned at the same time. */
+  maxConcurrentRegions: z._default(z.int().check(z.gte(1), z.lte(16)), 4),
+  /** Runbooks attached to each OpsItem (`/aws/automations`). */
+  runbooks: z.prefault(
+    z.object({
+      snapshotThenDelete: z._default(z.string().check(z.minLength(1)), 'opsauto-SnapshotThenDeleteVolume'),
+      delete: z._default(z.string().check(z.minLength(1)), 'opsauto-DeleteVolume'),
+    }),
+    {},
+  ),
+});
+
 export const configSchema = z.object({
   /** Prefix of every resource name; one deployment per app name and stage. */
   app: z._default(z.string().check(z.regex(/^[a-z][a-z0-9-]{1,30}$/, 'must be lowercase letters, digits and -, 2 to 31 long')), 'opsauto'),
@@ -32,6 +66,7 @@ export const configSchema = z.object({
     }),
     {},
   ),
+  staleVolumes: z.prefault(staleVolumesSchema, {}),
 });
 
 export type OpsautoConfigInput = z.input<typeof configSchema>;

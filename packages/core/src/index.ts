@@ -3,3 +3,4 @@ export * from './clock.js';
 export * from './errors.js';
 export * from './ami/index.js';
 export * from './events/eventbridge.js';
+export * from './ebs/index.js';

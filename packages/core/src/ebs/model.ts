@@ -1,0 +1,86 @@
+/** An EBS volume as the scanner sees it (EC2 DescribeVolumes). */
+export interface VolumeInfo {
+  volumeId: string;
+  account: string;
+  region: string;
+  availabilityZone: string;
+  sizeGiB: number;
+  type: string;
+  iops?: number;
+  throughputMiBs?: number;
+  /** ISO-8601. */
+  createTime: string;
+  /** available | in-use | creating | deleting | deleted | error */
+  state: string;
+  attachedTo: string[];
+  tags: Record<string, string>;
+}
+
+/**
+ * What opsauto knows of one unattached volume (DynamoDB). Created the first time a scan sees the volume
+ * unattached; deleted when it is attached again, deleted, or excluded. Never created for attached volumes.
+ */
+export interface VolumeRecord {
+  account: string;
+  region: string;
+  volumeId: string;
+  /** Since when the volume has been unattached, as far as opsauto can tell (see `unattachedSinceFor`). */
+  unattachedSince: string;
+  /** observed: first seen unattached by a scan; created: created after the previous scan, never seen attached. */
+  basis: 'observed' | 'created';
+  firstSeenAt: string;
+  /** tracking: not stale yet or not filed; filing: a scan holds the claim to file it; filed: an OpsItem exists. */
+  status: 'tracking' | 'filing' | 'filed';
+  /** The scan that holds the filing claim, and when it took it (a claim older than the lease may be taken over). */
+  claimedBy?: string;
+  claimedAt?: string;
+  opsItemId?: string;
+  filedAt?: string;
+  /** Optimistic lock. */
+  version: number;
+}
+
+/** When a region was scanned: the first scan starts every clock at "now"; later scans may use creation times. */
+export interface RegionScanState {
+  account: string;
+  region: string;
+  firstScanAt: string;
+  lastScanAt: string;
+}
+
+/** One region's share of a scan run. */
+export interface RegionScanSummary {
+  account: string;
+  region: string;
+  scanned: number;
+  newlyUnattached: number;
+  stale: number;
+  filed: number;
+  alreadyFiled: number;
+  resolved: number;
+  skippedByTag: number;
+  /** Stale volumes not filed this run (limit reached, throttled, or claimed by an overlapping scan). */
+  leftForNextRun: number;
+  errors: string[];
+}
+
+export interface ScanRunSummary {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  regions: RegionScanSummary[];
+  totals: Omit<RegionScanSummary, 'account' | 'region' | 'errors'> & { errors: number };
+}
+
+/** The OpsItem filed for a stale volume, as CreateOpsItem takes it. */
+export interface StaleVolumeOpsItem {
+  title: string;
+  description: string;
+  source: 'opsauto';
+  category: 'Cost';
+  severity: '1' | '2' | '3' | '4';
+  priority: 1 | 2 | 3 | 4 | 5;
+  dedupString: string;
+  operationalData: Record<string, { value: string; searchable: boolean }>;
+}

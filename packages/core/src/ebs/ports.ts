@@ -1,0 +1,50 @@
+import type { RegionScanState, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
+
+/** Reads volumes (EC2 DescribeVolumes), in an account reached through its role. */
+export interface VolumeInventory {
+  /** Every unattached (`available`) volume of the region, page by page at the largest page size. */
+  listUnattached(account: string, region: string): AsyncIterable<VolumeInfo[]>;
+  /** Those of `volumeIds` that still exist, in any state (no error for the ones that are gone). */
+  describe(account: string, region: string, volumeIds: string[]): Promise<VolumeInfo[]>;
+}
+
+/** OpsCenter rejected a new item because the account's open-item limit is reached. */
+export class OpsItemLimitError extends Error {
+  override name = 'OpsItemLimitError';
+}
+
+/** The service kept throttling after the SDK's retries: stop for now, the next run carries on. */
+export class ThrottledError extends Error {
+  override name = 'ThrottledError';
+}
+
+/** Files and resolves OpsItems (SSM OpsCenter) in the volume's account and region. */
+export interface OpsCenter {
+  /**
+   * Files the item. When an Open or InProgress item with the same dedup string exists, answers that item's ID
+   * with `created: false` instead of filing a second one.
+   * @throws OpsItemLimitError, ThrottledError
+   */
+  create(account: string, region: string, item: StaleVolumeOpsItem): Promise<{ opsItemId: string; created: boolean }>;
+  /** Sets the item to Resolved with a note saying why. */
+  resolve(account: string, region: string, opsItemId: string, note: string): Promise<void>;
+}
+
+/** Keeps volume records, region scan state and run summaries (DynamoDB). */
+export interface VolumeStore {
+  listRecords(account: string, region: string): Promise<VolumeRecord[]>;
+  /** Writes new records in batches (a record never becomes stale on the scan that creates it, so no condition). */
+  putNew(records: VolumeRecord[]): Promise<void>;
+  /**
+   * Replaces a record if its stored version is still `expectedVersion`.
+   * @throws ConcurrentUpdateError when it is not (another scan changed it).
+   */
+  update(record: VolumeRecord, expectedVersion: number): Promise<void>;
+  /** Deletes records in batches. */
+  delete(records: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>[]): Promise<void>;
+  getRegionState(account: string, region: string): Promise<RegionScanState | undefined>;
+  putRegionState(state: RegionScanState): Promise<void>;
+  putRun(summary: ScanRunSummary): Promise<void>;
+  /** Newest first. */
+  listRuns(limit: number): Promise<ScanRunSummary[]>;
+}

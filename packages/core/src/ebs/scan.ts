@@ -1,0 +1,256 @@
+import type { Clock } from '../clock.js';
+import type { OpsautoConfig } from '../config.js';
+import { ConcurrentUpdateError } from '../errors.js';
+import type { RegionScanSummary, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
+import { OpsItemLimitError, ThrottledError, type OpsCenter, type VolumeInventory, type VolumeStore } from './ports.js';
+import { estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
+
+export interface StaleVolumeDeps {
+  config: OpsautoConfig;
+  clock: Clock;
+  inventory: VolumeInventory;
+  opsCenter: OpsCenter;
+  store: VolumeStore;
+}
+
+/** A filing claim older than this is taken to be from a scan that died, and may be taken over. */
+export const CLAIM_LEASE_MS = 15 * 60_000;
+
+/** What a region scan did (or, in a dry run, would do). */
+export interface RegionScanResult {
+  summary: RegionScanSummary;
+  filed: { volumeId: string; opsItemId?: string; item: StaleVolumeOpsItem }[];
+  resolved: { volumeId: string; opsItemId: string; note: string }[];
+}
+
+const emptySummary = (account: string, region: string): RegionScanSummary => ({
+  account,
+  region,
+  scanned: 0,
+  newlyUnattached: 0,
+  stale: 0,
+  filed: 0,
+  alreadyFiled: 0,
+  resolved: 0,
+  skippedByTag: 0,
+  leftForNextRun: 0,
+  errors: [],
+});
+
+/**
+ * Scans one region of one account: records volumes seen unattached for the first time, files an OpsItem for each
+ * stale one (once: claimed with a conditional write, deduplicated by OpsCenter), and resolves the items of volumes
+ * that were attached again, deleted or excluded. Lists every page before changing anything. A dry run reads and
+ * plans only.
+ */
+export async function scanRegion(deps: StaleVolumeDeps, input: { account: string; region: string; runId: string; dryRun?: boolean }): Promise<RegionScanResult> {
+  const { account, region, runId } = input;
+  const now = deps.clock.now();
+  const config = deps.config.staleVolumes;
+  const result: RegionScanResult = { summary: emptySummary(account, region), filed: [], resolved: [] };
+  const s = result.summary;
+
+  const [regionState, records] = await Promise.all([deps.store.getRegionState(account, region), deps.store.listRecords(account, region)]);
+  const byId = new Map(records.map((r) => [r.volumeId, r]));
+  const unattached: VolumeInfo[] = [];
+  for await (const page of deps.inventory.listUnattached(account, region)) unattached.push(...page);
+  s.scanned = unattached.length;
+
+  const fresh: VolumeRecord[] = [];
+  const excludedRecords: VolumeRecord[] = [];
+  const candidates: { volume: VolumeInfo; record: VolumeRecord }[] = [];
+  const seen = new Set<string>();
+  for (const volume of unattached) {
+    seen.add(volume.volumeId);
+    const record = byId.get(volume.volumeId);
+    if (isExcluded(volume, deps.config)) {
+      s.skippedByTag++;
+      if (record) excludedRecords.push(record);
+      continue;
+    }
+    if (!record) {
+      fresh.push({ account, region, volumeId: volume.volumeId, ...unattachedSinceFor(volume, regionState, now), firstSeenAt: now.toISOString(), status: 'tracking', version: 1 });
+      s.newlyUnattached++;
+      continue;
+    }
+    if (!isStale(record, now, config.thresholdDays)) continue;
+    s.stale++;
+    if (record.status === 'filed') s.alreadyFiled++;
+    else candidates.push({ volume, record });
+  }
+  // Records whose volume is no longer unattached: attached again, deleted, or (with a record) excluded.
+  const gone = records.filter((r) => !seen.has(r.volumeId));
+
+  if (!input.dryRun) {
+    await deps.store.putNew(fresh);
+    await deps.store.putRegionState({ account, region, firstScanAt: regionState?.firstScanAt ?? now.toISOString(), lastScanAt: now.toISOString() });
+  }
+  await resolveGone(deps, input, gone, excludedRecords, result);
+  await fileStale(deps, input, candidates, result, runId);
+  return result;
+}
+
+async function resolveGone(
+  deps: StaleVolumeDeps,
+  input: { account: string; region: string; dryRun?: boolean },
+  gone: VolumeRecord[],
+  excluded: VolumeRecord[],
+  result: RegionScanResult,
+): Promise<void> {
+  const { account, region } = input;
+  const filedGone = gone.filter((r) => r.status === 'filed' && r.opsItemId);
+  const current = filedGone.length ? new Map((await deps.inventory.describe(account, region, filedGone.map((r) => r.volumeId))).map((v) => [v.volumeId, v])) : new Map<string, VolumeInfo>();
+  const notes = new Map<string, string>();
+  for (const r of filedGone) {
+    const volume = current.get(r.volumeId);
+    notes.set(r.volumeId, volume?.attachedTo.length ? `attached again to ${volume.attachedTo.join(', ')}` : volume ? `no longer unattached (state ${volume.state})` : 'the volume was deleted');
+  }
+  for (const r of excluded.filter((x) => x.status === 'filed' && x.opsItemId)) notes.set(r.volumeId, `tagged ${deps.config.staleVolumes.excludeTag}: kept on purpose`);
+  for (const r of [...filedGone, ...excluded]) {
+    const note = notes.get(r.volumeId);
+    if (!note || !r.opsItemId) continue;
+    if (!input.dryRun) await deps.opsCenter.resolve(account, region, r.opsItemId, `Resolved by opsauto: ${note}.`);
+    result.resolved.push({ volumeId: r.volumeId, opsItemId: r.opsItemId, note });
+    result.summary.resolved++;
+  }
+  if (!input.dryRun) await deps.store.delete([...gone, ...excluded]);
+}
+
+async function fileStale(
+  deps: StaleVolumeDeps,
+  input: { account: string; region: string; dryRun?: boolean },
+  candidates: { volume: VolumeInfo; record: VolumeRecord }[],
+  result: RegionScanResult,
+  runId: string,
+): Promise<void> {
+  const { account, region } = input;
+  const s = result.summary;
+  if (candidates.length === 0) return;
+  const now = deps.clock.now();
+  // Highest cost first, so that a limit reached part-way leaves the cheapest volumes for the next run.
+  candidates.sort((a, b) => estimateMonthlyCost(b.volume) - estimateMonthlyCost(a.volume));
+  // A volume deleted (or attached) between listing and filing is skipped without error.
+  const stillUnattached = new Set((await deps.inventory.describe(account, region, candidates.map((c) => c.volume.volumeId))).filter((v) => v.state === 'available' && v.attachedTo.length === 0).map((v) => v.volumeId));
+  let stopped: string | undefined;
+  for (const { volume, record } of candidates) {
+    if (!stillUnattached.has(volume.volumeId)) continue;
+    const item = staleVolumeOpsItem(volume, record, now, deps.config);
+    if (input.dryRun) {
+      result.filed.push({ volumeId: volume.volumeId, item });
+      s.filed++;
+      continue;
+    }
+    if (stopped) {
+      s.leftForNextRun++;
+      continue;
+    }
+    const claimed = await claim(deps, record, runId, now);
+    if (!claimed) {
+      s.leftForNextRun++; // another scan holds it; whichever files it, OpsCenter's dedup keeps it to one item
+      continue;
+    }
+    let opsItemId: string;
+    let created: boolean;
+    try {
+      ({ opsItemId, created } = await deps.opsCenter.create(account, region, item));
+    } catch (e) {
+      if (!(e instanceof OpsItemLimitError || e instanceof ThrottledError)) throw e;
+      stopped = `${e.name}: ${e.message}`;
+      s.errors.push(`filing stopped: ${stopped}`);
+      s.leftForNextRun++;
+      await release(deps, claimed);
+      continue;
+    }
+    await deps.store.update({ ...claimed, status: 'filed', opsItemId, filedAt: now.toISOString(), claimedBy: undefined, claimedAt: undefined, version: claimed.version + 1 }, claimed.version);
+    // Not created: a crashed or overlapping scan filed it already, and OpsCenter's dedup answered that item.
+    if (created) {
+      result.filed.push({ volumeId: volume.volumeId, opsItemId, item });
+      s.filed++;
+    } else {
+      s.alreadyFiled++;
+    }
+  }
+}
+
+/** Takes the filing claim on a record; undefined when another scan holds a live claim or filed it already. */
+async function claim(deps: StaleVolumeDeps, record: VolumeRecord, runId: string, now: Date): Promise<VolumeRecord | undefined> {
+  const held = record.status === 'filing' && record.claimedAt && now.getTime() - Date.parse(record.claimedAt) < CLAIM_LEASE_MS;
+  if (held || record.status === 'filed') return undefined;
+  const claimed: VolumeRecord = { ...record, status: 'filing', claimedBy: runId, claimedAt: now.toISOString(), version: record.version + 1 };
+  try {
+    await deps.store.update(claimed, record.version);
+    return claimed;
+  } catch (e) {
+    if (e instanceof ConcurrentUpdateError) return undefined;
+    throw e;
+  }
+}
+
+async function release(deps: StaleVolumeDeps, claimed: VolumeRecord): Promise<void> {
+  try {
+    await deps.store.update({ ...claimed, status: 'tracking', claimedBy: undefined, claimedAt: undefined, version: claimed.version + 1 }, claimed.version);
+  } catch (e) {
+    if (!(e instanceof ConcurrentUpdateError)) throw e; // someone else moved it on: nothing to release
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at a time, in order of start. */
+async function boundedAll<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The (account, region) pairs a scan covers: the backend's own account plus configured ones, in every region. */
+export function scanTargets(config: OpsautoConfig, ownAccount: string): { account: string; region: string }[] {
+  const regions = config.staleVolumes.regions ?? config.regions;
+  const accounts = [ownAccount, ...config.staleVolumes.accounts.map((a) => a.accountId).filter((a) => a !== ownAccount)];
+  return accounts.flatMap((account) => regions.map((region) => ({ account, region })));
+}
+
+/**
+ * One scan run over every target, regions scanned concurrently up to `maxConcurrentRegions`. A region that
+ * fails is reported in the summary and does not stop the others. The summary is stored unless it is a dry run.
+ */
+export async function scanFleet(deps: StaleVolumeDeps, input: { ownAccount: string; runId: string; dryRun?: boolean }): Promise<{ summary: ScanRunSummary; results: RegionScanResult[] }> {
+  const startedAt = deps.clock.now().toISOString();
+  const targets = scanTargets(deps.config, input.ownAccount);
+  const results = await boundedAll(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
+    try {
+      return await scanRegion(deps, { account, region, runId: input.runId, dryRun: input.dryRun });
+    } catch (e) {
+      const summary = emptySummary(account, region);
+      summary.errors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+      return { summary, filed: [], resolved: [] };
+    }
+  });
+  const regions = results.map((r) => r.summary);
+  const sum = (key: 'scanned' | 'newlyUnattached' | 'stale' | 'filed' | 'alreadyFiled' | 'resolved' | 'skippedByTag' | 'leftForNextRun') => regions.reduce((n, r) => n + r[key], 0);
+  const summary: ScanRunSummary = {
+    runId: input.runId,
+    startedAt,
+    finishedAt: deps.clock.now().toISOString(),
+    dryRun: Boolean(input.dryRun),
+    regions,
+    totals: {
+      scanned: sum('scanned'),
+      newlyUnattached: sum('newlyUnattached'),
+      stale: sum('stale'),
+      filed: sum('filed'),
+      alreadyFiled: sum('alreadyFiled'),
+      resolved: sum('resolved'),
+      skippedByTag: sum('skippedByTag'),
+      leftForNextRun: sum('leftForNextRun'),
+      errors: regions.reduce((n, r) => n + r.errors.length, 0),
+    },
+  };
+  if (!input.dryRun) await deps.store.putRun(summary);
+  return { summary, results };
+}

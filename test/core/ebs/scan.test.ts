@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { defineConfig, InMemoryVolumeStore, scanFleet, scanRegion, type Clock, type StaleVolumeDeps } from '@opsauto/core';
+import { seeded } from '../ami/fakes.js';
+import { FakeInventory, FakeOpsCenter } from './fakes.js';
+
+const ACCOUNT = '000000000000';
+const DAY = 86_400_000;
+
+/** A clock the test moves by hand. */
+class TestClock implements Clock {
+  constructor(public at = new Date('2026-11-01T06:00:00Z')) {}
+  now() {
+    return new Date(this.at);
+  }
+  advanceDays(days: number) {
+    this.at = new Date(this.at.getTime() + days * DAY);
+  }
+}
+
+function setup(random: () => number = () => 0) {
+  const clock = new TestClock();
+  const deps = {
+    config: defineConfig({ regions: ['us-east-1'] }),
+    clock,
+    inventory: new FakeInventory(random),
+    opsCenter: new FakeOpsCenter(random),
+    store: new InMemoryVolumeStore(),
+  } satisfies StaleVolumeDeps;
+  return { deps, clock };
+}
+
+let runs = 0;
+const scan = (deps: StaleVolumeDeps, dryRun = false) => scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: `run-${++runs}`, dryRun });
+
+describe('scanRegion', () => {
+  it('records unattached volumes on the first scan and files them only once 45 days have passed', async () => {
+    // Prepare: a volume created a year ago, first seen unattached today.
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1', createTime: '2025-11-01T00:00:00Z' });
+    deps.inventory.add({ volumeId: 'vol-attached', state: 'in-use', attachedTo: ['i-1'] });
+    // Act / Assess
+    expect((await scan(deps)).summary).toMatchObject({ scanned: 1, newlyUnattached: 1, stale: 0, filed: 0 });
+    clock.advanceDays(44);
+    expect((await scan(deps)).summary).toMatchObject({ stale: 0, filed: 0 });
+    clock.advanceDays(1);
+    const day45 = await scan(deps);
+    expect(day45.summary).toMatchObject({ stale: 1, filed: 1 });
+    expect(deps.opsCenter.open()).toHaveLength(1);
+  });
+
+  it('files nothing new on a rerun and issues no CreateOpsItem for volumes already filed', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    await scan(deps);
+    const calls = deps.opsCenter.createCalls;
+    expect((await scan(deps)).summary).toMatchObject({ stale: 1, filed: 0, alreadyFiled: 1 });
+    expect(deps.opsCenter.createCalls).toBe(calls);
+  });
+
+  it('restarts the clock when a volume is attached and detached again before it is stale', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(30);
+    deps.inventory.attach('vol-1');
+    await scan(deps);
+    deps.inventory.detach('vol-1');
+    clock.advanceDays(1);
+    await scan(deps);
+    clock.advanceDays(20);
+    expect((await scan(deps)).summary.stale).toBe(0); // 51 days since first seen, but only 20 unattached
+    clock.advanceDays(25);
+    expect((await scan(deps)).summary.filed).toBe(1);
+  });
+
+  it('resolves the item with a note when the volume is attached again, deleted, or tagged to keep', async () => {
+    const { deps, clock } = setup();
+    for (const id of ['vol-a', 'vol-b', 'vol-c']) deps.inventory.add({ volumeId: id });
+    await scan(deps);
+    clock.advanceDays(45);
+    await scan(deps);
+    deps.inventory.attach('vol-a', 'i-0aaa');
+    deps.inventory.volumes.delete('vol-b');
+    deps.inventory.volumes.get('vol-c')!.tags['opsauto:keep'] = 'yes';
+    const result = await scan(deps);
+    expect(result.summary).toMatchObject({ resolved: 3, skippedByTag: 1 });
+    const notes = [...deps.opsCenter.items.values()].map((i) => [i.status, i.note]);
+    expect(notes).toEqual([
+      ['Resolved', 'Resolved by opsauto: attached again to i-0aaa.'],
+      ['Resolved', 'Resolved by opsauto: the volume was deleted.'],
+      ['Resolved', 'Resolved by opsauto: tagged opsauto:keep: kept on purpose.'],
+    ]);
+    expect(await deps.store.listRecords(ACCOUNT, 'us-east-1')).toEqual([]);
+  });
+
+  it('never files a volume carrying the exclusion tag', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1', tags: { 'opsauto:keep': '' } });
+    await scan(deps);
+    clock.advanceDays(100);
+    expect((await scan(deps)).summary).toMatchObject({ skippedByTag: 1, filed: 0 });
+  });
+
+  it('files each volume once when two scans overlap, under any interleaving', async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const { deps, clock } = setup(seeded(seed));
+      for (let i = 0; i < 5; i++) deps.inventory.add({ volumeId: `vol-${i}` });
+      await scan(deps);
+      clock.advanceDays(46);
+      await Promise.all([scan(deps), scan(deps)]);
+      await scan(deps); // a later run picks up anything the overlap left
+      expect(deps.opsCenter.items.size, `seed ${seed}`).toBe(5);
+      const records = await deps.store.listRecords(ACCOUNT, 'us-east-1');
+      expect(records.every((r) => r.status === 'filed'), `seed ${seed}`).toBe(true);
+    }
+  });
+
+  it('takes over the claim of a scan that died after filing, and ends with the one item OpsCenter holds', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    deps.opsCenter.crashAfterNextCreate = true;
+    await expect(scan(deps)).rejects.toThrow(/simulated crash/);
+    expect((await scan(deps)).summary.leftForNextRun).toBe(1); // the claim is still live
+    clock.at = new Date(clock.at.getTime() + 16 * 60_000); // past the lease
+    expect((await scan(deps)).summary).toMatchObject({ filed: 0, alreadyFiled: 1 });
+    expect(deps.opsCenter.items.size).toBe(1);
+    expect((await deps.store.listRecords(ACCOUNT, 'us-east-1'))[0]).toMatchObject({ status: 'filed', opsItemId: 'oi-000000000001' });
+  });
+
+  it('stops filing cleanly at the OpsItem limit, reports what is left, and the next run carries on', async () => {
+    const { deps, clock } = setup();
+    for (let i = 0; i < 4; i++) deps.inventory.add({ volumeId: `vol-${i}`, sizeGiB: 100 * (i + 1) });
+    await scan(deps);
+    clock.advanceDays(46);
+    deps.opsCenter.limit = 2;
+    const first = await scan(deps);
+    expect(first.summary).toMatchObject({ filed: 2, leftForNextRun: 2 });
+    expect(first.summary.errors[0]).toMatch(/filing stopped: OpsItemLimitError/);
+    expect(first.filed.map((f) => f.volumeId)).toEqual(['vol-3', 'vol-2']); // the most expensive first
+    deps.opsCenter.limit = Infinity;
+    expect((await scan(deps)).summary).toMatchObject({ filed: 2, alreadyFiled: 2, leftForNextRun: 0 });
+    expect(deps.opsCenter.items.size).toBe(4);
+  });
+
+  it('skips without error a stale volume deleted between listing and filing', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    const describe = deps.inventory.describe.bind(deps.inventory);
+    deps.inventory.describe = async (a, r, ids) => {
+      deps.inventory.volumes.delete('vol-1'); // deleted right after it was listed
+      return describe(a, r, ids);
+    };
+    expect((await scan(deps)).summary).toMatchObject({ stale: 1, filed: 0, errors: [] });
+    expect(deps.opsCenter.items.size).toBe(0);
+  });
+
+  it('plans in a dry run without writing anything or calling OpsCenter', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    const before = JSON.stringify([...deps.store.records.values()]);
+    const plan = await scan(deps, true);
+    expect(plan.filed.map((f) => f.item.title)).toEqual([expect.stringContaining('vol-1')]);
+    expect(deps.opsCenter.createCalls).toBe(0);
+    expect(JSON.stringify([...deps.store.records.values()])).toBe(before);
+  });
+});
+
+describe('scanFleet', () => {
+  it('scans every configured region and account, reports a failing region without stopping the others', async () => {
+    const { deps } = setup();
+    deps.config = defineConfig({ regions: ['us-east-1', 'eu-west-1'], staleVolumes: { accounts: [{ accountId: '111122223333', roleArn: 'arn:aws:iam::111122223333:role/opsauto-scan' }] } });
+    deps.inventory.add({ volumeId: 'vol-1' });
+    deps.inventory.add({ volumeId: 'vol-2', region: 'eu-west-1', account: '111122223333' });
+    const list = deps.inventory.listUnattached.bind(deps.inventory);
+    deps.inventory.listUnattached = (account, region) => {
+      if (region === 'eu-west-1' && account === ACCOUNT) throw new Error('AccessDenied');
+      return list(account, region);
+    };
+    const { summary } = await scanFleet(deps, { ownAccount: ACCOUNT, runId: 'run-x' });
+    expect(summary.regions.map((r) => `${r.account}/${r.region}:${r.scanned}:${r.errors.length}`)).toEqual([
+      '000000000000/us-east-1:1:0',
+      '000000000000/eu-west-1:0:1',
+      '111122223333/us-east-1:0:0',
+      '111122223333/eu-west-1:1:0',
+    ]);
+    expect(summary.totals).toMatchObject({ scanned: 2, newlyUnattached: 2, errors: 1 });
+    expect(await deps.store.listRuns(5)).toHaveLength(1);
+  });
+});
