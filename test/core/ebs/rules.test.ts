@@ -77,10 +77,10 @@ describe('staleVolumeOpsItem', () => {
     const item = staleVolumeOpsItem(volume(), { unattachedSince: '2026-10-01T00:00:00.000Z', basis: 'observed' }, new Date('2026-11-22T06:00:00Z'), defineConfig({}));
     expect(item.title).toBe('Unattached EBS volume vol-0abc "old-db-data": 500 GiB gp3, 52 days, ~$40.00/month');
     expect(item).toMatchObject({ source: 'opsauto', category: 'Cost', severity: '3', priority: 3, dedupString: 'opsauto:stale-ebs-volume:111122223333:us-east-1:vol-0abc' });
-    expect(JSON.parse(item.operationalData['/aws/resources']!.value)).toEqual([{ arn: 'arn:aws:ec2:us-east-1:111122223333:volume/vol-0abc' }]);
-    expect(JSON.parse(item.operationalData['/aws/automations']!.value).map((a: { automationId: string }) => a.automationId)).toEqual(['opsauto-SnapshotThenDeleteVolume', 'opsauto-DeleteVolume']);
+    expect(JSON.parse(item.operationalData['/aws/resources'].value)).toEqual([{ arn: 'arn:aws:ec2:us-east-1:111122223333:volume/vol-0abc' }]);
+    expect(JSON.parse(item.operationalData['/aws/automations'].value).map((a: { automationId: string }) => a.automationId)).toEqual(['opsauto-SnapshotThenDeleteVolume', 'opsauto-DeleteVolume']);
     expect(item.operationalData['/aws/dedup']).toEqual({ value: JSON.stringify({ dedupString: item.dedupString }), searchable: true });
-    expect(item.operationalData.estimatedMonthlyCostUSD!.value).toBe('40.00');
+    expect(item.operationalData.estimatedMonthlyCostUSD.value).toBe('40.00');
     expect(item.description).toContain('tag it opsauto:keep');
   });
 });

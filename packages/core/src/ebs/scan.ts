@@ -201,7 +201,7 @@ async function boundedAll<T, R>(items: T[], limit: number, work: (item: T) => Pr
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await work(items[i]!);
+      out[i] = await work(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
