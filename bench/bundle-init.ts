@@ -90,7 +90,7 @@ export async function run() {
     PATH: process.env.PATH,
     AWS_REGION: config.regions[0],
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...functionEnvironment(config, 'bench', 'opsauto-bench-state'),
+    ...functionEnvironment(config, 'opsauto-bench-state'),
   };
   const variants = [
     { variant: 'bundled', external: [] as string[], deployed: true },

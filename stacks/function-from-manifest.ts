@@ -45,7 +45,7 @@ export function functionFromManifest(
   extra: Pick<FunctionProps, 'retryAttempts' | 'onFailure' | 'maxEventAge'> = {},
 ): SstFunction {
   const id = constructId(definition.name);
-  const environment = functionEnvironment(wiring.config, wiring.stage, wiring.tableName);
+  const environment = functionEnvironment(wiring.config, wiring.tableName);
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
   const fn = new SstFunction(scope, id, {
     handler: definition.handler,

@@ -74,8 +74,15 @@ describe('AMI publisher on the local stage', () => {
     second = await bake('demo-web-2026-11-23');
     await stage.cloud.advance('2m');
     expect((await current()).Value).toBe(second);
+    const before = stage.cloud.lambda.invocations.length;
     await redeliver(first);
     await redeliver(second);
+    // Both were delivered and handled (not just ignored by the rule), and changed nothing.
+    const handled = stage.cloud.lambda.invocations.slice(before);
+    expect(handled.map((i) => [i.function, i.ok])).toEqual([
+      ['ami-publisher', true],
+      ['ami-publisher', true],
+    ]);
     expect((await current()).Value).toBe(second);
     expect(await versions()).toBe(2);
   });

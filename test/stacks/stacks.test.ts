@@ -21,7 +21,8 @@ import { Storage } from '../../stacks/storage.js';
 const stage = 'test';
 const region = 'us-east-1';
 const account = '123456789012';
-const allEnvKeys: EnvKey[] = ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'];
+// Every variable the backend can set, read from functionEnvironment itself so a new one is checked too.
+const allEnvKeys = Object.keys(functionEnvironment(config, 'x')) as EnvKey[];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Synthesis
@@ -254,7 +255,7 @@ const fixtureDefinitions: FunctionDefinition[] = [
       { type: 'schedule', name: 'start', expression: 'cron(0 8 ? * MON-FRI *)', timezone: 'Europe/Berlin' },
       { type: 'schedule', name: 'stop', expression: 'cron(0 19 ? * MON-FRI *)', timezone: 'America/New_York' },
     ],
-    environment: ['OPSAUTO_STAGE'],
+    environment: ['POWERTOOLS_LOG_LEVEL'],
     permissions: [
       { actions: ['ec2:StartInstances', 'ec2:StopInstances'], resources: [{ kind: 'any' }] },
       { actions: ['ssm:GetParametersByPath'], resources: [{ kind: 'ssm-parameter-path', path: '/opsauto/schedules/', regions: ['us-east-1', 'eu-west-1'] }] },
@@ -271,7 +272,7 @@ const fixtureDefinitions: FunctionDefinition[] = [
       { type: 'http', method: 'GET', path: '/activation' },
       { type: 'schedule', name: 'sweep', expression: 'rate(1 day)', timezone: 'UTC' },
     ],
-    environment: ['TABLE_NAME', 'OPSAUTO_STAGE'],
+    environment: ['TABLE_NAME', 'POWERTOOLS_LOG_LEVEL'],
     permissions: [
       { actions: ['ssm:CreateActivation', 'ssm:DeleteActivation'], resources: [{ kind: 'any' }] },
       { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [{ kind: 'table' }] },
@@ -294,7 +295,7 @@ const fixtureDefinitions: FunctionDefinition[] = [
         },
       },
     ],
-    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE'],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
     permissions: [{ actions: ['dynamodb:Query', 'dynamodb:PutItem'], resources: [{ kind: 'table' }] }],
   },
   {
@@ -373,7 +374,7 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       const fn = functionOf(templates, definition.name);
       const p = props(fn);
       const environment = (p.Environment as { Variables: Record<string, string> }).Variables;
-      const expectedEnvironment = functionEnvironment(config, stage, tableName(config.app, stage));
+      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage));
 
       // Placeholder code always carries nodejs22.x; SST's metadata holds the runtime it would build and deploy with.
       expect(p.Runtime, definition.name).toBe('nodejs22.x');

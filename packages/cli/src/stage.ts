@@ -84,7 +84,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     await provision(cloud.restored);
     const functions = manifest(options.config);
     // The stage's --log-level wins over the config's, for the functions' own logs.
-    const environment = { ...functionEnvironment(options.config, LOCAL_STAGE, table), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
+    const environment = { ...functionEnvironment(options.config, table), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
     for (const fn of functions) {
       const { file, exportName } = handlerLocation(fn.handler);
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

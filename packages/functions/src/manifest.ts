@@ -31,7 +31,7 @@ export interface Permission {
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'OPSAUTO_STAGE' | 'POWERTOOLS_LOG_LEVEL';
+export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
@@ -60,8 +60,8 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       triggers: [
         {
           type: 'event',
-          name: 'ami-available',
-          pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 AMI State Change'], detail: { State: ['available', 'deregistered'] } },
+          name: 'ami-state-change',
+          pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 AMI State Change'], detail: { State: ['available', 'deregistered', 'disabled'] } },
         },
         {
           type: 'event',
@@ -78,14 +78,14 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
           pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Image Created'] },
         },
       ],
-      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE', 'POWERTOOLS_LOG_LEVEL'],
+      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
       permissions: [
         { actions: ['ec2:DescribeImages'], resources: [{ kind: 'any' }] },
         {
-          actions: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:LabelParameterVersion'],
+          actions: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:LabelParameterVersion', 'ssm:GetParameterHistory', 'ssm:UnlabelParameterVersion'],
           resources: [{ kind: 'ssm-parameter-path', path: amiParameterPrefix(config), regions: config.regions }],
         },
-        { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resources: [table] },
+        { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
       ],
     },
     {
@@ -95,15 +95,15 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       timeoutSeconds: 10,
       memoryMB: 256,
       triggers: [{ type: 'http', method: 'GET', path: '/status' }],
-      environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'OPSAUTO_STAGE', 'POWERTOOLS_LOG_LEVEL'],
+      environment: ['TABLE_NAME', 'POWERTOOLS_LOG_LEVEL'],
       permissions: [{ actions: ['dynamodb:Query'], resources: [table] }],
     },
   ];
 }
 
 /** The environment every function receives. */
-export function functionEnvironment(config: OpsautoConfig, stage: string, tableName: string): Record<EnvKey, string> {
-  return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), OPSAUTO_STAGE: stage, POWERTOOLS_LOG_LEVEL: config.logLevel };
+export function functionEnvironment(config: OpsautoConfig, tableName: string): Record<EnvKey, string> {
+  return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: config.logLevel };
 }
 
 /**

@@ -55,10 +55,38 @@ export function publicationStoreContract(name: string, makeStore: () => Promise<
       expect(await store.getHead('us-east-1', 'web')).toEqual(head({ version: 2, status: 'published', parameterVersion: 3 }));
     });
 
+    it('keeps every optional field of a head through a write and a read', async () => {
+      const full = head({
+        imageName: 'web-2026-11-22',
+        parameterVersion: 4,
+        previous: { imageId: 'ami-0', creationDate: '2026-10-01T00:00:00.000Z', highWaterImageId: 'ami-0', highWaterCreationDate: '2026-10-01T00:00:00.000Z', kind: 'publish', imageName: 'web-old', parameterVersion: 3 },
+        putBy: 'writer-1',
+        putAt: '2026-11-22T00:00:01.000Z',
+        warning: 'image ami-1 was deregistered',
+        warningImageId: 'ami-1',
+      });
+      await store.putHead(full, undefined);
+      expect(await store.getHead('us-east-1', 'web')).toEqual(full);
+    });
+
+    it('deletes a head only at the expected version', async () => {
+      await store.putHead(head(), undefined);
+      await expect(store.deleteHead('us-east-1', 'web', 7)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+      await store.deleteHead('us-east-1', 'web', 1);
+      expect(await store.getHead('us-east-1', 'web')).toBeUndefined();
+    });
+
+    it('keeps the first of two history records written for the same sequence and kind', async () => {
+      await store.appendHistory(record({ sequence: 2, source: 'ec2-ami-state-change' }));
+      await store.appendHistory(record({ sequence: 2, source: 'image-builder' }));
+      expect(await store.history('us-east-1', 'web')).toEqual([record({ sequence: 2, source: 'ec2-ami-state-change' })]);
+    });
+
     it('clears an optional field that the new head leaves out', async () => {
-      await store.putHead(head({ warning: 'image deregistered' }), undefined);
+      await store.putHead(head({ warning: 'image deregistered', warningImageId: 'ami-1', putBy: 'w', putAt: '2026-11-22T00:00:00.000Z' }), undefined);
       await store.putHead(head({ version: 2 }), 1);
-      expect(await store.getHead('us-east-1', 'web')).not.toHaveProperty('warning');
+      const stored = await store.getHead('us-east-1', 'web');
+      for (const key of ['warning', 'warningImageId', 'putBy', 'putAt']) expect(stored).not.toHaveProperty(key);
     });
 
     it('keeps history newest first and writes the same record once however often it is appended', async () => {

@@ -19,34 +19,87 @@ export class FakeImages implements ImageCatalog {
   }
 }
 
+interface Version {
+  version: number;
+  value: string;
+  labels: string[];
+}
+
+/**
+ * Parameter Store as the publisher meets it: numbered versions (100 kept; the oldest is not dropped while it
+ * has a label), aws:ec2:image values validated asynchronously (`checksBeforeVisible`), rejected images never
+ * stored, and hooks to kill a writer around its put.
+ */
 export class FakeParameters implements ImageParameter {
-  readonly versions = new Map<string, { value: string; labels: string[] }[]>();
-  failNextPut = false;
+  readonly versions = new Map<string, Version[]>();
+  private readonly next = new Map<string, number>();
+  private readonly pending = new Map<string, { value: string; checksLeft: number }>();
+  puts = 0;
+  /** Writes of these images are accepted and then dropped, as Parameter Store does for an image it rejects. */
+  readonly rejected = new Set<string>();
+  /** current() calls before a put becomes visible. */
+  checksBeforeVisible = 0;
+  /** Runs inside put before the value is stored (to let another writer overtake this one). */
+  beforePut: ((imageId: string) => Promise<void>) | undefined;
+  /** Throws after storing the value: the writer dies right after its write. */
+  dieAfterPutOf: string | undefined;
   constructor(private readonly random: () => number = () => 0) {}
+
   async put(_region: string, name: string, imageId: string) {
     await jitter(this.random);
-    if (this.failNextPut) {
-      this.failNextPut = false;
-      throw new Error('simulated crash during PutParameter');
+    const hook = this.beforePut;
+    this.beforePut = undefined;
+    await hook?.(imageId);
+    this.puts++;
+    const version = (this.next.get(name) ?? 0) + 1;
+    this.next.set(name, version);
+    if (!this.rejected.has(imageId)) {
+      if (this.checksBeforeVisible > 0) this.pending.set(name, { value: imageId, checksLeft: this.checksBeforeVisible });
+      else this.store(name, version, imageId);
     }
+    if (this.dieAfterPutOf === imageId) {
+      this.dieAfterPutOf = undefined;
+      throw new Error(`simulated crash after writing ${imageId}`);
+    }
+    return version;
+  }
+  private store(name: string, version: number, value: string) {
     const list = this.versions.get(name) ?? [];
-    list.push({ value: imageId, labels: [] });
+    if (list.length >= 100) {
+      if (list[0].labels.length) throw Object.assign(new Error('ParameterMaxVersionLimitExceeded'), { name: 'ParameterMaxVersionLimitExceeded' });
+      list.shift();
+    }
+    list.push({ version, value, labels: [] });
     this.versions.set(name, list);
-    return list.length;
   }
   async label(_region: string, name: string, version: number, labels: string[]) {
     await jitter(this.random);
-    const list = this.versions.get(name)!;
+    const list = this.versions.get(name) ?? [];
+    const target = list.find((v) => v.version === version);
+    if (!target) throw Object.assign(new Error(`ParameterVersionNotFound: ${version}`), { name: 'ParameterVersionNotFound' });
     for (const v of list) v.labels = v.labels.filter((l) => !labels.includes(l));
-    list[version - 1].labels.push(...labels);
+    target.labels.push(...labels);
+  }
+  async makeRoom(_region: string, name: string, currentVersion: number | undefined) {
+    await jitter(this.random);
+    const list = this.versions.get(name) ?? [];
+    if (currentVersion !== undefined && list.length >= 100) list[0].labels = [];
   }
   async current(_region: string, name: string) {
     await jitter(this.random);
-    const list = this.versions.get(name);
-    return list?.length ? { value: list.at(-1)!.value, version: list.length } : undefined;
+    const pending = this.pending.get(name);
+    if (pending && --pending.checksLeft <= 0) {
+      this.pending.delete(name);
+      this.store(name, this.next.get(name)!, pending.value);
+    }
+    const last = this.versions.get(name)?.at(-1);
+    return last ? { value: last.value, version: last.version } : undefined;
   }
   value(name: string) {
     return this.versions.get(name)?.at(-1)?.value;
+  }
+  count(name: string) {
+    return this.versions.get(name)?.length ?? 0;
   }
 }
 

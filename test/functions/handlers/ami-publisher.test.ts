@@ -1,6 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AwsClients, DynamoPublicationStore } from '@opsauto/aws';
 import type { Localcloud } from '@opsauto/localcloud';
 import { createFamilyImage, waitForImages } from '../../helpers/ec2.js';
 import { fixture } from '../../helpers/fixtures.js';
@@ -97,12 +98,24 @@ describe('ami-publisher handler', () => {
     expect(history.Parameters).toHaveLength(1);
   });
 
-  it('flags the family when its published image is deregistered', async () => {
+  it('flags the family, on its head and in its history, when its published image is deregistered', async () => {
     const imageId = await createFamilyImage(cloud, ec2, `${family}-1`, family);
     await waitForImages(cloud);
     await handler(amiEvent('available', imageId), fakeContext());
     const result = await handler(amiEvent('deregistered', imageId), fakeContext());
-    expect(result.deregisteredFamilies).toEqual([family]);
+    expect(result.flaggedFamilies).toEqual([family]);
+    const store = new DynamoPublicationStore(new AwsClients('us-east-1', clientConfig(cloud)), process.env.TABLE_NAME!);
+    expect((await store.getHead('us-east-1', family))?.warning).toMatch(new RegExp(`${imageId} was deregistered`));
+    expect((await store.history('us-east-1', family))[0]).toMatchObject({ kind: 'warning', imageId });
+  });
+
+  it('treats a disabled image like a deregistered one', async () => {
+    const imageId = await createFamilyImage(cloud, ec2, `${family}-1`, family);
+    await waitForImages(cloud);
+    await handler(amiEvent('available', imageId), fakeContext());
+    const event = amiEvent('deregistered', imageId);
+    event.detail.State = 'disabled';
+    expect((await handler(event, fakeContext())).flaggedFamilies).toEqual([family]);
   });
 
   it('publishes the AMI of the configured region from an Image Builder event and ignores other regions', async () => {

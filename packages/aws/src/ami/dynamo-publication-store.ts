@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentUpdateError, type FamilyHead, type PublicationRecord, type PublicationStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
+import { isAwsError } from '../errors.js';
 
 const HEAD_TYPE = 'ami-family-head';
 const RECORD_TYPE = 'ami-publication';
@@ -12,7 +12,7 @@ const familyPk = (region: string, family: string) => `ami#${region}#${family}`;
 const recordSk = (r: Pick<PublicationRecord, 'sequence' | 'kind'>) => `pub#${String(r.sequence).padStart(10, '0')}#${r.kind}`;
 
 /** Head attributes that may be absent; written with REMOVE when undefined so a stale value never lingers. */
-const OPTIONAL: (keyof FamilyHead)[] = ['parameterVersion', 'warning'];
+const OPTIONAL: (keyof FamilyHead)[] = ['parameterVersion', 'warning', 'warningImageId', 'imageName', 'previous', 'putBy', 'putAt'];
 
 /**
  * PublicationStore in the single table. A family is one partition: `sk = head` holds the head (listed
@@ -63,20 +63,43 @@ export class DynamoPublicationStore implements PublicationStore {
         }),
       );
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') {
+      if (isAwsError(e, 'ConditionalCheckFailedException')) {
         throw new ConcurrentUpdateError(`family ${head.family} in ${head.region} changed since version ${String(expectedVersion)}`);
       }
       throw e;
     }
   }
 
+  async deleteHead(region: string, family: string, expectedVersion: number): Promise<void> {
+    try {
+      await this.clients.dynamo().send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: familyPk(region, family), sk: 'head' },
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
+    } catch (e) {
+      if (isAwsError(e, 'ConditionalCheckFailedException')) throw new ConcurrentUpdateError(`family ${family} in ${region} changed since version ${expectedVersion}`);
+      throw e;
+    }
+  }
+
   async appendHistory(record: PublicationRecord): Promise<void> {
-    await this.clients.dynamo().send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: familyPk(record.region, record.family), sk: recordSk(record), type: RECORD_TYPE, createdAt: record.at, updatedAt: record.at, ...record },
-      }),
-    );
+    try {
+      await this.clients.dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: familyPk(record.region, record.family), sk: recordSk(record), type: RECORD_TYPE, createdAt: record.at, updatedAt: record.at, ...record },
+          // Written once: a retry or a racing writer of the same record keeps the first one.
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (e) {
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+    }
   }
 
   async history(region: string, family: string, limit = 100): Promise<PublicationRecord[]> {
@@ -107,7 +130,7 @@ function strip<T>(item: Record<string, unknown>, keep: readonly string[]): T {
   return Object.fromEntries(Object.entries(item).filter(([k]) => keep.includes(k))) as T;
 }
 
-const HEAD_KEYS = ['region', 'family', 'parameterName', 'imageId', 'creationDate', 'highWaterImageId', 'highWaterCreationDate', 'status', 'kind', 'parameterVersion', 'updatedAt', 'warning', 'version'] as const;
+const HEAD_KEYS = ['region', 'family', 'parameterName', 'imageId', 'imageName', 'creationDate', 'highWaterImageId', 'highWaterCreationDate', 'status', 'kind', 'parameterVersion', 'updatedAt', 'previous', 'putBy', 'putAt', 'warning', 'warningImageId', 'version'] as const;
 const RECORD_KEYS = ['region', 'family', 'sequence', 'kind', 'imageId', 'imageName', 'creationDate', 'parameterName', 'parameterVersion', 'at', 'source', 'note'] as const;
 
 const toHead = (item: Record<string, unknown>) => strip<FamilyHead>(item, HEAD_KEYS);

@@ -1,6 +1,7 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ImageCatalog, ImageInfo } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
+import { isAwsError } from '../errors.js';
 
 /** ImageCatalog over EC2 DescribeImages. */
 export class Ec2ImageCatalog implements ImageCatalog {
@@ -21,8 +22,7 @@ export class Ec2ImageCatalog implements ImageCatalog {
       };
     } catch (e) {
       // Gone between the event and this call (or never existed): nothing to publish.
-      const name = (e as { name?: string }).name;
-      if (name === 'InvalidAMIID.NotFound' || name === 'InvalidAMIID.Malformed') return undefined;
+      if (isAwsError(e, 'InvalidAMIID.NotFound', 'InvalidAMIID.Malformed')) return undefined;
       throw e;
     }
   }

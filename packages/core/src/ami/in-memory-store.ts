@@ -18,12 +18,22 @@ export class InMemoryPublicationStore implements PublicationStore {
     if (stored?.version !== expectedVersion) {
       return Promise.reject(new ConcurrentUpdateError(`family ${head.family} in ${head.region} changed (expected version ${String(expectedVersion)}, found ${String(stored?.version)})`));
     }
-    this.heads.set(key, structuredClone(head));
+    this.heads.set(key, withoutUndefined(structuredClone(head)));
+    return Promise.resolve();
+  }
+
+  deleteHead(region: string, family: string, expectedVersion: number): Promise<void> {
+    const key = `${region}#${family}`;
+    if (this.heads.get(key)?.version !== expectedVersion) {
+      return Promise.reject(new ConcurrentUpdateError(`family ${family} in ${region} changed (expected version ${expectedVersion})`));
+    }
+    this.heads.delete(key);
     return Promise.resolve();
   }
 
   appendHistory(record: PublicationRecord): Promise<void> {
-    this.records.set(`${record.region}#${record.family}#${record.sequence}#${record.kind}`, structuredClone(record));
+    const key = `${record.region}#${record.family}#${record.sequence}#${record.kind}`;
+    if (!this.records.has(key)) this.records.set(key, withoutUndefined(structuredClone(record)));
     return Promise.resolve();
   }
 
@@ -38,4 +48,9 @@ export class InMemoryPublicationStore implements PublicationStore {
   listHeads(): Promise<FamilyHead[]> {
     return Promise.resolve([...this.heads.values()].map((h) => structuredClone(h)));
   }
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  for (const k of Object.keys(value) as (keyof T)[]) if (value[k] === undefined) delete value[k];
+  return value;
 }

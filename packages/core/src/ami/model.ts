@@ -26,23 +26,30 @@ export interface FamilyHead {
   /** pending: claimed, parameter not yet confirmed; published: the parameter holds `imageId`. */
   status: 'pending' | 'published';
   kind: PublicationKind;
+  imageName?: string;
   parameterVersion?: number;
   updatedAt: string;
-  /** Set when the published image is deregistered; cleared by the next publication. */
+  /** What was published before this claim, restored if Parameter Store rejects the claimed image. */
+  previous?: Pick<FamilyHead, 'imageId' | 'creationDate' | 'highWaterImageId' | 'highWaterCreationDate' | 'kind' | 'imageName' | 'parameterVersion'>;
+  /** The writer allowed to put the parameter for this head, and since when: others wait instead of writing too. */
+  putBy?: string;
+  putAt?: string;
+  /** Set when the published image is deregistered or disabled; cleared when another image is published. */
   warning?: string;
+  warningImageId?: string;
   /** Optimistic lock: incremented by every write. */
   version: number;
 }
 
 export type PublicationKind = 'publish' | 'rollback';
 
-/** One line of a family's history: a publication, a rollback, or a warning. */
+/** One line of a family's history: a publication, a rollback, a warning, or an image Parameter Store rejected. */
 export interface PublicationRecord {
   region: string;
   family: string;
   /** The head version this record belongs to: unique per family, so writing it twice is harmless. */
   sequence: number;
-  kind: PublicationKind | 'warning';
+  kind: PublicationKind | 'warning' | 'rejected';
   imageId: string;
   imageName?: string;
   creationDate?: string;
@@ -54,4 +61,4 @@ export interface PublicationRecord {
 }
 
 /** Where a request to publish came from, for the history. */
-export type PublicationSource = 'ec2-ami-state-change' | 'image-builder' | 'runbook' | 'rollback' | 'cli';
+export type PublicationSource = 'ec2-ami-state-change' | 'image-builder' | 'runbook' | 'rollback';

@@ -12,6 +12,11 @@ export interface ImageParameter {
   put(region: string, name: string, imageId: string, description: string): Promise<number>;
   /** Attaches labels to a version (a label moves from any other version). */
   label(region: string, name: string, version: number, labels: string[]): Promise<void>;
+  /**
+   * Makes room for one more version: Parameter Store keeps 100 and refuses to drop the oldest one while it carries
+   * a label, so the oldest version's labels are removed when the parameter is full.
+   */
+  makeRoom(region: string, name: string, currentVersion: number | undefined): Promise<void>;
   /** The current value and version, or undefined when the parameter does not exist. */
   current(region: string, name: string): Promise<{ value: string; version: number } | undefined>;
 }
@@ -24,7 +29,12 @@ export interface PublicationStore {
    * @throws ConcurrentUpdateError when the condition fails.
    */
   putHead(head: FamilyHead, expectedVersion: number | undefined): Promise<void>;
-  /** Idempotent on (region, family, sequence, kind). */
+  /**
+   * Deletes the head if it still has `expectedVersion` (a first publication that Parameter Store rejected).
+   * @throws ConcurrentUpdateError when the condition fails.
+   */
+  deleteHead(region: string, family: string, expectedVersion: number): Promise<void>;
+  /** Writes a record once: appending the same (region, family, sequence, kind) again changes nothing. */
   appendHistory(record: PublicationRecord): Promise<void>;
   /** Newest first. */
   history(region: string, family: string, limit?: number): Promise<PublicationRecord[]>;

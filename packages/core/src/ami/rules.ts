@@ -10,6 +10,8 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+const FAMILY_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
 /**
  * The family an image belongs to: its family tag if set, else the first configured name pattern that matches.
  *
@@ -27,14 +29,14 @@ export function parameterNameFor(family: string, config: OpsautoConfig): string 
   return config.amiPublisher.parameterPath.replaceAll('{family}', family);
 }
 
-/** The label put on the parameter version that carries an image: the image ID itself (valid label syntax). */
-export function labelFor(imageId: string): string {
-  return imageId;
+/** A family name that can stand in a parameter path (a tag value can be anything). */
+export function isValidFamily(family: string): boolean {
+  return FAMILY_NAME.test(family);
 }
 
 export type Decision =
   | { action: 'publish'; resume: boolean }
-  | { action: 'skip'; reason: 'not-available' | 'duplicate' | 'older-than-published' };
+  | { action: 'skip'; reason: 'not-available' | 'no-creation-date' | 'duplicate' | 'older-than-published' };
 
 /** Orders images by creation time, then by ID, so that two images created in the same second still have an order. */
 export function isNewer(a: { creationDate: string; imageId: string }, b: { creationDate: string; imageId: string }): boolean {
@@ -50,6 +52,8 @@ export function isNewer(a: { creationDate: string; imageId: string }, b: { creat
  */
 export function decidePublication(head: FamilyHead | undefined, image: ImageInfo): Decision {
   if (image.state !== 'available') return { action: 'skip', reason: 'not-available' };
+  // Without a creation time an image has no place in the order, and would stop every later image.
+  if (Number.isNaN(Date.parse(image.creationDate))) return { action: 'skip', reason: 'no-creation-date' };
   if (!head) return { action: 'publish', resume: false };
   if (head.imageId === image.imageId) {
     return head.status === 'pending' ? { action: 'publish', resume: true } : { action: 'skip', reason: 'duplicate' };

@@ -1,5 +1,5 @@
 import type { OpsautoConfig } from '../config.js';
-import prices from './ebs-prices.json' with { type: 'json' };
+import { ebsPrices, type TypePrice } from './ebs-prices.js';
 import type { RegionScanState, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
 
 const DAY_MS = 86_400_000;
@@ -38,18 +38,9 @@ export function isExcluded(volume: Pick<VolumeInfo, 'tags'>, config: OpsautoConf
   return Object.hasOwn(volume.tags, config.staleVolumes.excludeTag);
 }
 
-interface TypePrice {
-  gb: number;
-  iops?: number;
-  iopsFree?: number;
-  throughputMiBs?: number;
-  throughputFree?: number;
-}
-
-/** Estimated monthly cost in USD from the price table (ebs-prices.json), rounded to cents. */
+/** Estimated monthly cost in USD from the price table (ebs-prices.ts), rounded to cents. */
 export function estimateMonthlyCost(volume: Pick<VolumeInfo, 'region' | 'type' | 'sizeGiB' | 'iops' | 'throughputMiBs'>): number {
-  const regional = (prices.regions as Record<string, Record<string, TypePrice>>)[volume.region] ?? {};
-  const price: TypePrice | undefined = regional[volume.type] ?? (prices.default as Record<string, TypePrice>)[volume.type];
+  const price: TypePrice | undefined = ebsPrices.regions[volume.region]?.[volume.type] ?? ebsPrices.default[volume.type];
   if (!price) return 0;
   let cost = volume.sizeGiB * price.gb;
   if (price.iops && volume.iops) cost += Math.max(0, volume.iops - (price.iopsFree ?? 0)) * price.iops;

@@ -1,28 +1,14 @@
-import {
-  amiPublisherEvent,
-  noteDeregisteredImage,
-  publishImage,
-  type AmiPublisherDeps,
-  type AmiPublisherEvent,
-  type PublishResult,
-} from '@opsauto/core';
-import { AwsClients, DynamoPublicationStore, Ec2ImageCatalog, SsmImageParameter } from '@opsauto/aws';
+import { AwsClients, amiPublisherAdapters } from '@opsauto/aws';
+import { amiPublisherEvent, noteUnusableImage, publishImage, type AmiPublisherDeps, type AmiPublisherEvent, type PublishResult } from '@opsauto/core';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { sleep } from '../sleep.js';
 
 const clients = new AwsClients(process.env.AWS_REGION ?? 'us-east-1');
 
-function deps(): AmiPublisherDeps {
-  return {
-    config: loadConfig(),
-    clock: systemClock,
-    images: new Ec2ImageCatalog(clients),
-    parameters: new SsmImageParameter(clients),
-    store: new DynamoPublicationStore(clients, requireEnv('TABLE_NAME')),
-  };
-}
+const deps = (): AmiPublisherDeps => ({ config: loadConfig(), clock: systemClock, sleep, ...amiPublisherAdapters(clients, requireEnv('TABLE_NAME')) });
 
 /** The AMIs an event announces, each in its own region. */
 function announcedImages(event: AmiPublisherEvent): { region: string; imageId: string }[] {
@@ -42,34 +28,50 @@ const SOURCES = {
   'Runbook Image Created': 'runbook',
 } as const;
 
+/** AMI states after which instances can no longer be launched from the image. */
+const UNUSABLE = new Set(['deregistered', 'disabled']);
+
 /**
  * Publishes new AMIs into their family's parameter (forward only), and warns when a published AMI is
- * deregistered. Triggers: EC2 AMI State Change, EC2 Image Builder Image State Change, Runbook Image Created.
+ * deregistered or disabled. Triggers: EC2 AMI State Change, EC2 Image Builder Image State Change, Runbook Image Created.
  */
 export const handler = eventHandler(amiPublisherEvent, async (event) => {
   const d = deps();
   if (event['detail-type'] === 'EC2 AMI State Change' && event.detail.State !== 'available') {
-    if (event.detail.State !== 'deregistered') {
-      logger.info('image not published', { imageId: event.detail.ImageId, state: event.detail.State });
-      return { published: [], skipped: [{ imageId: event.detail.ImageId, reason: `state ${event.detail.State}` }] };
+    const { ImageId: imageId, State: state } = event.detail;
+    if (!UNUSABLE.has(state)) {
+      logger.info('image not published', { imageId, state });
+      return { published: [], skipped: [{ imageId, reason: `state ${state}` }] };
     }
-    const flagged = await noteDeregisteredImage(d, { region: event.region, imageId: event.detail.ImageId });
-    for (const head of flagged) logger.warn('published image deregistered', { family: head.family, region: head.region, imageId: head.imageId, parameterName: head.parameterName });
-    return { published: [], deregisteredFamilies: flagged.map((h) => h.family) };
+    const flagged = await noteUnusableImage(d, { region: event.region, imageId, state });
+    for (const head of flagged) logger.warn(`published image ${state}`, { family: head.family, region: head.region, imageId, parameterName: head.parameterName });
+    return { published: [], flaggedFamilies: flagged.map((h) => h.family) };
   }
   if (event['detail-type'] === 'EC2 Image Builder Image State Change' && event.detail.state.status !== 'AVAILABLE') {
     return { published: [], skipped: [] };
   }
+  const images = announcedImages(event);
+  if (images.length === 0) logger.warn('event announces no AMI', { detailType: event['detail-type'], resources: event.resources });
   const configured = new Set(d.config.regions);
   const results: PublishResult[] = [];
-  for (const image of announcedImages(event)) {
+  const failures: string[] = [];
+  // Each region on its own: one region failing (and retried) never keeps the others from being published.
+  for (const image of images) {
     if (!configured.has(image.region)) {
-      logger.info('image in a region that is not configured', { imageId: image.imageId, region: image.region });
+      logger.info('image in a region that is not configured', image);
       continue;
     }
-    const result = await publishImage(d, { ...image, source: SOURCES[event['detail-type']] });
-    logger.info(result.outcome === 'published' ? 'image published' : 'image not published', { ...result, region: image.region });
-    results.push(result);
+    try {
+      const result = await publishImage(d, { ...image, source: SOURCES[event['detail-type']] });
+      const message = result.outcome === 'published' ? 'image published' : 'image not published';
+      // A family tag that cannot be a path, or an image Parameter Store refused, needs a person: warn.
+      if (result.outcome === 'skipped' && (result.reason === 'invalid-family' || result.reason === 'rejected-by-parameter-store')) logger.warn(message, { ...result, region: image.region });
+      else logger.info(message, { ...result, region: image.region });
+      results.push(result);
+    } catch (e) {
+      failures.push(`${image.region} ${image.imageId}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    }
   }
+  if (failures.length) throw new Error(`publishing failed for ${failures.length} of ${images.length} images (the others were handled): ${failures.join('; ')}`);
   return { published: results.filter((r) => r.outcome === 'published'), skipped: results.filter((r) => r.outcome === 'skipped') };
 });
