@@ -1,7 +1,7 @@
 /** `npm run bench [name…]`: runs the benchmarks (all by default), prints their tables, writes bench/results/*.json. */
 import { run as bundleInit } from './bundle-init.js';
 
-const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit };
+const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': async () => (await import('./describe-volumes.js')).run() };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in benches));

@@ -8,6 +8,7 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeRegionsCommand,
   EC2Client,
   paginateDescribeImages,
   paginateDescribeInstances,
@@ -350,6 +351,36 @@ describe('localcloud EC2', () => {
       expect(event).toMatchObject({ resources: [`arn:aws:ec2:${REGION}::image/${baseImage}`], detail: { ImageId: baseImage, State: 'deregistered', ErrorMessage: '' } });
       const err = await errorOf(ec2.send(new DeregisterImageCommand({ ImageId: baseImage })));
       expect(err.name).toBe('InvalidAMIID.NotFound');
+    });
+  });
+
+  describe('DescribeRegions', () => {
+    it('lists the Regions enabled for every account, with their endpoints', async () => {
+      const { Regions } = await ec2.send(new DescribeRegionsCommand({}));
+      expect(Regions).toHaveLength(17);
+      expect(Regions).toContainEqual({ RegionName: 'eu-west-1', Endpoint: 'ec2.eu-west-1.amazonaws.com', OptInStatus: 'opt-in-not-required' });
+      expect(Regions!.every((r) => r.OptInStatus === 'opt-in-not-required')).toBe(true);
+    });
+
+    it('adds the opt-in Regions with AllRegions, and answers any named Region', async () => {
+      const all = (await ec2.send(new DescribeRegionsCommand({ AllRegions: true }))).Regions!;
+      expect(all.length).toBeGreaterThan(17);
+      expect(all).toContainEqual({ RegionName: 'af-south-1', Endpoint: 'ec2.af-south-1.amazonaws.com', OptInStatus: 'not-opted-in' });
+      const named = (await ec2.send(new DescribeRegionsCommand({ RegionNames: ['me-south-1', 'us-west-2'] }))).Regions!;
+      expect(named.map((r) => r.RegionName)).toEqual(['me-south-1', 'us-west-2']);
+    });
+
+    it('filters by region name (with wildcards), endpoint and opt-in status', async () => {
+      const names = async (filters: { Name: string; Values: string[] }[], AllRegions = false) =>
+        (await ec2.send(new DescribeRegionsCommand({ Filters: filters, AllRegions }))).Regions!.map((r) => r.RegionName);
+      expect(await names([{ Name: 'region-name', Values: ['us-*'] }])).toEqual(['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2']);
+      expect(await names([{ Name: 'endpoint', Values: ['ec2.ca-central-1.amazonaws.com'] }])).toEqual(['ca-central-1']);
+      expect(await names([{ Name: 'opt-in-status', Values: ['not-opted-in'] }, { Name: 'region-name', Values: ['eu-*'] }], true)).toEqual(['eu-central-2', 'eu-south-1', 'eu-south-2']);
+    });
+
+    it('answers an unknown Region name or filter with InvalidParameterValue', async () => {
+      expect((await errorOf(ec2.send(new DescribeRegionsCommand({ RegionNames: ['xx-nowhere-1'] })))).name).toBe('InvalidParameterValue');
+      expect((await errorOf(ec2.send(new DescribeRegionsCommand({ Filters: [{ Name: 'colour', Values: ['blue'] }] })))).name).toBe('InvalidParameterValue');
     });
   });
 

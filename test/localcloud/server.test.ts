@@ -38,4 +38,25 @@ describe('localcloud endpoint', () => {
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('<Code>InvalidAction</Code>');
   });
+
+  it('answers an unsigned request as the default account in us-east-1', async () => {
+    const res = await fetch(cloud.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    });
+    const xml = await res.text();
+    expect(res.status).toBe(200);
+    expect(xml).toContain('<Account>000000000000</Account>');
+  });
+
+  it('answers an awsJson operation it does not emulate with UnknownOperationException', async () => {
+    const res = await fetch(cloud.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.CreateEventBus', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=x' },
+      body: '{"Name":"custom"}',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException', message: 'localcloud does not emulate events:CreateEventBus' });
+  });
 });

@@ -14,6 +14,7 @@ import {
   paginateGetParameterHistory,
   PutParameterCommand,
   SSMClient,
+  UnlabelParameterVersionCommand,
   type ParameterStringFilter,
   type PutParameterCommandInput,
 } from '@aws-sdk/client-ssm';
@@ -280,6 +281,25 @@ describe('localcloud SSM Parameter Store', () => {
       expect((await errorOf(ssm.send(new LabelParameterVersionCommand({ Name: '/none', Labels: ['x'] })))).name).toBe('ParameterNotFound');
       await ssm.send(new LabelParameterVersionCommand({ Name: '/l', Labels: Array.from({ length: 10 }, (_, i) => `label${i}`) }));
       expect((await errorOf(ssm.send(new LabelParameterVersionCommand({ Name: '/l', Labels: ['one-more'] })))).name).toBe('ParameterVersionLabelLimitExceeded');
+    });
+  });
+
+  describe('UnlabelParameterVersion', () => {
+    it('removes labels from a version and reports the ones it did not carry', async () => {
+      await put({ Name: '/u', Value: 'v1', Type: 'String' });
+      await put({ Name: '/u', Value: 'v2', Overwrite: true });
+      await ssm.send(new LabelParameterVersionCommand({ Name: '/u', ParameterVersion: 1, Labels: ['old', 'keep'] }));
+      const out = await ssm.send(new UnlabelParameterVersionCommand({ Name: '/u', ParameterVersion: 1, Labels: ['old', 'never'] }));
+      expect(out).toMatchObject({ RemovedLabels: ['old'], InvalidLabels: ['never'] });
+      expect((await ssm.send(new GetParameterHistoryCommand({ Name: '/u' }))).Parameters!.map((p) => p.Labels)).toEqual([['keep'], []]);
+      expect((await errorOf(ssm.send(new GetParameterCommand({ Name: '/u:old' })))).name).toBe('ParameterVersionNotFound');
+    });
+
+    it('answers an unknown parameter or version with ParameterNotFound and ParameterVersionNotFound', async () => {
+      await put({ Name: '/u', Value: 'v1', Type: 'String' });
+      expect((await errorOf(ssm.send(new UnlabelParameterVersionCommand({ Name: '/none', ParameterVersion: 1, Labels: ['x'] })))).name).toBe('ParameterNotFound');
+      expect((await errorOf(ssm.send(new UnlabelParameterVersionCommand({ Name: '/u', ParameterVersion: 3, Labels: ['x'] })))).name).toBe('ParameterVersionNotFound');
+      expect((await errorOf(ssm.send(new UnlabelParameterVersionCommand({ Name: '/u', ParameterVersion: 1, Labels: [] })))).name).toBe('ValidationException');
     });
   });
 

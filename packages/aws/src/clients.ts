@@ -25,7 +25,8 @@ export class AwsClients {
   get<C>(Client: ClientClass<C>, region = this.homeRegion): C {
     let byRegion = this.cache.get(Client);
     if (!byRegion) this.cache.set(Client, (byRegion = new Map<string, unknown>()));
-    if (!byRegion.has(region)) byRegion.set(region, new Client({ region, ...this.settings }));
+    // The region argument wins over anything in settings: a client is for exactly one region.
+    if (!byRegion.has(region)) byRegion.set(region, new Client({ ...this.settings, region }));
     return byRegion.get(region) as C;
   }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { createTableInput, tableName } from '@opsauto/aws';
@@ -75,7 +76,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     }
     if (!restored && options.seed) {
       const fleet = parseYaml(readFileSync(options.seed, 'utf8')) as unknown;
-      const created = cloud.seed(fleet);
+      const created = cloud.seed(fleet, dirname(options.seed));
       log(`seeded ${options.seed}: ${created}`);
     }
   }
@@ -98,7 +99,8 @@ export async function startStage(options: StageOptions): Promise<Stage> {
         memoryMB: fn.memoryMB,
       });
       for (const trigger of fn.triggers) {
-        if (trigger.type === 'event') cloud.bus.putRule({ name: `${fn.name}.${trigger.name}`, pattern: trigger.pattern, targets: [fn.name] });
+        // In the home region only, as a deployed stack's rules are: events raised in other regions do not reach it.
+        if (trigger.type === 'event') cloud.bus.putRule({ name: `${fn.name}.${trigger.name}`, pattern: trigger.pattern, targets: [fn.name], region });
         if (trigger.type === 'http') cloud.httpApi.addRoute({ method: trigger.method, path: trigger.path, function: fn.name });
         if (trigger.type === 'schedule') {
           cloud.scheduler.add({

@@ -4,6 +4,8 @@ export class AwsError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
+    /** Further members of the error shape, sent beside the message (e.g. the OpsItemId of OpsItemAlreadyExists). */
+    readonly members: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = code;

@@ -10,6 +10,25 @@ export interface FaultRule {
   errorRate?: number;
   /** Added latency in ms for every matching call. */
   latencyMs?: number;
+  /**
+   * Share of calls that time out (0..1): the request is held open without an answer for `timeoutMs`, then its
+   * connection is dropped, so an SDK sees its own request timeout (when it has one) or a reset connection.
+   */
+  timeoutRate?: number;
+  /** How long a timed-out call is held before its connection is dropped; default 5000, at most 60000. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+const FIELDS = ['service', 'operation', 'throttleRate', 'errorRate', 'latencyMs', 'timeoutRate', 'timeoutMs'];
+
+/** Thrown by `Faults.apply` for a call drawn to time out: the server holds the request, then drops it. */
+export class TimeoutFault extends Error {
+  override name = 'TimeoutFault';
+
+  constructor(readonly holdMs: number) {
+    super(`localcloud fault: request held for ${holdMs} ms, then its connection dropped`);
+  }
 }
 
 /** What each service answers when it throttles, as AWS does (the SDK retries all of these). */
@@ -23,8 +42,17 @@ const throttleErrors: Record<string, { code: string; status: number; message: st
   sts: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   rds: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   sns: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  cloudformation: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  s3: { code: 'SlowDown', status: 503, message: 'Please reduce your request rate.' },
 };
-const internalErrors: Record<string, string> = { ec2: 'InternalError', sts: 'InternalFailure', rds: 'InternalFailure' };
+const internalErrors: Record<string, string> = {
+  ec2: 'InternalError',
+  sts: 'InternalFailure',
+  rds: 'InternalFailure',
+  cloudformation: 'InternalFailure',
+  events: 'InternalException',
+  s3: 'InternalError',
+};
 
 export function parseFaultRules(body: unknown): FaultRule[] {
   const rules = Array.isArray((body as { rules?: unknown })?.rules) ? (body as { rules: unknown[] }).rules : [body];
@@ -32,16 +60,17 @@ export function parseFaultRules(body: unknown): FaultRule[] {
     if (typeof r !== 'object' || r === null) throw new RangeError(`fault rule ${i} must be an object`);
     const rule = r as Record<string, unknown>;
     for (const key of Object.keys(rule)) {
-      if (!['service', 'operation', 'throttleRate', 'errorRate', 'latencyMs'].includes(key)) {
-        throw new RangeError(`fault rule ${i}: unknown field ${key} (service, operation, throttleRate, errorRate, latencyMs)`);
-      }
+      if (!FIELDS.includes(key)) throw new RangeError(`fault rule ${i}: unknown field ${key} (${FIELDS.join(', ')})`);
     }
-    for (const key of ['throttleRate', 'errorRate'] as const) {
+    for (const key of ['throttleRate', 'errorRate', 'timeoutRate'] as const) {
       const v = rule[key];
       if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 1)) throw new RangeError(`fault rule ${i}: ${key} must be a number from 0 to 1`);
     }
     if (rule.latencyMs !== undefined && (typeof rule.latencyMs !== 'number' || rule.latencyMs < 0 || rule.latencyMs > 60_000)) {
       throw new RangeError(`fault rule ${i}: latencyMs must be a number from 0 to 60000`);
+    }
+    if (rule.timeoutMs !== undefined && (typeof rule.timeoutMs !== 'number' || rule.timeoutMs < 1 || rule.timeoutMs > 60_000)) {
+      throw new RangeError(`fault rule ${i}: timeoutMs must be a number from 1 to 60000`);
     }
     for (const key of ['service', 'operation'] as const) {
       if (rule[key] !== undefined && typeof rule[key] !== 'string') throw new RangeError(`fault rule ${i}: ${key} must be a string`);
@@ -67,13 +96,17 @@ export class Faults {
     return this.rules;
   }
 
-  /** Waits the injected latency, then throws the injected error if one is drawn. */
+  /**
+   * Waits the injected latency, then throws the injected fault if one is drawn: an AwsError (throttling, 5xx), or
+   * a TimeoutFault, which the server answers by holding the request and dropping its connection.
+   */
   async apply(service: string, operation: string): Promise<void> {
     const matching = this.rules.filter((r) => (!r.service || r.service === service) && (!r.operation || r.operation === operation));
     if (matching.length === 0) return;
     const latency = Math.max(0, ...matching.map((r) => r.latencyMs ?? 0));
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     for (const rule of matching) {
+      if (rule.timeoutRate && this.random() < rule.timeoutRate) throw new TimeoutFault(rule.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       if (rule.throttleRate && this.random() < rule.throttleRate) {
         const t = throttleErrors[service] ?? { code: 'ThrottlingException', status: 400, message: 'Rate exceeded' };
         throw new AwsError(t.code, t.message, t.status);

@@ -8,6 +8,9 @@ import { CallCounter, Faults, parseFaultRules } from './faults.js';
 import { HttpApi } from './http-api.js';
 import { Scheduler } from './scheduler.js';
 import { seedFleet } from './seed.js';
+import { ComplianceInputError, listCompliance, parseComplianceResults, recordCompliance } from './config-rules.js';
+import { publishedMessages } from './services/sns.js';
+import { registerFromControlApi } from './services/ssm.js';
 import { LambdaRuntime } from './lambda.js';
 import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
 import { cloudformation } from './services/cloudformation.js';
@@ -20,6 +23,7 @@ import { ssm } from './services/ssm.js';
 import { sts } from './services/sts.js';
 import type { ServiceDefinition } from './services/types.js';
 import { Store } from './store.js';
+import { AwsError } from './errors.js';
 
 export interface LocalcloudOptions {
   /** Port of the AWS endpoint; 0 picks a free one (tests). Default 4566. */
@@ -52,8 +56,8 @@ export interface Localcloud {
   store: Store;
   /** True when state was loaded from disk rather than started empty. */
   restored: boolean;
-  /** Loads a fleet (see seed.ts) into the running emulator; returns a summary. */
-  seed(fleet: unknown): string;
+  /** Loads a fleet (see seed.ts) into the running emulator; `baseDir` resolves its document files. Returns a summary. */
+  seed(fleet: unknown, baseDir?: string): string;
   /** Runs due timers and waits until no invocation is running, repeatedly, until all is quiet. */
   settle(): Promise<void>;
   /** Moves the virtual clock forward (`P46D`, `2m`, or ms), running everything due on the way, then settles. */
@@ -96,7 +100,11 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
   });
   const dynamoListener = dynamo.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
-  if (options.fresh && options.dataDir) await clearDynamo(dynamoListener);
+  // dynalite closes its database only when its own server was listening: give it a loopback port it is never
+  // asked on by clients (they come through our endpoint), and use it for housekeeping.
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  if (options.fresh && options.dataDir) await clearDynamo(dynamoUrl);
 
   const settle = async () => {
     for (let round = 0; round < 100; round++) {
@@ -168,6 +176,35 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
         }
         return json(res, 200, bus.recent);
       }
+      if (path === '/_localcloud/sns/messages') {
+        const topicArn = new URL(req.url ?? '', 'http://localhost').searchParams.get('topicArn') ?? undefined;
+        return json(res, 200, publishedMessages(store, DEFAULT_ACCOUNT, regionParam(req), topicArn));
+      }
+      if (path === '/_localcloud/ssm/register' && method === 'POST') {
+        // What the SSM agent of an on-premises server does with an activation: become a managed node (mi-…).
+        try {
+          const out = registerFromControlApi(store, DEFAULT_ACCOUNT, DEFAULT_REGION, body);
+          store.changed();
+          return json(res, 200, out);
+        } catch (e) {
+          if (e instanceof AwsError) return json(res, e.status, { error: e.code, message: e.message });
+          throw e;
+        }
+      }
+      if (path === '/_localcloud/config/compliance') {
+        if (method === 'POST') {
+          try {
+            const events = recordCompliance({ clock, store, bus }, parseComplianceResults(body), { account: DEFAULT_ACCOUNT, region: DEFAULT_REGION }, { notify: body.notify !== false });
+            store.changed();
+            await settle();
+            return json(res, 200, { events });
+          } catch (e) {
+            if (e instanceof ComplianceInputError) return json(res, 400, { error: e.message });
+            throw e;
+          }
+        }
+        return json(res, 200, listCompliance(store));
+      }
       if (path === '/_localcloud/invocations') return json(res, 200, lambda.invocations);
       if (path === '/_localcloud/failures') return json(res, 200, lambda.failures);
       if (path === '/_localcloud/settle' && method === 'POST') {
@@ -180,7 +217,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
         clock.setOffset(0);
         calls.reset();
         faults.set([]);
-        await clearDynamo(dynamoListener);
+        await clearDynamo(dynamoUrl);
         await options.onReset?.();
         startServices();
         scheduler.rearm();
@@ -217,8 +254,8 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     calls,
     store,
     restored,
-    seed(fleet) {
-      const summary = seedFleet(store, fleet);
+    seed(fleet, baseDir) {
+      const summary = seedFleet(store, fleet, baseDir);
       startServices();
       store.changed();
       return summary;
@@ -240,10 +277,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
 }
 
 /** Deletes every DynamoDB table, through dynalite's own API. */
-async function clearDynamo(listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<void> {
-  const server = createServer(listener);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+async function clearDynamo(url: string): Promise<void> {
   const call = async (op: string, body: unknown) => {
     const res = await fetch(url, {
       method: 'POST',
@@ -252,10 +286,11 @@ async function clearDynamo(listener: (req: IncomingMessage, res: ServerResponse)
     });
     return (await res.json()) as { TableNames?: string[] };
   };
-  try {
-    const { TableNames = [] } = await call('ListTables', {});
-    for (const name of TableNames) await call('DeleteTable', { TableName: name });
-  } finally {
-    await new Promise<void>((r) => server.close(() => r()));
-  }
+  const { TableNames = [] } = await call('ListTables', {});
+  for (const name of TableNames) await call('DeleteTable', { TableName: name });
+}
+
+/** `?region=` of a control API request, default the default region. */
+function regionParam(req: IncomingMessage): string {
+  return new URL(req.url ?? '', 'http://localhost').searchParams.get('region') ?? DEFAULT_REGION;
 }

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_ACCOUNT } from './server.js';
-import { seedEc2, type Ec2Seed } from './services/ec2.js';
-import { seedParameters, type SeedParameter } from './services/ssm.js';
+import { seedEc2, seedVolumes, type Ec2Seed } from './services/ec2.js';
+import type { VolumeSeed } from './services/ec2-volume-seed.js';
+import { seedDbInstances, type DbInstanceSeed } from './services/rds.js';
+import { seedBuckets, type BucketSeed } from './services/s3-buckets.js';
+import { seedDocuments, seedParameters, type SeedDocument, type SeedParameter } from './services/ssm.js';
 import type { Store } from './store.js';
 
 /**
@@ -10,8 +15,13 @@ import type { Store } from './store.js';
  * regions:
  *   us-east-1:
  *     images:      [{ name, creationDate?, tags?, state?, description? }]
- *     instances:   [{ image?: <image name>, type?, tags?, state? }]
+ *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone? }]
+ *     volumes:     [{ size?, type?, availabilityZone?, tags?, createTime?, attachedTo?: <instance Name tag or id>,
+ *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
+ *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt? }]
+ *     buckets:     [{ name, versioning?, encryption?, creationDate? }]
+ *     documents:   [{ name, file (relative to the fleet file) | content, format?, owner?, documentType? }]
  * ```
  */
 export interface Fleet {
@@ -21,10 +31,16 @@ export interface Fleet {
     {
       images?: NonNullable<Ec2Seed['images']>;
       instances?: (Omit<NonNullable<Ec2Seed['instances']>[number], 'imageId' | 'instanceType'> & { image?: string; type?: string })[];
+      volumes?: VolumeSeed[];
       parameters?: SeedParameter[];
+      dbInstances?: DbInstanceSeed[];
+      buckets?: BucketSeed[];
+      documents?: (Omit<SeedDocument, 'content'> & { content?: string; file?: string })[];
     }
   >;
 }
+
+const KINDS = ['images', 'instances', 'volumes', 'parameters', 'dbInstances', 'buckets', 'documents'] as const;
 
 export class SeedError extends Error {
   override name = 'SeedError';
@@ -43,8 +59,8 @@ function checkFleet(fleet: unknown): asserts fleet is Fleet {
   for (const [region, content] of Object.entries(regions)) {
     check(REGION.test(region), `regions.${region}`, 'is not a region name (like eu-west-1)');
     check(typeof content === 'object' && content !== null, `regions.${region}`, 'must be a mapping of images, instances, parameters');
-    for (const key of Object.keys(content)) check(['images', 'instances', 'parameters'].includes(key), `regions.${region}.${key}`, 'is not a known resource kind (images, instances, parameters)');
-    for (const kind of ['images', 'instances', 'parameters'] as const) {
+    for (const key of Object.keys(content)) check((KINDS as readonly string[]).includes(key), `regions.${region}.${key}`, `is not a known resource kind (${KINDS.join(', ')})`);
+    for (const kind of KINDS) {
       const list = content[kind];
       check(list === undefined || Array.isArray(list), `regions.${region}.${kind}`, 'must be a list');
     }
@@ -54,14 +70,21 @@ function checkFleet(fleet: unknown): asserts fleet is Fleet {
       check(typeof p.value === 'string', `regions.${region}.parameters[${i}].value`, 'is required (a string)');
     });
     content.instances?.forEach((inst, i) => check(inst === null || typeof inst === 'object', `regions.${region}.instances[${i}]`, 'must be a mapping'));
+    content.dbInstances?.forEach((db, i) => check(typeof db?.identifier === 'string', `regions.${region}.dbInstances[${i}].identifier`, 'is required'));
+    content.buckets?.forEach((b, i) => check(typeof b?.name === 'string', `regions.${region}.buckets[${i}].name`, 'is required'));
+    content.documents?.forEach((d, i) => {
+      check(typeof d?.name === 'string', `regions.${region}.documents[${i}].name`, 'is required');
+      check(typeof d.content === 'string' || typeof d.file === 'string', `regions.${region}.documents[${i}]`, 'needs `file` or `content`');
+    });
   }
 }
 
-/** Loads a fleet straight into the store (no events); returns a one-line summary. */
-export function seedFleet(store: Store, fleet: unknown): string {
+/** Loads a fleet straight into the store (no events); `baseDir` resolves document files. Returns a one-line summary. */
+export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd()): string {
   checkFleet(fleet);
   const account = fleet.account ?? DEFAULT_ACCOUNT;
-  const counts = { images: 0, instances: 0, parameters: 0 };
+  const now = Date.now() + store.clockOffsetMs;
+  const counts = { images: 0, instances: 0, volumes: 0, parameters: 0, dbInstances: 0, buckets: 0, documents: 0 };
   for (const [region, content] of Object.entries(fleet.regions)) {
     const { imageIds } = seedEc2(store, account, region, { images: content.images ?? [] });
     const byName = new Map((content.images ?? []).map((img, i) => [img.name, imageIds[i]]));
@@ -71,11 +94,40 @@ export function seedFleet(store: Store, fleet: unknown): string {
       check(image === undefined || imageId !== undefined, `regions.${region}.instances[${i}].image`, `names no image of this fleet (${[...byName.keys()].join(', ') || 'none'})`);
       return { ...rest, imageId, instanceType: type };
     });
-    seedEc2(store, account, region, { instances });
+    const { instanceIds } = seedEc2(store, account, region, { instances });
+    // A fleet names instances by their Name tag; volumes refer to them that way.
+    const instancesByName = new Map(instances.flatMap((inst, i) => {
+      const tags = inst.tags;
+      const name = Array.isArray(tags) ? tags.find((t) => t.Key === 'Name')?.Value : tags?.Name;
+      return name ? [[name, instanceIds[i]] as const] : [];
+    }));
+    const instanceRef = (ref: string | undefined) => (ref === undefined ? undefined : (instancesByName.get(ref) ?? ref));
+    const volumes = (content.volumes ?? []).map((v) => ({
+      ...v,
+      attachedTo: instanceRef(v.attachedTo),
+      history: v.history?.map((h) => ({ ...h, instanceId: instanceRef(h.instanceId)! })),
+    }));
+    seedVolumes(store, account, region, now, volumes);
     seedParameters(store, account, region, content.parameters ?? []);
+    seedDbInstances(store, account, region, now, content.dbInstances ?? []);
+    seedBuckets(store, account, region, content.buckets ?? []);
+    const documents = (content.documents ?? []).map(({ file, content: text, ...doc }, i) => {
+      if (text !== undefined) return { ...doc, content: text };
+      try {
+        return { ...doc, content: readFileSync(resolve(baseDir, file!), 'utf8') };
+      } catch (e) {
+        throw new SeedError(`fleet.regions.${region}.documents[${i}].file ${file}: ${(e as Error).message}`);
+      }
+    });
+    seedDocuments(store, account, region, documents);
     counts.images += imageIds.length;
     counts.instances += instances.length;
+    counts.volumes += volumes.length;
     counts.parameters += content.parameters?.length ?? 0;
+    counts.dbInstances += content.dbInstances?.length ?? 0;
+    counts.buckets += content.buckets?.length ?? 0;
+    counts.documents += documents.length;
   }
-  return `${counts.images} images, ${counts.instances} instances, ${counts.parameters} parameters in ${Object.keys(fleet.regions).join(', ')}`;
+  const parts = Object.entries(counts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`);
+  return `${parts.join(', ') || 'nothing'} in ${Object.keys(fleet.regions).join(', ')}`;
 }

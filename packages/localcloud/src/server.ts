@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AwsError } from './errors.js';
-import type { Faults, CallCounter } from './faults.js';
+import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
 import { decodeQuery } from './protocols/query.js';
 import { escapeXml, toXml, type XmlValue } from './protocols/xml.js';
+import { callerFor, type Caller } from './services/sts.js';
 import type { RequestContext, RestRequest, RestResponse, ServiceDefinition } from './services/types.js';
 
 export const DEFAULT_ACCOUNT = '000000000000';
@@ -21,11 +22,35 @@ export interface Dispatcher {
   changed: () => void;
 }
 
-/** `Credential=AKID/20261122/eu-west-1/ssm/aws4_request` -> region and signing name. */
-function signingScope(req: IncomingMessage): { region?: string; service?: string } {
-  const auth = req.headers.authorization ?? '';
-  const m = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
-  return m ? { region: m[1], service: m[2] } : {};
+/**
+ * `Credential=AKID/20261122/eu-west-1/ssm/aws4_request` -> access key, region and signing name, from the
+ * Authorization header or a presigned URL's `X-Amz-Credential`; plus the session token of temporary credentials.
+ */
+function signingScope(req: IncomingMessage): { accessKeyId?: string; region?: string; service?: string; sessionToken?: string } {
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  const credential = /Credential=([^,\s]+)/.exec(req.headers.authorization ?? '')?.[1] ?? query.get('X-Amz-Credential') ?? '';
+  const m = /^([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request$/.exec(credential);
+  const token = req.headers['x-amz-security-token'];
+  const sessionToken = (typeof token === 'string' ? token : undefined) ?? query.get('X-Amz-Security-Token') ?? undefined;
+  return m ? { accessKeyId: m[1], region: m[2], service: m[3], sessionToken } : { sessionToken };
+}
+
+/**
+ * A call drawn to time out: no answer; the connection is dropped once `holdMs` have passed (sooner if the client
+ * gives up first), so the client sees its own timeout or a reset connection and retries as it would with AWS.
+ */
+function holdThenDrop(req: IncomingMessage, fault: TimeoutFault): void {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), fault.holdMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** Authentication errors under the names each protocol uses (awsJson: `…Exception`). */
+function authError(e: AwsError, protocol: ServiceDefinition['protocol'] | 'dynamodb'): AwsError {
+  if (protocol !== 'json' && protocol !== 'dynamodb') return e;
+  const code = { ExpiredToken: 'ExpiredTokenException', InvalidClientTokenId: 'UnrecognizedClientException' }[e.code];
+  return code ? new AwsError(code, e.message, e.status) : e;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -62,13 +87,17 @@ export function createRequestListener(d: Dispatcher): RequestListener {
       const target = req.headers['x-amz-target'];
       const scope = signingScope(req);
       const region = scope.region ?? DEFAULT_REGION;
+      const identify = () => callerFor(d.context.store, d.context.clock, DEFAULT_ACCOUNT, scope.accessKeyId ?? 'anonymous', scope.sessionToken);
       if (typeof target === 'string' && target.startsWith('DynamoDB_20120810.')) {
         const operation = target.slice('DynamoDB_20120810.'.length);
         d.calls.record('dynamodb', operation);
         try {
+          // dynalite keeps one set of tables for every account and region; the credentials are still checked.
+          identify();
           await d.faults.apply('dynamodb', operation);
         } catch (e) {
-          const err = e as AwsError;
+          if (e instanceof TimeoutFault) return holdThenDrop(req, e);
+          const err = authError(e as AwsError, 'dynamodb');
           res.writeHead(err.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
           res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${err.code}`, message: err.message }));
           return;
@@ -89,11 +118,12 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         if (!service) return send(400, { __type: 'UnknownOperationException', message: `localcloud does not emulate ${target}` }, 'UnknownOperationException');
         try {
           const input = body ? (JSON.parse(body) as unknown) : {};
-          const out = await call(service, operation, input, region, requestId);
+          const out = await call(service, operation, input, region, requestId, identify);
           send(200, out ?? {});
         } catch (e) {
+          if (e instanceof TimeoutFault) return holdThenDrop(req, e);
           const err = asAwsError(e, service.name, operation);
-          send(err.status, { __type: err.code, message: err.message }, err.code);
+          send(err.status, { ...err.members, __type: err.code, message: err.message }, err.code);
         }
         return;
       }
@@ -106,10 +136,11 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         const operation = rest.restOperation?.(request);
         try {
           if (!operation) throw new AwsError('NotImplemented', `localcloud does not emulate ${request.method} ${request.path}${parsed.search} on ${rest.name}`, 501);
-          const out = ((await call(rest, operation, request, region, requestId)) ?? {}) as RestResponse;
+          const out = ((await call(rest, operation, request, region, requestId, identify)) ?? {}) as RestResponse;
           res.writeHead(out.status ?? 200, { 'x-amz-request-id': requestId, ...(out.body ? { 'content-type': 'application/xml' } : {}), ...out.headers });
           res.end(out.body ?? '');
         } catch (e) {
+          if (e instanceof TimeoutFault) return holdThenDrop(req, e);
           const err = asAwsError(e, rest.name, operation ?? '(none)');
           res.writeHead(err.status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
           res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message><RequestId>${requestId}</RequestId></Error>`);
@@ -135,7 +166,7 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         return;
       }
       try {
-        const out = (await call(service, action, input, region, requestId)) as Record<string, XmlValue> | undefined;
+        const out = (await call(service, action, input, region, requestId, identify)) as Record<string, XmlValue> | undefined;
         if (isEc2) {
           const inner = Object.entries(out ?? {}).map(([k, v]) => toXml(k, v, 'item')).join('');
           sendXml(200, `<${action}Response xmlns="${service.xmlns}"><requestId>${requestId}</requestId>${inner}</${action}Response>`);
@@ -146,6 +177,7 @@ export function createRequestListener(d: Dispatcher): RequestListener {
           );
         }
       } catch (e) {
+        if (e instanceof TimeoutFault) return holdThenDrop(req, e);
         sendError(asAwsError(e, service.name, action));
       }
     })().catch((e: unknown) => {
@@ -155,7 +187,11 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     });
   };
 
-  async function call(service: ServiceDefinition, operation: string, input: unknown, region: string, requestId: string): Promise<unknown> {
+  /**
+   * Runs one operation: counts it, checks the credentials (`identify` names the caller, whose account the
+   * operation acts in), applies faults, and marks the state changed after a mutating call.
+   */
+  async function call(service: ServiceDefinition, operation: string, input: unknown, region: string, requestId: string, identify: () => Caller): Promise<unknown> {
     const op = service.operations[operation];
     d.calls.record(service.name, operation || '(none)');
     if (!op) {
@@ -163,8 +199,16 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         ? new AwsError('UnknownOperationException', `localcloud does not emulate ${service.name}:${operation}`)
         : new AwsError('InvalidAction', `The action ${operation} is not valid for this web service (localcloud does not emulate ${service.name}:${operation}).`);
     }
+    let caller: Caller;
+    try {
+      caller = identify();
+    } catch (e) {
+      throw e instanceof AwsError ? authError(e, service.protocol) : e;
+    }
     await d.faults.apply(service.name, operation);
-    const out = await op(input, { ...d.context, service: service.name, operation, region, account: DEFAULT_ACCOUNT, requestId });
+    // `caller` goes beyond RequestContext: STS reads it (GetCallerIdentity, role chaining in AssumeRole).
+    const ctx: RequestContext & { caller: Caller } = { ...d.context, service: service.name, operation, region, account: caller.account, requestId, caller };
+    const out = await op(input, ctx);
     if (!READ_ONLY.test(operation)) d.changed();
     return out;
   }

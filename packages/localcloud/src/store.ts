@@ -27,19 +27,31 @@ export class Store {
 
   constructor(private readonly file: string | undefined) {}
 
-  /** Loads the state file; returns false when there is none. */
+  /**
+   * Loads the state file; returns false when there is none. A file that is not JSON, not a localcloud state file,
+   * or of another version throws StateFileError, and is left as it is: nothing is written until the caller starts
+   * afresh (`--fresh`), so the user can look at it or move it away first.
+   */
   load(): boolean {
     if (!this.file || !existsSync(this.file)) return false;
-    let parsed: StateFile;
+    const file = this.file;
+    const refuse = (why: string) => new StateFileError(`${file} ${why}; it was left as it is: start with --fresh to begin empty (and overwrite it), or move it away`);
+    let parsed: Partial<StateFile>;
     try {
-      parsed = JSON.parse(readFileSync(this.file, 'utf8')) as StateFile;
+      parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile>;
     } catch (e) {
-      throw new StateFileError(`${this.file} is not valid JSON (${(e as Error).message}); it was left as it is: start with --fresh to begin empty`);
+      throw refuse(`is not valid JSON (${(e as Error).message})`);
     }
-    if (parsed?.format !== STATE_FORMAT || parsed.version !== STATE_VERSION) {
-      throw new StateFileError(
-        `${this.file} is not a localcloud state file of version ${STATE_VERSION} (found format ${String(parsed?.format)}, version ${String(parsed?.version)}); it was left as it is: start with --fresh to begin empty`,
-      );
+    if (typeof parsed !== 'object' || parsed === null || parsed.format !== STATE_FORMAT) {
+      throw refuse(`is not a localcloud state file (no "format": "${STATE_FORMAT}")`);
+    }
+    if (parsed.version !== STATE_VERSION) {
+      const found = typeof parsed.version === 'number' ? parsed.version : NaN;
+      const whose = found < STATE_VERSION ? 'an older' : found > STATE_VERSION ? 'a newer' : 'an unknown';
+      throw refuse(`was written by ${whose} localcloud (state version ${String(parsed.version)}; this one reads version ${STATE_VERSION})`);
+    }
+    if (typeof parsed.services !== 'object' || parsed.services === null || Array.isArray(parsed.services) || typeof parsed.clockOffsetMs !== 'number') {
+      throw refuse('is damaged (its "services" or "clockOffsetMs" is missing or of the wrong type)');
     }
     this.services = parsed.services;
     this.clockOffsetMs = parsed.clockOffsetMs;

@@ -8,30 +8,26 @@ import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import type { RequestContext } from './types.js';
+import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
 import {
-  checkFilterNames,
   checkImageId,
   checkInstanceId,
-  checkMaxResults,
   checkTagLimit,
   ec2State,
   existingEc2State,
   imageArn,
   imagesNotFound,
   instancesNotFound,
-  invalidPaginationToken,
-  matchesFilters,
   optionalBool,
-  optionalInt,
   optionalString,
   requiredString,
   stringList,
+  tagSetXml,
   tagsFromSpecifications,
-  wireFilters,
   type EbsMapping,
   type ImageRecord,
 } from './ec2-model.js';
-import { pageAfter, randomId, type Runtime } from './filters.js';
+import { randomId, type Runtime } from './filters.js';
 
 /** How long (virtual time) a new image stays `pending` before it is `available`. */
 export const IMAGE_AVAILABLE_DELAY_MS = 60_000;
@@ -39,7 +35,28 @@ export const IMAGE_AVAILABLE_DELAY_MS = 60_000;
 /** 3-128 characters: letters, numbers, ( ) [ ] space . / - ' @ _ */
 const IMAGE_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
 
-const IMAGE_FILTERS = ['name', 'state', 'image-id', 'owner-id', 'description', 'architecture', 'image-type', 'is-public', 'root-device-type', 'source-instance-id'];
+function imageDescribe(account: string): DescribeShape<ImageRecord> {
+  return {
+    idParam: 'ImageId',
+    idSetName: 'ImageIds',
+    checkId: checkImageId,
+    maxResults: { min: 1, max: 1000 },
+    defaultPageSize: 1000,
+    fields: {
+      name: (i) => i.name,
+      state: (i) => i.state,
+      'image-id': (i) => i.imageId,
+      'owner-id': () => account,
+      description: (i) => i.description,
+      architecture: (i) => i.architecture,
+      'image-type': () => 'machine',
+      'is-public': () => 'false',
+      'root-device-type': () => 'ebs',
+      'source-instance-id': (i) => i.sourceInstanceId,
+    },
+    tagsOf: (i) => i.tags,
+  };
+}
 
 export function checkImageName(name: string): void {
   if (!IMAGE_NAME.test(name)) {
@@ -138,46 +155,11 @@ export function armPendingImages(rt: Runtime): void {
 }
 
 export function describeImages(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
-  const imageIds = stringList(input, 'ImageId');
-  const owners = stringList(input, 'Owner');
-  const filters = wireFilters(input);
-  const maxResults = optionalInt(input, 'MaxResults');
-  const nextToken = optionalString(input, 'NextToken');
-  if (imageIds.length > 0 && maxResults !== undefined) {
-    throw new AwsError('InvalidParameterCombination', 'The parameter ImageIds cannot be used with the parameter MaxResults');
-  }
-  checkMaxResults(maxResults, 1, 1000);
-  checkFilterNames(filters, IMAGE_FILTERS);
-  imageIds.forEach(checkImageId);
-
-  const state = existingEc2State(ctx.store, ctx.account, ctx.region);
-  const images = state?.images ?? {};
-  const missing = imageIds.filter((id) => !images[id]);
-  if (missing.length > 0) throw imagesNotFound(missing);
-
-  const all = imageIds.length > 0 ? [...new Set(imageIds)].map((id) => images[id]) : Object.values(images);
-  const selected = all.filter(
-    (image) =>
-      ownedBy(owners, ctx.account) &&
-      matchesFilters(
-        filters,
-        {
-          name: image.name,
-          state: image.state,
-          'image-id': image.imageId,
-          'owner-id': ctx.account,
-          description: image.description,
-          architecture: image.architecture,
-          'image-type': 'machine',
-          'is-public': 'false',
-          'root-device-type': 'ebs',
-          'source-instance-id': image.sourceInstanceId,
-        },
-        image.tags,
-      ),
-  );
-  const { page, nextToken: next } = pageAfter(selected, (i) => i.imageId, maxResults ?? 1000, nextToken, invalidPaginationToken);
-  return { imagesSet: page.map((i) => imageXml(i, ctx.account)), ...(next ? { nextToken: next } : {}) };
+  const request = parseDescribeRequest(input, imageDescribe(ctx.account));
+  const owned = ownedBy(stringList(input, 'Owner'), ctx.account);
+  const images = existingEc2State(ctx.store, ctx.account, ctx.region)?.images ?? {};
+  const { page, nextToken } = scanPage(images, request, (i) => i.imageId, imagesNotFound, () => owned);
+  return { imagesSet: page.map((i) => imageXml(i, ctx.account)), ...(nextToken ? { nextToken } : {}) };
 }
 
 /** Only the account's own images exist here: `self` or the account id select them, other owners nothing. */
@@ -209,7 +191,7 @@ function imageXml(image: ImageRecord, account: string): Record<string, XmlValue>
     virtualizationType: 'hvm',
     hypervisor: 'xen',
     enaSupport: true,
-    ...(image.tags.length > 0 ? { tagSet: image.tags.map((t) => ({ key: t.Key, value: t.Value })) } : {}),
+    ...tagSetXml(image.tags),
   };
 }
 

@@ -1,41 +1,37 @@
 /**
  * Instances: RunInstances (pending, then running on the virtual clock, with `EC2 Instance State-change
- * Notification` events) and DescribeInstances.
+ * Notification` events, and a root volume each) and DescribeInstances. Later state changes: ec2-instance-lifecycle.ts.
  */
 import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import type { RequestContext } from './types.js';
+import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
+import { armInstance, checkInstanceType, INSTANCE_RUNNING_DELAY_MS, publishInstanceState } from './ec2-instance-lifecycle.js';
 import {
-  checkFilterNames,
   checkImageId,
   checkInstanceId,
-  checkMaxResults,
   checkTagLimit,
   ec2State,
   existingEc2State,
   imagesNotFound,
   INSTANCE_STATE_CODES,
-  instanceArn,
   instancesNotFound,
-  invalidPaginationToken,
-  matchesFilters,
   optionalInt,
   optionalString,
   requiredString,
-  stringList,
+  tagSetXml,
   tagsFromSpecifications,
   treeList,
-  wireFilters,
+  type Ec2State,
+  type ImageRecord,
   type InstanceRecord,
-  type InstanceStateName,
+  type VolumeType,
 } from './ec2-model.js';
 import { normalizeSeedTags } from './ec2-images.js';
-import { pageAfter, randomId, type Runtime, type Tag } from './filters.js';
-
-/** How long (virtual time) a launched instance stays `pending` before it is `running`. */
-export const INSTANCE_RUNNING_DELAY_MS = 5_000;
+import { checkAvailabilityZone, createRootVolume, volumesAttachedTo } from './ec2-volumes.js';
+import { randomId, type Tag } from './filters.js';
 
 /** RunInstances' documented default instance type. */
 export const DEFAULT_INSTANCE_TYPE = 'm1.small';
@@ -43,21 +39,29 @@ export const DEFAULT_INSTANCE_TYPE = 'm1.small';
 /** At most this many instances per RunInstances call (a guard for the emulator, not an AWS quota). */
 const MAX_INSTANCES_PER_CALL = 100;
 
-const INSTANCE_FILTERS = [
-  'instance-id',
-  'instance-state-name',
-  'instance-state-code',
-  'image-id',
-  'instance-type',
-  'reservation-id',
-  'availability-zone',
-  'private-ip-address',
-  'subnet-id',
-  'vpc-id',
-  'key-name',
-  'architecture',
-  'client-token',
-];
+const INSTANCE_DESCRIBE: DescribeShape<InstanceRecord> = {
+  idParam: 'InstanceId',
+  idSetName: 'instancesSet',
+  checkId: checkInstanceId,
+  maxResults: { min: 5, max: 1000 },
+  defaultPageSize: 1000,
+  fields: {
+    'instance-id': (i) => i.instanceId,
+    'instance-state-name': (i) => i.state,
+    'instance-state-code': (i) => String(INSTANCE_STATE_CODES[i.state]),
+    'image-id': (i) => i.imageId,
+    'instance-type': (i) => i.instanceType,
+    'reservation-id': (i) => i.reservationId,
+    'availability-zone': (i) => i.availabilityZone,
+    'private-ip-address': (i) => i.privateIpAddress,
+    'subnet-id': (i) => i.subnetId,
+    'vpc-id': (i) => i.vpcId,
+    'key-name': (i) => i.keyName,
+    architecture: (i) => i.architecture,
+    'client-token': (i) => i.clientToken,
+  },
+  tagsOf: (i) => i.tags,
+};
 
 export function runInstances(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
   const imageId = requiredString(input, 'ImageId');
@@ -80,48 +84,83 @@ export function runInstances(input: QueryTree, ctx: RequestContext): Record<stri
   if (clientToken) {
     // Idempotency: the same client token answers with the reservation it launched.
     const earlier = Object.values(state.instances).filter((i) => i.clientToken === clientToken);
-    if (earlier.length > 0) return reservationXml(earlier[0].reservationId, earlier, ctx.account);
+    if (earlier.length > 0) return reservationXml(earlier[0].reservationId, earlier, state, ctx.account);
   }
 
   const tags = tagsFromSpecifications(input, 'instance', ['instance', 'volume', 'network-interface', 'spot-instances-request']);
+  const volumeTags = tagsFromSpecifications(input, 'volume', ['instance', 'volume', 'network-interface', 'spot-instances-request']);
+  const instanceType = optionalString(input, 'InstanceType') ?? DEFAULT_INSTANCE_TYPE;
+  checkInstanceType(instanceType);
   const placement = treeList(input, 'Placement')[0];
   const availabilityZone = (placement && optionalString(placement, 'AvailabilityZone')) ?? `${ctx.region}a`;
+  checkAvailabilityZone(ctx.region, availabilityZone);
   const subnetId = optionalString(input, 'SubnetId') ?? randomId('subnet-');
+  const keyName = optionalString(input, 'KeyName');
   const now = ctx.clock.nowMs();
   const reservationId = randomId('r-');
   const count = Math.min(maxCount, MAX_INSTANCES_PER_CALL);
   const launched: InstanceRecord[] = [];
   for (let i = 0; i < count; i++) {
-    const instanceId = randomId('i-');
-    checkTagLimit(instanceId, tags);
-    const instance: InstanceRecord = {
-      instanceId,
-      imageId,
-      instanceType: optionalString(input, 'InstanceType') ?? DEFAULT_INSTANCE_TYPE,
+    const instance = newInstance(state, ctx.region, image, now, {
+      instanceType,
       state: 'pending',
-      runningAt: now + INSTANCE_RUNNING_DELAY_MS,
-      launchTime: new Date(now).toISOString(),
       reservationId,
       amiLaunchIndex: i,
-      architecture: image.architecture,
-      privateIpAddress: randomPrivateIp(),
       subnetId,
-      vpcId: vpcOf(ctx.store, ctx.account, ctx.region),
       availabilityZone,
-      rootDeviceName: image.rootDeviceName,
-      volumeId: randomId('vol-'),
-      ...(optionalString(input, 'KeyName') ? { keyName: optionalString(input, 'KeyName') } : {}),
+      ...(keyName ? { keyName } : {}),
       ...(clientToken ? { clientToken } : {}),
-      tags: tags.map((t) => ({ ...t })),
-    };
-    state.instances[instanceId] = instance;
+      tags,
+    });
+    checkTagLimit(instance.instanceId, tags);
     launched.push(instance);
   }
   for (const instance of launched) {
+    state.instances[instance.instanceId] = instance;
+    createRootVolume(state, instance, now, rootOf(image), volumeTags);
+    instance.settlesAt = now + INSTANCE_RUNNING_DELAY_MS;
     publishInstanceState(ctx, ctx.account, ctx.region, instance.instanceId, 'pending');
     armInstance(ctx, ctx.account, ctx.region, instance);
   }
-  return reservationXml(reservationId, launched, ctx.account);
+  return reservationXml(reservationId, launched, state, ctx.account);
+}
+
+/** An instance record (not yet stored) launched from `image`; defaults for what the caller leaves out. */
+export function newInstance(
+  state: Ec2State,
+  region: string,
+  image: ImageRecord | undefined,
+  now: number,
+  spec: Partial<
+    Pick<InstanceRecord, 'instanceId' | 'imageId' | 'instanceType' | 'state' | 'reservationId' | 'amiLaunchIndex' | 'subnetId' | 'availabilityZone' | 'volumeId' | 'keyName' | 'clientToken' | 'tags'>
+  >,
+): InstanceRecord {
+  return {
+    instanceId: spec.instanceId ?? randomId('i-'),
+    imageId: spec.imageId ?? image?.imageId ?? randomId('ami-'),
+    instanceType: spec.instanceType ?? DEFAULT_INSTANCE_TYPE,
+    state: spec.state ?? 'running',
+    launchTime: new Date(now).toISOString(),
+    reservationId: spec.reservationId ?? randomId('r-'),
+    amiLaunchIndex: spec.amiLaunchIndex ?? 0,
+    architecture: image?.architecture ?? 'x86_64',
+    privateIpAddress: randomPrivateIp(),
+    subnetId: spec.subnetId ?? randomId('subnet-'),
+    vpcId: (state.defaultVpcId ??= randomId('vpc-')),
+    availabilityZone: spec.availabilityZone ?? `${region}a`,
+    rootDeviceName: image?.rootDeviceName ?? '/dev/xvda',
+    volumeId: spec.volumeId ?? randomId('vol-'),
+    ...(spec.keyName ? { keyName: spec.keyName } : {}),
+    ...(spec.clientToken ? { clientToken: spec.clientToken } : {}),
+    tags: (spec.tags ?? []).map((t) => ({ ...t })),
+  };
+}
+
+/** The root volume an image gives its instances (its root mapping; 8 GiB gp3 when the image is not emulated). */
+export function rootOf(image: ImageRecord | undefined): { size: number; type: VolumeType; snapshotId?: string } {
+  const mapping = image?.blockDeviceMappings.find((m) => m.deviceName === image.rootDeviceName);
+  const type = mapping?.volumeType as VolumeType | undefined;
+  return { size: mapping?.volumeSize ?? 8, type: type ?? 'gp3', ...(mapping ? { snapshotId: mapping.snapshotId } : {}) };
 }
 
 function randomPrivateIp(): string {
@@ -129,97 +168,38 @@ function randomPrivateIp(): string {
   return `172.31.${byte()}.${byte()}`;
 }
 
-/** One default VPC per account and region, as AWS accounts have. */
-function vpcOf(store: Store, account: string, region: string): string {
-  const state = ec2State(store, account, region);
-  return (state.defaultVpcId ??= randomId('vpc-'));
-}
-
-/** Schedules a pending instance's move to `running`. Safe to call twice: the move happens once. */
-export function armInstance(rt: Runtime, account: string, region: string, instance: InstanceRecord): void {
-  if (instance.state !== 'pending' || instance.runningAt === undefined) return;
-  const instanceId = instance.instanceId;
-  rt.clock.at(instance.runningAt, () => {
-    const current = existingEc2State(rt.store, account, region)?.instances[instanceId];
-    if (!current || current.state !== 'pending') return;
-    const at = current.runningAt ?? rt.clock.nowMs();
-    current.state = 'running';
-    delete current.runningAt;
-    rt.store.changed();
-    publishInstanceState(rt, account, region, instanceId, 'running', new Date(at));
-  });
-}
-
-export function armPendingInstances(rt: Runtime): void {
-  for (const { account, region, state } of rt.store.all<{ instances?: Record<string, InstanceRecord> }>('ec2')) {
-    for (const instance of Object.values(state.instances ?? {})) armInstance(rt, account, region, instance);
-  }
-}
-
-function publishInstanceState(rt: Pick<Runtime, 'bus'>, account: string, region: string, instanceId: string, state: InstanceStateName, time?: Date): void {
-  rt.bus.publish({
-    source: 'aws.ec2',
-    detailType: 'EC2 Instance State-change Notification',
-    detail: { 'instance-id': instanceId, state },
-    resources: [instanceArn(region, account, instanceId)],
-    account,
-    region,
-    ...(time ? { time } : {}),
-  });
-}
-
 export function describeInstances(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
-  const instanceIds = stringList(input, 'InstanceId');
-  const filters = wireFilters(input);
-  const maxResults = optionalInt(input, 'MaxResults');
-  const nextToken = optionalString(input, 'NextToken');
-  if (instanceIds.length > 0 && maxResults !== undefined) {
-    throw new AwsError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
-  }
-  checkMaxResults(maxResults, 5, 1000);
-  checkFilterNames(filters, INSTANCE_FILTERS);
-  instanceIds.forEach(checkInstanceId);
-
-  const instances = existingEc2State(ctx.store, ctx.account, ctx.region)?.instances ?? {};
-  const missing = instanceIds.filter((id) => !instances[id]);
-  if (missing.length > 0) throw instancesNotFound(missing);
-  const all = instanceIds.length > 0 ? [...new Set(instanceIds)].map((id) => instances[id]) : Object.values(instances);
-  const selected = all.filter((i) =>
-    matchesFilters(
-      filters,
-      {
-        'instance-id': i.instanceId,
-        'instance-state-name': i.state,
-        'instance-state-code': String(INSTANCE_STATE_CODES[i.state]),
-        'image-id': i.imageId,
-        'instance-type': i.instanceType,
-        'reservation-id': i.reservationId,
-        'availability-zone': i.availabilityZone,
-        'private-ip-address': i.privateIpAddress,
-        'subnet-id': i.subnetId,
-        'vpc-id': i.vpcId,
-        'key-name': i.keyName,
-        architecture: i.architecture,
-        'client-token': i.clientToken,
-      },
-      i.tags,
-    ),
-  );
-  const { page, nextToken: next } = pageAfter(selected, (i) => i.instanceId, maxResults ?? 1000, nextToken, invalidPaginationToken);
+  const request = parseDescribeRequest(input, INSTANCE_DESCRIBE);
+  const state = existingEc2State(ctx.store, ctx.account, ctx.region);
+  const { page, nextToken } = scanPage(state?.instances ?? {}, request, (i) => i.instanceId, instancesNotFound);
   // A page holds instances; they are answered grouped by the reservation that launched them.
   const reservations = new Map<string, InstanceRecord[]>();
   for (const i of page) reservations.set(i.reservationId, [...(reservations.get(i.reservationId) ?? []), i]);
   return {
-    reservationSet: [...reservations].map(([id, members]) => reservationXml(id, members, ctx.account)),
-    ...(next ? { nextToken: next } : {}),
+    reservationSet: [...reservations].map(([id, members]) => reservationXml(id, members, state!, ctx.account)),
+    ...(nextToken ? { nextToken } : {}),
   };
 }
 
-function reservationXml(reservationId: string, instances: InstanceRecord[], account: string): Record<string, XmlValue> {
-  return { reservationId, ownerId: account, groupSet: [], instancesSet: instances.map(instanceXml) };
+function reservationXml(reservationId: string, instances: InstanceRecord[], state: Ec2State, account: string): Record<string, XmlValue> {
+  return { reservationId, ownerId: account, groupSet: [], instancesSet: instances.map((i) => instanceXml(i, state)) };
 }
 
-function instanceXml(i: InstanceRecord): Record<string, XmlValue> {
+/** The instance's attached EBS volumes, root first (a state written before volumes were emulated has only the root id). */
+function blockDevicesXml(i: InstanceRecord, state: Ec2State): XmlValue[] {
+  const volumes = volumesAttachedTo(state, i.instanceId);
+  if (volumes.length === 0 && i.state !== 'terminated' && !state.volumes[i.volumeId]) {
+    return [{ deviceName: i.rootDeviceName, ebs: { volumeId: i.volumeId, status: 'attached', attachTime: i.launchTime, deleteOnTermination: true } }];
+  }
+  return volumes
+    .sort((a, b) => Number(b.volumeId === i.volumeId) - Number(a.volumeId === i.volumeId))
+    .map((v) => ({
+      deviceName: v.attachment!.device,
+      ebs: { volumeId: v.volumeId, status: v.attachment!.state, attachTime: v.attachment!.attachTime, deleteOnTermination: v.attachment!.deleteOnTermination },
+    }));
+}
+
+function instanceXml(i: InstanceRecord, state: Ec2State): Record<string, XmlValue> {
   const dnsSuffix = i.availabilityZone.startsWith('us-east-1') ? 'ec2.internal' : `${i.availabilityZone.slice(0, -1)}.compute.internal`;
   return {
     instanceId: i.instanceId,
@@ -227,7 +207,7 @@ function instanceXml(i: InstanceRecord): Record<string, XmlValue> {
     instanceState: { code: INSTANCE_STATE_CODES[i.state], name: i.state },
     privateDnsName: `ip-${i.privateIpAddress.replace(/\./g, '-')}.${dnsSuffix}`,
     dnsName: '',
-    reason: '',
+    reason: i.stateTransitionReason ?? '',
     ...(i.keyName ? { keyName: i.keyName } : {}),
     amiLaunchIndex: i.amiLaunchIndex,
     instanceType: i.instanceType,
@@ -242,12 +222,11 @@ function instanceXml(i: InstanceRecord): Record<string, XmlValue> {
     architecture: i.architecture,
     rootDeviceType: 'ebs',
     rootDeviceName: i.rootDeviceName,
-    blockDeviceMapping: [
-      { deviceName: i.rootDeviceName, ebs: { volumeId: i.volumeId, status: 'attached', attachTime: i.launchTime, deleteOnTermination: true } },
-    ],
+    blockDeviceMapping: blockDevicesXml(i, state),
     virtualizationType: 'hvm',
     ...(i.clientToken ? { clientToken: i.clientToken } : {}),
-    ...(i.tags.length > 0 ? { tagSet: i.tags.map((t: Tag) => ({ key: t.Key, value: t.Value })) } : {}),
+    ...tagSetXml(i.tags),
+    ...(i.stateReason ? { stateReason: i.stateReason } : {}),
     hypervisor: 'xen',
     ebsOptimized: false,
     enaSupport: true,
@@ -256,36 +235,28 @@ function instanceXml(i: InstanceRecord): Record<string, XmlValue> {
   };
 }
 
-/** A running instance for the stage's seed. */
+/** A running (or stopped) instance for the stage's seed, with its root volume. */
 export function seedInstance(
   store: Store,
   account: string,
   region: string,
   now: number,
-  spec: { imageId?: string; instanceType?: string; tags?: Record<string, string> | Tag[]; state?: 'running' | 'stopped' },
+  spec: { imageId?: string; instanceType?: string; tags?: Record<string, string> | Tag[]; state?: 'running' | 'stopped'; availabilityZone?: string },
 ): string {
   const state = ec2State(store, account, region);
   // Without an image id, the instance runs from the first image of the region (or one that is not emulated).
-  const imageId = spec.imageId ?? Object.keys(state.images)[0] ?? randomId('ami-');
-  const image = state.images[imageId];
+  const imageId = spec.imageId ?? Object.keys(state.images)[0];
+  const image = imageId === undefined ? undefined : state.images[imageId];
   if (spec.imageId && !image) throw new RangeError(`instance: image ${spec.imageId} is not in the seed (seed images first)`);
-  const instanceId = randomId('i-');
-  state.instances[instanceId] = {
-    instanceId,
-    imageId,
-    instanceType: spec.instanceType ?? DEFAULT_INSTANCE_TYPE,
+  if (spec.instanceType !== undefined) checkInstanceType(spec.instanceType);
+  const instance = newInstance(state, region, image, now, {
+    ...(imageId ? { imageId } : {}),
+    ...(spec.instanceType ? { instanceType: spec.instanceType } : {}),
     state: spec.state ?? 'running',
-    launchTime: new Date(now).toISOString(),
-    reservationId: randomId('r-'),
-    amiLaunchIndex: 0,
-    architecture: image?.architecture ?? 'x86_64',
-    privateIpAddress: randomPrivateIp(),
-    subnetId: randomId('subnet-'),
-    vpcId: vpcOf(store, account, region),
-    availabilityZone: `${region}a`,
-    rootDeviceName: image?.rootDeviceName ?? '/dev/xvda',
-    volumeId: randomId('vol-'),
+    ...(spec.availabilityZone ? { availabilityZone: spec.availabilityZone } : {}),
     tags: normalizeSeedTags(spec.tags),
-  };
-  return instanceId;
+  });
+  state.instances[instance.instanceId] = instance;
+  createRootVolume(state, instance, now, rootOf(image));
+  return instance.instanceId;
 }

@@ -1,12 +1,12 @@
 /**
- * EC2's persisted state (per account and region) and what the image and instance modules share: ids, ARNs,
- * the query-protocol input helpers, tags from the wire, filters and the EC2 error shapes.
+ * EC2's persisted state (per account and region) and what the EC2 modules share: records, ids, ARNs, the
+ * query-protocol input helpers, tags from the wire and the EC2 error shapes.
  */
 import { AwsError } from '../errors.js';
 import type { QueryTree, QueryValue } from '../protocols/query.js';
 import { list } from '../protocols/query.js';
 import type { Store } from '../store.js';
-import { matchesAnyWildcard, type Tag } from './filters.js';
+import type { Tag } from './filters.js';
 
 export const EC2_SERVICE = 'ec2';
 
@@ -54,8 +54,14 @@ export interface InstanceRecord {
   imageId: string;
   instanceType: string;
   state: InstanceStateName;
-  /** Epoch ms (virtual time) at which a pending instance is running. */
-  runningAt?: number;
+  /**
+   * Epoch ms (virtual time) at which a transient state gives way to the next one: pending -> running,
+   * stopping -> stopped, shutting-down -> terminated. Absent in the stable states.
+   */
+  settlesAt?: number;
+  /** EC2's `reason` (`User initiated (2026-11-22 10:00:00 GMT)`) and `stateReason` after a stop or termination. */
+  stateTransitionReason?: string;
+  stateReason?: { code: string; message: string };
   /** ISO-8601. */
   launchTime: string;
   reservationId: string;
@@ -66,9 +72,80 @@ export interface InstanceRecord {
   vpcId: string;
   availabilityZone: string;
   rootDeviceName: string;
+  /** The root volume, a record in `Ec2State.volumes` attached at `rootDeviceName`. */
   volumeId: string;
   keyName?: string;
   clientToken?: string;
+  tags: Tag[];
+}
+
+export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
+export const VOLUME_TYPES = ['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'] as const;
+export type VolumeType = (typeof VOLUME_TYPES)[number];
+export type AttachmentState = 'attaching' | 'attached' | 'detaching';
+
+export interface VolumeAttachmentRecord {
+  instanceId: string;
+  device: string;
+  state: AttachmentState;
+  /** ISO-8601. */
+  attachTime: string;
+  deleteOnTermination: boolean;
+  /** Epoch ms (virtual time) at which attaching becomes attached, or detaching ends the attachment. */
+  settlesAt?: number;
+}
+
+/** One period a volume spent attached to an instance; the current one has no `detachedAt`. ISO-8601 times. */
+export interface AttachmentPeriod {
+  instanceId: string;
+  device?: string;
+  attachedAt: string;
+  detachedAt?: string;
+}
+
+export interface VolumeRecord {
+  volumeId: string;
+  /** GiB. */
+  size: number;
+  volumeType: VolumeType;
+  /** Provisioned (gp3, io1, io2) or baseline (gp2) IOPS; absent for st1, sc1, standard. */
+  iops?: number;
+  /** gp3 only, MiB/s. */
+  throughput?: number;
+  availabilityZone: string;
+  snapshotId?: string;
+  encrypted: boolean;
+  state: VolumeState;
+  /** ISO-8601 with milliseconds. */
+  createTime: string;
+  /** Epoch ms (virtual time) at which a creating volume is available. */
+  availableAt?: number;
+  attachment?: VolumeAttachmentRecord;
+  /**
+   * Every attachment the volume has had, oldest first. EC2 does not report it; it is kept so that the seed can
+   * describe a volume "created a year ago, detached yesterday" and tests of the stale-EBS scanner can read it.
+   */
+  attachmentHistory: AttachmentPeriod[];
+  /** The CreateVolume client token, for idempotent retries. */
+  clientToken?: string;
+  tags: Tag[];
+}
+
+export type SnapshotState = 'pending' | 'completed' | 'error';
+
+export interface SnapshotRecord {
+  snapshotId: string;
+  volumeId: string;
+  volumeSize: number;
+  description?: string;
+  state: SnapshotState;
+  /** ISO-8601 with milliseconds. */
+  startTime: string;
+  /** Epoch ms (virtual time) at which a pending snapshot is completed. */
+  completedAt?: number;
+  /** ISO-8601, once completed. */
+  completionTime?: string;
+  encrypted: boolean;
   tags: Tag[];
 }
 
@@ -76,17 +153,33 @@ export interface InstanceRecord {
 export interface Ec2State {
   images: Record<string, ImageRecord>;
   instances: Record<string, InstanceRecord>;
+  /** Indexed (ec2-volume-index.ts): add, remove and change volumes only through putVolume, dropVolume, changeVolume. */
+  volumes: Record<string, VolumeRecord>;
+  snapshots: Record<string, SnapshotRecord>;
   /** The account's default VPC in the region, made on first launch. */
   defaultVpcId?: string;
 }
 
 export function ec2State(store: Store, account: string, region: string): Ec2State {
-  return store.scope<Ec2State>(EC2_SERVICE, account, region, () => ({ images: {}, instances: {} }));
+  return withCollections(store.scope<Ec2State>(EC2_SERVICE, account, region, () => ({ images: {}, instances: {}, volumes: {}, snapshots: {} })));
 }
 
 /** The state of one account and region if it exists, without creating it (timers fire after a reset too). */
 export function existingEc2State(store: Store, account: string, region: string): Ec2State | undefined {
-  return store.all<Ec2State>(EC2_SERVICE).find((s) => s.account === account && s.region === region)?.state;
+  const state = store.all<Ec2State>(EC2_SERVICE).find((s) => s.account === account && s.region === region)?.state;
+  return state && withCollections(state);
+}
+
+/** Every region's EC2 state, for timers re-armed at startup. */
+export function allEc2States(store: Store): { account: string; region: string; state: Ec2State }[] {
+  return store.all<Ec2State>(EC2_SERVICE).map((s) => ({ ...s, state: withCollections(s.state) }));
+}
+
+/** State files written before volumes and snapshots were emulated lack their collections. */
+function withCollections(state: Ec2State): Ec2State {
+  state.volumes ??= {};
+  state.snapshots ??= {};
+  return state;
 }
 
 /** An image of an account and region, for other services (SSM's `aws:ec2:image` data type). */
@@ -96,6 +189,8 @@ export function findImage(store: Store, account: string, region: string, imageId
 
 export const IMAGE_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const VOLUME_ID = /^vol-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const SNAPSHOT_ID = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 export const imageArn = (region: string, imageId: string) => `arn:aws:ec2:${region}::image/${imageId}`;
 export const instanceArn = (region: string, account: string, instanceId: string) => `arn:aws:ec2:${region}:${account}:instance/${instanceId}`;
@@ -178,52 +273,6 @@ export function tagsFromSpecifications(input: QueryTree, resourceType: string, a
   return tags;
 }
 
-/** `Filter.N.Name` / `Filter.N.Value.M`. */
-export function wireFilters(input: QueryTree): { name: string; values: string[] }[] {
-  return treeList(input, 'Filter').map((f) => {
-    const name = optionalString(f, 'Name');
-    if (!name) throw new AwsError('InvalidParameterValue', 'The filter name must be specified');
-    return { name, values: stringList(f, 'Value') };
-  });
-}
-
-/**
- * Whether a resource passes every filter (values of one filter are ORed, filters are ANDed). `fields` gives the
- * resource's value for each supported filter name; `tag:K` and `tag-key` work on its tags. An unknown filter
- * name is an error, as in EC2.
- */
-export function matchesFilters(
-  filters: { name: string; values: string[] }[],
-  fields: Record<string, string | undefined>,
-  tags: Tag[],
-): boolean {
-  return filters.every(({ name, values }) => {
-    if (name.startsWith('tag:')) {
-      const key = name.slice(4);
-      return tags.some((t) => t.Key === key && matchesAnyWildcard(t.Value, values));
-    }
-    if (name === 'tag-key') return tags.some((t) => matchesAnyWildcard(t.Key, values));
-    if (name === 'tag-value') return tags.some((t) => matchesAnyWildcard(t.Value, values));
-    if (!(name in fields)) throw new AwsError('InvalidParameterValue', `The filter '${name}' is invalid`);
-    return matchesAnyWildcard(fields[name], values);
-  });
-}
-
-export function checkFilterNames(filters: { name: string }[], known: string[]): void {
-  for (const { name } of filters) {
-    if (name.startsWith('tag:') || name === 'tag-key' || name === 'tag-value' || known.includes(name)) continue;
-    throw new AwsError('InvalidParameterValue', `The filter '${name}' is invalid`);
-  }
-}
-
-export function checkMaxResults(maxResults: number | undefined, min: number, max: number): void {
-  if (maxResults !== undefined && (maxResults < min || maxResults > max)) {
-    throw new AwsError('InvalidParameterValue', `Value ( ${maxResults} ) for parameter maxResults is invalid. Parameter must be between ${min} and ${max}.`);
-  }
-}
-
-export const invalidPaginationToken = () => new AwsError('InvalidPaginationToken', 'The specified pagination token is not valid or is expired.');
-
 /** The NotFound error EC2 gives for a list of missing ids: `The image id '[ami-…]' does not exist`. */
 export function imagesNotFound(ids: string[]): AwsError {
   return new AwsError('InvalidAMIID.NotFound', `The image id${ids.length > 1 ? 's' : ''} '[${ids.join(', ')}]' ${ids.length > 1 ? 'do' : 'does'} not exist`);
@@ -236,12 +285,39 @@ export function instancesNotFound(ids: string[]): AwsError {
   );
 }
 
+/** `The volume 'vol-…' does not exist.` */
+export function volumesNotFound(ids: string[]): AwsError {
+  return new AwsError('InvalidVolume.NotFound', `The volume${ids.length > 1 ? 's' : ''} '${ids.join(', ')}' ${ids.length > 1 ? 'do' : 'does'} not exist.`);
+}
+
+export function snapshotsNotFound(ids: string[]): AwsError {
+  return new AwsError('InvalidSnapshot.NotFound', `The snapshot${ids.length > 1 ? 's' : ''} '${ids.join(', ')}' ${ids.length > 1 ? 'do' : 'does'} not exist.`);
+}
+
 export function checkImageId(id: string): void {
   if (!IMAGE_ID.test(id)) throw new AwsError('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
 }
 
 export function checkInstanceId(id: string): void {
   if (!INSTANCE_ID.test(id)) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+}
+
+export function checkVolumeId(id: string): void {
+  if (!VOLUME_ID.test(id)) throw new AwsError('InvalidVolumeID.Malformed', `Invalid id: "${id}" (expecting "vol-...")`);
+}
+
+export function checkSnapshotId(id: string): void {
+  if (!SNAPSHOT_ID.test(id)) throw new AwsError('InvalidSnapshotID.Malformed', `Invalid id: "${id}" (expecting "snap-...")`);
+}
+
+/** EC2's timestamps: ISO-8601 with milliseconds. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `Tag.N` as EC2 writes tags in its answers (`tagSet`), left out when there are none. */
+export function tagSetXml(tags: Tag[]): { tagSet?: { key: string; value: string }[] } {
+  return tags.length > 0 ? { tagSet: tags.map((t) => ({ key: t.Key, value: t.Value })) } : {};
 }
 
 /** Virtual now from the store alone (seeding runs without a clock): real time plus the persisted offset. */

@@ -1,35 +1,55 @@
 /**
- * EC2 (ec2Query protocol, XML answers): images and instances with their lifecycles on the virtual clock,
- * and tags on both. Operations return objects with EC2's wire element names; the server writes the XML.
+ * EC2 (ec2Query protocol, XML answers): regions, images, instances, volumes and snapshots with their lifecycles
+ * on the virtual clock, and tags on all of them. Operations return objects with EC2's wire element names; the
+ * server writes the XML.
  */
 import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { armPendingImages, createImage, deregisterImage, describeImages, seedImage } from './ec2-images.js';
-import { armPendingInstances, describeInstances, runInstances, seedInstance } from './ec2-instances.js';
+import { armPendingInstances, modifyInstanceAttribute, startInstances, stopInstances, terminateInstances } from './ec2-instance-lifecycle.js';
+import { describeInstances, runInstances, seedInstance } from './ec2-instances.js';
 import {
+  allEc2States,
   checkImageId,
   checkInstanceId,
+  checkSnapshotId,
   checkTagLimit,
+  checkVolumeId,
   ec2State,
   existingEc2State,
   imagesNotFound,
   instancesNotFound,
   optionalString,
+  snapshotsNotFound,
   storeNow,
   stringList,
   treeList,
   validateTagsToSet,
+  volumesNotFound,
   wireTags,
   type Ec2State,
 } from './ec2-model.js';
+import { describeRegions } from './ec2-regions.js';
+import { armPendingSnapshots, createSnapshot, deleteSnapshot, describeSnapshots } from './ec2-snapshots.js';
+import { changeVolume } from './ec2-volume-index.js';
+import { armPendingVolumes, attachVolume, createVolume, deleteVolume, describeVolumes, detachVolume } from './ec2-volumes.js';
 import { removeTags, upsertTags, type Tag } from './filters.js';
 import type { Operation, RequestContext, ServiceDefinition } from './types.js';
 
 export { IMAGE_AVAILABLE_DELAY_MS } from './ec2-images.js';
-export { INSTANCE_RUNNING_DELAY_MS, DEFAULT_INSTANCE_TYPE } from './ec2-instances.js';
+export { DEFAULT_INSTANCE_TYPE } from './ec2-instances.js';
+export {
+  INSTANCE_FORCED_STOP_DELAY_MS,
+  INSTANCE_RUNNING_DELAY_MS,
+  INSTANCE_STOPPED_DELAY_MS,
+  INSTANCE_TERMINATED_DELAY_MS,
+} from './ec2-instance-lifecycle.js';
 export { findImage } from './ec2-model.js';
+export { SNAPSHOT_COMPLETED_DELAY_MS } from './ec2-snapshots.js';
+export { generateVolumes, seedVolumes, type GenerateVolumesOptions, type VolumeSeed } from './ec2-volume-seed.js';
+export { VOLUME_ATTACH_DELAY_MS, VOLUME_AVAILABLE_DELAY_MS, VOLUME_DETACH_DELAY_MS } from './ec2-volumes.js';
 
 type Ec2Operation = (input: QueryTree, ctx: RequestContext) => Record<string, XmlValue>;
 
@@ -41,29 +61,35 @@ function withDryRun(op: Ec2Operation): Operation {
   };
 }
 
-/** The tag list of each resource id, checked (all of them) before anything changes. */
-function taggedResources(state: Ec2State | undefined, ids: string[]): Map<string, { tags: Tag[] }> {
+/** A taggable resource: its tags, and how to replace them (volumes keep their indexes in step). */
+interface Tagged {
+  tags: Tag[];
+  setTags(tags: Tag[]): void;
+}
+
+const RESOURCE_KINDS: { prefix: string; check: (id: string) => void; records: (s: Ec2State) => Record<string, { tags: Tag[] }>; notFound: (ids: string[]) => AwsError }[] = [
+  { prefix: 'ami-', check: checkImageId, records: (s) => s.images, notFound: imagesNotFound },
+  { prefix: 'i-', check: checkInstanceId, records: (s) => s.instances, notFound: instancesNotFound },
+  { prefix: 'vol-', check: checkVolumeId, records: (s) => s.volumes, notFound: volumesNotFound },
+  { prefix: 'snap-', check: checkSnapshotId, records: (s) => s.snapshots, notFound: snapshotsNotFound },
+];
+
+/** The tags of each resource id, checked (all of them) before anything changes. */
+function taggedResources(state: Ec2State | undefined, ids: string[]): Map<string, Tagged> {
   if (ids.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter resourceIdSet');
-  const found = new Map<string, { tags: Tag[] }>();
-  const missingImages: string[] = [];
-  const missingInstances: string[] = [];
+  const found = new Map<string, Tagged>();
+  const missing = new Map<(typeof RESOURCE_KINDS)[number], string[]>();
   for (const id of ids) {
-    if (id.startsWith('ami-')) {
-      checkImageId(id);
-      const image = state?.images[id];
-      if (image) found.set(id, image);
-      else missingImages.push(id);
-    } else if (id.startsWith('i-')) {
-      checkInstanceId(id);
-      const instance = state?.instances[id];
-      if (instance) found.set(id, instance);
-      else missingInstances.push(id);
-    } else {
-      throw new AwsError('InvalidID', `The ID '${id}' is not valid`);
-    }
+    const kind = RESOURCE_KINDS.find((k) => id.startsWith(k.prefix));
+    if (!kind) throw new AwsError('InvalidID', `The ID '${id}' is not valid`);
+    kind.check(id);
+    const record = state && kind.records(state)[id];
+    if (!state || !record) missing.set(kind, [...(missing.get(kind) ?? []), id]);
+    else if (kind.prefix === 'vol-') found.set(id, { tags: record.tags, setTags: (tags) => changeVolume(state, state.volumes[id], (v) => (v.tags = tags)) });
+    else found.set(id, { tags: record.tags, setTags: (tags) => (record.tags = tags) });
   }
-  if (missingImages.length > 0) throw imagesNotFound(missingImages);
-  if (missingInstances.length > 0) throw instancesNotFound(missingInstances);
+  const [firstMissing] = missing;
+  if (firstMissing) throw firstMissing[0].notFound(firstMissing[1]);
   return found;
 }
 
@@ -77,7 +103,7 @@ function createTags(input: QueryTree, ctx: RequestContext): Record<string, XmlVa
     checkTagLimit(id, next);
     return [r, next] as const;
   });
-  for (const [resource, next] of updated) resource.tags = next;
+  for (const [resource, next] of updated) resource.setTags(next);
   return { return: true };
 }
 
@@ -85,7 +111,7 @@ function deleteTags(input: QueryTree, ctx: RequestContext): Record<string, XmlVa
   // No tag list at all removes every tag of the resources.
   const remove = 'Tag' in input ? wireTags(treeList(input, 'Tag')) : undefined;
   const resources = taggedResources(existingEc2State(ctx.store, ctx.account, ctx.region), stringList(input, 'ResourceId'));
-  for (const resource of resources.values()) resource.tags = removeTags(resource.tags, remove);
+  for (const resource of resources.values()) resource.setTags(removeTags(resource.tags, remove));
   return { return: true };
 }
 
@@ -94,17 +120,33 @@ export const ec2: ServiceDefinition = {
   protocol: 'ec2',
   xmlns: 'http://ec2.amazonaws.com/doc/2016-11-15/',
   operations: {
+    DescribeRegions: withDryRun(describeRegions),
     RunInstances: withDryRun(runInstances),
     DescribeInstances: withDryRun(describeInstances),
+    StartInstances: withDryRun(startInstances),
+    StopInstances: withDryRun(stopInstances),
+    TerminateInstances: withDryRun(terminateInstances),
+    ModifyInstanceAttribute: withDryRun(modifyInstanceAttribute),
     CreateImage: withDryRun(createImage),
     DescribeImages: withDryRun(describeImages),
     DeregisterImage: withDryRun(deregisterImage),
+    CreateVolume: withDryRun(createVolume),
+    DescribeVolumes: withDryRun(describeVolumes),
+    AttachVolume: withDryRun(attachVolume),
+    DetachVolume: withDryRun(detachVolume),
+    DeleteVolume: withDryRun(deleteVolume),
+    CreateSnapshot: withDryRun(createSnapshot),
+    DescribeSnapshots: withDryRun(describeSnapshots),
+    DeleteSnapshot: withDryRun(deleteSnapshot),
     CreateTags: withDryRun(createTags),
     DeleteTags: withDryRun(deleteTags),
   },
   start(rt) {
+    const regions = allEc2States(rt.store);
     armPendingImages(rt);
-    armPendingInstances(rt);
+    armPendingInstances(rt, regions);
+    armPendingVolumes(rt, regions);
+    armPendingSnapshots(rt, regions);
   },
 };
 
@@ -125,11 +167,14 @@ export interface Ec2Seed {
     instanceType?: string;
     tags?: Record<string, string> | Tag[];
     state?: 'running' | 'stopped';
+    /** Default the region's first zone (`us-east-1a`). */
+    availabilityZone?: string;
   }[];
 }
 
 /**
- * Puts images and instances straight into the store (no events), for the stage's `--seed`. Returns the new ids
+ * Puts images and instances (each with its root volume) straight into the store (no events), for the stage's
+ * `--seed`; volumes go in with `seedVolumes`, after the instances they are attached to. Returns the new ids
  * in the order given. Pending images are armed by `ec2.start()`, which localcloud calls at startup and reset;
  * call it again after seeding a running emulator (it is idempotent).
  */

@@ -25,6 +25,14 @@ export function randomId(prefix: string, hexDigits = 17): string {
   return prefix + randomBytes(Math.ceil(hexDigits / 2)).toString('hex').slice(0, hexDigits);
 }
 
+/** `count` ids as `randomId` makes them, from one buffer of randomness (bulk generation makes 100,000 at a time). */
+export function randomIds(prefix: string, count: number, hexDigits = 17): string[] {
+  const hex = randomBytes(Math.ceil((count * hexDigits) / 2)).toString('hex');
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = prefix + hex.slice(i * hexDigits, (i + 1) * hexDigits);
+  return ids;
+}
+
 /** Sets each tag, replacing the value of a key already present and keeping the order of first use. */
 export function upsertTags(tags: Tag[], add: Tag[]): Tag[] {
   const out = tags.map((t) => ({ ...t }));
@@ -60,8 +68,23 @@ export function wildcardToRegExp(pattern: string): RegExp {
 }
 
 export function matchesAnyWildcard(value: string | undefined, patterns: string[]): boolean {
-  if (value === undefined) return false;
-  return patterns.some((p) => wildcardToRegExp(p).test(value));
+  return wildcardMatcher(patterns)(value);
+}
+
+/** Whether a filter value holds a wildcard (or an escape), i.e. cannot be compared as a plain string. */
+export function hasWildcard(pattern: string): boolean {
+  return /[*?\\]/.test(pattern);
+}
+
+/**
+ * `matchesAnyWildcard` for patterns used many times: compiled once, plain values compared through a set, so
+ * a filter tested against thousands of resources does not build a regular expression per test.
+ */
+export function wildcardMatcher(patterns: string[]): (value: string | undefined) => boolean {
+  const exact = new Set(patterns.filter((p) => !hasWildcard(p)));
+  const regexps = patterns.filter(hasWildcard).map(wildcardToRegExp);
+  if (regexps.length === 0) return (value) => value !== undefined && exact.has(value);
+  return (value) => value !== undefined && (exact.has(value) || regexps.some((r) => r.test(value)));
 }
 
 function escapeRegExp(text: string): string {

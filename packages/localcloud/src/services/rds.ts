@@ -1,8 +1,295 @@
-import type { ServiceDefinition } from './types.js';
+/**
+ * RDS (query protocol, XML answers): DB instances outside Aurora, with their statuses on the virtual clock,
+ * RDS's automatic start of an instance stopped for 7 days, and `RDS DB Instance Event`s on the bus.
+ * Operations return objects with RDS's wire element names; the server writes the XML.
+ */
+import { AwsError } from '../errors.js';
+import type { QueryTree } from '../protocols/query.js';
+import { XmlList, type XmlValue } from '../protocols/xml.js';
+import type { Store } from '../store.js';
+import { pageAfter, type Tag } from './filters.js';
+import { armAllDbInstances, AUTO_START_AFTER_MS, beginTransition, publishRdsEvent } from './rds-lifecycle.js';
+import {
+  checkIdentifier,
+  checkInstanceClass,
+  checkTags,
+  dbInstanceNotFound,
+  dbInstanceXml,
+  ENGINES,
+  identifierOf,
+  invalidCombination,
+  invalidParameter,
+  newResourceId,
+  optionalBool,
+  optionalInt,
+  optionalString,
+  rdsState,
+  requiredString,
+  STORAGE_TYPES,
+  wireFilters,
+  wireTags,
+  type DbInstanceRecord,
+  type RdsState,
+} from './rds-model.js';
+import type { RequestContext, ServiceDefinition } from './types.js';
+
+export { AUTO_START_AFTER_MS, RDS_DELAYS_MS, RDS_EVENTS } from './rds-lifecycle.js';
+
+type RdsOperation = (input: QueryTree, ctx: RequestContext) => Record<string, XmlValue>;
+
+const DESCRIBE_FILTERS = ['db-cluster-id', 'db-instance-id', 'dbi-resource-id', 'domain', 'engine'];
+
+/** The instance an operation names, or RDS's DBInstanceNotFound. */
+function findInstance(ctx: RequestContext, identifier: string): { state: RdsState; instance: DbInstanceRecord } {
+  const state = rdsState(ctx.store, ctx.account, ctx.region);
+  const instance = state.instances[identifierOf(identifier)];
+  if (!instance) throw dbInstanceNotFound(identifier);
+  return { state, instance };
+}
+
+function answer(ctx: RequestContext, state: RdsState, instance: DbInstanceRecord): Record<string, XmlValue> {
+  return { DBInstance: dbInstanceXml(instance, state, ctx.account, ctx.region) };
+}
+
+/** RDS keeps no snapshots here; a request that asks for one fails rather than pretending it was taken. */
+function refuseSnapshot(input: QueryTree, parameter: string): void {
+  if (optionalString(input, parameter)) throw invalidCombination(`localcloud does not emulate DB snapshots: ${parameter} cannot be honoured.`);
+}
+
+const createDBInstance: RdsOperation = (input, ctx) => {
+  const identifier = checkIdentifier(requiredString(input, 'DBInstanceIdentifier'));
+  const instanceClass = requiredString(input, 'DBInstanceClass');
+  const engineName = requiredString(input, 'Engine').toLowerCase();
+  if (engineName.startsWith('aurora') || engineName === 'neptune' || engineName === 'docdb') {
+    throw invalidCombination(`localcloud emulates DB instances outside clusters only; engine ${engineName} needs a DB cluster.`);
+  }
+  const engine = ENGINES[engineName];
+  if (!engine) throw invalidParameter(`Invalid DB engine: ${engineName}`);
+  const engineVersion = optionalString(input, 'EngineVersion') ?? engine.version;
+  checkInstanceClass(instanceClass, engineName, engineVersion, engine.license);
+
+  const storageType = optionalString(input, 'StorageType') ?? 'gp2';
+  if (!STORAGE_TYPES.includes(storageType)) throw invalidParameter(`Invalid storage type: ${storageType}`);
+  const allocatedStorage = optionalInt(input, 'AllocatedStorage');
+  if (allocatedStorage === undefined) throw invalidParameter('The parameter AllocatedStorage must be provided and must not be blank.');
+  const [minStorage, maxStorage] = engine.storage;
+  if (allocatedStorage < minStorage || allocatedStorage > maxStorage) {
+    throw invalidCombination(`Invalid storage size for engine name ${engineName} and storage type ${storageType}: ${allocatedStorage}`);
+  }
+
+  const masterUsername = optionalString(input, 'MasterUsername');
+  if (!masterUsername) throw invalidParameter('The parameter MasterUsername must be provided and must not be blank.');
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(masterUsername)) {
+    throw invalidParameter('The parameter MasterUsername is not a valid identifier: 1 to 16 letters, digits or underscores, beginning with a letter.');
+  }
+  // The password is checked as RDS does but not kept: nothing here connects to the database.
+  if (optionalBool(input, 'ManageMasterUserPassword') !== true) {
+    const password = optionalString(input, 'MasterUserPassword');
+    if (!password) throw invalidParameter('The parameter MasterUserPassword must be provided and must not be blank.');
+    if (password.length < 8) throw invalidParameter('The parameter MasterUserPassword is not a valid password because it is shorter than 8 characters.');
+  }
+  const multiAZ = optionalBool(input, 'MultiAZ') ?? false;
+  const availabilityZone = optionalString(input, 'AvailabilityZone');
+  if (multiAZ && availabilityZone) throw invalidCombination('Requesting a specific availability zone is not valid for Multi-AZ instances.');
+  const tags = checkTags(wireTags(input));
+
+  const state = rdsState(ctx.store, ctx.account, ctx.region);
+  if (state.instances[identifier]) throw new AwsError('DBInstanceAlreadyExists', 'DB instance already exists');
+  const instance: DbInstanceRecord = {
+    identifier,
+    resourceId: newResourceId(),
+    instanceClass,
+    engine: engineName,
+    engineVersion,
+    status: 'creating',
+    allocatedStorage,
+    storageType,
+    masterUsername,
+    ...(optionalString(input, 'DBName') ? { dbName: optionalString(input, 'DBName') } : {}),
+    port: optionalInt(input, 'Port') ?? engine.port,
+    availabilityZone: availabilityZone ?? `${ctx.region}a`,
+    multiAZ,
+    publiclyAccessible: optionalBool(input, 'PubliclyAccessible') ?? false,
+    storageEncrypted: optionalBool(input, 'StorageEncrypted') ?? false,
+    deletionProtection: optionalBool(input, 'DeletionProtection') ?? false,
+    tags,
+  };
+  state.instances[identifier] = instance;
+  beginTransition(ctx, ctx.account, ctx.region, instance, 'creating');
+  return answer(ctx, state, instance);
+};
+
+const describeDBInstances: RdsOperation = (input, ctx) => {
+  const requested = optionalString(input, 'DBInstanceIdentifier');
+  const filters = wireFilters(input);
+  for (const f of filters) if (!DESCRIBE_FILTERS.includes(f.name)) throw invalidParameter(`Unrecognized filter name: ${f.name}.`);
+  const maxRecords = optionalInt(input, 'MaxRecords') ?? 100;
+  if (maxRecords < 20 || maxRecords > 100) throw invalidParameter(`Invalid value ${maxRecords} for MaxRecords. Must be between 20 and 100`);
+
+  const state = rdsState(ctx.store, ctx.account, ctx.region);
+  let instances = Object.values(state.instances);
+  if (requested !== undefined) {
+    const found = state.instances[identifierOf(requested)];
+    if (!found) throw dbInstanceNotFound(requested);
+    instances = [found];
+  }
+  const selected = instances
+    .filter((i) =>
+      filters.every(({ name, values }) => {
+        if (name === 'db-instance-id') return values.some((v) => identifierOf(v) === i.identifier);
+        if (name === 'dbi-resource-id') return values.includes(i.resourceId);
+        if (name === 'engine') return values.includes(i.engine);
+        // No instance here belongs to a cluster or a directory domain.
+        return false;
+      }),
+    )
+    .sort((a, b) => a.identifier.localeCompare(b.identifier));
+  const { page, nextToken } = pageAfter(selected, (i) => i.identifier, maxRecords, optionalString(input, 'Marker'), () =>
+    invalidParameter('The parameter Marker is not valid.'),
+  );
+  return {
+    DBInstances: new XmlList('DBInstance', page.map((i) => dbInstanceXml(i, state, ctx.account, ctx.region))),
+    ...(nextToken ? { Marker: nextToken } : {}),
+  };
+};
+
+const startDBInstance: RdsOperation = (input, ctx) => {
+  const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
+  if (instance.status !== 'stopped') {
+    throw new AwsError(
+      'InvalidDBInstanceState',
+      `Instance ${instance.identifier} cannot be started as it is not in one of the following statuses: 'stopped, inaccessible-encryption-credentials-recoverable, incompatible-network (only valid for non-SqlServer instances)'.`,
+    );
+  }
+  // Started by hand: RDS's own start after 7 days no longer applies.
+  delete instance.autoStartAt;
+  beginTransition(ctx, ctx.account, ctx.region, instance, 'starting');
+  return answer(ctx, state, instance);
+};
+
+const stopDBInstance: RdsOperation = (input, ctx) => {
+  const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
+  refuseSnapshot(input, 'DBSnapshotIdentifier');
+  if (instance.status !== 'available') throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is not in available state.`);
+  beginTransition(ctx, ctx.account, ctx.region, instance, 'stopping');
+  return answer(ctx, state, instance);
+};
+
+/** What ModifyDBInstance applies here; any other modification fails rather than being dropped unseen. */
+const MODIFIABLE = new Set(['DBInstanceIdentifier', 'DBInstanceClass', 'ApplyImmediately', 'DeletionProtection']);
+
+const modifyDBInstance: RdsOperation = (input, ctx) => {
+  const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
+  const unsupported = Object.keys(input).filter((k) => !MODIFIABLE.has(k));
+  if (unsupported.length > 0) {
+    throw invalidCombination(`localcloud's ModifyDBInstance applies DBInstanceClass and DeletionProtection only; not emulated: ${unsupported.join(', ')}.`);
+  }
+  if (instance.status !== 'available') throw new AwsError('InvalidDBInstanceState', 'Database instance is not in available state.');
+  const requestedClass = optionalString(input, 'DBInstanceClass');
+  if (requestedClass !== undefined) {
+    checkInstanceClass(requestedClass, instance.engine, instance.engineVersion, ENGINES[instance.engine]?.license ?? '');
+  }
+
+  const deletionProtection = optionalBool(input, 'DeletionProtection');
+  if (deletionProtection !== undefined) instance.deletionProtection = deletionProtection;
+  const newClass = requestedClass !== undefined && requestedClass !== instance.instanceClass ? requestedClass : undefined;
+  if (newClass) instance.pendingInstanceClass = newClass;
+  // ApplyImmediately also applies modifications left pending by earlier calls; without it they wait for the
+  // maintenance window, which localcloud does not run.
+  if (optionalBool(input, 'ApplyImmediately') === true && instance.pendingInstanceClass) {
+    beginTransition(ctx, ctx.account, ctx.region, instance, 'modifying');
+    publishRdsEvent(ctx, ctx.account, ctx.region, instance, 'classChanging', ctx.clock.nowMs());
+  }
+  return answer(ctx, state, instance);
+};
+
+const deleteDBInstance: RdsOperation = (input, ctx) => {
+  const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
+  refuseSnapshot(input, 'FinalDBSnapshotIdentifier');
+  if (optionalBool(input, 'SkipFinalSnapshot') !== true) throw invalidCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
+  if (instance.deletionProtection) throw invalidCombination('Cannot delete protected DB Instance, please disable deletion protection and try again.');
+  if (instance.status === 'deleting') throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is already being deleted.`);
+  delete instance.autoStartAt;
+  delete instance.pendingInstanceClass;
+  beginTransition(ctx, ctx.account, ctx.region, instance, 'deleting');
+  return answer(ctx, state, instance);
+};
 
 export const rds: ServiceDefinition = {
   name: 'rds',
   protocol: 'query',
   xmlns: 'http://rds.amazonaws.com/doc/2014-10-31/',
-  operations: {},
+  operations: {
+    CreateDBInstance: createDBInstance,
+    DescribeDBInstances: describeDBInstances,
+    StartDBInstance: startDBInstance,
+    StopDBInstance: stopDBInstance,
+    ModifyDBInstance: modifyDBInstance,
+    DeleteDBInstance: deleteDBInstance,
+  },
+  start(rt) {
+    armAllDbInstances(rt);
+  },
 };
+
+export interface DbInstanceSeed {
+  identifier: string;
+  /** Default `postgres`. */
+  engine?: string;
+  /** Default `db.t3.micro`. */
+  instanceClass?: string;
+  /** GiB; default 20. */
+  allocatedStorage?: number;
+  /** Default `admin`. */
+  masterUsername?: string;
+  tags?: Record<string, string> | Tag[];
+  /** Default `available`. */
+  status?: 'available' | 'stopped';
+  /** ISO-8601, for a stopped instance: when it stopped (default `now`); RDS starts it again 7 days later. */
+  stoppedAt?: string;
+  /** ISO-8601; default `now`. */
+  createTime?: string;
+}
+
+/**
+ * Puts DB instances straight into the store (no events), for the stage's `--seed`. Returns their identifiers
+ * (lower case, as RDS keeps them). A stopped instance's automatic start is armed by `rds.start()`, which
+ * localcloud calls at startup, reset and after seeding (it is idempotent).
+ */
+export function seedDbInstances(store: Store, account: string, region: string, now: number, specs: DbInstanceSeed[]): string[] {
+  const state = rdsState(store, account, region);
+  const ids = specs.map((spec) => {
+    const identifier = checkIdentifier(spec.identifier);
+    if (state.instances[identifier]) throw new RangeError(`DB instance ${identifier} is already in ${region}`);
+    const engineName = spec.engine ?? 'postgres';
+    const engine = ENGINES[engineName];
+    if (!engine) throw new RangeError(`DB instance ${identifier}: engine ${engineName} is not one of ${Object.keys(ENGINES).join(', ')}`);
+    const status = spec.status ?? 'available';
+    const stoppedAt = spec.stoppedAt === undefined ? now : Date.parse(spec.stoppedAt);
+    if (Number.isNaN(stoppedAt)) throw new RangeError(`DB instance ${identifier}: stoppedAt is not an ISO-8601 time`);
+    const tags = Array.isArray(spec.tags) ? spec.tags : Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+    state.instances[identifier] = {
+      identifier,
+      resourceId: newResourceId(),
+      instanceClass: spec.instanceClass ?? 'db.t3.micro',
+      engine: engineName,
+      engineVersion: engine.version,
+      status,
+      ...(status === 'stopped' ? { autoStartAt: stoppedAt + AUTO_START_AFTER_MS } : {}),
+      allocatedStorage: spec.allocatedStorage ?? 20,
+      storageType: 'gp2',
+      masterUsername: spec.masterUsername ?? 'admin',
+      port: engine.port,
+      availabilityZone: `${region}a`,
+      multiAZ: false,
+      publiclyAccessible: false,
+      storageEncrypted: false,
+      deletionProtection: false,
+      createTime: spec.createTime ?? new Date(now).toISOString(),
+      tags: checkTags(tags.map((t) => ({ Key: t.Key, Value: t.Value }))),
+    };
+    return identifier;
+  });
+  store.changed();
+  return ids;
+}

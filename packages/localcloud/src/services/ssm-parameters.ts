@@ -2,9 +2,11 @@
  * Parameter Store's persisted state (per account and region), AWS's rules for names, values, tiers, policies
  * and labels, and the lookups the SSM operations share. Times are epoch ms; answers turn them into Dates.
  */
+import { randomUUID } from 'node:crypto';
 import { AwsError, validation } from '../errors.js';
 import type { Store } from '../store.js';
 import { type Tag } from './filters.js';
+import { checkTagCount, validateTags } from './ssm-tag-rules.js';
 
 export const SSM_SERVICE = 'ssm';
 
@@ -25,10 +27,21 @@ export const STANDARD_MAX_VALUE = 4096;
 export const ADVANCED_MAX_VALUE = 8192;
 export const DEFAULT_KEY_ID = 'alias/aws/ssm';
 
+/**
+ * One parameter policy as stored: AWS's three answered fields, plus what the emulator needs to enforce it on the
+ * virtual clock. `id` survives new versions that keep the policies and changes when a PutParameter replaces them,
+ * so a timer armed for a replaced policy finds nothing to do.
+ */
 export interface PolicyRecord {
   PolicyText: string;
   PolicyType: string;
+  /** Pending until the policy has acted, then Finished (AWS's ParameterInlinePolicy statuses). */
   PolicyStatus: string;
+  id: string;
+  /** Epoch ms when the policy was applied (quoted in the event's action-reason). */
+  createdAt: number;
+  /** The due time (epoch ms) the policy last acted for, so that a second timer for the same moment does nothing. */
+  firedFor?: number;
 }
 
 export interface ParameterVersion {
@@ -148,10 +161,12 @@ export function isValidLabel(label: string): boolean {
 // --- policies -----------------------------------------------------------------------------------------------
 
 /**
- * Parses the `Policies` JSON array: at most ten, of the three documented types, with their required attributes,
- * and no two of one type. Each policy is kept as its own JSON text, as GetParameterHistory answers it.
+ * Parses the `Policies` JSON array: at most ten, of the three documented types, with their required attributes.
+ * Each policy is kept as its own JSON text, as GetParameterHistory answers it. `[{}]` (and `[]`) removes every
+ * policy, as the user guide documents. Only Expiration may not repeat: the guide's own example carries two
+ * ExpirationNotification policies (30 and 15 days before).
  */
-export function parsePolicies(text: string): PolicyRecord[] {
+export function parsePolicies(text: string, now: number): PolicyRecord[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -162,15 +177,17 @@ export function parsePolicies(text: string): PolicyRecord[] {
   if (parsed.length > MAX_POLICIES) {
     throw new AwsError('PoliciesLimitExceededException', `You specified more than the maximum number of allowed policies for the parameter. The maximum is ${MAX_POLICIES}.`);
   }
-  const seen = new Set<string>();
-  return parsed.map((policy: unknown) => {
+  const isEmpty = (p: unknown) => typeof p === 'object' && p !== null && !Array.isArray(p) && Object.keys(p).length === 0;
+  let expirations = 0;
+  return parsed.filter((p) => !isEmpty(p)).map((policy: unknown) => {
     const p = (typeof policy === 'object' && policy !== null ? policy : {}) as { Type?: unknown; Version?: unknown; Attributes?: unknown };
     const type = p.Type;
     if (typeof type !== 'string' || !(POLICY_TYPES as readonly string[]).includes(type)) {
       throw new AwsError('InvalidPolicyTypeException', `The policy type ${String(type)} is not supported. Parameter Store supports the following policy types: ${POLICY_TYPES.join(', ')}.`);
     }
-    if (seen.has(type)) throw new AwsError('IncompatiblePolicyException', `A parameter can have only one ${type} policy.`);
-    seen.add(type);
+    if (type === 'Expiration' && ++expirations > 1) {
+      throw new AwsError('IncompatiblePolicyException', 'There is a conflict in the policies specified for this parameter: a parameter can have only one Expiration policy.');
+    }
     const attrs = (typeof p.Attributes === 'object' && p.Attributes !== null ? p.Attributes : {}) as Record<string, unknown>;
     const bad = (why: string) => new AwsError('InvalidPolicyAttributeException', `${type} policy: ${why}`);
     if (type === 'Expiration') {
@@ -180,8 +197,28 @@ export function parsePolicies(text: string): PolicyRecord[] {
       if (typeof attrs[field] !== 'string' || !/^\d+$/.test(attrs[field])) throw bad(`Attributes.${field} must be a whole number as a string.`);
       if (attrs.Unit !== 'Days' && attrs.Unit !== 'Hours') throw bad('Attributes.Unit must be Days or Hours.');
     }
-    return { PolicyText: JSON.stringify(policy), PolicyType: type, PolicyStatus: 'Pending' };
+    return { PolicyText: JSON.stringify(policy), PolicyType: type, PolicyStatus: 'Pending', id: randomUUID(), createdAt: now };
   });
+}
+
+/**
+ * The policies a new version keeps when PutParameter has no `Policies`: the same ones (same ids, so their timers
+ * stay valid), except that a NoChangeNotification starts over, as its period runs from the new LastModifiedTime.
+ */
+export function carryPolicies(previous: PolicyRecord[]): PolicyRecord[] {
+  return previous.map((p) => {
+    const copy = { ...p };
+    if (p.PolicyType === 'NoChangeNotification') {
+      copy.PolicyStatus = 'Pending';
+      delete copy.firedFor;
+    }
+    return copy;
+  });
+}
+
+/** A policy as AWS answers it (ParameterInlinePolicy), without the emulator's bookkeeping. */
+export function policyOut(p: PolicyRecord): { PolicyText: string; PolicyType: string; PolicyStatus: string } {
+  return { PolicyText: p.PolicyText, PolicyType: p.PolicyType, PolicyStatus: p.PolicyStatus };
 }
 
 // --- writing a version ---------------------------------------------------------------------------------------
@@ -256,7 +293,7 @@ export function preparePut(state: SsmState, req: PutRequest, now: number, user: 
     }
   }
 
-  const policies = req.Policies !== undefined ? parsePolicies(req.Policies) : (previous?.policies ?? []);
+  const policies = req.Policies !== undefined ? parsePolicies(req.Policies, now) : carryPolicies(previous?.policies ?? []);
   const tier = decideTier(name, req.Tier, previous?.tier, req.Value.length, policies.length > 0);
   const limit = tier === 'Advanced' ? ADVANCED_MAX_VALUE : STANDARD_MAX_VALUE;
   if (req.Value.length > limit) {
@@ -267,11 +304,8 @@ export function preparePut(state: SsmState, req: PutRequest, now: number, user: 
     );
   }
 
-  const tags = (req.Tags ?? []).map((t) => {
-    if (!t.Key || t.Key.length > 128) throw validation('Tag keys must be 1 to 128 characters long.');
-    if ((t.Value ?? '').length > 256) throw validation('Tag values must be at most 256 characters long.');
-    return { Key: t.Key, Value: t.Value ?? '' };
-  });
+  const tags = validateTags(req.Tags);
+  checkTagCount(tags);
 
   const keyId = type === 'SecureString' ? (req.KeyId ?? (previous?.type === 'SecureString' ? previous.keyId : undefined) ?? DEFAULT_KEY_ID) : undefined;
   const version: ParameterVersion = {

@@ -1,11 +1,19 @@
 /**
- * SSM Parameter Store (awsJson1_1, `AmazonSSM.*`): parameters with versions, labels, tiers, policies (stored),
- * data types (with `aws:ec2:image` checked against the emulated EC2 images) and `Parameter Store Change` events.
+ * SSM (awsJson1_1, `AmazonSSM.*`). Parameter Store here: parameters with versions, labels, tiers, data types (with
+ * `aws:ec2:image` checked against the emulated EC2 images), `Parameter Store Change` events, and policies that act
+ * on the virtual clock (ssm-policies.ts). The rest of SSM comes from its own modules: tags (ssm-tags.ts), OpsCenter
+ * (ssm-opsitems.ts), hybrid activations and managed nodes (ssm-activations.ts) and documents (ssm-documents.ts).
  */
 import { AwsError, validation } from '../errors.js';
 import type { Store } from '../store.js';
 import { findImage, IMAGE_ID } from './ec2-model.js';
 import { pageAfter, upsertTags, type Tag } from './filters.js';
+import { activationOperations } from './ssm-activations.js';
+import { documentOperations } from './ssm-documents.js';
+import { opsItemOperations } from './ssm-opsitems.js';
+import { invalidNextToken, maxResults } from './ssm-paging.js';
+import { armAllPolicies, armParameterPolicies } from './ssm-policies.js';
+import { tagOperations } from './ssm-tags.js';
 import {
   callerArn,
   commitPut,
@@ -15,6 +23,7 @@ import {
   parameterArn,
   parameterNotFound,
   parseNameSelector,
+  policyOut,
   preparePut,
   resolveVersion,
   ssmState,
@@ -27,18 +36,12 @@ import {
 import { parameterFilter, underPath, type StringFilter } from './ssm-filters.js';
 import type { RequestContext, ServiceDefinition } from './types.js';
 
+export { registerFromControlApi, registerManagedInstance, type RegistrationDetails } from './ssm-activations.js';
+export { seedDocuments, type SeedDocument } from './ssm-documents.js';
+export { DEFAULT_OPEN_OPSITEM_LIMIT, setOpenOpsItemLimit } from './ssm-opsitems.js';
+
 /** The exception AWS reports, in the change event, for an `aws:ec2:image` value it could not validate. */
 export const AMI_VALIDATION_EXCEPTION = 'Unable to Describe Resource';
-
-const invalidNextToken = () => new AwsError('InvalidNextToken', 'The specified token is not valid.');
-
-function maxResults(value: number | undefined, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw validation(`1 validation error detected: Value '${value}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max} and greater than or equal to 1`);
-  }
-  return value;
-}
 
 function publishChange(ctx: RequestContext, operation: string, name: string, v: Pick<ParameterVersion, 'type' | 'description' | 'dataType'>, exception?: string): void {
   ctx.bus.publish({
@@ -96,7 +99,7 @@ function metadataOut(ctx: RequestContext, p: ParameterRecord) {
     ...(v.allowedPattern !== undefined ? { AllowedPattern: v.allowedPattern } : {}),
     Version: v.version,
     Tier: v.tier,
-    Policies: v.policies,
+    Policies: v.policies.map(policyOut),
     DataType: v.dataType,
   };
 }
@@ -134,8 +137,9 @@ export const ssm: ServiceDefinition = {
         publishChange(ctx, put.operation, put.name, put.version, AMI_VALIDATION_EXCEPTION);
         return answer;
       }
-      commitPut(state, put);
+      const record = commitPut(state, put);
       publishChange(ctx, put.operation, put.name, put.version);
+      armParameterPolicies(ctx, ctx.account, ctx.region, record);
       return answer;
     },
 
@@ -187,7 +191,7 @@ export const ssm: ServiceDefinition = {
           Version: v.version,
           Labels: v.labels,
           Tier: v.tier,
-          Policies: v.policies,
+          Policies: v.policies.map(policyOut),
           DataType: v.dataType,
         })),
         ...(nextToken ? { NextToken: nextToken } : {}),
@@ -222,6 +226,30 @@ export const ssm: ServiceDefinition = {
         publishChange(ctx, 'LabelParameterVersion', name, target);
       }
       return { InvalidLabels: invalid, ParameterVersion: target.version };
+    },
+
+    UnlabelParameterVersion(input: { Name?: string; ParameterVersion?: number; Labels?: string[] }, ctx) {
+      if (!input.Name) throw validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
+      if (input.ParameterVersion === undefined || input.ParameterVersion === null) {
+        throw validation("1 validation error detected: Value null at 'parameterVersion' failed to satisfy constraint: Member must not be null");
+      }
+      const labels = input.Labels ?? [];
+      if (labels.length < 1 || labels.length > MAX_LABELS_PER_VERSION) {
+        throw validation(`1 validation error detected: Value at 'labels' failed to satisfy constraint: Member must have length less than or equal to ${MAX_LABELS_PER_VERSION} and greater than or equal to 1`);
+      }
+      const state = ssmState(ctx.store, ctx.account, ctx.region);
+      const name = input.Name.trim();
+      const p = state.parameters[name];
+      if (!p) throw parameterNotFound(name);
+      const target = p.versions.find((v) => v.version === input.ParameterVersion);
+      if (!target) {
+        throw new AwsError('ParameterVersionNotFound', `Systems Manager could not find version ${input.ParameterVersion} of ${name}. Verify the version and try again.`);
+      }
+      // "InvalidLabels: the labels that aren't attached to the given parameter version."
+      const RemovedLabels = [...new Set(labels.filter((l) => target.labels.includes(l)))];
+      const InvalidLabels = labels.filter((l) => !target.labels.includes(l));
+      target.labels = target.labels.filter((l) => !RemovedLabels.includes(l));
+      return { RemovedLabels, InvalidLabels };
     },
 
     DescribeParameters(input: { Filters?: { Key?: string; Values?: string[] }[]; ParameterFilters?: StringFilter[]; MaxResults?: number; NextToken?: string }, ctx) {
@@ -279,6 +307,14 @@ export const ssm: ServiceDefinition = {
       for (const name of new Set(names)) (deleteOne(ctx, state, parseNameSelector(name, state).name) ? DeletedParameters : InvalidParameters).push(name);
       return { DeletedParameters, InvalidParameters };
     },
+
+    ...tagOperations,
+    ...opsItemOperations,
+    ...activationOperations,
+    ...documentOperations,
+  },
+  start(rt) {
+    armAllPolicies(rt);
   },
 };
 
@@ -304,7 +340,8 @@ export interface SeedParameter {
 
 /**
  * Puts parameters straight into the store for the stage's `--seed` (no events). A name given again, or already
- * present, gets a new version. Returns each name with the version written.
+ * present, gets a new version. Returns each name with the version written. Their policies act once `ssm.start()`
+ * arms them (localcloud's `seed` does; call it after seeding a running emulator directly).
  */
 export function seedParameters(store: Store, account: string, region: string, params: SeedParameter[]): { name: string; version: number }[] {
   const state = ssmState(store, account, region);

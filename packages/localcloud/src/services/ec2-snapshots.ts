@@ -1,0 +1,146 @@
+/**
+ * EBS snapshots: CreateSnapshot (pending, then completed on the virtual clock), DescribeSnapshots and
+ * DeleteSnapshot, with the shapes and errors of the EC2 API reference.
+ */
+import { AwsError } from '../errors.js';
+import type { QueryTree } from '../protocols/query.js';
+import type { XmlValue } from '../protocols/xml.js';
+import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
+import {
+  checkSnapshotId,
+  checkTagLimit,
+  checkVolumeId,
+  ec2State,
+  existingEc2State,
+  isoTime,
+  optionalString,
+  requiredString,
+  snapshotsNotFound,
+  stringList,
+  tagSetXml,
+  tagsFromSpecifications,
+  volumesNotFound,
+  type Ec2State,
+  type SnapshotRecord,
+} from './ec2-model.js';
+import { randomId, type Runtime } from './filters.js';
+import type { RequestContext } from './types.js';
+
+/** How long (virtual time) a new snapshot stays `pending`. */
+export const SNAPSHOT_COMPLETED_DELAY_MS = 30_000;
+
+function snapshotDescribe(account: string): DescribeShape<SnapshotRecord> {
+  return {
+    idParam: 'SnapshotId',
+    idSetName: 'snapshotSet',
+    checkId: checkSnapshotId,
+    // "This value can be between 5 and 1,000; if MaxResults is given a value larger than 1,000, only 1,000 results are returned."
+    maxResults: { min: 5, max: 1000, capAtMax: true },
+    fields: {
+      description: (s) => s.description,
+      encrypted: (s) => String(s.encrypted),
+      'owner-alias': () => undefined,
+      'owner-id': () => account,
+      progress: (s) => progressOf(s),
+      'snapshot-id': (s) => s.snapshotId,
+      'start-time': (s) => s.startTime,
+      status: (s) => s.state,
+      'storage-tier': () => 'standard',
+      'transfer-type': () => 'standard',
+      'volume-id': (s) => s.volumeId,
+      'volume-size': (s) => String(s.volumeSize),
+    },
+    tagsOf: (s) => s.tags,
+  };
+}
+
+export function createSnapshot(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const volumeId = requiredString(input, 'VolumeId');
+  checkVolumeId(volumeId);
+  const state = ec2State(ctx.store, ctx.account, ctx.region);
+  const volume = state.volumes[volumeId];
+  if (!volume) throw volumesNotFound([volumeId]);
+  if (volume.state !== 'available' && volume.state !== 'in-use') throw new AwsError('IncorrectState', `Volume '${volumeId}' is in the '${volume.state}' state.`);
+  const description = optionalString(input, 'Description');
+  if (description !== undefined && description.length > 255) throw new AwsError('InvalidParameterValue', 'The description must be no longer than 255 characters.');
+  const tags = tagsFromSpecifications(input, 'snapshot', ['snapshot']);
+  const snapshotId = randomId('snap-');
+  checkTagLimit(snapshotId, tags);
+  const now = ctx.clock.nowMs();
+  const snapshot: SnapshotRecord = {
+    snapshotId,
+    volumeId,
+    volumeSize: volume.size,
+    ...(description !== undefined ? { description } : {}),
+    state: 'pending',
+    startTime: isoTime(now),
+    completedAt: now + SNAPSHOT_COMPLETED_DELAY_MS,
+    encrypted: volume.encrypted,
+    tags,
+  };
+  state.snapshots[snapshotId] = snapshot;
+  armSnapshot(ctx, ctx.account, ctx.region, snapshot);
+  return snapshotXml(snapshot, ctx.account);
+}
+
+/** Schedules a pending snapshot's completion. Idempotent: a timer that finds it moved on does nothing. */
+export function armSnapshot(rt: Runtime, account: string, region: string, snapshot: SnapshotRecord): void {
+  if (snapshot.state !== 'pending' || snapshot.completedAt === undefined) return;
+  const { snapshotId, completedAt: at } = snapshot;
+  rt.clock.at(at, () => {
+    const current = existingEc2State(rt.store, account, region)?.snapshots[snapshotId];
+    if (!current || current.state !== 'pending' || current.completedAt !== at) return;
+    current.state = 'completed';
+    current.completionTime = isoTime(at);
+    delete current.completedAt;
+    rt.store.changed();
+  });
+}
+
+export function armPendingSnapshots(rt: Runtime, regions: { account: string; region: string; state: Ec2State }[]): void {
+  for (const { account, region, state } of regions) {
+    for (const snapshot of Object.values(state.snapshots)) armSnapshot(rt, account, region, snapshot);
+  }
+}
+
+export function describeSnapshots(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const request = parseDescribeRequest(input, snapshotDescribe(ctx.account));
+  const owners = stringList(input, 'Owner');
+  // Only the account's own snapshots exist here: `self` or the account id select them, other owners nothing.
+  const owned = owners.length === 0 || owners.some((o) => o === 'self' || o === ctx.account);
+  const snapshots = existingEc2State(ctx.store, ctx.account, ctx.region)?.snapshots ?? {};
+  const { page, nextToken } = scanPage(snapshots, request, (s) => s.snapshotId, snapshotsNotFound, () => owned);
+  return { snapshotSet: page.map((s) => snapshotXml(s, ctx.account)), ...(nextToken ? { nextToken } : {}) };
+}
+
+export function deleteSnapshot(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const snapshotId = requiredString(input, 'SnapshotId');
+  checkSnapshotId(snapshotId);
+  const state = existingEc2State(ctx.store, ctx.account, ctx.region);
+  if (!state?.snapshots[snapshotId]) throw snapshotsNotFound([snapshotId]);
+  const image = Object.values(state.images).find((i) => i.blockDeviceMappings.some((m) => m.snapshotId === snapshotId));
+  if (image) throw new AwsError('InvalidSnapshot.InUse', `The snapshot ${snapshotId} is currently in use by ${image.imageId}`);
+  delete state.snapshots[snapshotId];
+  return { return: true };
+}
+
+function progressOf(snapshot: SnapshotRecord): string {
+  return snapshot.state === 'completed' ? '100%' : '0%';
+}
+
+function snapshotXml(s: SnapshotRecord, account: string): Record<string, XmlValue> {
+  return {
+    snapshotId: s.snapshotId,
+    volumeId: s.volumeId,
+    status: s.state,
+    startTime: s.startTime,
+    ...(s.completionTime ? { completionTime: s.completionTime } : {}),
+    progress: progressOf(s),
+    ownerId: account,
+    ...(s.description !== undefined ? { description: s.description } : {}),
+    volumeSize: s.volumeSize,
+    encrypted: s.encrypted,
+    storageTier: 'standard',
+    ...tagSetXml(s.tags),
+  };
+}

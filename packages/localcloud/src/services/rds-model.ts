@@ -1,0 +1,257 @@
+/**
+ * RDS's persisted state (per account and region), identifiers, engines, the query-protocol input helpers with
+ * RDS's error codes, and the `DBInstance` element as the SDK reads it.
+ */
+import { randomBytes } from 'node:crypto';
+import { AwsError } from '../errors.js';
+import { list, type QueryTree, type QueryValue } from '../protocols/query.js';
+import { XmlList, type XmlValue } from '../protocols/xml.js';
+import type { Store } from '../store.js';
+import type { Tag } from './filters.js';
+
+export const RDS_SERVICE = 'rds';
+
+export type DbInstanceStatus = 'creating' | 'available' | 'stopping' | 'stopped' | 'starting' | 'modifying' | 'deleting';
+
+export interface DbInstanceRecord {
+  /** Lower case: RDS keeps identifiers in lower case whatever case they were given in. */
+  identifier: string;
+  /** `db-` + 26 characters, the DbiResourceId. */
+  resourceId: string;
+  instanceClass: string;
+  engine: string;
+  engineVersion: string;
+  status: DbInstanceStatus;
+  /** Epoch ms (virtual) at which the current transitional status (creating, stopping …) ends. */
+  transitionAt?: number;
+  /** Epoch ms (virtual) at which a stopped instance is started again by RDS: 7 days after it stopped. */
+  autoStartAt?: number;
+  /** A class change not applied yet: ApplyImmediately=false, or the change being applied while `modifying`. */
+  pendingInstanceClass?: string;
+  allocatedStorage: number;
+  storageType: string;
+  masterUsername: string;
+  dbName?: string;
+  port: number;
+  availabilityZone: string;
+  multiAZ: boolean;
+  publiclyAccessible: boolean;
+  storageEncrypted: boolean;
+  deletionProtection: boolean;
+  /** ISO-8601; set when creation completes, as RDS reports InstanceCreateTime only from then. */
+  createTime?: string;
+  tags: Tag[];
+}
+
+/** Plain JSON, persisted by the store. */
+export interface RdsState {
+  instances: Record<string, DbInstanceRecord>;
+  /** The random part of the account's endpoint names in the region (`<id>.<suffix>.<region>.rds.amazonaws.com`). */
+  endpointSuffix: string;
+}
+
+export function rdsState(store: Store, account: string, region: string): RdsState {
+  return store.scope<RdsState>(RDS_SERVICE, account, region, () => ({
+    instances: {},
+    endpointSuffix: [...randomBytes(12)].map((b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join(''),
+  }));
+}
+
+/** The state of one account and region if it exists, without creating it (timers fire after a reset too). */
+export function existingRdsState(store: Store, account: string, region: string): RdsState | undefined {
+  return store.all<RdsState>(RDS_SERVICE).find((s) => s.account === account && s.region === region)?.state;
+}
+
+export const dbInstanceArn = (region: string, account: string, identifier: string) => `arn:aws:rds:${region}:${account}:db:${identifier}`;
+
+export function newResourceId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return 'db-' + [...randomBytes(26)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+export const endpointAddress = (state: RdsState, region: string, identifier: string) => `${identifier}.${state.endpointSuffix}.${region}.rds.amazonaws.com`;
+
+// --- engines ------------------------------------------------------------------------------------------------
+
+interface EngineFacts {
+  version: string;
+  port: number;
+  /** AllocatedStorage range in GiB for general-purpose storage. */
+  storage: [number, number];
+  license: string;
+  parameterGroupFamily: string;
+}
+
+const SQLSERVER: Omit<EngineFacts, 'license'> = { version: '16.00.4165.4.v1', port: 1433, storage: [20, 16384], parameterGroupFamily: 'sqlserver-16.0' };
+const ORACLE: Omit<EngineFacts, 'license'> = { version: '19.0.0.0.ru-2024-10.rur-2024-10.r1', port: 1521, storage: [20, 65536], parameterGroupFamily: 'oracle-19' };
+
+/** The engines of DB instances outside Aurora, with the defaults a CreateDBInstance without them gets. */
+export const ENGINES: Record<string, EngineFacts> = {
+  mysql: { version: '8.0.39', port: 3306, storage: [20, 65536], license: 'general-public-license', parameterGroupFamily: 'mysql8.0' },
+  mariadb: { version: '10.11.9', port: 3306, storage: [20, 65536], license: 'general-public-license', parameterGroupFamily: 'mariadb10.11' },
+  postgres: { version: '16.4', port: 5432, storage: [20, 65536], license: 'postgresql-license', parameterGroupFamily: 'postgres16' },
+  'oracle-ee': { ...ORACLE, license: 'bring-your-own-license' },
+  'oracle-se2': { ...ORACLE, license: 'bring-your-own-license' },
+  'sqlserver-ee': { ...SQLSERVER, license: 'license-included' },
+  'sqlserver-se': { ...SQLSERVER, license: 'license-included' },
+  'sqlserver-ex': { ...SQLSERVER, license: 'license-included' },
+  'sqlserver-web': { ...SQLSERVER, license: 'license-included' },
+};
+
+export const STORAGE_TYPES = ['gp2', 'gp3', 'io1', 'io2', 'standard'];
+
+// --- validation ---------------------------------------------------------------------------------------------
+
+export const invalidParameter = (message: string) => new AwsError('InvalidParameterValue', message);
+export const invalidCombination = (message: string) => new AwsError('InvalidParameterCombination', message);
+
+export function dbInstanceNotFound(identifier: string): AwsError {
+  return new AwsError('DBInstanceNotFound', `DBInstance ${identifier} not found.`, 404);
+}
+
+/** 1-63 letters, digits and hyphens; a letter first; no trailing hyphen and no two hyphens in a row. */
+const IDENTIFIER = /^[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}$/;
+
+/** Checks an instance identifier as RDS does and returns it in lower case, the form RDS keeps. */
+export function checkIdentifier(identifier: string): string {
+  if (!IDENTIFIER.test(identifier) || identifier.endsWith('-')) {
+    throw invalidParameter(
+      'The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.',
+    );
+  }
+  return identifier.toLowerCase();
+}
+
+/** An identifier or an instance ARN (DescribeDBInstances and its `db-instance-id` filter take both). */
+export function identifierOf(idOrArn: string): string {
+  const arn = /^arn:aws[a-z-]*:rds:[^:]+:\d{12}:db:(.+)$/.exec(idOrArn);
+  return (arn ? arn[1] : idOrArn).toLowerCase();
+}
+
+export function checkInstanceClass(instanceClass: string, engine: string, engineVersion: string, license: string): void {
+  if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
+    throw invalidCombination(
+      `RDS does not support creating a DB instance with the following combination: DBInstanceClass=${instanceClass}, Engine=${engine}, EngineVersion=${engineVersion}, LicenseModel=${license}. For supported combinations of instance class and database engine version, see the documentation.`,
+    );
+  }
+}
+
+/** Tags as RDS checks them: at most 50, key 1-128 characters without the `aws:` or `rds:` prefix, value up to 256. */
+export function checkTags(tags: Tag[]): Tag[] {
+  if (tags.length > 50) throw new AwsError('TagQuotaPerResourceExceeded', 'Cannot have more than 50 tags on a resource.');
+  for (const t of tags) {
+    if (t.Key.length < 1 || t.Key.length > 128) throw invalidParameter(`Tag key must be between 1 and 128 characters long: ${t.Key}`);
+    if (/^(aws|rds):/i.test(t.Key)) throw invalidParameter(`Tag keys beginning with aws: or rds: are reserved: ${t.Key}`);
+    if (t.Value.length > 256) throw invalidParameter(`Tag value must be at most 256 characters long: ${t.Key}`);
+  }
+  return tags;
+}
+
+// --- query-protocol input -----------------------------------------------------------------------------------
+
+export function optionalString(input: QueryTree, name: string): string | undefined {
+  const v = input[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function requiredString(input: QueryTree, name: string): string {
+  const v = optionalString(input, name);
+  if (v === undefined || v === '') throw new AwsError('MissingParameter', `The request must contain the parameter ${name}`);
+  return v;
+}
+
+export function optionalInt(input: QueryTree, name: string): number | undefined {
+  const v = optionalString(input, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n)) throw invalidParameter(`Invalid value ${v} for ${name}: an integer is expected.`);
+  return n;
+}
+
+export function optionalBool(input: QueryTree, name: string): boolean | undefined {
+  const v = optionalString(input, name);
+  return v === undefined ? undefined : v === 'true';
+}
+
+/**
+ * A list whose items the model names (`Tags.Tag.1.Key`, `Filters.Filter.1.Values.Value.1`): the query decoder
+ * keeps that item name as a level of its own, so it is unwrapped here. `member` lists arrive unwrapped already.
+ */
+export function namedList(input: QueryTree, name: string, itemName: string): QueryValue[] {
+  const v = input[name];
+  if (v === undefined || v === '') return [];
+  if (typeof v === 'object' && !Array.isArray(v) && itemName in v) return list(v[itemName]);
+  return list(v);
+}
+
+export function wireTags(input: QueryTree): Tag[] {
+  return namedList(input, 'Tags', 'Tag').map((t) => {
+    const tag = typeof t === 'object' && !Array.isArray(t) ? t : {};
+    const key = optionalString(tag, 'Key');
+    if (key === undefined) throw invalidParameter('A tag key must be specified.');
+    return { Key: key, Value: optionalString(tag, 'Value') ?? '' };
+  });
+}
+
+export function wireFilters(input: QueryTree): { name: string; values: string[] }[] {
+  return namedList(input, 'Filters', 'Filter').map((f) => {
+    const filter = typeof f === 'object' && !Array.isArray(f) ? f : {};
+    const name = optionalString(filter, 'Name');
+    if (!name) throw invalidParameter('The filter name must be specified.');
+    const values = namedList(filter, 'Values', 'Value').filter((v): v is string => typeof v === 'string');
+    if (values.length === 0) throw invalidParameter(`Filter ${name} must have at least one value.`);
+    return { name, values };
+  });
+}
+
+// --- the DBInstance element ---------------------------------------------------------------------------------
+
+/** The `DBInstance` element with the SDK's member names, for every operation that answers one. */
+export function dbInstanceXml(i: DbInstanceRecord, state: RdsState, account: string, region: string): Record<string, XmlValue> {
+  const engine = ENGINES[i.engine];
+  // RDS gives no endpoint before the instance exists.
+  const endpoint = i.status === 'creating' ? undefined : { Address: endpointAddress(state, region, i.identifier), Port: i.port };
+  return {
+    DBInstanceIdentifier: i.identifier,
+    DBInstanceClass: i.instanceClass,
+    Engine: i.engine,
+    DBInstanceStatus: i.status,
+    MasterUsername: i.masterUsername,
+    ...(i.dbName ? { DBName: i.dbName } : {}),
+    Endpoint: endpoint,
+    AllocatedStorage: i.allocatedStorage,
+    InstanceCreateTime: i.createTime,
+    PreferredBackupWindow: '03:00-03:30',
+    BackupRetentionPeriod: 1,
+    DBSecurityGroups: new XmlList('DBSecurityGroup', []),
+    VpcSecurityGroups: new XmlList('VpcSecurityGroupMembership', []),
+    DBParameterGroups: new XmlList('DBParameterGroup', [
+      { DBParameterGroupName: `default.${engine?.parameterGroupFamily ?? i.engine}`, ParameterApplyStatus: 'in-sync' },
+    ]),
+    AvailabilityZone: i.availabilityZone,
+    PreferredMaintenanceWindow: 'sun:05:00-sun:05:30',
+    PendingModifiedValues: i.pendingInstanceClass ? { DBInstanceClass: i.pendingInstanceClass } : {},
+    MultiAZ: i.multiAZ,
+    EngineVersion: i.engineVersion,
+    AutoMinorVersionUpgrade: true,
+    ReadReplicaDBInstanceIdentifiers: new XmlList('ReadReplicaDBInstanceIdentifier', []),
+    LicenseModel: engine?.license ?? 'general-public-license',
+    OptionGroupMemberships: new XmlList('OptionGroupMembership', []),
+    PubliclyAccessible: i.publiclyAccessible,
+    StorageType: i.storageType,
+    DbInstancePort: 0,
+    StorageEncrypted: i.storageEncrypted,
+    DbiResourceId: i.resourceId,
+    CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+    CopyTagsToSnapshot: false,
+    MonitoringInterval: 0,
+    DBInstanceArn: dbInstanceArn(region, account, i.identifier),
+    IAMDatabaseAuthenticationEnabled: false,
+    PerformanceInsightsEnabled: false,
+    DeletionProtection: i.deletionProtection,
+    TagList: new XmlList('Tag', i.tags.map((t) => ({ Key: t.Key, Value: t.Value }))),
+    ...(i.status === 'stopped' && i.autoStartAt !== undefined ? { AutomaticRestartTime: new Date(i.autoStartAt).toISOString() } : {}),
+    BackupTarget: 'region',
+    NetworkType: 'IPV4',
+  };
+}
