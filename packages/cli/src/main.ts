@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { amiCommands } from './commands/ami.js';
+import { buildCommand } from './commands/build.js';
 import { controlCommands } from './commands/control.js';
 import { localCommand } from './commands/local.js';
 import { ControlClient, localcloudUrl } from './control-client.js';
@@ -18,6 +19,7 @@ const program = new Command('opsauto')
 localCommand(program);
 controlCommands(program);
 amiCommands(program);
+buildCommand(program);
 
 program
   .command('status')
