@@ -1,7 +1,8 @@
 /** `npm run bench [name…]`: runs the benchmarks (all by default), prints their tables, writes bench/results/*.json. */
 import { run as bundleInit } from './bundle-init.js';
+import { run as describeVolumes } from './describe-volumes.js';
 
-const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': async () => (await import('./describe-volumes.js')).run() };
+const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': describeVolumes };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in benches));

@@ -115,6 +115,10 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
       }
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:parameter${resource.path}*`);
     }
+    case 'ssm-opsitems':
+      return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);
+    case 'arns':
+      return resource.arns;
     case 'any':
       return ['*'];
   }

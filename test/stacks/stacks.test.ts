@@ -214,6 +214,10 @@ function expectedArns(scope: ResourceScope): string[] {
     }
     case 'ssm-parameter-path':
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
+    case 'ssm-opsitems':
+      return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:opsitem/*`);
+    case 'arns':
+      return scope.arns;
     case 'any':
       return ['*'];
   }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { amiCommands } from './commands/ami.js';
 import { buildCommand } from './commands/build.js';
+import { volumeCommands } from './commands/volumes.js';
 import { controlCommands } from './commands/control.js';
 import { localCommand } from './commands/local.js';
 import { ControlClient, localcloudUrl } from './control-client.js';
@@ -20,6 +21,7 @@ localCommand(program);
 controlCommands(program);
 amiCommands(program);
 buildCommand(program);
+volumeCommands(program);
 
 program
   .command('status')

@@ -22,6 +22,10 @@ export type ResourceScope =
   | { kind: 'table' }
   /** Parameters below `path` in each of `regions` (the AMI publisher writes in each image's region). */
   | { kind: 'ssm-parameter-path'; path: string; regions: string[] }
+  /** OpsItems in each of `regions` (`arn:aws:ssm:<region>:<account>:opsitem/*`). */
+  | { kind: 'ssm-opsitems'; regions: string[] }
+  /** Exactly these ARNs (e.g. roles in other accounts to assume). */
+  | { kind: 'arns'; arns: string[] }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
   | { kind: 'any' };
 
@@ -88,6 +92,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
       ],
     },
+    staleVolumeScan(config),
     {
       name: 'status',
       handler: 'packages/functions/src/handlers/status.handler',
@@ -99,6 +104,30 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       permissions: [{ actions: ['dynamodb:Query'], resources: [table] }],
     },
   ];
+}
+
+/** The daily stale-EBS scan: schedule from the config; scans the configured regions and accounts. */
+function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
+  const { staleVolumes } = config;
+  const regions = staleVolumes.regions ?? config.regions;
+  const roles = staleVolumes.accounts.map((a) => a.roleArn);
+  return {
+    name: 'stale-volume-scan',
+    handler: 'packages/functions/src/handlers/stale-volume-scan.handler',
+    description: 'Files unattached EBS volumes as OpsItems once stale, resolves them when fixed',
+    timeoutSeconds: 900,
+    memoryMB: 512,
+    triggers: [{ type: 'schedule', name: 'daily', expression: staleVolumes.schedule, timezone: staleVolumes.timezone }],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
+    permissions: [
+      { actions: ['ec2:DescribeVolumes'], resources: [{ kind: 'any' }] },
+      // CreateOpsItem is granted on any resource: an OpsItem has no ARN before it exists.
+      { actions: ['ssm:CreateOpsItem'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems', regions }] },
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
+      ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
+    ],
+  };
 }
 
 /** The environment every function receives. */

@@ -48,6 +48,16 @@ describe('scanRegion', () => {
     expect(deps.opsCenter.open()).toHaveLength(1);
   });
 
+  it('observes at the scheduled time, so that the 45th daily scan after the first sighting files whatever its run took', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    const at = (day: number) => new Date(Date.parse('2026-11-02T06:00:00Z') + day * DAY);
+    clock.at = new Date(at(0).getTime() + 250); // the first scheduled run started a little late
+    await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: 'day-0', at: at(0) });
+    clock.at = at(45); // the 45th runs on the dot
+    expect((await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: 'day-45', at: at(45) })).summary.filed).toBe(1);
+  });
+
   it('files nothing new on a rerun and issues no CreateOpsItem for volumes already filed', async () => {
     const { deps, clock } = setup();
     deps.inventory.add({ volumeId: 'vol-1' });

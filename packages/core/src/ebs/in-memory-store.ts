@@ -3,19 +3,30 @@ import type { RegionScanState, ScanRunSummary, VolumeRecord } from './model.js';
 import type { VolumeStore } from './ports.js';
 
 const key = (r: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>) => `${r.account}#${r.region}#${r.volumeId}`;
+/** Runs sort (and are unique) by start time, then run ID, as the DynamoDB store's sort key `<startedAt>#<runId>`. */
+const runKey = (r: Pick<ScanRunSummary, 'startedAt' | 'runId'>) => `${r.startedAt}#${r.runId}`;
+
+/** A stored copy without undefined attributes: DynamoDB keeps no attribute for an undefined field. */
+function storedCopy(record: VolumeRecord): VolumeRecord {
+  const copy = structuredClone(record);
+  for (const k of Object.keys(copy) as (keyof VolumeRecord)[]) if (copy[k] === undefined) delete copy[k];
+  return copy;
+}
 
 /** VolumeStore in memory, with the same conditional-write semantics as the DynamoDB store. */
 export class InMemoryVolumeStore implements VolumeStore {
   readonly records = new Map<string, VolumeRecord>();
   private readonly regions = new Map<string, RegionScanState>();
-  private readonly runs: ScanRunSummary[] = [];
+  private readonly runs = new Map<string, ScanRunSummary>();
 
+  /** In volume ID order, as DynamoDB answers a partition. */
   listRecords(account: string, region: string): Promise<VolumeRecord[]> {
-    return Promise.resolve([...this.records.values()].filter((r) => r.account === account && r.region === region).map((r) => structuredClone(r)));
+    const records = [...this.records.values()].filter((r) => r.account === account && r.region === region);
+    return Promise.resolve(records.sort((a, b) => (a.volumeId < b.volumeId ? -1 : a.volumeId > b.volumeId ? 1 : 0)).map((r) => structuredClone(r)));
   }
 
   putNew(records: VolumeRecord[]): Promise<void> {
-    for (const r of records) this.records.set(key(r), structuredClone(r));
+    for (const r of records) this.records.set(key(r), storedCopy(r));
     return Promise.resolve();
   }
 
@@ -24,9 +35,7 @@ export class InMemoryVolumeStore implements VolumeStore {
     if (stored?.version !== expectedVersion) {
       return Promise.reject(new ConcurrentUpdateError(`volume ${record.volumeId} changed (expected version ${expectedVersion}, found ${String(stored?.version)})`));
     }
-    const next = structuredClone(record);
-    for (const k of Object.keys(next) as (keyof VolumeRecord)[]) if (next[k] === undefined) delete next[k];
-    this.records.set(key(record), next);
+    this.records.set(key(record), storedCopy(record));
     return Promise.resolve();
   }
 
@@ -45,12 +54,14 @@ export class InMemoryVolumeStore implements VolumeStore {
     return Promise.resolve();
   }
 
+  /** A run put again (same start and ID) replaces the earlier copy. */
   putRun(summary: ScanRunSummary): Promise<void> {
-    this.runs.push(structuredClone(summary));
+    this.runs.set(runKey(summary), structuredClone(summary));
     return Promise.resolve();
   }
 
   listRuns(limit: number): Promise<ScanRunSummary[]> {
-    return Promise.resolve([...this.runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, limit));
+    const newestFirst = [...this.runs.entries()].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0)).map(([, run]) => structuredClone(run));
+    return Promise.resolve(newestFirst.slice(0, Math.max(0, limit)));
   }
 }

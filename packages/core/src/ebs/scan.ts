@@ -43,9 +43,10 @@ const emptySummary = (account: string, region: string): RegionScanSummary => ({
  * that were attached again, deleted or excluded. Lists every page before changing anything. A dry run reads and
  * plans only.
  */
-export async function scanRegion(deps: StaleVolumeDeps, input: { account: string; region: string; runId: string; dryRun?: boolean }): Promise<RegionScanResult> {
+export async function scanRegion(deps: StaleVolumeDeps, input: { account: string; region: string; runId: string; dryRun?: boolean; at?: Date }): Promise<RegionScanResult> {
   const { account, region, runId } = input;
-  const now = deps.clock.now();
+  // The time the scan observes: its scheduled time when it has one, so that daily scans are exactly a day apart.
+  const now = input.at ?? deps.clock.now();
   const config = deps.config.staleVolumes;
   const result: RegionScanResult = { summary: emptySummary(account, region), filed: [], resolved: [] };
   const s = result.summary;
@@ -86,7 +87,7 @@ export async function scanRegion(deps: StaleVolumeDeps, input: { account: string
     await deps.store.putRegionState({ account, region, firstScanAt: regionState?.firstScanAt ?? now.toISOString(), lastScanAt: now.toISOString() });
   }
   await resolveGone(deps, input, gone, excludedRecords, result);
-  await fileStale(deps, input, candidates, result, runId);
+  await fileStale(deps, input, candidates, result, runId, now);
   return result;
 }
 
@@ -122,11 +123,11 @@ async function fileStale(
   candidates: { volume: VolumeInfo; record: VolumeRecord }[],
   result: RegionScanResult,
   runId: string,
+  now: Date,
 ): Promise<void> {
   const { account, region } = input;
   const s = result.summary;
   if (candidates.length === 0) return;
-  const now = deps.clock.now();
   // Highest cost first, so that a limit reached part-way leaves the cheapest volumes for the next run.
   candidates.sort((a, b) => estimateMonthlyCost(b.volume) - estimateMonthlyCost(a.volume));
   // A volume deleted (or attached) between listing and filing is skipped without error.
@@ -144,7 +145,7 @@ async function fileStale(
       s.leftForNextRun++;
       continue;
     }
-    const claimed = await claim(deps, record, runId, now);
+    const claimed = await claim(deps, record, runId, deps.clock.now());
     if (!claimed) {
       s.leftForNextRun++; // another scan holds it; whichever files it, OpsCenter's dedup keeps it to one item
       continue;
@@ -161,7 +162,7 @@ async function fileStale(
       await release(deps, claimed);
       continue;
     }
-    await deps.store.update({ ...claimed, status: 'filed', opsItemId, filedAt: now.toISOString(), claimedBy: undefined, claimedAt: undefined, version: claimed.version + 1 }, claimed.version);
+    await deps.store.update({ ...claimed, status: 'filed', opsItemId, filedAt: deps.clock.now().toISOString(), claimedBy: undefined, claimedAt: undefined, version: claimed.version + 1 }, claimed.version);
     // Not created: a crashed or overlapping scan filed it already, and OpsCenter's dedup answered that item.
     if (created) {
       result.filed.push({ volumeId: volume.volumeId, opsItemId, item });
@@ -219,12 +220,12 @@ export function scanTargets(config: OpsautoConfig, ownAccount: string): { accoun
  * One scan run over every target, regions scanned concurrently up to `maxConcurrentRegions`. A region that
  * fails is reported in the summary and does not stop the others. The summary is stored unless it is a dry run.
  */
-export async function scanFleet(deps: StaleVolumeDeps, input: { ownAccount: string; runId: string; dryRun?: boolean }): Promise<{ summary: ScanRunSummary; results: RegionScanResult[] }> {
+export async function scanFleet(deps: StaleVolumeDeps, input: { ownAccount: string; runId: string; dryRun?: boolean; at?: Date }): Promise<{ summary: ScanRunSummary; results: RegionScanResult[] }> {
   const startedAt = deps.clock.now().toISOString();
   const targets = scanTargets(deps.config, input.ownAccount);
   const results = await boundedAll(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
     try {
-      return await scanRegion(deps, { account, region, runId: input.runId, dryRun: input.dryRun });
+      return await scanRegion(deps, { account, region, runId: input.runId, dryRun: input.dryRun, at: input.at });
     } catch (e) {
       const summary = emptySummary(account, region);
       summary.errors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));

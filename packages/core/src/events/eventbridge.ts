@@ -52,3 +52,20 @@ export const runbookImageCreatedEvent = eventBridgeEvent(
 /** Every event the AMI publisher consumes, told apart by `detail-type`. */
 export const amiPublisherEvent = z.discriminatedUnion('detail-type', [amiStateChangeEvent, imageBuilderStateChangeEvent, runbookImageCreatedEvent]);
 export type AmiPublisherEvent = z.infer<typeof amiPublisherEvent>;
+
+/** The `Scheduled Event` a schedule sends (see scheduledEventInput in the manifest); `detail.trigger` names it. */
+export const scheduledEvent = z.object({
+  version: z.string(),
+  id: z.string(),
+  'detail-type': z.literal('Scheduled Event'),
+  source: z.string(),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z._default(z.array(z.string()), []),
+  detail: z._default(z.object({ trigger: z.optional(z.string()) }), {}),
+});
+
+/** What starts a stale-volume scan: its schedule, or a person (`{"dryRun": true}` plans without changing anything). */
+export const staleVolumeScanInput = z.union([scheduledEvent, z.strictObject({ dryRun: z.optional(z.boolean()) })]);
+export type StaleVolumeScanInput = z.infer<typeof staleVolumeScanInput>;

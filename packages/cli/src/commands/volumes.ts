@@ -1,0 +1,99 @@
+import { AccountClients, AwsClients, ownAccountId, staleVolumeAdapters, tableName } from '@opsauto/aws';
+import { daysUnattached, estimateMonthlyCost, isStale, scanTargets, type ScanRunSummary, type StaleVolumeDeps } from '@opsauto/core';
+import type { Command } from 'commander';
+import { ControlClient, localcloudUrl } from '../control-client.js';
+import { print } from '../output.js';
+import { loadProjectConfig } from '../project.js';
+import { LOCAL_STAGE } from '../stage.js';
+
+interface GlobalOptions {
+  stage: string;
+  endpoint?: string;
+  json?: boolean;
+}
+
+/** The scanner's adapters for the chosen stage (localcloud for `local`), and the account it runs in. */
+async function deps(program: Command): Promise<{ deps: StaleVolumeDeps; ownAccount: string }> {
+  const { stage, endpoint } = program.opts<GlobalOptions>();
+  const config = await loadProjectConfig();
+  const local = stage === LOCAL_STAGE;
+  const url = localcloudUrl(endpoint);
+  const settings = local ? { endpoint: url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : endpoint ? { endpoint } : {};
+  const clients = new AwsClients(config.regions[0], settings);
+  const offset = local ? (await new ControlClient(url).request<{ offsetMs: number }>('GET', 'clock')).offsetMs : 0;
+  const clock = { now: () => new Date(Date.now() + offset) };
+  const ownAccount = await ownAccountId(clients);
+  const accounts = new AccountClients(clients, { ownAccount, roles: config.staleVolumes.accounts, settings, now: () => clock.now().getTime() });
+  return { deps: { config, clock, ...staleVolumeAdapters(accounts, clients, tableName(config.app, stage), clock) }, ownAccount };
+}
+
+const summaryColumns = ['account', 'region', 'scanned', 'newlyUnattached', 'stale', 'filed', 'alreadyFiled', 'resolved', 'skippedByTag', 'leftForNextRun', 'errors'];
+const summaryRows = (s: ScanRunSummary) => s.regions.map((r) => ({ ...r, errors: r.errors.join('; ') }));
+
+export function volumeCommands(program: Command): void {
+  const volumes = program.command('volumes').description('stale-EBS scanner: findings, runs, and a scan now');
+
+  volumes
+    .command('scan')
+    .description('run the stale-volume scan now on the local stage (it also runs on its daily schedule)')
+    .option('--dry-run', 'show what would be filed and resolved; change nothing')
+    .action(async (opts: { dryRun?: boolean }) => {
+      const out = await new ControlClient(localcloudUrl(program.opts<GlobalOptions>().endpoint)).request<{ summary: ScanRunSummary; plan?: unknown[] }>(
+        'POST',
+        'invoke/stale-volume-scan',
+        { dryRun: Boolean(opts.dryRun) },
+      );
+      if (program.opts<GlobalOptions>().json) return print(out, program);
+      print(summaryRows(out.summary), program, summaryColumns);
+      for (const region of (out.plan ?? []) as { account: string; region: string; wouldFile: { title: string }[]; wouldResolve: { volumeId: string; note: string }[] }[]) {
+        for (const f of region.wouldFile) console.log(`would file   ${region.account}/${region.region}  ${f.title}`);
+        for (const r of region.wouldResolve) console.log(`would resolve ${region.account}/${region.region}  ${r.volumeId}: ${r.note}`);
+      }
+    });
+
+  volumes
+    .command('stale')
+    .description('volumes unattached long enough to be findings, with their estimated monthly cost')
+    .option('--all', 'also list volumes unattached for less than the threshold')
+    .action(async (opts: { all?: boolean }) => {
+      const { deps: d, ownAccount } = await deps(program);
+      const now = d.clock.now();
+      const rows = [];
+      for (const { account, region } of scanTargets(d.config, ownAccount)) {
+        const records = (await d.store.listRecords(account, region)).filter((r) => opts.all || isStale(r, now, d.config.staleVolumes.thresholdDays));
+        const volumes = new Map((await d.inventory.describe(account, region, records.map((r) => r.volumeId))).map((v) => [v.volumeId, v]));
+        for (const r of records) {
+          const v = volumes.get(r.volumeId);
+          rows.push({
+            account,
+            region,
+            volumeId: r.volumeId,
+            name: v?.tags.Name ?? '',
+            size: v ? `${v.sizeGiB} GiB ${v.type}` : 'gone',
+            days: daysUnattached(r, now),
+            monthlyUSD: v ? estimateMonthlyCost(v).toFixed(2) : '',
+            status: r.status,
+            opsItemId: r.opsItemId ?? '',
+          });
+        }
+      }
+      rows.sort((a, b) => Number(b.monthlyUSD) - Number(a.monthlyUSD));
+      print(rows, program, ['account', 'region', 'volumeId', 'name', 'size', 'days', 'monthlyUSD', 'status', 'opsItemId']);
+    });
+
+  volumes
+    .command('runs')
+    .description('the last scans and what each did')
+    .option('--limit <n>', 'how many runs', '5')
+    .action(async (opts: { limit: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new Error(`--limit must be a whole number from 1 to 100 (got ${opts.limit})`);
+      const { deps: d } = await deps(program);
+      const runs = await d.store.listRuns(limit);
+      if (program.opts<GlobalOptions>().json) return print(runs, program);
+      for (const run of runs) {
+        console.log(`run ${run.runId} ${run.startedAt} -> ${run.finishedAt}`);
+        print(summaryRows(run), program, summaryColumns);
+      }
+    });
+}

@@ -1,0 +1,49 @@
+import { AccountClients, AwsClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
+import { scanFleet, staleVolumeScanInput, type StaleVolumeDeps } from '@opsauto/core';
+import type { Context } from 'aws-lambda';
+import { systemClock } from '../clock.js';
+import { loadConfig, requireEnv } from '../config.js';
+import { eventHandler } from '../handler.js';
+import { logger } from '../logger.js';
+
+const clients = new AwsClients(process.env.AWS_REGION ?? 'us-east-1');
+let accounts: AccountClients | undefined;
+
+/** Clients per scanned account, kept for the life of the container (assumed-role sessions are reused). */
+async function accountClients(context: Context): Promise<AccountClients> {
+  accounts ??= new AccountClients(clients, {
+    ownAccount: await ownAccountId(clients, context.invokedFunctionArn),
+    roles: loadConfig().staleVolumes.accounts,
+    now: () => systemClock.now().getTime(),
+  });
+  return accounts;
+}
+
+/**
+ * The daily stale-EBS scan (schedule from `staleVolumes.schedule`). Invoked by hand with `{"dryRun": true}` it
+ * answers what it would file and resolve, and changes nothing. Logs one structured summary per run.
+ */
+export const handler = eventHandler(staleVolumeScanInput, async (event, context) => {
+  const config = loadConfig();
+  const acc = await accountClients(context);
+  const deps: StaleVolumeDeps = { config, clock: systemClock, ...staleVolumeAdapters(acc, clients, requireEnv('TABLE_NAME'), systemClock) };
+  const dryRun = 'dryRun' in event && event.dryRun === true;
+  // A schedule's execution ID survives Lambda's retries of that invocation; a manual run uses the request ID.
+  const runId = 'id' in event ? event.id : context.awsRequestId;
+  // A scheduled scan observes at its scheduled time (exact, and the same on Lambda's retries of it).
+  const scheduled = 'time' in event ? new Date(event.time) : undefined;
+  const at = scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled : undefined;
+  const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, dryRun, at });
+  logger.info(dryRun ? 'stale volume scan (dry run)' : 'stale volume scan', { summary });
+  for (const r of summary.regions.filter((x) => x.errors.length)) logger.warn('stale volume scan: region incomplete', { account: r.account, region: r.region, errors: r.errors });
+  if (!dryRun) return { summary };
+  return {
+    summary,
+    plan: results.map((r) => ({
+      account: r.summary.account,
+      region: r.summary.region,
+      wouldFile: r.filed.map((f) => ({ volumeId: f.volumeId, title: f.item.title, severity: f.item.severity })),
+      wouldResolve: r.resolved,
+    })),
+  };
+});
