@@ -16,7 +16,7 @@ describe('DynamoVolumeStore batch retries', () => {
     const left = { PutRequest: { Item: { pk: 'vol#000000000000#us-east-1', sk: 'vol-0000000000000002' } } };
     mock.on(BatchWriteCommand).resolvesOnce({ UnprocessedItems: { state: [left] } }).resolves({ UnprocessedItems: {} });
     // Act
-    await store(3).putNew([volumeRecord(), volumeRecord({ volumeId: 'vol-0000000000000002' })]);
+    await store(3).put([volumeRecord(), volumeRecord({ volumeId: 'vol-0000000000000002' })]);
     // Assess
     const calls = mock.commandCalls(BatchWriteCommand);
     expect(calls).toHaveLength(2);

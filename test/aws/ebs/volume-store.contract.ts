@@ -55,7 +55,7 @@ export function volumeStoreContract(name: string, makeStore: () => Promise<Volum
 
     it('lists the records of one account and region only, in volume ID order', async () => {
       // Prepare
-      await store.putNew([
+      await store.put([
         volumeRecord({ volumeId: 'vol-0000000000000003' }),
         volumeRecord({ volumeId: 'vol-0000000000000001' }),
         volumeRecord({ volumeId: 'vol-0000000000000002', region: 'eu-west-1' }),
@@ -73,7 +73,7 @@ export function volumeStoreContract(name: string, makeStore: () => Promise<Volum
       // Prepare
       const records = volumeIds(60).map((volumeId) => volumeRecord({ volumeId, basis: 'created' }));
       // Act
-      await store.putNew(records);
+      await store.put(records);
       // Assess
       expect(await store.listRecords('000000000000', 'us-east-1')).toStrictEqual(records);
       // Act
@@ -82,70 +82,38 @@ export function volumeStoreContract(name: string, makeStore: () => Promise<Volum
       expect((await store.listRecords('000000000000', 'us-east-1')).map((r) => r.volumeId)).toEqual(volumeIds(60).slice(55));
     });
 
-    it('keeps the last of two records given for the same volume in one putNew', async () => {
-      await store.putNew([volumeRecord({ unattachedSince: '2026-01-01T00:00:00.000Z' }), volumeRecord({ unattachedSince: '2026-02-01T00:00:00.000Z' })]);
+    it('keeps the last of two records given for the same volume in one put', async () => {
+      await store.put([volumeRecord({ unattachedSince: '2026-01-01T00:00:00.000Z' }), volumeRecord({ unattachedSince: '2026-02-01T00:00:00.000Z' })]);
       expect(await store.listRecords('000000000000', 'us-east-1')).toStrictEqual([volumeRecord({ unattachedSince: '2026-02-01T00:00:00.000Z' })]);
     });
 
     it('does nothing when asked to write or delete no records, or to delete one that is gone', async () => {
-      await store.putNew([]);
+      await store.put([]);
       await store.delete([]);
       await store.delete([volumeRecord(), volumeRecord()]);
       expect(await store.listRecords('000000000000', 'us-east-1')).toEqual([]);
     });
 
     it('stores no attribute for an optional field given as undefined', async () => {
-      await store.putNew([volumeRecord({ claimedBy: undefined, opsItemId: undefined })]);
+      await store.put([volumeRecord({ opsItemId: undefined, filedAt: undefined })]);
       const [listed] = await store.listRecords('000000000000', 'us-east-1');
       expect(Object.keys(listed).sort()).toEqual(Object.keys(volumeRecord()).sort());
     });
 
-    it('updates a record when its stored version is the expected one', async () => {
+    it('replaces a record whole when it is put again, dropping fields the new one leaves out', async () => {
       // Prepare
-      await store.putNew([volumeRecord()]);
-      const claimed = volumeRecord({ status: 'filing', claimedBy: 'run-1', claimedAt: '2026-11-22T06:00:00.000Z', version: 2 });
+      await store.put([volumeRecord({ status: 'filed', opsItemId: 'oi-0123456789ab', filedAt: '2026-11-22T06:00:02.000Z', version: 2 })]);
       // Act
-      await store.update(claimed, 1);
-      // Assess
-      expect(await store.listRecords('000000000000', 'us-east-1')).toStrictEqual([claimed]);
-    });
-
-    it('rejects an update with ConcurrentUpdateError when the version moved on, and keeps the stored record', async () => {
-      // Prepare
-      await store.putNew([volumeRecord()]);
-      const claimedByA = volumeRecord({ status: 'filing', claimedBy: 'run-a', claimedAt: '2026-11-22T06:00:00.000Z', version: 2 });
-      await store.update(claimedByA, 1);
-      // Act
-      const claimByB = store.update(volumeRecord({ status: 'filing', claimedBy: 'run-b', claimedAt: '2026-11-22T06:00:01.000Z', version: 2 }), 1);
-      // Assess
-      await expect(claimByB).rejects.toBeInstanceOf(ConcurrentUpdateError);
-      expect(await store.listRecords('000000000000', 'us-east-1')).toStrictEqual([claimedByA]);
-    });
-
-    it('rejects an update with ConcurrentUpdateError when the record was deleted, and does not bring it back', async () => {
-      await store.putNew([volumeRecord()]);
-      await store.delete([volumeRecord()]);
-      await expect(store.update(volumeRecord({ status: 'filing', version: 2 }), 1)).rejects.toBeInstanceOf(ConcurrentUpdateError);
-      expect(await store.listRecords('000000000000', 'us-east-1')).toEqual([]);
-    });
-
-    it('removes the optional fields an update leaves undefined', async () => {
-      // Prepare
-      await store.putNew([volumeRecord()]);
-      await store.update(volumeRecord({ status: 'filing', claimedBy: 'run-1', claimedAt: '2026-11-22T06:00:00.000Z', version: 2 }), 1);
-      await store.update(volumeRecord({ status: 'filed', opsItemId: 'oi-0123456789ab', filedAt: '2026-11-22T06:00:02.000Z', version: 3 }), 2);
-      // Act
-      await store.update(volumeRecord({ status: 'tracking', claimedBy: undefined, claimedAt: undefined, opsItemId: undefined, filedAt: undefined, version: 4 }), 3);
+      await store.put([volumeRecord({ status: 'tracking', version: 3 })]);
       // Assess
       const [listed] = await store.listRecords('000000000000', 'us-east-1');
-      expect(listed).toStrictEqual(volumeRecord({ status: 'tracking', version: 4 }));
-      for (const field of ['claimedBy', 'claimedAt', 'opsItemId', 'filedAt']) expect(listed).not.toHaveProperty(field);
+      expect(listed).toStrictEqual(volumeRecord({ status: 'tracking', version: 3 }));
+      for (const field of ['opsItemId', 'filedAt']) expect(listed).not.toHaveProperty(field);
     });
 
-    it('keeps every optional field of a record through an update and a read', async () => {
-      await store.putNew([volumeRecord()]);
-      const full = volumeRecord({ status: 'filing', basis: 'created', claimedBy: 'run-1', claimedAt: '2026-11-22T06:00:00.000Z', opsItemId: 'oi-0123456789ab', filedAt: '2026-11-22T06:00:02.000Z', version: 2 });
-      await store.update(full, 1);
+    it('keeps every optional field of a record through a put and a read', async () => {
+      const full = volumeRecord({ status: 'filed', basis: 'created', opsItemId: 'oi-0123456789ab', filedAt: '2026-11-22T06:00:02.000Z', version: 2 });
+      await store.put([full]);
       expect(await store.listRecords('000000000000', 'us-east-1')).toStrictEqual([full]);
     });
 

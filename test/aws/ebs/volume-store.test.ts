@@ -36,29 +36,28 @@ describe('DynamoVolumeStore on localcloud', () => {
     // Prepare
     const records = Array.from({ length: 60 }, (_, i) => volumeRecord({ volumeId: `vol-${String(i).padStart(17, '0')}` }));
     // Act
-    await store.putNew(records);
+    await store.put(records);
     await store.delete(records);
     // Assess
     expect(dynamoCalls()).toEqual({ BatchWriteItem: 6 });
   });
 
-  it('makes no call at all for an empty putNew or delete, as a steady-state scan asks', async () => {
-    await store.putNew([]);
+  it('makes no call at all for an empty put or delete, as a steady-state scan asks', async () => {
+    await store.put([]);
     await store.delete([]);
     expect(dynamoCalls()).toEqual({});
   });
 
   it('keeps a record under pk vol#<account>#<region> and sk <volumeId>, with type, createdAt and updatedAt', async () => {
     // Act
-    await store.putNew([volumeRecord({ firstSeenAt: '2026-10-01T06:00:00.000Z' })]);
-    await store.update(volumeRecord({ firstSeenAt: '2026-10-01T06:00:00.000Z', status: 'filing', claimedBy: 'run-1', version: 2 }), 1);
+    await store.put([volumeRecord({ firstSeenAt: '2026-10-01T06:00:00.000Z', status: 'filed', opsItemId: 'oi-0123456789ab', version: 2 })]);
     // Assess
     expect(await item('vol#000000000000#us-east-1', 'vol-0000000000000001')).toMatchObject({
       type: 'ebs-volume',
       createdAt: '2026-10-01T06:00:00.000Z',
       updatedAt: '2026-11-22T06:00:00.000Z',
-      status: 'filing',
-      claimedBy: 'run-1',
+      status: 'filed',
+      opsItemId: 'oi-0123456789ab',
       version: 2,
     });
   });

@@ -29,8 +29,7 @@ function setup(random: () => number = () => 0) {
   return { deps, clock };
 }
 
-let runs = 0;
-const scan = (deps: StaleVolumeDeps, dryRun = false) => scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: `run-${++runs}`, dryRun });
+const scan = (deps: StaleVolumeDeps, dryRun = false) => scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', dryRun });
 
 describe('scanRegion', () => {
   it('records unattached volumes on the first scan and files them only once 45 days have passed', async () => {
@@ -53,9 +52,9 @@ describe('scanRegion', () => {
     deps.inventory.add({ volumeId: 'vol-1' });
     const at = (day: number) => new Date(Date.parse('2026-11-02T06:00:00Z') + day * DAY);
     clock.at = new Date(at(0).getTime() + 250); // the first scheduled run started a little late
-    await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: 'day-0', at: at(0) });
+    await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', at: at(0) });
     clock.at = at(45); // the 45th runs on the dot
-    expect((await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: 'day-45', at: at(45) })).summary.filed).toBe(1);
+    expect((await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', at: at(45) })).summary.filed).toBe(1);
   });
 
   it('files nothing new on a rerun and issues no CreateOpsItem for volumes already filed', async () => {
@@ -127,15 +126,15 @@ describe('scanRegion', () => {
     }
   });
 
-  it('takes over the claim of a scan that died after filing, and ends with the one item OpsCenter holds', async () => {
+  it('records the one item OpsCenter holds when a scan died between filing and recording it', async () => {
     const { deps, clock } = setup();
     deps.inventory.add({ volumeId: 'vol-1' });
     await scan(deps);
     clock.advanceDays(46);
     deps.opsCenter.crashAfterNextCreate = true;
     await expect(scan(deps)).rejects.toThrow(/simulated crash/);
-    expect((await scan(deps)).summary.leftForNextRun).toBe(1); // the claim is still live
-    clock.at = new Date(clock.at.getTime() + 16 * 60_000); // past the lease
+    expect((await deps.store.listRecords(ACCOUNT, 'us-east-1'))[0]).toMatchObject({ status: 'tracking' });
+    // The retry files again; OpsCenter's dedup answers the item the dead scan created.
     expect((await scan(deps)).summary).toMatchObject({ filed: 0, alreadyFiled: 1 });
     expect(deps.opsCenter.items.size).toBe(1);
     expect((await deps.store.listRecords(ACCOUNT, 'us-east-1'))[0]).toMatchObject({ status: 'filed', opsItemId: 'oi-000000000001' });

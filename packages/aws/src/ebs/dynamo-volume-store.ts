@@ -11,7 +11,7 @@ const RUNS_PK = 'volrun';
 
 /** BatchWriteItem takes at most 25 puts and deletes a call. */
 export const BATCH_WRITE_MAX = 25;
-/** Batches of one putNew / delete in flight at the same time. */
+/** Batches of one put / delete in flight at the same time. */
 const BATCH_CONCURRENCY = 8;
 
 const volumesPk = (account: string, region: string) => `vol#${account}#${region}`;
@@ -20,7 +20,6 @@ const runSk = (r: Pick<ScanRunSummary, 'startedAt' | 'runId'>) => `${r.startedAt
 const recordKey = (r: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>) => ({ pk: volumesPk(r.account, r.region), sk: r.volumeId });
 
 /** Record attributes that may be absent; `update` REMOVEs them when undefined so a stale claim never lingers. */
-const OPTIONAL: (keyof VolumeRecord)[] = ['claimedBy', 'claimedAt', 'opsItemId', 'filedAt'];
 
 export interface DynamoVolumeStoreOptions {
   /** Stamps `updatedAt` on updates; pass the scan's clock (virtual under localcloud). Default: the system clock. */
@@ -43,7 +42,7 @@ export interface DynamoVolumeStoreOptions {
  * @example
  * ```ts
  * const store = new DynamoVolumeStore(clients, tableName('opsauto', 'prod'), { clock });
- * await store.putNew(records);
+ * await store.put(records);
  * ```
  */
 export class DynamoVolumeStore implements VolumeStore {
@@ -69,51 +68,15 @@ export class DynamoVolumeStore implements VolumeStore {
     return records;
   }
 
-  async putNew(records: VolumeRecord[]): Promise<void> {
+  async put(records: VolumeRecord[]): Promise<void> {
     // One request may not name a key twice; the last record given for a volume wins, as in memory.
     const unique = new Map(records.map((r) => [`${volumesPk(r.account, r.region)}#${r.volumeId}`, r]));
+    const now = this.clock.now().toISOString();
     await this.batchWrite(
       [...unique.values()].map((r) => ({
-        PutRequest: { Item: { ...withoutUndefined(r), ...recordKey(r), type: RECORD_TYPE, createdAt: r.firstSeenAt, updatedAt: r.firstSeenAt } },
+        PutRequest: { Item: { ...withoutUndefined(r), ...recordKey(r), type: RECORD_TYPE, createdAt: r.firstSeenAt, updatedAt: now } },
       })),
     );
-  }
-
-  async update(record: VolumeRecord, expectedVersion: number): Promise<void> {
-    const names: Record<string, string> = { '#createdAt': 'createdAt', '#version': 'version' };
-    const values: Record<string, unknown> = { ':expected': expectedVersion };
-    const sets: string[] = ['#createdAt = if_not_exists(#createdAt, :firstSeenAt)'];
-    const removes: string[] = [];
-    const attributes: Record<string, unknown> = { ...record, type: RECORD_TYPE, updatedAt: this.clock.now().toISOString() };
-    for (const key of OPTIONAL) {
-      if (attributes[key] !== undefined) continue;
-      names[`#${key}`] = key;
-      removes.push(`#${key}`);
-    }
-    for (const [key, value] of Object.entries(attributes)) {
-      if (value === undefined) continue;
-      names[`#${key}`] = key;
-      values[`:${key}`] = value;
-      sets.push(`#${key} = :${key}`);
-    }
-    try {
-      await this.clients.dynamo().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: recordKey(record),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          // Also false when the record is gone: an update never brings back a record another scan deleted.
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (e) {
-      if (isAwsError(e, 'ConditionalCheckFailedException')) {
-        throw new ConcurrentUpdateError(`volume ${record.volumeId} in ${record.account} ${record.region} changed since version ${expectedVersion}`);
-      }
-      throw e;
-    }
   }
 
   async delete(records: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>[]): Promise<void> {
@@ -209,7 +172,7 @@ function strip<T>(item: Record<string, unknown>, keep: readonly string[]): T {
   return Object.fromEntries(Object.entries(item).filter(([k]) => keep.includes(k))) as T;
 }
 
-const RECORD_KEYS = ['account', 'region', 'volumeId', 'unattachedSince', 'basis', 'firstSeenAt', 'status', 'claimedBy', 'claimedAt', 'opsItemId', 'filedAt', 'version'] as const;
+const RECORD_KEYS = ['account', 'region', 'volumeId', 'unattachedSince', 'basis', 'firstSeenAt', 'status', 'opsItemId', 'filedAt', 'version'] as const;
 const RUN_KEYS = ['runId', 'startedAt', 'finishedAt', 'dryRun', 'regions', 'totals'] as const;
 
 const toRecord = (item: Record<string, unknown>) => strip<VolumeRecord>(item, RECORD_KEYS);

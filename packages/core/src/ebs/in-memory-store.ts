@@ -1,4 +1,3 @@
-import { ConcurrentUpdateError } from '../errors.js';
 import type { RegionScanState, ScanRunSummary, VolumeRecord } from './model.js';
 import type { VolumeStore } from './ports.js';
 
@@ -25,17 +24,12 @@ export class InMemoryVolumeStore implements VolumeStore {
     return Promise.resolve(records.sort((a, b) => (a.volumeId < b.volumeId ? -1 : a.volumeId > b.volumeId ? 1 : 0)).map((r) => structuredClone(r)));
   }
 
-  putNew(records: VolumeRecord[]): Promise<void> {
-    for (const r of records) this.records.set(key(r), storedCopy(r));
-    return Promise.resolve();
-  }
-
-  update(record: VolumeRecord, expectedVersion: number): Promise<void> {
-    const stored = this.records.get(key(record));
-    if (stored?.version !== expectedVersion) {
-      return Promise.reject(new ConcurrentUpdateError(`volume ${record.volumeId} changed (expected version ${expectedVersion}, found ${String(stored?.version)})`));
+  put(records: VolumeRecord[]): Promise<void> {
+    for (const r of records) {
+      const copy = structuredClone(r);
+      for (const k of Object.keys(copy) as (keyof VolumeRecord)[]) if (copy[k] === undefined) delete copy[k];
+      this.records.set(key(r), copy);
     }
-    this.records.set(key(record), storedCopy(record));
     return Promise.resolve();
   }
 

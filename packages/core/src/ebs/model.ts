@@ -29,11 +29,8 @@ export interface VolumeRecord {
   /** observed: first seen unattached by a scan; created: created after the previous scan, never seen attached. */
   basis: 'observed' | 'created';
   firstSeenAt: string;
-  /** tracking: not stale yet or not filed; filing: a scan holds the claim to file it; filed: an OpsItem exists. */
-  status: 'tracking' | 'filing' | 'filed';
-  /** The scan that holds the filing claim, and when it took it (a claim older than the lease may be taken over). */
-  claimedBy?: string;
-  claimedAt?: string;
+  /** tracking: not stale yet, or not filed yet; filed: an OpsItem exists (`opsItemId`). */
+  status: 'tracking' | 'filed';
   opsItemId?: string;
   filedAt?: string;
   /** Optimistic lock. */
@@ -59,7 +56,7 @@ export interface RegionScanSummary {
   alreadyFiled: number;
   resolved: number;
   skippedByTag: number;
-  /** Stale volumes not filed this run (limit reached, throttled, or claimed by an overlapping scan). */
+  /** Stale volumes not filed this run (OpsItem limit reached, or throttled after the SDK's retries). */
   leftForNextRun: number;
   errors: string[];
 }

@@ -33,13 +33,11 @@ export interface OpsCenter {
 /** Keeps volume records, region scan state and run summaries (DynamoDB). */
 export interface VolumeStore {
   listRecords(account: string, region: string): Promise<VolumeRecord[]>;
-  /** Writes new records in batches (a record never becomes stale on the scan that creates it, so no condition). */
-  putNew(records: VolumeRecord[]): Promise<void>;
   /**
-   * Replaces a record if its stored version is still `expectedVersion`.
-   * @throws ConcurrentUpdateError when it is not (another scan changed it).
+   * Writes records in batches, whole. No condition is needed: a new record is never stale on the scan that writes
+   * it, and a filed record says what OpsCenter's dedup makes true whichever overlapping scan writes it.
    */
-  update(record: VolumeRecord, expectedVersion: number): Promise<void>;
+  put(records: VolumeRecord[]): Promise<void>;
   /** Deletes records in batches. */
   delete(records: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>[]): Promise<void>;
   getRegionState(account: string, region: string): Promise<RegionScanState | undefined>;

@@ -1,6 +1,5 @@
 import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
-import { ConcurrentUpdateError } from '../errors.js';
 import type { RegionScanSummary, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type VolumeInventory, type VolumeStore } from './ports.js';
 import { estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
@@ -12,9 +11,6 @@ export interface StaleVolumeDeps {
   opsCenter: OpsCenter;
   store: VolumeStore;
 }
-
-/** A filing claim older than this is taken to be from a scan that died, and may be taken over. */
-export const CLAIM_LEASE_MS = 15 * 60_000;
 
 /** What a region scan did (or, in a dry run, would do). */
 export interface RegionScanResult {
@@ -39,12 +35,12 @@ const emptySummary = (account: string, region: string): RegionScanSummary => ({
 
 /**
  * Scans one region of one account: records volumes seen unattached for the first time, files an OpsItem for each
- * stale one (once: claimed with a conditional write, deduplicated by OpsCenter), and resolves the items of volumes
+ * stale one (once: OpsCenter's dedup string makes a second filing answer the first item), and resolves the items of volumes
  * that were attached again, deleted or excluded. Lists every page before changing anything. A dry run reads and
  * plans only.
  */
-export async function scanRegion(deps: StaleVolumeDeps, input: { account: string; region: string; runId: string; dryRun?: boolean; at?: Date }): Promise<RegionScanResult> {
-  const { account, region, runId } = input;
+export async function scanRegion(deps: StaleVolumeDeps, input: { account: string; region: string; dryRun?: boolean; at?: Date }): Promise<RegionScanResult> {
+  const { account, region } = input;
   // The time the scan observes: its scheduled time when it has one, so that daily scans are exactly a day apart.
   const now = input.at ?? deps.clock.now();
   const config = deps.config.staleVolumes;
@@ -83,11 +79,11 @@ export async function scanRegion(deps: StaleVolumeDeps, input: { account: string
   const gone = records.filter((r) => !seen.has(r.volumeId));
 
   if (!input.dryRun) {
-    await deps.store.putNew(fresh);
+    await deps.store.put(fresh);
     await deps.store.putRegionState({ account, region, firstScanAt: regionState?.firstScanAt ?? now.toISOString(), lastScanAt: now.toISOString() });
   }
   await resolveGone(deps, input, gone, excludedRecords, result);
-  await fileStale(deps, input, candidates, result, runId, now);
+  await fileStale(deps, input, candidates, result, now);
   return result;
 }
 
@@ -117,12 +113,19 @@ async function resolveGone(
   if (!input.dryRun) await deps.store.delete([...gone, ...excluded]);
 }
 
+/** CreateOpsItem calls in flight per region: quick enough, and gentle on OpsCenter's request rate. */
+export const FILING_CONCURRENCY = 8;
+
+/**
+ * Files the stale volumes, most expensive first. OpsCenter's dedup is what makes filing happen once: a scan that
+ * overlaps another, or runs again after one died between filing and recording, gets the existing item back
+ * (`created: false`) and records that. Records of filed volumes are written in batches at the end.
+ */
 async function fileStale(
   deps: StaleVolumeDeps,
   input: { account: string; region: string; dryRun?: boolean },
   candidates: { volume: VolumeInfo; record: VolumeRecord }[],
   result: RegionScanResult,
-  runId: string,
   now: Date,
 ): Promise<void> {
   const { account, region } = input;
@@ -132,66 +135,39 @@ async function fileStale(
   candidates.sort((a, b) => estimateMonthlyCost(b.volume) - estimateMonthlyCost(a.volume));
   // A volume deleted (or attached) between listing and filing is skipped without error.
   const stillUnattached = new Set((await deps.inventory.describe(account, region, candidates.map((c) => c.volume.volumeId))).filter((v) => v.state === 'available' && v.attachedTo.length === 0).map((v) => v.volumeId));
-  let stopped: string | undefined;
-  for (const { volume, record } of candidates) {
-    if (!stillUnattached.has(volume.volumeId)) continue;
-    const item = staleVolumeOpsItem(volume, record, now, deps.config);
-    if (input.dryRun) {
-      result.filed.push({ volumeId: volume.volumeId, item });
-      s.filed++;
-      continue;
-    }
-    if (stopped) {
-      s.leftForNextRun++;
-      continue;
-    }
-    const claimed = await claim(deps, record, runId, deps.clock.now());
-    if (!claimed) {
-      s.leftForNextRun++; // another scan holds it; whichever files it, OpsCenter's dedup keeps it to one item
-      continue;
-    }
-    let opsItemId: string;
-    let created: boolean;
-    try {
-      ({ opsItemId, created } = await deps.opsCenter.create(account, region, item));
-    } catch (e) {
-      if (!(e instanceof OpsItemLimitError || e instanceof ThrottledError)) throw e;
-      stopped = `${e.name}: ${e.message}`;
-      s.errors.push(`filing stopped: ${stopped}`);
-      s.leftForNextRun++;
-      await release(deps, claimed);
-      continue;
-    }
-    await deps.store.update({ ...claimed, status: 'filed', opsItemId, filedAt: deps.clock.now().toISOString(), claimedBy: undefined, claimedAt: undefined, version: claimed.version + 1 }, claimed.version);
-    // Not created: a crashed or overlapping scan filed it already, and OpsCenter's dedup answered that item.
-    if (created) {
-      result.filed.push({ volumeId: volume.volumeId, opsItemId, item });
-      s.filed++;
-    } else {
-      s.alreadyFiled++;
-    }
+  const toFile = candidates.filter((c) => stillUnattached.has(c.volume.volumeId)).map((c) => ({ ...c, item: staleVolumeOpsItem(c.volume, c.record, now, deps.config) }));
+  if (input.dryRun) {
+    for (const { volume, item } of toFile) result.filed.push({ volumeId: volume.volumeId, item });
+    s.filed += toFile.length;
+    return;
   }
-}
-
-/** Takes the filing claim on a record; undefined when another scan holds a live claim or filed it already. */
-async function claim(deps: StaleVolumeDeps, record: VolumeRecord, runId: string, now: Date): Promise<VolumeRecord | undefined> {
-  const held = record.status === 'filing' && record.claimedAt && now.getTime() - Date.parse(record.claimedAt) < CLAIM_LEASE_MS;
-  if (held || record.status === 'filed') return undefined;
-  const claimed: VolumeRecord = { ...record, status: 'filing', claimedBy: runId, claimedAt: now.toISOString(), version: record.version + 1 };
+  const recorded: VolumeRecord[] = [];
+  let stopped = false;
   try {
-    await deps.store.update(claimed, record.version);
-    return claimed;
-  } catch (e) {
-    if (e instanceof ConcurrentUpdateError) return undefined;
-    throw e;
-  }
-}
-
-async function release(deps: StaleVolumeDeps, claimed: VolumeRecord): Promise<void> {
-  try {
-    await deps.store.update({ ...claimed, status: 'tracking', claimedBy: undefined, claimedAt: undefined, version: claimed.version + 1 }, claimed.version);
-  } catch (e) {
-    if (!(e instanceof ConcurrentUpdateError)) throw e; // someone else moved it on: nothing to release
+    await boundedAll(toFile, FILING_CONCURRENCY, async ({ volume, record, item }) => {
+      if (stopped) {
+        s.leftForNextRun++;
+        return;
+      }
+      try {
+        const { opsItemId, created } = await deps.opsCenter.create(account, region, item);
+        recorded.push({ ...record, status: 'filed', opsItemId, filedAt: deps.clock.now().toISOString(), version: record.version + 1 });
+        if (created) {
+          result.filed.push({ volumeId: volume.volumeId, opsItemId, item });
+          s.filed++;
+        } else {
+          s.alreadyFiled++;
+        }
+      } catch (e) {
+        if (!(e instanceof OpsItemLimitError || e instanceof ThrottledError)) throw e;
+        if (!stopped) s.errors.push(`filing stopped: ${e.name}: ${e.message}`);
+        stopped = true;
+        s.leftForNextRun++;
+      }
+    });
+  } finally {
+    // What was filed is recorded even when a later filing failed: the next run then skips it.
+    await deps.store.put(recorded);
   }
 }
 
@@ -225,7 +201,7 @@ export async function scanFleet(deps: StaleVolumeDeps, input: { ownAccount: stri
   const targets = scanTargets(deps.config, input.ownAccount);
   const results = await boundedAll(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
     try {
-      return await scanRegion(deps, { account, region, runId: input.runId, dryRun: input.dryRun, at: input.at });
+      return await scanRegion(deps, { account, region, dryRun: input.dryRun, at: input.at });
     } catch (e) {
       const summary = emptySummary(account, region);
       summary.errors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
