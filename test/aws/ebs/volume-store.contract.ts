@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConcurrentUpdateError, type RegionScanSummary, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
+import { type RegionScanSummary, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
 
 export const volumeRecord = (over: Partial<VolumeRecord> = {}): VolumeRecord => ({
   account: '000000000000',

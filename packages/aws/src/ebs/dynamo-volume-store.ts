@@ -1,7 +1,6 @@
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentUpdateError, type Clock, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
+import { type Clock, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
-import { isAwsError } from '../errors.js';
 
 const RECORD_TYPE = 'ebs-volume';
 const REGION_TYPE = 'ebs-region-scan';
