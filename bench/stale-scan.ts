@@ -40,7 +40,7 @@ export async function run(): Promise<boolean> {
 
     const clock = { now: () => cloud.clock.now() };
     const config = defineConfig({ regions: REGIONS });
-    const clients = new AwsClients(REGIONS[0]!, settings);
+    const clients = new AwsClients(REGIONS[0], settings);
     const accounts = new AccountClients(clients, { ownAccount: ACCOUNT, roles: [], settings, now: () => clock.now().getTime() });
     const deps: StaleVolumeDeps = { config, clock, ...staleVolumeAdapters(accounts, clients, table, clock) };
     const scan = async (runId: string) => {
