@@ -1,3 +1,5 @@
+import { AwsError } from '../errors.js';
+
 /**
  * Decodes the form bodies of the EC2 and query protocols into a value tree: `Filter.1.Value.2=x` becomes
  * `{ Filter: [{ Value: [, 'x'] }] }` (arrays in order), and query's `Tags.member.1.Key` drops `member`.
@@ -34,6 +36,25 @@ function normalize(value: QueryValue): QueryValue {
   const out: QueryTree = {};
   for (const k of keys) out[k] = normalize(value[k]);
   return out;
+}
+
+/** A string parameter, or undefined when absent. */
+export function optionalString(input: QueryTree, name: string): string | undefined {
+  const v = input[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A string parameter that must be there and not empty (`MissingParameter`, as the query services answer). */
+export function requiredString(input: QueryTree, name: string): string {
+  const v = optionalString(input, name);
+  if (v === undefined || v === '') throw new AwsError('MissingParameter', `The request must contain the parameter ${name}`);
+  return v;
+}
+
+/** A boolean parameter (`true`, anything else false), or undefined when absent. */
+export function optionalBool(input: QueryTree, name: string): boolean | undefined {
+  const v = optionalString(input, name);
+  return v === undefined ? undefined : v === 'true';
 }
 
 /** A list parameter that may be absent, a single value, or a list. */

@@ -4,7 +4,7 @@
  */
 import { AwsError } from '../errors.js';
 import type { QueryTree, QueryValue } from '../protocols/query.js';
-import { list } from '../protocols/query.js';
+import { list, optionalBool, optionalString, requiredString } from '../protocols/query.js';
 import type { Store } from '../store.js';
 import type { Tag } from './filters.js';
 
@@ -195,18 +195,10 @@ export const SNAPSHOT_ID = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const imageArn = (region: string, imageId: string) => `arn:aws:ec2:${region}::image/${imageId}`;
 export const instanceArn = (region: string, account: string, instanceId: string) => `arn:aws:ec2:${region}:${account}:instance/${instanceId}`;
 
-// --- query-protocol input ----------------------------------------------------------------------------------
+// --- query-protocol input (the readers every query service shares live in protocols/query.ts) ----------------------------------------------------------------------------------
 
-export function optionalString(input: QueryTree, name: string): string | undefined {
-  const v = input[name];
-  return typeof v === 'string' ? v : undefined;
-}
+export { optionalBool, optionalString, requiredString };
 
-export function requiredString(input: QueryTree, name: string): string {
-  const v = optionalString(input, name);
-  if (v === undefined || v === '') throw new AwsError('MissingParameter', `The request must contain the parameter ${name}`);
-  return v;
-}
 
 export function optionalInt(input: QueryTree, name: string): number | undefined {
   const v = optionalString(input, name);
@@ -214,11 +206,6 @@ export function optionalInt(input: QueryTree, name: string): number | undefined 
   const n = Number(v);
   if (!Number.isInteger(n)) throw new AwsError('InvalidParameterValue', `Value (${v}) for parameter ${name} is invalid. Expected an integer.`);
   return n;
-}
-
-export function optionalBool(input: QueryTree, name: string): boolean | undefined {
-  const v = optionalString(input, name);
-  return v === undefined ? undefined : v === 'true';
 }
 
 export function stringList(input: QueryTree, name: string): string[] {

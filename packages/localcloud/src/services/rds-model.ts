@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AwsError } from '../errors.js';
-import { list, type QueryTree, type QueryValue } from '../protocols/query.js';
+import { type QueryTree, type QueryValue, list, optionalBool, optionalString, requiredString } from '../protocols/query.js';
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import type { Tag } from './filters.js';
@@ -147,18 +147,10 @@ export function checkTags(tags: Tag[]): Tag[] {
   return tags;
 }
 
-// --- query-protocol input -----------------------------------------------------------------------------------
+// --- query-protocol input (the readers every query service shares live in protocols/query.ts) -----------------------------------------------------------------------------------
 
-export function optionalString(input: QueryTree, name: string): string | undefined {
-  const v = input[name];
-  return typeof v === 'string' ? v : undefined;
-}
+export { optionalBool, optionalString, requiredString };
 
-export function requiredString(input: QueryTree, name: string): string {
-  const v = optionalString(input, name);
-  if (v === undefined || v === '') throw new AwsError('MissingParameter', `The request must contain the parameter ${name}`);
-  return v;
-}
 
 export function optionalInt(input: QueryTree, name: string): number | undefined {
   const v = optionalString(input, name);
@@ -166,11 +158,6 @@ export function optionalInt(input: QueryTree, name: string): number | undefined 
   const n = Number(v);
   if (v.trim() === '' || !Number.isInteger(n)) throw invalidParameter(`Invalid value ${v} for ${name}: an integer is expected.`);
   return n;
-}
-
-export function optionalBool(input: QueryTree, name: string): boolean | undefined {
-  const v = optionalString(input, name);
-  return v === undefined ? undefined : v === 'true';
 }
 
 /**

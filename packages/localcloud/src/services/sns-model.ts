@@ -4,7 +4,7 @@
  */
 import { AwsError } from '../errors.js';
 import type { QueryTree, QueryValue } from '../protocols/query.js';
-import { list } from '../protocols/query.js';
+import { list, optionalString } from '../protocols/query.js';
 import type { Store } from '../store.js';
 import type { Tag } from './filters.js';
 
@@ -193,10 +193,7 @@ const DEFAULT_DELIVERY_POLICY = JSON.stringify({
 
 // --- query-protocol input -----------------------------------------------------------------------------------
 
-export function optionalString(input: QueryTree, name: string): string | undefined {
-  const v = input[name];
-  return typeof v === 'string' ? v : undefined;
-}
+export { optionalString };
 
 function entries(value: QueryValue | undefined): QueryTree[] {
   return list<QueryValue>(value).filter((v): v is QueryTree => typeof v === 'object' && v !== null && !Array.isArray(v));
