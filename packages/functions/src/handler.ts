@@ -12,11 +12,31 @@ export class InvalidEventError extends Error {
 }
 
 /** Turns the parser's ParseError ("Failed to parse schema") into an InvalidEventError that names the fields. */
+interface SchemaIssue {
+  path?: unknown[];
+  message: string;
+  code?: string;
+  note?: string;
+  errors?: SchemaIssue[][];
+}
+
+/** Of a union's branches, the one that came closest (fewest issues) explains the failure best. */
+function flatten(issues: SchemaIssue[], prefix: unknown[] = []): SchemaIssue[] {
+  return issues.flatMap((i) => {
+    const path = [...prefix, ...(i.path ?? [])];
+    if (i.code === 'invalid_union' && i.errors?.length) {
+      const closest = i.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      return flatten(closest, path);
+    }
+    return [{ ...i, path, message: i.note ? `${i.message} (${i.note})` : i.message }];
+  });
+}
+
 const explainParseErrors = (): middy.MiddlewareObj => ({
   onError: (request) => {
     const error = request.error as (Error & { cause?: unknown }) | null;
     // Powertools puts the Standard Schema issues in `cause`; path segments are keys or `{ key }`.
-    const issues = error?.name === 'ParseError' && Array.isArray(error.cause) ? (error.cause as { path?: unknown[]; message: string }[]) : undefined;
+    const issues = error?.name === 'ParseError' && Array.isArray(error.cause) ? flatten(error.cause as SchemaIssue[]) : undefined;
     if (!issues) return;
     const at = (path: unknown[] = []) => path.map((p) => String(typeof p === 'object' && p !== null ? (p as { key: PropertyKey }).key : p)).join('.') || '(event)';
     const fields = issues.map((i) => `${at(i.path)}: ${i.message}`).join('; ');
