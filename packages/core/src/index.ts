@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './ami/index.js';
 export * from './events/eventbridge.js';
 export * from './ebs/index.js';
+export * from './runbooks/index.js';

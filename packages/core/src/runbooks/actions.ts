@@ -1,0 +1,306 @@
+import * as z from 'zod/mini';
+import '../zod-locale.js';
+
+// The input rules of every Automation action the engine runs, one entry per action, after AWS's Automation actions
+// reference (https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html) and AWS's own
+// JSON schema for Automation documents (aws/amazon-ssm-document-language-service, src/schema/automation/actions).
+// AWS types most inputs loosely at create time and checks them when the step runs, and any input may be a
+// `{{ reference }}` that only has a value at run time: wherever a typed value is expected, a whole `{{ }}` string
+// is accepted instead.
+
+/** The types a step output (and a predefined action output) can have. */
+export const OUTPUT_TYPES = ['String', 'Integer', 'Boolean', 'StringList', 'StringMap', 'MapList'] as const;
+export type StepOutputType = (typeof OUTPUT_TYPES)[number];
+
+/** A problem in a step's inputs; `path` is relative to `inputs` (`Choices[0].Not`). */
+export interface InputProblem {
+  path: string;
+  message: string;
+}
+
+const WHOLE_REFERENCE = /^\s*\{\{[^{}]+\}\}\s*$/;
+
+/**
+ * True when the value is exactly one `{{ reference }}`: it stands for a value of any type (a StringList parameter
+ * passed whole, a Boolean step output), so type checks defer to run time.
+ *
+ * @example
+ * isWholeReference('{{ InstanceIds }}') // true
+ * isWholeReference('ami-{{ Suffix }}') // false: always a string
+ */
+export function isWholeReference(value: unknown): boolean {
+  return typeof value === 'string' && WHOLE_REFERENCE.test(value);
+}
+
+// Aborting on a mismatch makes a union report its own message rather than this option's.
+const reference = z.string().check(z.regex(WHOLE_REFERENCE, { abort: true }));
+/** A schema-level message that leaves a missing value to the caller's "is required". */
+export const unlessMissing =
+  (message: string) =>
+  (issue: { input: unknown }): string | undefined =>
+    issue.input === undefined ? undefined : message;
+const orReference = <T extends z.ZodMiniType>(schema: T, what: string) =>
+  z.union([schema, reference], { error: unlessMissing(`must be ${what} or a {{ }} reference`) });
+
+const text = z.string();
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
+const stringList = orReference(z.array(z.string()), 'a list of strings');
+const flag = orReference(z.boolean(), 'true or false');
+const mapping = z.record(z.string(), z.unknown());
+const jsonPath = z.string().check(z.regex(/^\$/, 'must be a JSONPath starting with $'));
+
+// executeAwsApi, waitForAwsResourceProperty and assertAwsResourceProperty pass every other input to the API.
+const apiCall = { Service: nonEmpty, Api: nonEmpty };
+const propertyCheck = {
+  ...apiCall,
+  PropertySelector: jsonPath,
+  DesiredValues: orReference(
+    z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1, 'must list at least one value')),
+    'a non-empty list of values',
+  ),
+};
+
+const STRING_OPERATORS = ['StringEquals', 'EqualsIgnoreCase', 'StartsWith', 'EndsWith', 'Contains'] as const;
+const NUMERIC_OPERATORS = [
+  'NumericEquals',
+  'NumericGreater',
+  'NumericLesser',
+  'NumericGreaterOrEquals',
+  'NumericLesserOrEquals',
+] as const;
+/** The comparison operators aws:branch accepts (besides And, Or and Not). */
+const BRANCH_OPERATORS = [...STRING_OPERATORS, ...NUMERIC_OPERATORS, 'BooleanEquals'] as const;
+type BranchOperator = (typeof BRANCH_OPERATORS)[number];
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One aws:branch condition: a Variable with one operator, or And / Or (a list of conditions), or Not (one). */
+function checkCondition(condition: unknown, path: string, topLevel: boolean): InputProblem[] {
+  const at = (p: string) => (path ? `${path}.${p}` : p);
+  if (!isRecord(condition)) return [{ path, message: 'must be a condition (Variable with an operator, And, Or or Not)' }];
+  const keys = Object.keys(condition).filter((k) => !(topLevel && k === 'NextStep'));
+  for (const logical of ['And', 'Or'] as const) {
+    if (!(logical in condition)) continue;
+    const others = keys.filter((k) => k !== logical);
+    if (others.length > 0) return [{ path, message: `${logical} cannot be combined with ${others.join(', ')}` }];
+    const operands = condition[logical];
+    if (!Array.isArray(operands) || operands.length === 0) return [{ path: at(logical), message: 'must be a non-empty list of conditions' }];
+    return operands.flatMap((c, i) => checkCondition(c, `${at(logical)}[${i}]`, false));
+  }
+  if ('Not' in condition) {
+    const others = keys.filter((k) => k !== 'Not');
+    if (others.length > 0) return [{ path, message: `Not cannot be combined with ${others.join(', ')}` }];
+    return checkCondition(condition.Not, at('Not'), false);
+  }
+  const problems: InputProblem[] = [];
+  if (!('Variable' in condition)) problems.push({ path: at('Variable'), message: 'is required' });
+  else if (!isWholeReference(condition.Variable)) {
+    problems.push({ path: at('Variable'), message: 'must be a {{ parameter }} or {{ step.Output }} reference' });
+  }
+  const unknown = keys.filter((k) => k !== 'Variable' && !(BRANCH_OPERATORS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    problems.push({ path, message: `unknown operator ${unknown.join(', ')} (operators: ${BRANCH_OPERATORS.join(', ')}, And, Or, Not)` });
+  }
+  const operators = keys.filter((k): k is BranchOperator => (BRANCH_OPERATORS as readonly string[]).includes(k));
+  if (operators.length !== 1) {
+    if (unknown.length === 0) problems.push({ path, message: `needs exactly one operator, found ${operators.length}` });
+    return problems;
+  }
+  const [operator] = operators as [BranchOperator];
+  const value = condition[operator];
+  if (isWholeReference(value)) return problems;
+  if ((STRING_OPERATORS as readonly string[]).includes(operator) && typeof value !== 'string') {
+    problems.push({ path: at(operator), message: 'must be a string' });
+  } else if ((NUMERIC_OPERATORS as readonly string[]).includes(operator) && typeof value !== 'number') {
+    problems.push({ path: at(operator), message: 'must be a number' });
+  } else if (operator === 'BooleanEquals' && typeof value !== 'boolean') {
+    problems.push({ path: at(operator), message: 'must be true or false' });
+  }
+  return problems;
+}
+
+const ISO_DURATION = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+
+/**
+ * Seconds in an ISO 8601 duration with fixed-length units (weeks, days, hours, minutes, seconds); `undefined` for
+ * text that is not such a duration. Years and months have no fixed length and are refused.
+ *
+ * @example
+ * isoDurationSeconds('PT10M') // 600
+ */
+export function isoDurationSeconds(text: string): number | undefined {
+  const m = ISO_DURATION.exec(text);
+  if (!m || m[1] !== undefined || m[2] !== undefined) return undefined;
+  const [w, d, h, min, s] = m.slice(3).map((v) => (v === undefined ? 0 : Number(v))) as [number, number, number, number, number];
+  return w * 604_800 + d * 86_400 + h * 3_600 + min * 60 + s;
+}
+
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+/** AWS's longest aws:sleep (automation-action-sleep: "a maximum delay of 604799 seconds (7 days)"). */
+export const MAX_SLEEP_SECONDS = 604_799;
+
+export interface ActionRule<S extends z.ZodMiniType = z.ZodMiniType> {
+  /** Shape and types of `inputs`. A strict object rejects inputs AWS does not document for the action. */
+  inputs: S;
+  /** Outputs the action always produces, readable as `{{ step.Name }}` whatever the step declares. */
+  outputs: Readonly<Record<string, StepOutputType>>;
+  /** The timeout AWS applies when a step sets no `timeoutSeconds`, where AWS documents one. */
+  defaultTimeoutSeconds?: number;
+  /** Rules across fields that a schema cannot say, run on inputs that passed the schema. */
+  check?(inputs: z.output<S>): InputProblem[];
+  /** Steps the inputs jump to (aws:branch), checked against the document's step names. */
+  jumps?(inputs: z.output<S>): { path: string; step: string }[];
+}
+const rule = <S extends z.ZodMiniType>(r: ActionRule<S>): ActionRule<S> => r;
+
+/**
+ * The input rules of each supported action. A document with any other action (aws:executeScript, aws:runCommand,
+ * aws:invokeLambdaFunction …) is rejected when it is loaded.
+ */
+export const actionRules = {
+  // automation-action-executeAwsApi: Service and Api required; every other input is an API parameter.
+  'aws:executeAwsApi': rule({ inputs: z.looseObject(apiCall), outputs: {} }),
+
+  // automation-action-waitForAwsResourceProperty: Service, Api, PropertySelector, DesiredValues; default timeout 1 h.
+  'aws:waitForAwsResourceProperty': rule({
+    inputs: z.looseObject(propertyCheck),
+    outputs: {},
+    defaultTimeoutSeconds: 3_600,
+  }),
+
+  // automation-action-assertAwsResourceProperty: the same inputs as the wait, evaluated once.
+  'aws:assertAwsResourceProperty': rule({ inputs: z.looseObject(propertyCheck), outputs: {} }),
+
+  // automation-action-branch: Choices (each with NextStep and a condition) and an optional Default step.
+  'aws:branch': rule({
+    inputs: z.strictObject({
+      Choices: z.array(z.looseObject({ NextStep: nonEmpty })).check(z.minLength(1, 'must list at least one choice')),
+      Default: z.optional(nonEmpty),
+    }),
+    outputs: {},
+    check: (inputs) => inputs.Choices.flatMap((choice, i) => checkCondition(choice, `Choices[${i}]`, true)),
+    jumps: (inputs) => [
+      ...inputs.Choices.map((choice, i) => ({ path: `Choices[${i}].NextStep`, step: choice.NextStep })),
+      ...(inputs.Default === undefined ? [] : [{ path: 'Default', step: inputs.Default }]),
+    ],
+  }),
+
+  // automation-action-changestate: InstanceIds and DesiredState required; CheckStateOnly defaults to false;
+  // default timeout 1 h. FailOnUnexpectedStopped appears in the current page's example.
+  'aws:changeInstanceState': rule({
+    inputs: z.strictObject({
+      InstanceIds: stringList,
+      DesiredState: orReference(z.enum(['running', 'stopped', 'terminated']), 'running, stopped or terminated'),
+      CheckStateOnly: z._default(flag, false),
+      Force: z.optional(flag),
+      FailOnUnexpectedStopped: z.optional(flag),
+      AdditionalInfo: z.optional(text),
+    }),
+    outputs: {},
+    defaultTimeoutSeconds: 3_600,
+  }),
+
+  // automation-action-create: InstanceId and ImageName required; "supports most CreateImage parameters", so
+  // other inputs pass through to CreateImage. Outputs ImageId and ImageState.
+  'aws:createImage': rule({
+    inputs: z.looseObject({
+      InstanceId: nonEmpty,
+      ImageName: nonEmpty,
+      ImageDescription: z.optional(text),
+      NoReboot: z.optional(flag),
+    }),
+    outputs: { ImageId: 'String', ImageState: 'String' },
+  }),
+
+  // automation-action-createtag: ResourceIds and Tags required; ResourceType EC2 (default), ManagedInstance,
+  // MaintenanceWindow or Parameter; only EC2 takes several resources.
+  'aws:createTags': rule({
+    inputs: z.strictObject({
+      ResourceIds: stringList,
+      Tags: orReference(z.array(z.strictObject({ Key: nonEmpty, Value: z._default(text, '') })), 'a list of { Key, Value }'),
+      ResourceType: z._default(
+        orReference(z.enum(['EC2', 'ManagedInstance', 'MaintenanceWindow', 'Parameter']), 'EC2, ManagedInstance, MaintenanceWindow or Parameter'),
+        'EC2',
+      ),
+    }),
+    outputs: {},
+    check: (inputs) =>
+      inputs.ResourceType !== 'EC2' && !isWholeReference(inputs.ResourceType) && Array.isArray(inputs.ResourceIds) && inputs.ResourceIds.length > 1
+        ? [{ path: 'ResourceIds', message: `a ${inputs.ResourceType} resource is tagged one at a time: list a single ID` }]
+        : [],
+  }),
+
+  // automation-action-delete: ImageId only ("This action supports only one parameter").
+  'aws:deleteImage': rule({ inputs: z.strictObject({ ImageId: nonEmpty }), outputs: {} }),
+
+  // automation-action-sleep: Duration (ISO 8601, not negative) or Timestamp (ISO 8601); at most 604799 s.
+  'aws:sleep': rule({
+    inputs: z.strictObject({ Duration: z.optional(text), Timestamp: z.optional(text) }),
+    outputs: {},
+    check: ({ Duration, Timestamp }) => {
+      if (Duration === undefined && Timestamp === undefined) return [{ path: 'Duration', message: 'Duration or Timestamp is required' }];
+      if (Duration !== undefined && Timestamp !== undefined) return [{ path: 'Timestamp', message: 'give Duration or Timestamp, not both' }];
+      if (Duration !== undefined && !isWholeReference(Duration)) {
+        const seconds = isoDurationSeconds(Duration);
+        if (seconds === undefined) return [{ path: 'Duration', message: 'must be an ISO 8601 duration in weeks, days, hours, minutes or seconds, such as PT10M' }];
+        if (seconds > MAX_SLEEP_SECONDS) return [{ path: 'Duration', message: `must be at most ${MAX_SLEEP_SECONDS} seconds (7 days)` }];
+      }
+      if (Timestamp !== undefined && !isWholeReference(Timestamp) && (!ISO_TIMESTAMP.test(Timestamp) || Number.isNaN(Date.parse(Timestamp)))) {
+        return [{ path: 'Timestamp', message: 'must be an ISO 8601 timestamp such as 2020-01-01T01:00:00Z' }];
+      }
+      return [];
+    },
+  }),
+
+  // automation-action-pause: no inputs; resumed by a Resume signal.
+  'aws:pause': rule({ inputs: z.strictObject({}), outputs: {} }),
+
+  // automation-action-approve: Approvers required (at most 10); MinRequiredApprovals defaults to 1, positive, not
+  // more than the approvers; Message at most 4096 characters; default timeout 7 days. Outputs ApprovalStatus and
+  // ApproverDecisions.
+  'aws:approve': rule({
+    inputs: z.strictObject({
+      Approvers: orReference(
+        z.array(nonEmpty).check(z.minLength(1, 'must list at least one approver'), z.maxLength(10, 'can list at most 10 approvers')),
+        'a list of 1 to 10 principals',
+      ),
+      MinRequiredApprovals: z._default(orReference(z.int().check(z.gte(1, 'must be at least 1')), 'a positive integer'), 1),
+      NotificationArn: z.optional(text),
+      Message: z.optional(text.check(z.maxLength(4096, 'must be at most 4096 characters'))),
+    }),
+    outputs: { ApprovalStatus: 'String', ApproverDecisions: 'MapList' },
+    defaultTimeoutSeconds: 604_800,
+    check: ({ Approvers, MinRequiredApprovals }) =>
+      Array.isArray(Approvers) && typeof MinRequiredApprovals === 'number' && MinRequiredApprovals > Approvers.length
+        ? [{ path: 'MinRequiredApprovals', message: `cannot exceed the ${Approvers.length} approver(s) listed` }]
+        : [],
+  }),
+
+  // automation-action-executeAutomation: DocumentName required; DocumentVersion, RuntimeParameters. The rate
+  // control inputs mirror StartAutomationExecution. Outputs Output, ExecutionId and Status.
+  'aws:executeAutomation': rule({
+    inputs: z.strictObject({
+      DocumentName: nonEmpty,
+      DocumentVersion: z.optional(text),
+      RuntimeParameters: z.optional(orReference(mapping, 'a mapping of parameter names to values')),
+      TargetParameterName: z.optional(text),
+      Targets: z.optional(z.unknown()),
+      TargetMaps: z.optional(z.unknown()),
+      TargetLocations: z.optional(z.unknown()),
+      MaxConcurrency: z.optional(text),
+      MaxErrors: z.optional(text),
+      Tags: z.optional(z.unknown()),
+    }),
+    outputs: { Output: 'StringList', ExecutionId: 'String', Status: 'String' },
+  }),
+};
+
+export type SupportedAction = keyof typeof actionRules;
+/** The inputs of a step running `A`, after validation and AWS's documented defaults. */
+export type ActionInputs<A extends SupportedAction> = z.output<(typeof actionRules)[A]['inputs']>;
+
+export const SUPPORTED_ACTIONS = Object.keys(actionRules) as SupportedAction[];
+
+export function isSupportedAction(action: string): action is SupportedAction {
+  return Object.hasOwn(actionRules, action);
+}
