@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { startLocalcloud, type Localcloud, type LocalcloudOptions } from '@opsauto/localcloud';
 
@@ -17,4 +18,20 @@ export function clientConfig(cloud: Localcloud, region = 'us-east-1') {
 /** Starts an in-memory localcloud on a free port with the clock driven by the test (no real-time tick). */
 export async function startTestCloud(options: LocalcloudOptions = {}): Promise<Localcloud> {
   return startLocalcloud({ port: 0, tickMs: 0, ...options });
+}
+
+/**
+ * Removes a data folder, retrying for a while: on a loaded machine the file system can still be settling just
+ * after a stop, and a single recursive rm then fails with ENOTEMPTY.
+ */
+export async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    } catch (e) {
+      if (attempt >= 50) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }

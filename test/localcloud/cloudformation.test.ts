@@ -8,17 +8,9 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorOf } from '../helpers/errors.js';
 
 const run = promisify(execFile);
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const outputs = (stack: { Outputs?: { OutputKey?: string; OutputValue?: string }[] } | undefined) =>
   Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));

@@ -29,21 +29,12 @@ import {
   VOLUME_AVAILABLE_DELAY_MS,
 } from '../../packages/localcloud/src/services/ec2.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorWithStatusOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 /** Fast polling for the SDK's waiters (their defaults wait 15 s between polls). */
 const FAST = { minDelay: 0.02, maxDelay: 0.05, maxWaitTime: 5 };
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('localcloud EC2 instance lifecycle', () => {
   let cloud: Localcloud;
@@ -123,19 +114,19 @@ describe('localcloud EC2 instance lifecycle', () => {
   it('refuses changes from states EC2 refuses them from, and changes nothing when one instance of many is missing', async () => {
     const [id] = await running();
     const [pending] = (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances!;
-    expect(await errorOf(ec2.send(new StopInstancesCommand({ InstanceIds: [pending.InstanceId!] })))).toMatchObject({
+    expect(await errorWithStatusOf(ec2.send(new StopInstancesCommand({ InstanceIds: [pending.InstanceId!] })))).toMatchObject({
       name: 'IncorrectInstanceState',
       message: `The instance '${pending.InstanceId}' is not in a state from which it can be stopped.`,
       status: 400,
     });
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
-    expect((await errorOf(ec2.send(new StartInstancesCommand({ InstanceIds: [id] })))).name).toBe('IncorrectInstanceState');
+    expect((await errorWithStatusOf(ec2.send(new StartInstancesCommand({ InstanceIds: [id] })))).name).toBe('IncorrectInstanceState');
 
     const [other] = await running();
-    const missing = await errorOf(ec2.send(new StopInstancesCommand({ InstanceIds: [other, 'i-0123456789abcdef0'] })));
+    const missing = await errorWithStatusOf(ec2.send(new StopInstancesCommand({ InstanceIds: [other, 'i-0123456789abcdef0'] })));
     expect(missing).toMatchObject({ name: 'InvalidInstanceID.NotFound', message: "The instance ID 'i-0123456789abcdef0' does not exist" });
     expect((await instance(other)).State?.Name).toBe('running');
-    expect((await errorOf(ec2.send(new StartInstancesCommand({ InstanceIds: ['i-nope'] })))).name).toBe('InvalidInstanceID.Malformed');
+    expect((await errorWithStatusOf(ec2.send(new StartInstancesCommand({ InstanceIds: ['i-nope'] })))).name).toBe('InvalidInstanceID.Malformed');
   });
 
   it('stops sooner with Force, also to end a stop already under way', async () => {
@@ -164,16 +155,16 @@ describe('localcloud EC2 instance lifecycle', () => {
     await cloud.advance(INSTANCE_TERMINATED_DELAY_MS);
     expect((await waitUntilInstanceTerminated({ client: ec2, ...FAST }, { InstanceIds: [id] })).state).toBe(WaiterState.SUCCESS);
     expect(announced(id).slice(-2)).toEqual(['shutting-down', 'terminated']);
-    expect((await errorOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [root] })))).name).toBe('InvalidVolume.NotFound');
+    expect((await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [root] })))).name).toBe('InvalidVolume.NotFound');
     expect((await ec2.send(new DescribeVolumesCommand({ VolumeIds: [data!] }))).Volumes![0]).toMatchObject({ State: 'available', Attachments: [] });
     expect((await instance(id)).BlockDeviceMappings).toEqual([]);
-    expect((await errorOf(ec2.send(new StartInstancesCommand({ InstanceIds: [id] })))).name).toBe('IncorrectInstanceState');
+    expect((await errorWithStatusOf(ec2.send(new StartInstancesCommand({ InstanceIds: [id] })))).name).toBe('IncorrectInstanceState');
     expect((await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).TerminatingInstances![0].PreviousState?.Name).toBe('terminated');
   });
 
   it('changes the instance type of a stopped instance only, in both request forms', async () => {
     const [id] = await running();
-    const running_ = await errorOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 'm5.large' } })));
+    const running_ = await errorWithStatusOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 'm5.large' } })));
     expect(running_).toMatchObject({ name: 'IncorrectInstanceState', message: `The instance '${id}' is not in the 'stopped' state.` });
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
     await cloud.advance(INSTANCE_STOPPED_DELAY_MS);
@@ -182,10 +173,10 @@ describe('localcloud EC2 instance lifecycle', () => {
     expect((await instance(id)).InstanceType).toBe('m5.large');
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceType', Value: 'r6g.xlarge' }));
     expect((await instance(id)).InstanceType).toBe('r6g.xlarge');
-    expect((await errorOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 'huge' } })))).name).toBe('InvalidParameterValue');
-    expect((await errorOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData', Value: 'x' })))).name).toBe('UnsupportedOperation');
-    expect((await errorOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id })))).name).toBe('InvalidParameterCombination');
-    expect((await errorOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: 'i-0123456789abcdef0', InstanceType: { Value: 't3.micro' } })))).name).toBe(
+    expect((await errorWithStatusOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 'huge' } })))).name).toBe('InvalidParameterValue');
+    expect((await errorWithStatusOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData', Value: 'x' })))).name).toBe('UnsupportedOperation');
+    expect((await errorWithStatusOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id })))).name).toBe('InvalidParameterCombination');
+    expect((await errorWithStatusOf(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: 'i-0123456789abcdef0', InstanceType: { Value: 't3.micro' } })))).name).toBe(
       'InvalidInstanceID.NotFound',
     );
   });

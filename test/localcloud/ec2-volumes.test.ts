@@ -40,22 +40,13 @@ import {
 } from '../../packages/localcloud/src/services/ec2.js';
 import { ec2State } from '../../packages/localcloud/src/services/ec2-model.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorWithStatusOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 const DAY = 86_400_000;
 /** Fast polling for the SDK's waiters (their defaults wait 15 s between polls). */
 const FAST = { minDelay: 0.02, maxDelay: 0.05, maxWaitTime: 5 };
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 function tagsOf(r: { Tags?: { Key?: string; Value?: string }[] }): Record<string, string | undefined> {
   return Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value]));
@@ -136,8 +127,8 @@ describe('localcloud EC2 volumes and snapshots', () => {
     });
 
     it('rejects what EC2 rejects: missing zone or size, zones of other regions, wrong types, sizes and IOPS', async () => {
-      const create = (input: Partial<CreateVolumeCommandInput>) => errorOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 10, ...input })));
-      expect(await errorOf(ec2.send(new CreateVolumeCommand({ Size: 10 } as CreateVolumeCommandInput)))).toMatchObject({ name: 'MissingParameter', status: 400 });
+      const create = (input: Partial<CreateVolumeCommandInput>) => errorWithStatusOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 10, ...input })));
+      expect(await errorWithStatusOf(ec2.send(new CreateVolumeCommand({ Size: 10 } as CreateVolumeCommandInput)))).toMatchObject({ name: 'MissingParameter', status: 400 });
       expect((await create({ Size: undefined })).name).toBe('MissingParameter');
       expect(await create({ AvailabilityZone: 'eu-west-1a' })).toMatchObject({ name: 'InvalidZone.NotFound', message: "The zone 'eu-west-1a' does not exist." });
       expect((await create({ VolumeType: 'gp9' as 'gp2' })).name).toBe('InvalidParameterValue');
@@ -155,13 +146,13 @@ describe('localcloud EC2 volumes and snapshots', () => {
     it('creates a volume from a completed snapshot, at least as large, and refuses unknown or pending snapshots', async () => {
       const source = await volume({ Size: 50, VolumeType: 'gp3' });
       const { SnapshotId } = await ec2.send(new CreateSnapshotCommand({ VolumeId: source }));
-      expect((await errorOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', SnapshotId })))).name).toBe('IncorrectState');
+      expect((await errorWithStatusOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', SnapshotId })))).name).toBe('IncorrectState');
       await cloud.advance(SNAPSHOT_COMPLETED_DELAY_MS);
 
       const restored = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1c', SnapshotId }));
       expect(restored).toMatchObject({ Size: 50, SnapshotId, AvailabilityZone: 'us-east-1c' });
-      expect((await errorOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', SnapshotId, Size: 20 })))).name).toBe('InvalidParameterValue');
-      const missing = await errorOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', SnapshotId: 'snap-0123456789abcdef0' })));
+      expect((await errorWithStatusOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', SnapshotId, Size: 20 })))).name).toBe('InvalidParameterValue');
+      const missing = await errorWithStatusOf(ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', SnapshotId: 'snap-0123456789abcdef0' })));
       expect(missing).toMatchObject({ name: 'InvalidSnapshot.NotFound', message: "The snapshot 'snap-0123456789abcdef0' does not exist." });
     });
   });
@@ -190,16 +181,16 @@ describe('localcloud EC2 volumes and snapshots', () => {
 
     it('answers EC2 errors for unknown and malformed ids, ids with MaxResults, bad page sizes, filters and tokens', async () => {
       const id = await volume();
-      const missing = await errorOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [id, 'vol-0123456789abcdef0'] })));
+      const missing = await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [id, 'vol-0123456789abcdef0'] })));
       expect(missing).toMatchObject({ name: 'InvalidVolume.NotFound', message: "The volume 'vol-0123456789abcdef0' does not exist.", status: 400 });
-      expect((await errorOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: ['vol-xyz'] })))).name).toBe('InvalidVolumeID.Malformed');
-      expect(await errorOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [id], MaxResults: 5 })))).toMatchObject({
+      expect((await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: ['vol-xyz'] })))).name).toBe('InvalidVolumeID.Malformed');
+      expect(await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [id], MaxResults: 5 })))).toMatchObject({
         name: 'InvalidParameterCombination',
         message: 'The parameter volumeSet cannot be used with the parameter maxResults',
       });
-      expect((await errorOf(ec2.send(new DescribeVolumesCommand({ MaxResults: 4 })))).name).toBe('InvalidParameterValue');
-      expect((await errorOf(ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'colour', Values: ['red'] }] })))).name).toBe('InvalidParameterValue');
-      expect((await errorOf(ec2.send(new DescribeVolumesCommand({ MaxResults: 5, NextToken: 'not-a-token' })))).name).toBe('InvalidPaginationToken');
+      expect((await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ MaxResults: 4 })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'colour', Values: ['red'] }] })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeVolumesCommand({ MaxResults: 5, NextToken: 'not-a-token' })))).name).toBe('InvalidPaginationToken');
     });
 
     it('pages with the SDK paginator in creation order, without repeats, and serves MaxResults above 500 as 500', async () => {
@@ -300,7 +291,7 @@ describe('localcloud EC2 volumes and snapshots', () => {
       const other = await runningInstance();
       const volumeId = await volume();
       const attach = (input: { VolumeId?: string; InstanceId?: string; Device?: string }) =>
-        errorOf(ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf', ...input })));
+        errorWithStatusOf(ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf', ...input })));
 
       const elsewhere = await volume({ AvailabilityZone: 'us-east-1b' });
       expect(await attach({ VolumeId: elsewhere })).toMatchObject({
@@ -321,22 +312,22 @@ describe('localcloud EC2 volumes and snapshots', () => {
     it('refuses detachments EC2 refuses: not attached, another instance, the root volume of a running instance', async () => {
       const instanceId = await runningInstance();
       const volumeId = await volume();
-      expect(await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: volumeId })))).toMatchObject({
+      expect(await errorWithStatusOf(ec2.send(new DetachVolumeCommand({ VolumeId: volumeId })))).toMatchObject({
         name: 'IncorrectState',
         message: `Volume '${volumeId}' is in the 'available' state.`,
       });
       await ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
-      expect((await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: 'i-0123456789abcdef0' })))).name).toBe('InvalidAttachment.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: 'i-0123456789abcdef0' })))).name).toBe('InvalidAttachment.NotFound');
       const root = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations![0].Instances![0].BlockDeviceMappings![0].Ebs!.VolumeId!;
-      expect((await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: root })))).message).toBe(`Unable to detach root volume '${root}' from instance '${instanceId}'`);
-      expect((await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: 'vol-0123456789abcdef0' })))).name).toBe('InvalidVolume.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DetachVolumeCommand({ VolumeId: root })))).message).toBe(`Unable to detach root volume '${root}' from instance '${instanceId}'`);
+      expect((await errorWithStatusOf(ec2.send(new DetachVolumeCommand({ VolumeId: 'vol-0123456789abcdef0' })))).name).toBe('InvalidVolume.NotFound');
     });
 
     it('deletes an available volume (the SDK waiter sees it gone) and refuses one in use with VolumeInUse', async () => {
       const instanceId = await runningInstance();
       const volumeId = await volume();
       await ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
-      expect(await errorOf(ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })))).toMatchObject({
+      expect(await errorWithStatusOf(ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })))).toMatchObject({
         name: 'VolumeInUse',
         message: `Volume ${volumeId} is currently attached to ${instanceId}`,
       });
@@ -344,9 +335,9 @@ describe('localcloud EC2 volumes and snapshots', () => {
       await cloud.advance(VOLUME_DETACH_DELAY_MS);
       await ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId }));
       expect((await waitUntilVolumeDeleted({ client: ec2, ...FAST }, { VolumeIds: [volumeId] })).state).toBe(WaiterState.SUCCESS);
-      expect((await errorOf(ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })))).name).toBe('InvalidVolume.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })))).name).toBe('InvalidVolume.NotFound');
       const creating = await volume({}, { settle: false });
-      expect((await errorOf(ec2.send(new DeleteVolumeCommand({ VolumeId: creating })))).name).toBe('IncorrectState');
+      expect((await errorWithStatusOf(ec2.send(new DeleteVolumeCommand({ VolumeId: creating })))).name).toBe('IncorrectState');
     });
   });
 
@@ -450,13 +441,13 @@ describe('localcloud EC2 volumes and snapshots', () => {
     });
 
     it('answers EC2 errors for unknown volumes and snapshots, malformed ids and ids with MaxResults', async () => {
-      expect((await errorOf(ec2.send(new CreateSnapshotCommand({ VolumeId: 'vol-0123456789abcdef0' })))).name).toBe('InvalidVolume.NotFound');
-      expect((await errorOf(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-0123456789abcdef0'] })))).name).toBe('InvalidSnapshot.NotFound');
-      expect((await errorOf(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-nope'] })))).name).toBe('InvalidSnapshotID.Malformed');
-      expect((await errorOf(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-0123456789abcdef0'], MaxResults: 5 })))).message).toBe(
+      expect((await errorWithStatusOf(ec2.send(new CreateSnapshotCommand({ VolumeId: 'vol-0123456789abcdef0' })))).name).toBe('InvalidVolume.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-0123456789abcdef0'] })))).name).toBe('InvalidSnapshot.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-nope'] })))).name).toBe('InvalidSnapshotID.Malformed');
+      expect((await errorWithStatusOf(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-0123456789abcdef0'], MaxResults: 5 })))).message).toBe(
         'The parameter snapshotSet cannot be used with the parameter maxResults',
       );
-      expect((await errorOf(ec2.send(new DeleteSnapshotCommand({ SnapshotId: 'snap-0123456789abcdef0' })))).name).toBe('InvalidSnapshot.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DeleteSnapshotCommand({ SnapshotId: 'snap-0123456789abcdef0' })))).name).toBe('InvalidSnapshot.NotFound');
     });
 
     it('deletes a snapshot, which leaves DescribeSnapshots', async () => {
@@ -483,10 +474,10 @@ describe('localcloud EC2 volumes and snapshots', () => {
 
     it('answers tagging an unknown volume or snapshot with its NotFound code and changes nothing', async () => {
       const volumeId = await volume();
-      const err = await errorOf(ec2.send(new CreateTagsCommand({ Resources: [volumeId, 'vol-0123456789abcdef0'], Tags: [{ Key: 'A', Value: 'b' }] })));
+      const err = await errorWithStatusOf(ec2.send(new CreateTagsCommand({ Resources: [volumeId, 'vol-0123456789abcdef0'], Tags: [{ Key: 'A', Value: 'b' }] })));
       expect(err.name).toBe('InvalidVolume.NotFound');
       expect((await describeOne(volumeId)).Tags).toBeUndefined();
-      expect((await errorOf(ec2.send(new DeleteTagsCommand({ Resources: ['snap-0123456789abcdef0'] })))).name).toBe('InvalidSnapshot.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DeleteTagsCommand({ Resources: ['snap-0123456789abcdef0'] })))).name).toBe('InvalidSnapshot.NotFound');
     });
   });
 

@@ -21,19 +21,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { IMAGE_AVAILABLE_DELAY_MS, INSTANCE_RUNNING_DELAY_MS, seedEc2 } from '../../packages/localcloud/src/services/ec2.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorWithStatusOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 function tagsOf(r: { Tags?: { Key?: string; Value?: string }[] }): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
@@ -123,15 +114,15 @@ describe('localcloud EC2', () => {
     });
 
     it('rejects RunInstances with an AMI that does not exist with InvalidAMIID.NotFound', async () => {
-      const err = await errorOf(ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 })));
+      const err = await errorWithStatusOf(ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 })));
       expect(err.name).toBe('InvalidAMIID.NotFound');
       expect(err.message).toBe("The image id '[ami-0123456789abcdef0]' does not exist");
       expect(err.status).toBe(400);
     });
 
     it('rejects RunInstances with a malformed AMI id or MinCount above MaxCount', async () => {
-      expect((await errorOf(ec2.send(new RunInstancesCommand({ ImageId: 'not-an-ami', MinCount: 1, MaxCount: 1 })))).name).toBe('InvalidAMIID.Malformed');
-      expect((await errorOf(ec2.send(new RunInstancesCommand({ ImageId: baseImage, MinCount: 3, MaxCount: 2 })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new RunInstancesCommand({ ImageId: 'not-an-ami', MinCount: 1, MaxCount: 1 })))).name).toBe('InvalidAMIID.Malformed');
+      expect((await errorWithStatusOf(ec2.send(new RunInstancesCommand({ ImageId: baseImage, MinCount: 3, MaxCount: 2 })))).name).toBe('InvalidParameterValue');
     });
 
     it('filters DescribeInstances by state, id, type and tags', async () => {
@@ -163,14 +154,14 @@ describe('localcloud EC2', () => {
     });
 
     it('answers DescribeInstances for an unknown instance id with InvalidInstanceID.NotFound', async () => {
-      const err = await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })));
+      const err = await errorWithStatusOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })));
       expect(err.name).toBe('InvalidInstanceID.NotFound');
       expect(err.message).toContain('i-0123456789abcdef0');
     });
 
     it('answers an unknown filter name with InvalidParameterValue and a MaxResults below 5 too', async () => {
-      expect((await errorOf(ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'colour', Values: ['red'] }] })))).name).toBe('InvalidParameterValue');
-      expect((await errorOf(ec2.send(new DescribeInstancesCommand({ MaxResults: 2 })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'colour', Values: ['red'] }] })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeInstancesCommand({ MaxResults: 2 })))).name).toBe('InvalidParameterValue');
     });
   });
 
@@ -236,17 +227,17 @@ describe('localcloud EC2', () => {
     it('rejects a second image with the same name with InvalidAMIName.Duplicate', async () => {
       const instanceId = await runningInstance();
       await ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'nightly' }));
-      const err = await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'nightly' })));
+      const err = await errorWithStatusOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'nightly' })));
       expect(err.name).toBe('InvalidAMIName.Duplicate');
       expect(err.message).toMatch(/^AMI name nightly is already in use by AMI ami-[0-9a-f]{17}$/);
     });
 
     it('rejects CreateImage for an unknown instance, a pending instance and a malformed name', async () => {
-      expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: 'i-0123456789abcdef0', Name: 'x-image' })))).name).toBe('InvalidInstanceID.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new CreateImageCommand({ InstanceId: 'i-0123456789abcdef0', Name: 'x-image' })))).name).toBe('InvalidInstanceID.NotFound');
       const [pending] = await launch();
-      expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: pending.InstanceId, Name: 'too-early' })))).name).toBe('IncorrectState');
+      expect((await errorWithStatusOf(ec2.send(new CreateImageCommand({ InstanceId: pending.InstanceId, Name: 'too-early' })))).name).toBe('IncorrectState');
       const running = await runningInstance();
-      expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: running, Name: 'no' })))).name).toBe('InvalidAMIName.Malformed');
+      expect((await errorWithStatusOf(ec2.send(new CreateImageCommand({ InstanceId: running, Name: 'no' })))).name).toBe('InvalidAMIName.Malformed');
     });
 
     it('does not make a deregistered pending image available later', async () => {
@@ -301,11 +292,11 @@ describe('localcloud EC2', () => {
     });
 
     it('answers unknown image ids with InvalidAMIID.NotFound and malformed ones with InvalidAMIID.Malformed', async () => {
-      const missing = await errorOf(ec2.send(new DescribeImagesCommand({ ImageIds: [ids.g1, 'ami-0000000000000000a'] })));
+      const missing = await errorWithStatusOf(ec2.send(new DescribeImagesCommand({ ImageIds: [ids.g1, 'ami-0000000000000000a'] })));
       expect(missing.name).toBe('InvalidAMIID.NotFound');
       expect(missing.message).toBe("The image id '[ami-0000000000000000a]' does not exist");
-      expect((await errorOf(ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-xyz'] })))).name).toBe('InvalidAMIID.Malformed');
-      expect((await errorOf(ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'flavour', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-xyz'] })))).name).toBe('InvalidAMIID.Malformed');
+      expect((await errorWithStatusOf(ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'flavour', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');
     });
 
     it('makes a seeded pending image available once the service is started and the clock moves', async () => {
@@ -337,11 +328,11 @@ describe('localcloud EC2', () => {
     });
 
     it('answers tagging an unknown resource with its NotFound code and changes nothing', async () => {
-      const err = await errorOf(ec2.send(new CreateTagsCommand({ Resources: [baseImage, 'i-0123456789abcdef0'], Tags: [{ Key: 'A', Value: 'b' }] })));
+      const err = await errorWithStatusOf(ec2.send(new CreateTagsCommand({ Resources: [baseImage, 'i-0123456789abcdef0'], Tags: [{ Key: 'A', Value: 'b' }] })));
       expect(err.name).toBe('InvalidInstanceID.NotFound');
       expect(tagsOf((await ec2.send(new DescribeImagesCommand({ ImageIds: [baseImage] }))).Images![0])).toEqual({ Family: 'base' });
-      expect((await errorOf(ec2.send(new DeleteTagsCommand({ Resources: ['ami-0123456789abcdef0'] })))).name).toBe('InvalidAMIID.NotFound');
-      expect((await errorOf(ec2.send(new CreateTagsCommand({ Resources: [baseImage], Tags: [{ Key: 'aws:x', Value: 'y' }] })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DeleteTagsCommand({ Resources: ['ami-0123456789abcdef0'] })))).name).toBe('InvalidAMIID.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new CreateTagsCommand({ Resources: [baseImage], Tags: [{ Key: 'aws:x', Value: 'y' }] })))).name).toBe('InvalidParameterValue');
     });
 
     it('deregisters an image, which leaves DescribeImages and emits a deregistered event', async () => {
@@ -349,7 +340,7 @@ describe('localcloud EC2', () => {
       expect((await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).toEqual([]);
       const event = cloud.bus.recent.find((e) => e['detail-type'] === 'EC2 AMI State Change');
       expect(event).toMatchObject({ resources: [`arn:aws:ec2:${REGION}::image/${baseImage}`], detail: { ImageId: baseImage, State: 'deregistered', ErrorMessage: '' } });
-      const err = await errorOf(ec2.send(new DeregisterImageCommand({ ImageId: baseImage })));
+      const err = await errorWithStatusOf(ec2.send(new DeregisterImageCommand({ ImageId: baseImage })));
       expect(err.name).toBe('InvalidAMIID.NotFound');
     });
   });
@@ -379,8 +370,8 @@ describe('localcloud EC2', () => {
     });
 
     it('answers an unknown Region name or filter with InvalidParameterValue', async () => {
-      expect((await errorOf(ec2.send(new DescribeRegionsCommand({ RegionNames: ['xx-nowhere-1'] })))).name).toBe('InvalidParameterValue');
-      expect((await errorOf(ec2.send(new DescribeRegionsCommand({ Filters: [{ Name: 'colour', Values: ['blue'] }] })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeRegionsCommand({ RegionNames: ['xx-nowhere-1'] })))).name).toBe('InvalidParameterValue');
+      expect((await errorWithStatusOf(ec2.send(new DescribeRegionsCommand({ Filters: [{ Name: 'colour', Values: ['blue'] }] })))).name).toBe('InvalidParameterValue');
     });
   });
 
@@ -393,7 +384,7 @@ describe('localcloud EC2', () => {
   });
 
   it('answers DryRun with DryRunOperation and changes nothing', async () => {
-    const err = await errorOf(ec2.send(new RunInstancesCommand({ ImageId: baseImage, MinCount: 1, MaxCount: 1, DryRun: true })));
+    const err = await errorWithStatusOf(ec2.send(new RunInstancesCommand({ ImageId: baseImage, MinCount: 1, MaxCount: 1, DryRun: true })));
     expect(err.name).toBe('DryRunOperation');
     expect((await ec2.send(new DescribeInstancesCommand({}))).Reservations).toEqual([]);
   });

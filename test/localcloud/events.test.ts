@@ -16,20 +16,12 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const fnArn = (name: string, region = 'us-east-1') => `arn:aws:lambda:${region}:${ACCOUNT}:function:${name}`;
 const PATTERN = JSON.stringify({ source: ['opsauto.test'], 'detail-type': ['Thing Happened'] });
 const entry = (detail: object = { n: 1 }): PutEventsRequestEntry => ({ Source: 'opsauto.test', DetailType: 'Thing Happened', Detail: JSON.stringify(detail) });
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('localcloud EventBridge', () => {
   let cloud: Localcloud;

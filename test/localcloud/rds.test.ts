@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,36 +18,11 @@ import {
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { AUTO_START_AFTER_MS, RDS_DELAYS_MS, seedDbInstances } from '../../packages/localcloud/src/services/rds.js';
-import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { clientConfig, removeDir, startTestCloud } from '../helpers/localcloud.js';
+import { errorWithStatusOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
-
-/**
- * Removes a data folder, again and again for a while: dynalite may still be opening its LevelDB files in the
- * folder just after a stop, and a single recursive rm then fails with ENOTEMPTY.
- */
-async function removeDir(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      return;
-    } catch (e) {
-      if (attempt >= 50) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const postgres = (id: string, extra: Partial<CreateDBInstanceCommandInput> = {}): CreateDBInstanceCommandInput => ({
   DBInstanceIdentifier: id,
@@ -137,35 +112,35 @@ describe('localcloud RDS', () => {
 
     it('refuses an identifier that RDS does not accept, and one already taken', async () => {
       for (const bad of ['1orders', 'orders--db', 'orders-', 'orders_db', 'x'.repeat(64)]) {
-        const err = await errorOf(rds.send(new CreateDBInstanceCommand(postgres(bad))));
+        const err = await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres(bad))));
         expect(err, bad).toMatchObject({ name: 'InvalidParameterValue', status: 400 });
         expect(err.message).toContain('The parameter DBInstanceIdentifier is not a valid identifier');
       }
       await rds.send(new CreateDBInstanceCommand(postgres('orders')));
-      const taken = await errorOf(rds.send(new CreateDBInstanceCommand(postgres('ORDERS'))));
+      const taken = await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('ORDERS'))));
       expect(taken).toMatchObject({ name: 'DBInstanceAlreadyExistsFault', message: 'DB instance already exists', status: 400 });
     });
 
     it('checks the engine, storage size, class and master user as RDS does', async () => {
-      expect(await errorOf(rds.send(new CreateDBInstanceCommand(postgres('a', { Engine: 'postgress' }))))).toMatchObject({ name: 'InvalidParameterValue' });
-      expect(await errorOf(rds.send(new CreateDBInstanceCommand(postgres('a', { AllocatedStorage: 5 }))))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('a', { Engine: 'postgress' }))))).toMatchObject({ name: 'InvalidParameterValue' });
+      expect(await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('a', { AllocatedStorage: 5 }))))).toMatchObject({
         name: 'InvalidParameterCombination',
         message: 'Invalid storage size for engine name postgres and storage type gp2: 5',
       });
-      expect(await errorOf(rds.send(new CreateDBInstanceCommand(postgres('a', { DBInstanceClass: 'large' }))))).toMatchObject({ name: 'InvalidParameterCombination' });
-      expect(await errorOf(rds.send(new CreateDBInstanceCommand(postgres('a', { MasterUsername: undefined }))))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('a', { DBInstanceClass: 'large' }))))).toMatchObject({ name: 'InvalidParameterCombination' });
+      expect(await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('a', { MasterUsername: undefined }))))).toMatchObject({
         name: 'InvalidParameterValue',
         message: 'The parameter MasterUsername must be provided and must not be blank.',
       });
-      expect(await errorOf(rds.send(new CreateDBInstanceCommand(postgres('a', { MasterUserPassword: 'short' }))))).toMatchObject({ name: 'InvalidParameterValue' });
-      expect(await errorOf(rds.send(new CreateDBInstanceCommand(postgres('a', { Engine: 'aurora-postgresql' }))))).toMatchObject({ name: 'InvalidParameterCombination' });
+      expect(await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('a', { MasterUserPassword: 'short' }))))).toMatchObject({ name: 'InvalidParameterValue' });
+      expect(await errorWithStatusOf(rds.send(new CreateDBInstanceCommand(postgres('a', { Engine: 'aurora-postgresql' }))))).toMatchObject({ name: 'InvalidParameterCombination' });
       expect((await rds.send(new DescribeDBInstancesCommand({}))).DBInstances).toEqual([]);
     });
   });
 
   describe('DescribeDBInstances', () => {
     it('answers DBInstanceNotFound for an unknown identifier', async () => {
-      const err = await errorOf(rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'missing-db' })));
+      const err = await errorWithStatusOf(rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'missing-db' })));
       expect(err).toMatchObject({ name: 'DBInstanceNotFoundFault', message: 'DBInstance missing-db not found.', status: 404 });
     });
 
@@ -188,7 +163,7 @@ describe('localcloud RDS', () => {
         ]),
       ).toEqual(['pg-a']);
       expect(await ids([{ Name: 'db-cluster-id', Values: ['any'] }])).toEqual([]);
-      expect(await errorOf(rds.send(new DescribeDBInstancesCommand({ Filters: [{ Name: 'status', Values: ['available'] }] })))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new DescribeDBInstancesCommand({ Filters: [{ Name: 'status', Values: ['available'] }] })))).toMatchObject({
         name: 'InvalidParameterValue',
       });
     });
@@ -209,9 +184,9 @@ describe('localcloud RDS', () => {
       expect(pages.flat()).toEqual(ids);
 
       for (const MaxRecords of [19, 101]) {
-        expect(await errorOf(rds.send(new DescribeDBInstancesCommand({ MaxRecords })))).toMatchObject({ name: 'InvalidParameterValue' });
+        expect(await errorWithStatusOf(rds.send(new DescribeDBInstancesCommand({ MaxRecords })))).toMatchObject({ name: 'InvalidParameterValue' });
       }
-      expect(await errorOf(rds.send(new DescribeDBInstancesCommand({ Marker: 'not-a-marker' })))).toMatchObject({ name: 'InvalidParameterValue' });
+      expect(await errorWithStatusOf(rds.send(new DescribeDBInstancesCommand({ Marker: 'not-a-marker' })))).toMatchObject({ name: 'InvalidParameterValue' });
     });
   });
 
@@ -289,14 +264,14 @@ describe('localcloud RDS', () => {
 
     it('refuses to stop an instance that is not available and to start one that is not stopped', async () => {
       await rds.send(new CreateDBInstanceCommand(postgres('busy')));
-      const stopWhileCreating = await errorOf(rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'busy' })));
+      const stopWhileCreating = await errorWithStatusOf(rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'busy' })));
       expect(stopWhileCreating).toMatchObject({ name: 'InvalidDBInstanceStateFault', message: 'Instance busy is not in available state.', status: 400 });
       await cloud.advance(RDS_DELAYS_MS.creating);
-      const startWhileAvailable = await errorOf(rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: 'busy' })));
+      const startWhileAvailable = await errorWithStatusOf(rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: 'busy' })));
       expect(startWhileAvailable).toMatchObject({ name: 'InvalidDBInstanceStateFault' });
       expect(startWhileAvailable.message).toContain('cannot be started as it is not in one of the following statuses');
-      expect(await errorOf(rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'nope' })))).toMatchObject({ name: 'DBInstanceNotFoundFault', status: 404 });
-      expect(await errorOf(rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: 'nope' })))).toMatchObject({ name: 'DBInstanceNotFoundFault' });
+      expect(await errorWithStatusOf(rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'nope' })))).toMatchObject({ name: 'DBInstanceNotFoundFault', status: 404 });
+      expect(await errorWithStatusOf(rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: 'nope' })))).toMatchObject({ name: 'DBInstanceNotFoundFault' });
     });
 
     it('arms the automatic start of a seeded stopped instance from when it stopped', async () => {
@@ -328,13 +303,13 @@ describe('localcloud RDS', () => {
     it('refuses to modify an instance that is not available, and modifications it does not emulate', async () => {
       await availableInstance('ledger');
       await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'ledger' }));
-      expect(await errorOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', DBInstanceClass: 'db.t3.small', ApplyImmediately: true })))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', DBInstanceClass: 'db.t3.small', ApplyImmediately: true })))).toMatchObject({
         name: 'InvalidDBInstanceStateFault',
       });
-      expect(await errorOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', AllocatedStorage: 100 })))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', AllocatedStorage: 100 })))).toMatchObject({
         name: 'InvalidParameterCombination',
       });
-      expect(await errorOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'gone', DBInstanceClass: 'db.t3.small' })))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'gone', DBInstanceClass: 'db.t3.small' })))).toMatchObject({
         name: 'DBInstanceNotFoundFault',
       });
     });
@@ -355,12 +330,12 @@ describe('localcloud RDS', () => {
 
     it('refuses without SkipFinalSnapshot, with deletion protection, and for an unknown instance', async () => {
       await rds.send(new CreateDBInstanceCommand(postgres('keep', { DeletionProtection: true })));
-      expect(await errorOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'keep' })))).toMatchObject({ name: 'InvalidParameterCombination' });
-      expect(await errorOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'keep', SkipFinalSnapshot: true })))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'keep' })))).toMatchObject({ name: 'InvalidParameterCombination' });
+      expect(await errorWithStatusOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'keep', SkipFinalSnapshot: true })))).toMatchObject({
         name: 'InvalidParameterCombination',
         message: 'Cannot delete protected DB Instance, please disable deletion protection and try again.',
       });
-      expect(await errorOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'unknown', SkipFinalSnapshot: true })))).toMatchObject({
+      expect(await errorWithStatusOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'unknown', SkipFinalSnapshot: true })))).toMatchObject({
         name: 'DBInstanceNotFoundFault',
       });
     });

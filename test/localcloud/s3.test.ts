@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,35 +22,10 @@ import {
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { seedBuckets } from '../../packages/localcloud/src/services/s3.js';
-import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { clientConfig, removeDir, startTestCloud } from '../helpers/localcloud.js';
+import { errorWithStatusOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
-
-/**
- * Removes a data folder, again and again for a while: dynalite may still be opening its LevelDB files in the
- * folder just after a stop, and a single recursive rm then fails with ENOTEMPTY.
- */
-async function removeDir(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      return;
-    } catch (e) {
-      if (attempt >= 50) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const s3Client = (cloud: Localcloud, region = 'us-east-1', extra: { followRegionRedirects?: boolean } = {}) =>
   new S3Client({ forcePathStyle: true, ...clientConfig(cloud, region), ...extra });
@@ -96,7 +71,7 @@ describe('localcloud S3', () => {
 
     it('refuses names that break the bucket naming rules', async () => {
       for (const bad of ['ab', 'Upper-Case', 'under_score', '-leading', 'trailing-', 'two..dots', '192.168.5.4', 'xn--punycode', 'name-s3alias', 'a'.repeat(64)]) {
-        const err = await errorOf(s3.send(new CreateBucketCommand({ Bucket: bad })));
+        const err = await errorWithStatusOf(s3.send(new CreateBucketCommand({ Bucket: bad })));
         expect(err, bad).toMatchObject({ name: 'InvalidBucketName', message: 'The specified bucket is not valid.', status: 400 });
       }
       expect(await bucketNames()).toEqual([]);
@@ -104,7 +79,7 @@ describe('localcloud S3', () => {
 
     it('answers BucketAlreadyOwnedByYou outside us-east-1, and a legacy 200 inside it', async () => {
       await s3eu.send(new CreateBucketCommand({ Bucket: 'opsauto-eu' }));
-      const again = await errorOf(s3eu.send(new CreateBucketCommand({ Bucket: 'opsauto-eu' })));
+      const again = await errorWithStatusOf(s3eu.send(new CreateBucketCommand({ Bucket: 'opsauto-eu' })));
       expect(again).toMatchObject({ name: 'BucketAlreadyOwnedByYou', status: 409 });
 
       await s3.send(new CreateBucketCommand({ Bucket: 'opsauto-us' }));
@@ -113,12 +88,12 @@ describe('localcloud S3', () => {
     });
 
     it('checks the location constraint against the endpoint region', async () => {
-      const mismatch = await errorOf(s3eu.send(new CreateBucketCommand({ Bucket: 'opsauto-x', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } })));
+      const mismatch = await errorWithStatusOf(s3eu.send(new CreateBucketCommand({ Bucket: 'opsauto-x', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } })));
       expect(mismatch).toMatchObject({
         name: 'IllegalLocationConstraintException',
         message: 'The eu-west-2 location constraint is incompatible for the region specific endpoint this request was sent to.',
       });
-      const explicitUsEast = await errorOf(s3.send(new CreateBucketCommand({ Bucket: 'opsauto-x', CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } })));
+      const explicitUsEast = await errorWithStatusOf(s3.send(new CreateBucketCommand({ Bucket: 'opsauto-x', CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } })));
       expect(explicitUsEast).toMatchObject({ name: 'InvalidLocationConstraint' });
     });
 
@@ -133,8 +108,8 @@ describe('localcloud S3', () => {
       expect(logs.Buckets?.map((b) => b.Name)).toEqual(['logs-a', 'logs-b', 'logs-eu']);
       expect(logs.Prefix).toBe('logs-');
       expect((await s3.send(new ListBucketsCommand({ BucketRegion: 'eu-west-1' }))).Buckets?.map((b) => b.Name)).toEqual(['data-eu', 'logs-eu']);
-      expect(await errorOf(s3.send(new ListBucketsCommand({ MaxBuckets: 0 })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
-      expect(await errorOf(s3.send(new ListBucketsCommand({ ContinuationToken: 'bogus' })))).toMatchObject({ name: 'InvalidArgument' });
+      expect(await errorWithStatusOf(s3.send(new ListBucketsCommand({ MaxBuckets: 0 })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+      expect(await errorWithStatusOf(s3.send(new ListBucketsCommand({ ContinuationToken: 'bogus' })))).toMatchObject({ name: 'InvalidArgument' });
     });
   });
 
@@ -151,13 +126,13 @@ describe('localcloud S3', () => {
     });
 
     it('answers NotFound to HeadBucket and NoSuchBucket to the others for a bucket that does not exist', async () => {
-      expect(await errorOf(s3.send(new HeadBucketCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NotFound', status: 404 });
-      expect(await errorOf(s3.send(new DeleteBucketCommand({ Bucket: 'opsauto-none' })))).toMatchObject({
+      expect(await errorWithStatusOf(s3.send(new HeadBucketCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NotFound', status: 404 });
+      expect(await errorWithStatusOf(s3.send(new DeleteBucketCommand({ Bucket: 'opsauto-none' })))).toMatchObject({
         name: 'NoSuchBucket',
         message: 'The specified bucket does not exist',
         status: 404,
       });
-      expect(await errorOf(s3.send(new GetBucketLocationCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NoSuchBucket' });
+      expect(await errorWithStatusOf(s3.send(new GetBucketLocationCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NoSuchBucket' });
     });
 
     it('answers us-east-1 buckets with an empty location constraint', async () => {
@@ -169,9 +144,9 @@ describe('localcloud S3', () => {
   describe('requests signed for another region than the bucket', () => {
     it('answers 301 PermanentRedirect with the bucket region, which the SDK follows when told to', async () => {
       await s3eu.send(new CreateBucketCommand({ Bucket: 'opsauto-moved' }));
-      const redirected = await errorOf(s3.send(new GetBucketVersioningCommand({ Bucket: 'opsauto-moved' })));
+      const redirected = await errorWithStatusOf(s3.send(new GetBucketVersioningCommand({ Bucket: 'opsauto-moved' })));
       expect(redirected).toMatchObject({ name: 'PermanentRedirect', status: 301 });
-      expect((await errorOf(s3.send(new HeadBucketCommand({ Bucket: 'opsauto-moved' })))).status).toBe(301);
+      expect((await errorWithStatusOf(s3.send(new HeadBucketCommand({ Bucket: 'opsauto-moved' })))).status).toBe(301);
 
       const following = s3Client(cloud, 'us-east-1', { followRegionRedirects: true });
       try {
@@ -197,7 +172,7 @@ describe('localcloud S3', () => {
 
     it('takes the MFA device code to configure MFA delete, and keeps requiring it', async () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'opsauto-mfa' }));
-      const withoutMfa = await errorOf(
+      const withoutMfa = await errorWithStatusOf(
         s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-mfa', VersioningConfiguration: { Status: 'Enabled', MFADelete: 'Enabled' } })),
       );
       expect(withoutMfa).toMatchObject({ name: 'AccessDenied', status: 403 });
@@ -206,19 +181,19 @@ describe('localcloud S3', () => {
       await s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-mfa', MFA, VersioningConfiguration: { Status: 'Enabled', MFADelete: 'Enabled' } }));
       expect(await s3.send(new GetBucketVersioningCommand({ Bucket: 'opsauto-mfa' }))).toMatchObject({ Status: 'Enabled', MFADelete: 'Enabled' });
       expect(
-        await errorOf(s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-mfa', VersioningConfiguration: { Status: 'Suspended' } }))),
+        await errorWithStatusOf(s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-mfa', VersioningConfiguration: { Status: 'Suspended' } }))),
       ).toMatchObject({ name: 'AccessDenied' });
     });
 
     it('refuses a status S3 does not know, and a bucket that does not exist', async () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'opsauto-versions' }));
-      const illegal = await errorOf(
+      const illegal = await errorWithStatusOf(
         s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-versions', VersioningConfiguration: { Status: 'Disabled' as BucketVersioningStatus } })),
       );
       expect(illegal).toMatchObject({ name: 'IllegalVersioningConfigurationException', status: 400 });
-      expect(await errorOf(s3.send(new GetBucketVersioningCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+      expect(await errorWithStatusOf(s3.send(new GetBucketVersioningCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
       expect(
-        await errorOf(s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-none', VersioningConfiguration: { Status: 'Enabled' } }))),
+        await errorWithStatusOf(s3.send(new PutBucketVersioningCommand({ Bucket: 'opsauto-none', VersioningConfiguration: { Status: 'Enabled' } }))),
       ).toMatchObject({ name: 'NoSuchBucket' });
     });
   });
@@ -256,16 +231,16 @@ describe('localcloud S3', () => {
             ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: SSEAlgorithm as never, KMSMasterKeyID } }] },
           }),
         );
-      expect(await errorOf(put('AES256', 'some-key'))).toMatchObject({ name: 'InvalidArgument', status: 400 });
-      expect(await errorOf(put('ROT13'))).toMatchObject({ name: 'MalformedXML', status: 400 });
-      expect(await errorOf(put('AES256', undefined, 'opsauto-none'))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
-      expect(await errorOf(s3.send(new GetBucketEncryptionCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+      expect(await errorWithStatusOf(put('AES256', 'some-key'))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+      expect(await errorWithStatusOf(put('ROT13'))).toMatchObject({ name: 'MalformedXML', status: 400 });
+      expect(await errorWithStatusOf(put('AES256', undefined, 'opsauto-none'))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+      expect(await errorWithStatusOf(s3.send(new GetBucketEncryptionCommand({ Bucket: 'opsauto-none' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
     });
   });
 
   it('answers NotImplemented for object operations, which are not emulated', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'opsauto-objects' }));
-    expect(await errorOf(s3.send(new PutObjectCommand({ Bucket: 'opsauto-objects', Key: 'a.txt', Body: 'x' })))).toMatchObject({ name: 'NotImplemented', status: 501 });
+    expect(await errorWithStatusOf(s3.send(new PutObjectCommand({ Bucket: 'opsauto-objects', Key: 'a.txt', Body: 'x' })))).toMatchObject({ name: 'NotImplemented', status: 501 });
   });
 
   it('seeds buckets with their configuration', async () => {

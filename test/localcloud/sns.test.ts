@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,36 +13,11 @@ import {
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { publishedMessages } from '../../packages/localcloud/src/services/sns.js';
-import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { clientConfig, removeDir, startTestCloud } from '../helpers/localcloud.js';
+import { errorWithStatusOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
-
-/**
- * Removes a data folder, again and again for a while: dynalite may still be opening its LevelDB files in the
- * folder just after a stop, and a single recursive rm then fails with ENOTEMPTY.
- */
-async function removeDir(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      return;
-    } catch (e) {
-      if (attempt >= 50) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('localcloud SNS', () => {
   let cloud: Localcloud;
@@ -72,14 +47,14 @@ describe('localcloud SNS', () => {
 
     it('refuses invalid names, unknown attributes, and a same-name topic with different attributes', async () => {
       for (const Name of ['has space', 'dots.not.allowed', 'x'.repeat(257)]) {
-        expect(await errorOf(sns.send(new CreateTopicCommand({ Name }))), Name).toMatchObject({ name: 'InvalidParameterException', status: 400 });
+        expect(await errorWithStatusOf(sns.send(new CreateTopicCommand({ Name }))), Name).toMatchObject({ name: 'InvalidParameterException', status: 400 });
       }
-      expect(await errorOf(sns.send(new CreateTopicCommand({ Name: 'plain.fifo' })))).toMatchObject({ name: 'InvalidParameterException' });
-      expect(await errorOf(sns.send(new CreateTopicCommand({ Name: 'no-suffix', Attributes: { FifoTopic: 'true' } })))).toMatchObject({ name: 'InvalidParameterException' });
-      expect(await errorOf(sns.send(new CreateTopicCommand({ Name: 'odd', Attributes: { Colour: 'blue' } })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new CreateTopicCommand({ Name: 'plain.fifo' })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new CreateTopicCommand({ Name: 'no-suffix', Attributes: { FifoTopic: 'true' } })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new CreateTopicCommand({ Name: 'odd', Attributes: { Colour: 'blue' } })))).toMatchObject({ name: 'InvalidParameterException' });
 
       await topic('opsauto-alerts', { DisplayName: 'Ops alerts' });
-      const clash = await errorOf(sns.send(new CreateTopicCommand({ Name: 'opsauto-alerts', Attributes: { DisplayName: 'Other' } })));
+      const clash = await errorWithStatusOf(sns.send(new CreateTopicCommand({ Name: 'opsauto-alerts', Attributes: { DisplayName: 'Other' } })));
       expect(clash).toMatchObject({ name: 'InvalidParameterException', message: 'Invalid parameter: Attributes Reason: Topic already exists with different attributes' });
       expect((await sns.send(new ListTopicsCommand({}))).Topics).toHaveLength(1);
     });
@@ -95,7 +70,7 @@ describe('localcloud SNS', () => {
     });
 
     it('refuses a NextToken it did not give, and keeps regions apart', async () => {
-      expect(await errorOf(sns.send(new ListTopicsCommand({ NextToken: 'made-up' })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new ListTopicsCommand({ NextToken: 'made-up' })))).toMatchObject({ name: 'InvalidParameterException' });
       await topic('here-only');
       const eu = new SNSClient(clientConfig(cloud, 'eu-west-1'));
       try {
@@ -116,7 +91,7 @@ describe('localcloud SNS', () => {
       await sns.send(new DeleteTopicCommand({ TopicArn: arn }));
       await sns.send(new DeleteTopicCommand({ TopicArn: arn }));
       expect((await sns.send(new ListTopicsCommand({}))).Topics).toEqual([]);
-      expect(await errorOf(sns.send(new GetTopicAttributesCommand({ TopicArn: arn })))).toMatchObject({ name: 'NotFoundException', message: 'Topic does not exist', status: 404 });
+      expect(await errorWithStatusOf(sns.send(new GetTopicAttributesCommand({ TopicArn: arn })))).toMatchObject({ name: 'NotFoundException', message: 'Topic does not exist', status: 404 });
     });
   });
 
@@ -160,30 +135,30 @@ describe('localcloud SNS', () => {
     });
 
     it('answers NotFound for a topic that does not exist, and keeps nothing', async () => {
-      const err = await errorOf(sns.send(new PublishCommand({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:missing`, Message: 'hello' })));
+      const err = await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:missing`, Message: 'hello' })));
       expect(err).toMatchObject({ name: 'NotFoundException', message: 'Topic does not exist', status: 404 });
       expect(publishedMessages(cloud.store, ACCOUNT, REGION)).toEqual([]);
     });
 
     it('refuses an empty or missing message, a bad subject, bad attributes and a JSON structure without default', async () => {
       const TopicArn = await topic('opsauto-alerts');
-      expect(await errorOf(sns.send(new PublishCommand({ TopicArn, Message: '' })))).toMatchObject({ name: 'InvalidParameterException', message: 'Invalid parameter: Empty message' });
-      expect(await errorOf(sns.send(new PublishCommand({ TopicArn } as never)))).toMatchObject({ name: 'ValidationError', status: 400 });
-      expect(await errorOf(sns.send(new PublishCommand({ TopicArn, Message: 'x', Subject: 'two\nlines' })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn, Message: '' })))).toMatchObject({ name: 'InvalidParameterException', message: 'Invalid parameter: Empty message' });
+      expect(await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn } as never)))).toMatchObject({ name: 'ValidationError', status: 400 });
+      expect(await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn, Message: 'x', Subject: 'two\nlines' })))).toMatchObject({ name: 'InvalidParameterException' });
       expect(
-        await errorOf(sns.send(new PublishCommand({ TopicArn, Message: 'x', MessageAttributes: { n: { DataType: 'Number', StringValue: 'many' } } }))),
+        await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn, Message: 'x', MessageAttributes: { n: { DataType: 'Number', StringValue: 'many' } } }))),
       ).toMatchObject({ name: 'InvalidParameterValueException' });
-      expect(await errorOf(sns.send(new PublishCommand({ TopicArn, Message: '{"email":"hi"}', MessageStructure: 'json' })))).toMatchObject({
+      expect(await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn, Message: '{"email":"hi"}', MessageStructure: 'json' })))).toMatchObject({
         name: 'InvalidParameterException',
         message: 'Invalid parameter: Message Structure - No default entry in JSON message body',
       });
-      expect(await errorOf(sns.send(new PublishCommand({ Message: 'nowhere' })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new PublishCommand({ Message: 'nowhere' })))).toMatchObject({ name: 'InvalidParameterException' });
       expect(publishedMessages(cloud.store, ACCOUNT, REGION)).toEqual([]);
     });
 
     it('orders FIFO topics: a group id is required, duplicates within 5 minutes are dropped, sequence numbers grow', async () => {
       const TopicArn = await topic('opsauto-jobs.fifo', { FifoTopic: 'true', ContentBasedDeduplication: 'true' });
-      expect(await errorOf(sns.send(new PublishCommand({ TopicArn, Message: 'a' })))).toMatchObject({ name: 'InvalidParameterException' });
+      expect(await errorWithStatusOf(sns.send(new PublishCommand({ TopicArn, Message: 'a' })))).toMatchObject({ name: 'InvalidParameterException' });
 
       const first = await sns.send(new PublishCommand({ TopicArn, Message: 'a', MessageGroupId: 'g1' }));
       const duplicate = await sns.send(new PublishCommand({ TopicArn, Message: 'a', MessageGroupId: 'g1' }));

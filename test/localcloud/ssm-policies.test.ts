@@ -4,19 +4,11 @@ import type { BusEvent, Localcloud } from '@opsauto/localcloud';
 import { ssm as ssmService } from '../../packages/localcloud/src/services/ssm.js';
 import { fixture } from '../helpers/fixtures.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 const DAY = 86_400_000;
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 type PolicyDetail = Record<'policy-type' | 'parameter-name' | 'parameter-type' | 'policy-content' | 'action-status' | 'action-reason', string>;
 const policyEvents = (cloud: Localcloud) =>

@@ -14,19 +14,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { registerManagedInstance, seedDocuments } from '../../packages/localcloud/src/services/ssm.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 const RUNBOOK = JSON.stringify({ schemaVersion: '0.3', mainSteps: [{ name: 'wait', action: 'aws:sleep', inputs: { Duration: 'PT1M' } }] });
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('localcloud SSM resource tags', () => {
   let cloud: Localcloud;

@@ -23,18 +23,10 @@ import type { Localcloud } from '@opsauto/localcloud';
 import { IMAGE_AVAILABLE_DELAY_MS, seedEc2 } from '../../packages/localcloud/src/services/ec2.js';
 import { seedParameters } from '../../packages/localcloud/src/services/ssm.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { errorOf } from '../helpers/errors.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const changeEvents = (cloud: Localcloud) => cloud.bus.recent.filter((e) => e['detail-type'] === 'Parameter Store Change');
 
