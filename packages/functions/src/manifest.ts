@@ -122,7 +122,8 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
     permissions: [
       { actions: ['ec2:DescribeVolumes'], resources: [{ kind: 'any' }] },
       // CreateOpsItem is granted on any resource: an OpsItem has no ARN before it exists.
-      { actions: ['ssm:CreateOpsItem'], resources: [{ kind: 'any' }] },
+      // DescribeOpsItems has no resource-level permissions either.
+      { actions: ['ssm:CreateOpsItem', 'ssm:DescribeOpsItems'], resources: [{ kind: 'any' }] },
       { actions: ['ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems', regions }] },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
       ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),

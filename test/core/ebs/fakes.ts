@@ -56,6 +56,10 @@ export class FakeOpsCenter implements OpsCenter {
     }
     return { opsItemId: id, created: true };
   }
+  async findOpen(_account: string, _region: string, dedupString: string) {
+    await jitter(this.random);
+    return [...this.items.entries()].find(([, i]) => i.status === 'Open' && i.item.dedupString === dedupString)?.[0];
+  }
   async resolve(_account: string, _region: string, opsItemId: string, note: string) {
     await jitter(this.random);
     Object.assign(this.items.get(opsItemId)!, { status: 'Resolved', note });

@@ -126,18 +126,75 @@ describe('scanRegion', () => {
     }
   });
 
-  it('records the one item OpsCenter holds when a scan died between filing and recording it', async () => {
+  it('records the one item OpsCenter holds when a filing failed between creating the item and recording it', async () => {
     const { deps, clock } = setup();
     deps.inventory.add({ volumeId: 'vol-1' });
     await scan(deps);
     clock.advanceDays(46);
     deps.opsCenter.crashAfterNextCreate = true;
-    await expect(scan(deps)).rejects.toThrow(/simulated crash/);
+    const failed = await scan(deps);
+    expect(failed.summary).toMatchObject({ filed: 0, leftForNextRun: 1, errors: ['vol-1: Error: simulated crash after CreateOpsItem'] });
     expect((await deps.store.listRecords(ACCOUNT, 'us-east-1'))[0]).toMatchObject({ status: 'tracking' });
-    // The retry files again; OpsCenter's dedup answers the item the dead scan created.
+    // The next run files again; OpsCenter's dedup answers the item the failed attempt created.
     expect((await scan(deps)).summary).toMatchObject({ filed: 0, alreadyFiled: 1 });
     expect(deps.opsCenter.items.size).toBe(1);
     expect((await deps.store.listRecords(ACCOUNT, 'us-east-1'))[0]).toMatchObject({ status: 'filed', opsItemId: 'oi-000000000001' });
+  });
+
+  it('resolves the item of an unrecorded filing when its volume is attached before the next run', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    deps.opsCenter.crashAfterNextCreate = true;
+    await scan(deps);
+    deps.inventory.attach('vol-1', 'i-0aaa');
+    expect((await scan(deps)).summary.resolved).toBe(1);
+    expect(deps.opsCenter.open()).toEqual([]);
+  });
+
+  it('keeps filing the other volumes when one item is refused', async () => {
+    const { deps, clock } = setup();
+    for (const id of ['vol-1', 'vol-2', 'vol-3']) deps.inventory.add({ volumeId: id });
+    await scan(deps);
+    clock.advanceDays(46);
+    const create = deps.opsCenter.create.bind(deps.opsCenter);
+    deps.opsCenter.create = (a, r, item) => (item.dedupString.endsWith('vol-2') ? Promise.reject(new Error('ValidationException: OperationalData too large')) : create(a, r, item));
+    const out = await scan(deps);
+    expect(out.summary).toMatchObject({ filed: 2, leftForNextRun: 1 });
+    expect(out.summary.errors).toEqual(['vol-2: Error: ValidationException: OperationalData too large']);
+  });
+
+  it('keeps the record of a volume the listing missed but that is still unattached', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    await scan(deps);
+    const list = deps.inventory.listUnattached.bind(deps.inventory);
+    deps.inventory.listUnattached = async function* (a, r) {
+      for await (const page of list(a, r)) yield page.filter((v) => v.volumeId !== 'vol-1');
+    };
+    expect((await scan(deps)).summary.resolved).toBe(0);
+    expect((await deps.store.listRecords(ACCOUNT, 'us-east-1'))[0]).toMatchObject({ status: 'filed' });
+  });
+
+  it('ignores a scheduled time far from the clock and never moves the last scan time back', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1', createTime: '2026-11-01T00:00:00Z' });
+    await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', at: new Date('2015-10-08T16:53:06Z') });
+    const [record] = await deps.store.listRecords(ACCOUNT, 'us-east-1');
+    expect(record.unattachedSince).toBe(clock.now().toISOString());
+    expect((await deps.store.getRegionState(ACCOUNT, 'us-east-1'))!.lastScanAt).toBe(clock.now().toISOString());
+  });
+
+  it('stops filing when asked to (the Lambda is out of time) and leaves the rest for the next run', async () => {
+    const { deps, clock } = setup();
+    for (const id of ['vol-1', 'vol-2']) deps.inventory.add({ volumeId: id });
+    await scan(deps);
+    clock.advanceDays(46);
+    const out = await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', shouldStop: () => true });
+    expect(out.summary).toMatchObject({ filed: 0, leftForNextRun: 2, errors: ['filing stopped: out of time for this run'] });
   });
 
   it('stops filing cleanly at the OpsItem limit, reports what is left, and the next run carries on', async () => {

@@ -39,13 +39,17 @@ describe('stale-volume-scan handler', () => {
     expect(out.plan).toEqual([{ account: '000000000000', region: 'us-east-1', wouldFile: [], wouldResolve: [] }]);
   });
 
-  it('observes at the scheduled time of AWS sample events: two scheduled runs 45 days apart file the volume', async () => {
-    // Act: the sample's own time, then the same schedule 45 days later (whatever the wall clock says).
-    const first = await handler(scheduled('2015-10-08T16:53:06Z'), fakeContext('stale-volume-scan'));
-    const later = await handler(scheduled('2015-11-22T16:53:06Z'), fakeContext('stale-volume-scan'));
+  it('files the volume on the run scheduled 45 days after the first, given AWS sample events at those times', async () => {
+    // Prepare: the sample event, at scheduled times on the virtual clock (what EventBridge Scheduler would send).
+    const first = new Date(Math.ceil(cloud.clock.nowMs() / 60_000) * 60_000);
+    await cloud.clock.set(first);
+    // Act
+    const day0 = await handler(scheduled(first.toISOString()), fakeContext('stale-volume-scan'));
+    await cloud.advance('P45D');
+    const day45 = await handler(scheduled(new Date(first.getTime() + 45 * 86_400_000).toISOString()), fakeContext('stale-volume-scan'));
     // Assess
-    expect(first.summary.totals).toMatchObject({ newlyUnattached: 1, filed: 0 });
-    expect(later.summary).toMatchObject({ runId: 'run-2015-11-22T16:53:06Z', totals: { stale: 1, filed: 1 } });
+    expect(day0.summary.totals).toMatchObject({ filed: 0 });
+    expect(day45.summary).toMatchObject({ totals: { stale: 1, filed: 1 } });
     const items = await new SSMClient(clientConfig(cloud)).send(new DescribeOpsItemsCommand({ OpsItemFilters: [{ Key: 'Source', Values: ['opsauto'], Operator: 'Equal' }] }));
     expect(items.OpsItemSummaries?.map((i) => i.Title)).toEqual([expect.stringMatching(/^Unattached EBS volume vol-\w+ "orphan": 100 GiB gp3, 45 days, ~\$8\.00\/month$/)]);
   });

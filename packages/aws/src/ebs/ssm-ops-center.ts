@@ -1,4 +1,4 @@
-import { CreateOpsItemCommand, OpsItemAlreadyExistsException, OpsItemLimitExceededException, SSMClient, UpdateOpsItemCommand, type OpsItemDataValue } from '@aws-sdk/client-ssm';
+import { CreateOpsItemCommand, DescribeOpsItemsCommand, OpsItemAlreadyExistsException, OpsItemLimitExceededException, SSMClient, UpdateOpsItemCommand, type OpsItemDataValue } from '@aws-sdk/client-ssm';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type StaleVolumeOpsItem } from '@opsauto/core';
 import { isAwsError } from '../errors.js';
 import type { AccountClients } from './account-clients.js';
@@ -50,6 +50,25 @@ export class SsmOpsCenter implements OpsCenter {
       // An Open or InProgress item has this dedup string: that one is the volume's item.
       if (e instanceof OpsItemAlreadyExistsException && e.OpsItemId) return { opsItemId: e.OpsItemId, created: false };
       if (e instanceof OpsItemLimitExceededException) throw new OpsItemLimitError(`${account} ${region}: ${e.message}`);
+      throw mapThrottling(e);
+    }
+  }
+
+  async findOpen(account: string, region: string, dedupString: string): Promise<string | undefined> {
+    // The dedup string is not searchable; opsauto's own `volumeId` data is, and the dedup string names the volume.
+    const volumeId = dedupString.split(':').at(-1) ?? '';
+    try {
+      const out = await this.ssm(account, region).send(
+        new DescribeOpsItemsCommand({
+          OpsItemFilters: [
+            { Key: 'Source', Values: ['opsauto'], Operator: 'Equal' },
+            { Key: 'Status', Values: ['Open', 'InProgress'], Operator: 'Equal' },
+            { Key: 'OperationalData', Values: [JSON.stringify({ key: 'volumeId', value: volumeId })], Operator: 'Equal' },
+          ],
+        }),
+      );
+      return out.OpsItemSummaries?.[0]?.OpsItemId;
+    } catch (e) {
       throw mapThrottling(e);
     }
   }

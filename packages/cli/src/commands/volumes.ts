@@ -38,6 +38,8 @@ export function volumeCommands(program: Command): void {
     .description('run the stale-volume scan now on the local stage (it also runs on its daily schedule)')
     .option('--dry-run', 'show what would be filed and resolved; change nothing')
     .action(async (opts: { dryRun?: boolean }) => {
+      const { stage } = program.opts<GlobalOptions>();
+      if (stage !== LOCAL_STAGE) throw new Error(`volumes scan runs the local stage's function; on stage ${stage}, invoke the deployed stale-volume-scan function (it also runs on its schedule)`);
       const out = await new ControlClient(localcloudUrl(program.opts<GlobalOptions>().endpoint)).request<{ summary: ScanRunSummary; plan?: unknown[] }>(
         'POST',
         'invoke/stale-volume-scan',

@@ -26,6 +26,8 @@ export interface OpsCenter {
    * @throws OpsItemLimitError, ThrottledError
    */
   create(account: string, region: string, item: StaleVolumeOpsItem): Promise<{ opsItemId: string; created: boolean }>;
+  /** The Open or InProgress item filed with this dedup string, if any. */
+  findOpen(account: string, region: string, dedupString: string): Promise<string | undefined>;
   /** Sets the item to Resolved with a note saying why. */
   resolve(account: string, region: string, opsItemId: string, note: string): Promise<void>;
 }

@@ -4,12 +4,15 @@ import type { RegionScanState, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } fr
 
 const DAY_MS = 86_400_000;
 
+/** The creation-time rule holds only when the previous scan is at most this old (two daily runs). */
+export const MAX_SCAN_GAP_MS = 2 * DAY_MS;
+
 /**
  * Since when a volume seen unattached for the first time has been unattached.
  *
  * EC2 keeps no attachment history, so opsauto only counts what it has observed: the clock starts at this scan
- * ("observed"). The one exception is a volume created after the region's previous scan: no scan can have seen it
- * attached, so its creation time is used ("created"). On a region's first scan every clock starts now, however
+ * ("observed"). The one exception is a volume created after the region's previous scan, when that scan is recent
+ * (at most two days old): no scan can have seen it attached, so its creation time is used ("created"). On a region's first scan every clock starts now, however
  * old the volume: a volume created a year ago and detached yesterday is not stale.
  *
  * @example
@@ -17,7 +20,9 @@ const DAY_MS = 86_400_000;
  */
 export function unattachedSinceFor(volume: Pick<VolumeInfo, 'createTime'>, region: RegionScanState | undefined, now: Date): Pick<VolumeRecord, 'unattachedSince' | 'basis'> {
   const created = Date.parse(volume.createTime);
-  if (region && Number.isFinite(created) && created > Date.parse(region.lastScanAt) && created <= now.getTime()) {
+  const lastScan = region ? Date.parse(region.lastScanAt) : NaN;
+  // Only right after a scan: after a long gap (a region failing for weeks) the volume may have been attached since.
+  if (region && Number.isFinite(created) && created > lastScan && created <= now.getTime() && now.getTime() - lastScan <= MAX_SCAN_GAP_MS) {
     return { unattachedSince: new Date(created).toISOString(), basis: 'created' };
   }
   return { unattachedSince: now.toISOString(), basis: 'observed' };
@@ -57,7 +62,7 @@ export function severityFor(monthlyCost: number): Pick<StaleVolumeOpsItem, 'seve
 }
 
 /** One dedup string per volume: OpsCenter refuses a second Open/InProgress item with it. */
-export function dedupStringFor(volume: Pick<VolumeInfo, 'account' | 'region' | 'volumeId'>): string {
+export function dedupStringFor(volume: { account: string; region: string; volumeId: string }): string {
   return `opsauto:stale-ebs-volume:${volume.account}:${volume.region}:${volume.volumeId}`;
 }
 

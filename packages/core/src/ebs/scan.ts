@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
 import type { RegionScanSummary, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type VolumeInventory, type VolumeStore } from './ports.js';
-import { estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
+import { dedupStringFor, estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
 
 export interface StaleVolumeDeps {
   config: OpsautoConfig;
@@ -10,6 +10,17 @@ export interface StaleVolumeDeps {
   inventory: VolumeInventory;
   opsCenter: OpsCenter;
   store: VolumeStore;
+}
+
+/** A scheduled time further than this from the clock is not trusted (see scanRegion). */
+export const SCHEDULED_TIME_TOLERANCE_MS = 15 * 60_000;
+
+export interface ScanInput {
+  dryRun?: boolean;
+  /** The scheduled time of the run, when it has one. */
+  at?: Date;
+  /** Asked before each filing: true stops filing for now (e.g. the Lambda is about to time out). */
+  shouldStop?: () => boolean;
 }
 
 /** What a region scan did (or, in a dry run, would do). */
@@ -39,10 +50,12 @@ const emptySummary = (account: string, region: string): RegionScanSummary => ({
  * that were attached again, deleted or excluded. Lists every page before changing anything. A dry run reads and
  * plans only.
  */
-export async function scanRegion(deps: StaleVolumeDeps, input: { account: string; region: string; dryRun?: boolean; at?: Date }): Promise<RegionScanResult> {
+export async function scanRegion(deps: StaleVolumeDeps, input: ScanInput & { account: string; region: string }): Promise<RegionScanResult> {
   const { account, region } = input;
-  // The time the scan observes: its scheduled time when it has one, so that daily scans are exactly a day apart.
-  const now = input.at ?? deps.clock.now();
+  const started = deps.clock.now();
+  // The time the scan observes: its scheduled time, so that daily scans are exactly a day apart, but only when that
+  // time is close to the clock (a retry minutes later); an old or made-up time never moves the scan in time.
+  const now = input.at && Math.abs(started.getTime() - input.at.getTime()) <= SCHEDULED_TIME_TOLERANCE_MS ? input.at : started;
   const config = deps.config.staleVolumes;
   const result: RegionScanResult = { summary: emptySummary(account, region), filed: [], resolved: [] };
   const s = result.summary;
@@ -80,37 +93,52 @@ export async function scanRegion(deps: StaleVolumeDeps, input: { account: string
 
   if (!input.dryRun) {
     await deps.store.put(fresh);
-    await deps.store.putRegionState({ account, region, firstScanAt: regionState?.firstScanAt ?? now.toISOString(), lastScanAt: now.toISOString() });
+    // When the listing really ran (never moving back), for the "created after the previous scan" rule.
+    const lastScanAt = new Date(Math.max(started.getTime(), regionState ? Date.parse(regionState.lastScanAt) : 0)).toISOString();
+    await deps.store.putRegionState({ account, region, firstScanAt: regionState?.firstScanAt ?? started.toISOString(), lastScanAt });
   }
-  await resolveGone(deps, input, gone, excludedRecords, result);
+  await resolveGone(deps, input, gone, excludedRecords, result, now);
   await fileStale(deps, input, candidates, result, now);
   return result;
 }
 
+/**
+ * Records whose volume was not listed unattached. Each is checked once more (one call per 200): a volume still
+ * unattached (missed by the listing) keeps its record; otherwise the record goes, and its item is resolved. A
+ * stale record that is not marked filed may still have an item (a scan that died between filing and recording),
+ * so OpsCenter is asked for an open one.
+ */
 async function resolveGone(
   deps: StaleVolumeDeps,
   input: { account: string; region: string; dryRun?: boolean },
   gone: VolumeRecord[],
   excluded: VolumeRecord[],
   result: RegionScanResult,
+  now: Date,
 ): Promise<void> {
   const { account, region } = input;
-  const filedGone = gone.filter((r) => r.status === 'filed' && r.opsItemId);
-  const current = filedGone.length ? new Map((await deps.inventory.describe(account, region, filedGone.map((r) => r.volumeId))).map((v) => [v.volumeId, v])) : new Map<string, VolumeInfo>();
-  const notes = new Map<string, string>();
-  for (const r of filedGone) {
+  if (gone.length === 0 && excluded.length === 0) return;
+  const current = gone.length ? new Map((await deps.inventory.describe(account, region, gone.map((r) => r.volumeId))).map((v) => [v.volumeId, v])) : new Map<string, VolumeInfo>();
+  const stillUnattached = (r: VolumeRecord) => {
+    const v = current.get(r.volumeId);
+    return v?.state === 'available' && v.attachedTo.length === 0;
+  };
+  const leaving = gone.filter((r) => !stillUnattached(r));
+  const why = (r: VolumeRecord): string => {
+    if (excluded.includes(r)) return `tagged ${deps.config.staleVolumes.excludeTag}: kept on purpose`;
     const volume = current.get(r.volumeId);
-    notes.set(r.volumeId, volume?.attachedTo.length ? `attached again to ${volume.attachedTo.join(', ')}` : volume ? `no longer unattached (state ${volume.state})` : 'the volume was deleted');
-  }
-  for (const r of excluded.filter((x) => x.status === 'filed' && x.opsItemId)) notes.set(r.volumeId, `tagged ${deps.config.staleVolumes.excludeTag}: kept on purpose`);
-  for (const r of [...filedGone, ...excluded]) {
-    const note = notes.get(r.volumeId);
-    if (!note || !r.opsItemId) continue;
-    if (!input.dryRun) await deps.opsCenter.resolve(account, region, r.opsItemId, `Resolved by opsauto: ${note}.`);
-    result.resolved.push({ volumeId: r.volumeId, opsItemId: r.opsItemId, note });
+    return volume?.attachedTo.length ? `attached again to ${volume.attachedTo.join(', ')}` : volume ? `no longer unattached (state ${volume.state})` : 'the volume was deleted';
+  };
+  for (const r of [...leaving, ...excluded]) {
+    let opsItemId = r.status === 'filed' ? r.opsItemId : undefined;
+    if (!opsItemId && isStale(r, now, deps.config.staleVolumes.thresholdDays)) opsItemId = await deps.opsCenter.findOpen(account, region, dedupStringFor(r));
+    if (!opsItemId) continue;
+    const note = why(r);
+    if (!input.dryRun) await deps.opsCenter.resolve(account, region, opsItemId, `Resolved by opsauto: ${note}.`);
+    result.resolved.push({ volumeId: r.volumeId, opsItemId, note });
     result.summary.resolved++;
   }
-  if (!input.dryRun) await deps.store.delete([...gone, ...excluded]);
+  if (!input.dryRun) await deps.store.delete([...leaving, ...excluded]);
 }
 
 /** CreateOpsItem calls in flight per region: quick enough, and gentle on OpsCenter's request rate. */
@@ -123,7 +151,7 @@ export const FILING_CONCURRENCY = 8;
  */
 async function fileStale(
   deps: StaleVolumeDeps,
-  input: { account: string; region: string; dryRun?: boolean },
+  input: ScanInput & { account: string; region: string },
   candidates: { volume: VolumeInfo; record: VolumeRecord }[],
   result: RegionScanResult,
   now: Date,
@@ -142,34 +170,47 @@ async function fileStale(
     return;
   }
   const recorded: VolumeRecord[] = [];
+  const flush = async () => {
+    const batch = recorded.splice(0, recorded.length);
+    if (batch.length) await deps.store.put(batch);
+  };
   let stopped = false;
-  try {
-    await boundedAll(toFile, FILING_CONCURRENCY, async ({ volume, record, item }) => {
-      if (stopped) {
-        s.leftForNextRun++;
-        return;
+  await boundedAll(toFile, FILING_CONCURRENCY, async ({ volume, record, item }) => {
+    if (!stopped && input.shouldStop?.()) {
+      stopped = true;
+      s.errors.push('filing stopped: out of time for this run');
+    }
+    if (stopped) {
+      s.leftForNextRun++;
+      return;
+    }
+    try {
+      const { opsItemId, created } = await deps.opsCenter.create(account, region, item);
+      recorded.push({ ...record, status: 'filed', opsItemId, filedAt: deps.clock.now().toISOString(), version: record.version + 1 });
+      if (created) {
+        result.filed.push({ volumeId: volume.volumeId, opsItemId, item });
+        s.filed++;
+      } else {
+        s.alreadyFiled++;
       }
-      try {
-        const { opsItemId, created } = await deps.opsCenter.create(account, region, item);
-        recorded.push({ ...record, status: 'filed', opsItemId, filedAt: deps.clock.now().toISOString(), version: record.version + 1 });
-        if (created) {
-          result.filed.push({ volumeId: volume.volumeId, opsItemId, item });
-          s.filed++;
-        } else {
-          s.alreadyFiled++;
-        }
-      } catch (e) {
-        if (!(e instanceof OpsItemLimitError || e instanceof ThrottledError)) throw e;
+      // Recorded as it goes (a batch at a time), so a run cut short keeps what it filed.
+      if (recorded.length >= RECORD_BATCH) await flush();
+    } catch (e) {
+      if (e instanceof OpsItemLimitError || e instanceof ThrottledError) {
         if (!stopped) s.errors.push(`filing stopped: ${e.name}: ${e.message}`);
         stopped = true;
-        s.leftForNextRun++;
+      } else {
+        // One item that cannot be filed does not keep the others from it.
+        s.errors.push(`${volume.volumeId}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
       }
-    });
-  } finally {
-    // What was filed is recorded even when a later filing failed: the next run then skips it.
-    await deps.store.put(recorded);
-  }
+      s.leftForNextRun++;
+    }
+  });
+  await flush();
 }
+
+/** Filings recorded per batch write (DynamoDB's BatchWriteItem limit). */
+const RECORD_BATCH = 25;
 
 /** Runs `work` over `items` with at most `limit` at a time, in order of start. */
 async function boundedAll<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -196,12 +237,12 @@ export function scanTargets(config: OpsautoConfig, ownAccount: string): { accoun
  * One scan run over every target, regions scanned concurrently up to `maxConcurrentRegions`. A region that
  * fails is reported in the summary and does not stop the others. The summary is stored unless it is a dry run.
  */
-export async function scanFleet(deps: StaleVolumeDeps, input: { ownAccount: string; runId: string; dryRun?: boolean; at?: Date }): Promise<{ summary: ScanRunSummary; results: RegionScanResult[] }> {
+export async function scanFleet(deps: StaleVolumeDeps, input: ScanInput & { ownAccount: string; runId: string }): Promise<{ summary: ScanRunSummary; results: RegionScanResult[] }> {
   const startedAt = deps.clock.now().toISOString();
   const targets = scanTargets(deps.config, input.ownAccount);
   const results = await boundedAll(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
     try {
-      return await scanRegion(deps, { account, region, dryRun: input.dryRun, at: input.at });
+      return await scanRegion(deps, { account, region, dryRun: input.dryRun, at: input.at, shouldStop: input.shouldStop });
     } catch (e) {
       const summary = emptySummary(account, region);
       summary.errors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));

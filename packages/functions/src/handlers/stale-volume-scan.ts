@@ -33,9 +33,17 @@ export const handler = eventHandler(staleVolumeScanInput, async (event, context)
   // A scheduled scan observes at its scheduled time (exact, and the same on Lambda's retries of it).
   const scheduled = 'time' in event ? new Date(event.time) : undefined;
   const at = scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled : undefined;
-  const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, dryRun, at });
+  // Stop filing with a minute left: what was filed is recorded, the rest is left for the next run.
+  const shouldStop = () => context.getRemainingTimeInMillis() < 60_000;
+  const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, dryRun, at, shouldStop });
   logger.info(dryRun ? 'stale volume scan (dry run)' : 'stale volume scan', { summary });
   for (const r of summary.regions.filter((x) => x.errors.length)) logger.warn('stale volume scan: region incomplete', { account: r.account, region: r.region, errors: r.errors });
+  // A region that failed outright (not a limit or throttling, which the next run carries on from) fails the
+  // invocation once the run is recorded, so that the Errors alarm and the failure queue show it.
+  const failed = summary.regions.filter((r) => r.errors.some((e) => !e.startsWith('filing stopped:')));
+  if (failed.length && !dryRun) {
+    throw new Error(`stale volume scan incomplete in ${failed.map((r) => `${r.account}/${r.region}`).join(', ')}: ${failed.flatMap((r) => r.errors).join('; ')}`);
+  }
   if (!dryRun) return { summary };
   return {
     summary,
