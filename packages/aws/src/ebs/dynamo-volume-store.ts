@@ -18,10 +18,8 @@ const regionPk = (account: string, region: string) => `volscan#${account}#${regi
 const runSk = (r: Pick<ScanRunSummary, 'startedAt' | 'runId'>) => `${r.startedAt}#${r.runId}`;
 const recordKey = (r: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>) => ({ pk: volumesPk(r.account, r.region), sk: r.volumeId });
 
-/** Record attributes that may be absent; `update` REMOVEs them when undefined so a stale claim never lingers. */
-
 export interface DynamoVolumeStoreOptions {
-  /** Stamps `updatedAt` on updates; pass the scan's clock (virtual under localcloud). Default: the system clock. */
+  /** Stamps `updatedAt` on written records; pass the scan's clock (virtual under localcloud). Default: the system clock. */
   clock?: Clock;
   /** Run summaries expire (TTL) this many days after they started. Default 365. */
   runRetentionDays?: number;
@@ -35,8 +33,9 @@ export interface DynamoVolumeStoreOptions {
  * - region scan state: `pk = volscan#<account>#<region>`, `sk = state`;
  * - run summaries: `pk = volrun`, `sk = <startedAt>#<runId>`, newest last, expiring after `runRetentionDays`.
  *
- * Writes are kept few, since a scan is counted in calls: new records and deletions go 25 to a BatchWriteItem,
- * an empty batch costs nothing, and only claims and filings (conditional on `version`) are single writes.
+ * Writes are kept few, since a scan is counted in calls: records (new ones and filings) and deletions go 25 to a
+ * BatchWriteItem, an empty batch costs nothing, and the region state and the run summary are one write each.
+ * Records are written whole and without conditions: OpsCenter's dedup, not DynamoDB, keeps filing to once.
  *
  * @example
  * ```ts
