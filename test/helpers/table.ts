@@ -11,3 +11,21 @@ export async function createTestTable(cloud: Localcloud): Promise<string> {
   await new DynamoDBClient(clientConfig(cloud)).send(new CreateTableCommand(createTableInput(name)));
   return name;
 }
+
+/**
+ * Points functions imported by a test at localcloud, as the local stage does: the SDK's endpoint, a region, test
+ * credentials, a fresh state table and the config. Returns the table name.
+ */
+export async function functionEnvironment(cloud: Localcloud, logLevel = 'SILENT'): Promise<string> {
+  const table = await createTestTable(cloud);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: cloud.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    TABLE_NAME: table,
+    OPSAUTO_CONFIG: JSON.stringify({ regions: ['us-east-1'] }),
+    POWERTOOLS_LOG_LEVEL: logLevel,
+  });
+  return table;
+}

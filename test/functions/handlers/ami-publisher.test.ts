@@ -7,7 +7,7 @@ import { createFamilyImage, waitForImages } from '../../helpers/ec2.js';
 import { fixture } from '../../helpers/fixtures.js';
 import { fakeContext } from '../../helpers/lambda-context.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
-import { createTestTable } from '../../helpers/table.js';
+import { functionEnvironment } from '../../helpers/table.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
 
@@ -22,15 +22,7 @@ const param = () => `/opsauto/ami/${family}/latest`;
 beforeAll(async () => {
   cloud = await startTestCloud();
   cloud.seed({ regions: { 'us-east-1': { images: [{ name: 'base', creationDate: '2026-01-01T00:00:00Z' }] } } });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: cloud.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    TABLE_NAME: await createTestTable(cloud),
-    OPSAUTO_CONFIG: JSON.stringify({ regions: ['us-east-1'] }),
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-  });
+  await functionEnvironment(cloud, 'ERROR');
   ({ handler } = (await import('../../../packages/functions/src/handlers/ami-publisher.js')) as { handler: Handler });
   ssm = new SSMClient(clientConfig(cloud));
   ec2 = new EC2Client(clientConfig(cloud));

@@ -4,7 +4,7 @@ import type { Localcloud } from '@opsauto/localcloud';
 import { fixture } from '../../helpers/fixtures.js';
 import { fakeContext } from '../../helpers/lambda-context.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
-import { createTestTable } from '../../helpers/table.js';
+import { functionEnvironment } from '../../helpers/table.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
 
@@ -14,15 +14,7 @@ let handler: Handler;
 beforeAll(async () => {
   cloud = await startTestCloud();
   cloud.seed({ regions: { 'us-east-1': { volumes: [{ size: 100, type: 'gp3', tags: { Name: 'orphan' } }] } } });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: cloud.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    TABLE_NAME: await createTestTable(cloud),
-    OPSAUTO_CONFIG: JSON.stringify({ regions: ['us-east-1'] }),
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
+  await functionEnvironment(cloud);
   ({ handler } = (await import('../../../packages/functions/src/handlers/stale-volume-scan.js')) as { handler: Handler });
 });
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentUpdateError, type FamilyHead, type PublicationRecord, type PublicationStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
+import { pick } from '../items.js';
 import { isAwsError } from '../errors.js';
 
 const HEAD_TYPE = 'ami-family-head';
@@ -126,12 +127,8 @@ export class DynamoPublicationStore implements PublicationStore {
   }
 }
 
-function strip<T>(item: Record<string, unknown>, keep: readonly string[]): T {
-  return Object.fromEntries(Object.entries(item).filter(([k]) => keep.includes(k))) as T;
-}
-
 const HEAD_KEYS = ['region', 'family', 'parameterName', 'imageId', 'imageName', 'creationDate', 'highWaterImageId', 'highWaterCreationDate', 'status', 'kind', 'parameterVersion', 'updatedAt', 'previous', 'putBy', 'putAt', 'warning', 'warningImageId', 'version'] as const;
 const RECORD_KEYS = ['region', 'family', 'sequence', 'kind', 'imageId', 'imageName', 'creationDate', 'parameterName', 'parameterVersion', 'at', 'source', 'note'] as const;
 
-const toHead = (item: Record<string, unknown>) => strip<FamilyHead>(item, HEAD_KEYS);
-const toRecord = (item: Record<string, unknown>) => strip<PublicationRecord>(item, RECORD_KEYS);
+const toHead = (item: Record<string, unknown>) => pick<FamilyHead>(item, HEAD_KEYS);
+const toRecord = (item: Record<string, unknown>) => pick<PublicationRecord>(item, RECORD_KEYS);

@@ -1,6 +1,7 @@
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { type Clock, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
+import { pick } from '../items.js';
 
 const RECORD_TYPE = 'ebs-volume';
 const REGION_TYPE = 'ebs-region-scan';
@@ -166,12 +167,8 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function strip<T>(item: Record<string, unknown>, keep: readonly string[]): T {
-  return Object.fromEntries(Object.entries(item).filter(([k]) => keep.includes(k))) as T;
-}
-
 const RECORD_KEYS = ['account', 'region', 'volumeId', 'unattachedSince', 'basis', 'firstSeenAt', 'status', 'opsItemId', 'filedAt', 'version'] as const;
 const RUN_KEYS = ['runId', 'startedAt', 'finishedAt', 'dryRun', 'regions', 'totals'] as const;
 
-const toRecord = (item: Record<string, unknown>) => strip<VolumeRecord>(item, RECORD_KEYS);
-const toRun = (item: Record<string, unknown>) => strip<ScanRunSummary>(item, RUN_KEYS);
+const toRecord = (item: Record<string, unknown>) => pick<VolumeRecord>(item, RECORD_KEYS);
+const toRun = (item: Record<string, unknown>) => pick<ScanRunSummary>(item, RUN_KEYS);

@@ -1,45 +1,14 @@
-import { AwsClients, amiPublisherAdapters, tableName } from '@opsauto/aws';
-import { rollbackFamily, type AmiPublisherDeps, type Clock } from '@opsauto/core';
+import { amiPublisherAdapters } from '@opsauto/aws';
+import { rollbackFamily, type AmiPublisherDeps } from '@opsauto/core';
+import { sleep } from '@opsauto/functions';
 import type { Command } from 'commander';
-import { ControlClient, localcloudUrl } from '../control-client.js';
 import { print } from '../output.js';
-import { loadProjectConfig } from '../project.js';
-import { LOCAL_STAGE } from '../stage.js';
+import { stageContext, type GlobalOptions } from '../stage-context.js';
 
-interface GlobalOptions {
-  stage: string;
-  endpoint?: string;
-  json?: boolean;
-}
-
-/** The local stage's virtual time, so that what the CLI records lines up with what its functions record. */
-async function localClock(url: string): Promise<Clock> {
-  const { offsetMs } = await new ControlClient(url).request<{ offsetMs: number }>('GET', 'clock');
-  return { now: () => new Date(Date.now() + offsetMs) };
-}
-
-/**
- * The AMI publisher's adapters for the chosen stage: localcloud for `local`, the SDK's defaults otherwise. The
- * table lives in the home region (the first configured one) whatever region the family is in.
- */
+/** The AMI publisher's adapters for the chosen stage. The table is in the home region, whatever the family's region. */
 async function deps(program: Command, region?: string): Promise<{ deps: AmiPublisherDeps; region: string }> {
-  const { stage, endpoint } = program.opts<GlobalOptions>();
-  const config = await loadProjectConfig();
-  const home = config.regions[0];
-  const local = stage === LOCAL_STAGE;
-  const url = localcloudUrl(endpoint);
-  const clients = local
-    ? new AwsClients(home, { endpoint: url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-    : new AwsClients(home, endpoint ? { endpoint } : {});
-  return {
-    region: region ?? home,
-    deps: {
-      config,
-      clock: local ? await localClock(url) : { now: () => new Date() },
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      ...amiPublisherAdapters(clients, tableName(config.app, stage)),
-    },
-  };
+  const { config, clients, tableName, clock } = await stageContext(program);
+  return { region: region ?? config.regions[0], deps: { config, clock, sleep, ...amiPublisherAdapters(clients, tableName) } };
 }
 
 function positiveInt(value: string): number {

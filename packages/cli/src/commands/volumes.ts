@@ -1,30 +1,17 @@
-import { AccountClients, AwsClients, ownAccountId, staleVolumeAdapters, tableName } from '@opsauto/aws';
+import { AccountClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
 import { daysUnattached, estimateMonthlyCost, isStale, scanTargets, type ScanRunSummary, type StaleVolumeDeps } from '@opsauto/core';
 import type { Command } from 'commander';
 import { ControlClient, localcloudUrl } from '../control-client.js';
 import { print } from '../output.js';
-import { loadProjectConfig } from '../project.js';
 import { LOCAL_STAGE } from '../stage.js';
-
-interface GlobalOptions {
-  stage: string;
-  endpoint?: string;
-  json?: boolean;
-}
+import { stageContext, type GlobalOptions } from '../stage-context.js';
 
 /** The scanner's adapters for the chosen stage (localcloud for `local`), and the account it runs in. */
 async function deps(program: Command): Promise<{ deps: StaleVolumeDeps; ownAccount: string }> {
-  const { stage, endpoint } = program.opts<GlobalOptions>();
-  const config = await loadProjectConfig();
-  const local = stage === LOCAL_STAGE;
-  const url = localcloudUrl(endpoint);
-  const settings = local ? { endpoint: url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : endpoint ? { endpoint } : {};
-  const clients = new AwsClients(config.regions[0], settings);
-  const offset = local ? (await new ControlClient(url).request<{ offsetMs: number }>('GET', 'clock')).offsetMs : 0;
-  const clock = { now: () => new Date(Date.now() + offset) };
+  const { config, settings, clients, tableName, clock } = await stageContext(program);
   const ownAccount = await ownAccountId(clients);
   const accounts = new AccountClients(clients, { ownAccount, roles: config.staleVolumes.accounts, settings, now: () => clock.now().getTime() });
-  return { deps: { config, clock, ...staleVolumeAdapters(accounts, clients, tableName(config.app, stage), clock) }, ownAccount };
+  return { deps: { config, clock, ...staleVolumeAdapters(accounts, clients, tableName, clock) }, ownAccount };
 }
 
 const summaryColumns = ['account', 'region', 'scanned', 'newlyUnattached', 'stale', 'filed', 'alreadyFiled', 'resolved', 'skippedByTag', 'leftForNextRun', 'errors'];

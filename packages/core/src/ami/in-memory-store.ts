@@ -1,4 +1,5 @@
 import { ConcurrentUpdateError } from '../errors.js';
+import { storedCopy } from '../stored-copy.js';
 import type { FamilyHead, PublicationRecord } from './model.js';
 import type { PublicationStore } from './ports.js';
 
@@ -18,7 +19,7 @@ export class InMemoryPublicationStore implements PublicationStore {
     if (stored?.version !== expectedVersion) {
       return Promise.reject(new ConcurrentUpdateError(`family ${head.family} in ${head.region} changed (expected version ${String(expectedVersion)}, found ${String(stored?.version)})`));
     }
-    this.heads.set(key, withoutUndefined(structuredClone(head)));
+    this.heads.set(key, storedCopy(head));
     return Promise.resolve();
   }
 
@@ -33,7 +34,7 @@ export class InMemoryPublicationStore implements PublicationStore {
 
   appendHistory(record: PublicationRecord): Promise<void> {
     const key = `${record.region}#${record.family}#${record.sequence}#${record.kind}`;
-    if (!this.records.has(key)) this.records.set(key, withoutUndefined(structuredClone(record)));
+    if (!this.records.has(key)) this.records.set(key, storedCopy(record));
     return Promise.resolve();
   }
 
@@ -48,9 +49,4 @@ export class InMemoryPublicationStore implements PublicationStore {
   listHeads(): Promise<FamilyHead[]> {
     return Promise.resolve([...this.heads.values()].map((h) => structuredClone(h)));
   }
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  for (const k of Object.keys(value) as (keyof T)[]) if (value[k] === undefined) delete value[k];
-  return value;
 }

@@ -1,16 +1,10 @@
 import type { RegionScanState, ScanRunSummary, VolumeRecord } from './model.js';
 import type { VolumeStore } from './ports.js';
+import { storedCopy } from '../stored-copy.js';
 
 const key = (r: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>) => `${r.account}#${r.region}#${r.volumeId}`;
 /** Runs sort (and are unique) by start time, then run ID, as the DynamoDB store's sort key `<startedAt>#<runId>`. */
 const runKey = (r: Pick<ScanRunSummary, 'startedAt' | 'runId'>) => `${r.startedAt}#${r.runId}`;
-
-/** A stored copy without undefined attributes: DynamoDB keeps no attribute for an undefined field. */
-function storedCopy(record: VolumeRecord): VolumeRecord {
-  const copy = structuredClone(record);
-  for (const k of Object.keys(copy) as (keyof VolumeRecord)[]) if (copy[k] === undefined) delete copy[k];
-  return copy;
-}
 
 /** VolumeStore in memory, behaving as the DynamoDB store does (the contract suite runs against both). */
 export class InMemoryVolumeStore implements VolumeStore {

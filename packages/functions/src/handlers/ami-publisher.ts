@@ -1,12 +1,12 @@
-import { AwsClients, amiPublisherAdapters } from '@opsauto/aws';
+import { amiPublisherAdapters } from '@opsauto/aws';
 import { amiPublisherEvent, noteUnusableImage, publishImage, type AmiPublisherDeps, type AmiPublisherEvent, type PublishResult } from '@opsauto/core';
+import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
 import { sleep } from '../sleep.js';
 
-const clients = new AwsClients(process.env.AWS_REGION ?? 'us-east-1');
 
 const deps = (): AmiPublisherDeps => ({ config: loadConfig(), clock: systemClock, sleep, ...amiPublisherAdapters(clients, requireEnv('TABLE_NAME')) });
 

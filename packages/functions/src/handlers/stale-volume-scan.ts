@@ -1,12 +1,12 @@
-import { AccountClients, AwsClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
+import { AccountClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
 import { scanFleet, staleVolumeScanInput, type StaleVolumeDeps } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
+import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
 
-const clients = new AwsClients(process.env.AWS_REGION ?? 'us-east-1');
 let accounts: AccountClients | undefined;
 
 /** Clients per scanned account, kept for the life of the container (assumed-role sessions are reused). */

@@ -1,8 +1,8 @@
-import { AwsClients, DynamoPublicationStore } from '@opsauto/aws';
+import { DynamoPublicationStore } from '@opsauto/aws';
+import { clients } from '../clients.js';
 import { requireEnv } from '../config.js';
 import { httpHandler, json } from '../handler.js';
 
-const clients = new AwsClients(process.env.AWS_REGION ?? 'us-east-1');
 
 /** GET /status: the image each AMI family publishes now, per region, with any warning. */
 export const handler = httpHandler(async () => {
