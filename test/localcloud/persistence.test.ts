@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { createTestTable } from '../helpers/table.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateFileError, STATE_FORMAT, STATE_VERSION } from '../../packages/localcloud/src/store.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
@@ -99,5 +101,24 @@ describe('localcloud persistence', () => {
     expect(ticks).toHaveLength(2);
     ssm2.destroy();
     await second.stop();
+  });
+
+  it('keeps DynamoDB tables across a restart, and empties them with fresh and with reset', async () => {
+    // Prepare: a table, persisted.
+    let cloud = await startTestCloud({ dataDir: dir });
+    const table = await createTestTable(cloud);
+    await cloud.stop();
+    const tables = async () => (await new DynamoDBClient(clientConfig(cloud)).send(new ListTablesCommand({}))).TableNames;
+    // Act / Assess: a restart keeps it, --fresh drops it.
+    cloud = await startTestCloud({ dataDir: dir });
+    expect(await tables()).toEqual([table]);
+    await cloud.stop();
+    cloud = await startTestCloud({ dataDir: dir, fresh: true });
+    expect(await tables()).toEqual([]);
+    // Act / Assess: so does POST /_localcloud/reset.
+    await createTestTable(cloud);
+    expect(await fetch(`${cloud.url}/_localcloud/reset`, { method: 'POST' }).then((r) => r.status)).toBe(200);
+    expect(await tables()).toEqual([]);
+    await cloud.stop();
   });
 });

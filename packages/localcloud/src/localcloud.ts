@@ -276,15 +276,22 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   };
 }
 
-/** Deletes every DynamoDB table, through dynalite's own API. */
+/** Deletes every DynamoDB table, through dynalite's own API (which wants a date beside the signature). */
 async function clearDynamo(url: string): Promise<void> {
   const call = async (op: string, body: unknown) => {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'x-amz-target': `DynamoDB_20120810.${op}`, 'content-type': 'application/x-amz-json-1.0', authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x' },
+      headers: {
+        'x-amz-target': `DynamoDB_20120810.${op}`,
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
+        authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=x',
+      },
       body: JSON.stringify(body),
     });
-    return (await res.json()) as { TableNames?: string[] };
+    const text = await res.text();
+    if (!res.ok) throw new Error(`could not empty DynamoDB (${op}): ${text}`);
+    return JSON.parse(text) as { TableNames?: string[] };
   };
   const { TableNames = [] } = await call('ListTables', {});
   for (const name of TableNames) await call('DeleteTable', { TableName: name });
