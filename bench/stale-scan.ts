@@ -8,8 +8,8 @@
  * time >= the slowest region's pages x latency (target <= 1.3x). The wall bound leaves out filing, which one
  * region cannot do faster than (new OpsItems / FILING_CONCURRENCY) x latency; that bound is printed beside it.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AccountClients, AwsClients, createTableInput, staleVolumeAdapters } from '@opsauto/aws';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AccountClients, AwsClients, ensureTable, staleVolumeAdapters } from '@opsauto/aws';
 import { defineConfig, FILING_CONCURRENCY, scanFleet, type StaleVolumeDeps } from '@opsauto/core';
 import { startLocalcloud } from '@opsauto/localcloud';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
@@ -32,7 +32,7 @@ export async function run(): Promise<boolean> {
   try {
     const settings = { endpoint: cloud.url, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, retryStrategy: new ConfiguredRetryStrategy(5, () => 20) };
     const table = 'opsauto-bench-state';
-    await new DynamoDBClient({ ...settings, region: REGIONS[0] }).send(new CreateTableCommand(createTableInput(table)));
+    await ensureTable(new DynamoDBClient({ ...settings, region: REGIONS[0] }), table);
     const started = Date.now();
     for (const region of REGIONS) generateVolumes(cloud.store, ACCOUNT, region, VOLUMES_PER_REGION, { inUseShare: 1 - STALE_SHARE, seed: REGIONS.indexOf(region) + 1 });
     cloud.store.changed();

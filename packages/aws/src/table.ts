@@ -1,3 +1,5 @@
+import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
 /**
  * The one DynamoDB table, defined once: the Storage stack and the local stage both create it from this.
  * Single-table design: `pk`/`sk`, one GSI (`gsi1pk`/`gsi1sk`) for cross-partition listings, TTL on `expiresAt`.
@@ -38,4 +40,21 @@ export function createTableInput(name: string) {
       Projection: { ProjectionType: 'ALL' as const },
     })),
   };
+}
+
+/**
+ * Creates the table unless it exists, and waits until it is ACTIVE (CreateTable answers while it is still CREATING).
+ * Returns whether it created it. For the local stage, tests and benchmarks; deployed stages get it from the stack.
+ */
+export async function ensureTable(client: DynamoDBClient, name: string): Promise<boolean> {
+  let created = false;
+  try {
+    await client.send(new DescribeTableCommand({ TableName: name }));
+  } catch (e) {
+    if (!(e instanceof ResourceNotFoundException)) throw e;
+    await client.send(new CreateTableCommand(createTableInput(name)));
+    created = true;
+  }
+  await waitUntilTableExists({ client, minDelay: 1, maxDelay: 2, maxWaitTime: 60 }, { TableName: name });
+  return created;
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { createTableInput, tableName } from '@opsauto/aws';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
 import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
@@ -68,12 +68,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
 
   async function provision(restored: boolean) {
     const ddb = new DynamoDBClient({ endpoint: cloud.url, region });
-    try {
-      await ddb.send(new DescribeTableCommand({ TableName: table }));
-    } catch (e) {
-      if (!(e instanceof ResourceNotFoundException)) throw e;
-      await ddb.send(new CreateTableCommand(createTableInput(table)));
-    }
+    await ensureTable(ddb, table);
     if (!restored && options.seed) {
       const fleet = parseYaml(readFileSync(options.seed, 'utf8')) as unknown;
       const created = cloud.seed(fleet, dirname(options.seed));

@@ -276,7 +276,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   };
 }
 
-/** Deletes every DynamoDB table, through dynalite's own API (which wants a date beside the signature). */
+/** Deletes every DynamoDB table, through dynalite's own API (which wants a date beside the signature), and waits until they are gone. */
 async function clearDynamo(url: string): Promise<void> {
   const call = async (op: string, body: unknown) => {
     const res = await fetch(url, {
@@ -295,6 +295,13 @@ async function clearDynamo(url: string): Promise<void> {
   };
   const { TableNames = [] } = await call('ListTables', {});
   for (const name of TableNames) await call('DeleteTable', { TableName: name });
+  // DeleteTable answers while the table is still DELETING: wait until it is gone.
+  for (let attempt = 0; ; attempt++) {
+    const left = (await call('ListTables', {})).TableNames ?? [];
+    if (left.length === 0) return;
+    if (attempt === 200) throw new Error(`could not empty DynamoDB: ${left.join(', ')} still listed`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** `?region=` of a control API request, default the default region. */
