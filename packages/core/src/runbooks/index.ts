@@ -4,3 +4,4 @@ export * from './values.js';
 export * from './interpolate.js';
 export * from './selector.js';
 export * from './branch.js';
+export * from './execution.js';

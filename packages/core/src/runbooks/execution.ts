@@ -1,0 +1,191 @@
+import type { JsonValue, Runbook } from './document.js';
+import type { ParameterValue } from './values.js';
+
+// The durable model of a runbook execution and the ports the engine drives. Everything here is stored as it is
+// (JSON-serialisable), so that any worker can pick an execution up where another left it.
+
+/** Execution statuses, as SSM Automation names them (AutomationExecutionStatus). */
+export type ExecutionStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Waiting'
+  | 'Success'
+  | 'TimedOut'
+  | 'Cancelling'
+  | 'Cancelled'
+  | 'Failed'
+  | 'CompletedWithSuccess'
+  | 'CompletedWithFailure';
+
+/** Step statuses, as SSM Automation names them (StepExecution.StepStatus). */
+export type StepStatus = 'Pending' | 'InProgress' | 'Waiting' | 'Success' | 'TimedOut' | 'Cancelled' | 'Failed';
+
+export const TERMINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['Success', 'TimedOut', 'Cancelled', 'Failed', 'CompletedWithSuccess', 'CompletedWithFailure'];
+
+export function isTerminal(status: ExecutionStatus): boolean {
+  return TERMINAL_EXECUTION_STATUSES.includes(status);
+}
+
+/** One run of one step. A step revisited through aws:branch or onFailure: step:X gets a new entry. */
+export interface StepExecution {
+  name: string;
+  action: string;
+  status: StepStatus;
+  /** 1-based; counts attempts that ran, not resumes after a worker died. */
+  attempt: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** The step's inputs after interpolation, as the action received them. */
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  failureMessage?: string;
+  /** Action progress kept between polls (an image ID being waited on, instance IDs being stopped, …). */
+  actionState?: JsonValue;
+  /** When a waiting step is to be looked at again. */
+  nextCheckAt?: string;
+}
+
+/** Rate control of an execution that runs its runbook once per target, each run a child execution. */
+export interface RateControl {
+  targetParameterName: string;
+  /** One value per child: the value its TargetParameterName parameter gets. */
+  targets: string[];
+  /** As given (`10`, `10%`) and as resolved against the number of targets. */
+  maxConcurrency: string;
+  maxErrors: string;
+  concurrencyLimit: number;
+  errorLimit: number;
+}
+
+/** Counters of a rate-controlled execution, updated atomically as children start and end. */
+export interface RateCounters {
+  launched: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** A signal sent to an execution from outside (CLI or API): kept apart from it so a running worker never loses one. */
+export type ExecutionSignal =
+  | { kind: 'Resume'; at: string }
+  | { kind: 'Approve'; at: string; approver: string; comment?: string }
+  | { kind: 'Reject'; at: string; approver: string; comment?: string }
+  | { kind: 'Cancel'; at: string };
+
+export interface Execution {
+  executionId: string;
+  documentName: string;
+  documentVersion?: string;
+  runbook: Runbook;
+  parameters: Record<string, ParameterValue>;
+  status: ExecutionStatus;
+  accountId: string;
+  region: string;
+  /** The role every step's AWS calls run as, when the document names one. */
+  assumeRole?: string;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  /** The step to run next, or the step running now; undefined once the execution has ended. */
+  currentStep?: string;
+  steps: StepExecution[];
+  outputs?: Record<string, unknown>;
+  failureMessage?: string;
+  /** When a waiting execution wants a worker again (the tick picks up executions whose time has come). */
+  wakeAt?: string;
+  /** A worker holds the execution until then; others leave it alone unless it is past. */
+  leaseUntil?: string;
+  /** Starts that carry the same key start this execution and no other. */
+  idempotencyKey?: string;
+  parentExecutionId?: string;
+  /** For a child execution: the target it runs on, and its index in the parent's targets. */
+  target?: string;
+  targetIndex?: number;
+  rateControl?: RateControl;
+  counters?: RateCounters;
+  /** Who or what started it (`schedule:office-hours-stop`, `cli`, `config:s3-versioning`, …). */
+  triggeredBy?: string;
+  /** Incremented by every save: the optimistic lock. */
+  version: number;
+}
+
+/** A page of executions, newest first. */
+export interface ExecutionPage {
+  executions: Execution[];
+  nextToken?: string;
+}
+
+/**
+ * Where executions live. Every save is conditional on the version read (ConcurrentUpdateError when it moved), so
+ * two workers can never both think they advanced the same execution.
+ */
+export interface ExecutionStore {
+  /**
+   * Stores a new execution (version 1). When `idempotencyKey` is set and an execution with that key exists, stores
+   * nothing and returns the existing one: the same trigger delivered twice starts one execution.
+   */
+  create(execution: Execution): Promise<{ created: boolean; execution: Execution }>;
+  /** The execution and the signals sent to it that it has not yet consumed, or undefined. */
+  get(executionId: string): Promise<{ execution: Execution; signals: ExecutionSignal[] } | undefined>;
+  /**
+   * Writes the execution if its stored version is still `execution.version - 1`; marks `consumedSignals` as consumed
+   * in the same write or after it. Throws ConcurrentUpdateError otherwise.
+   */
+  save(execution: Execution, consumedSignals?: readonly ExecutionSignal[]): Promise<void>;
+  /** Adds a signal for a worker to act on. NotFoundError when there is no such execution. */
+  signal(executionId: string, signal: ExecutionSignal): Promise<void>;
+  /** IDs of unfinished executions whose `wakeAt` is at or before `now`, or whose lease ran out: work for the tick. */
+  listDue(now: Date, limit: number): Promise<string[]>;
+  /** Executions, newest first; children only through their parent. */
+  list(options?: { limit?: number; nextToken?: string; parentExecutionId?: string }): Promise<ExecutionPage>;
+  /**
+   * Reserves the next target of a rate-controlled execution: when fewer than `concurrencyLimit` children run, more
+   * than `errorLimit` have not failed, and targets remain, increments `launched` and `running` and returns the index
+   * of the target to start. Undefined when none may start now. Atomic.
+   */
+  reserveTarget(parentExecutionId: string, rate: Pick<RateControl, 'concurrencyLimit' | 'errorLimit'> & { total: number }): Promise<number | undefined>;
+  /**
+   * Records the end of the child on target `targetIndex` on its parent (running − 1, succeeded or failed + 1) and
+   * returns the counters after. Atomic and idempotent: a second report for the same target changes nothing and returns
+   * the counters as they are.
+   */
+  finishTarget(parentExecutionId: string, targetIndex: number, outcome: 'succeeded' | 'failed'): Promise<RateCounters>;
+}
+
+/** Where a step's AWS calls go: the execution's account and region, as the document's assumeRole when it names one. */
+export interface ActionContext {
+  executionId: string;
+  stepName: string;
+  attempt: number;
+  accountId: string;
+  region: string;
+  assumeRole?: string;
+  /** The same for every resume of one attempt: lets an action find what an earlier, interrupted run of it did. */
+  idempotencyToken: string;
+  now(): Date;
+}
+
+/**
+ * What an action did when it was started or polled: finished (with the predefined outputs and, for output selectors,
+ * the API response), or waiting (poll again at `nextCheckAt`, with `state` kept in the store meanwhile).
+ * A failure is thrown: ActionFailure (the step failed) or any other error (the step failed with its message).
+ */
+export type ActionResult =
+  | { kind: 'done'; outputs?: Record<string, unknown>; response?: unknown }
+  | { kind: 'waiting'; nextCheckAt: Date; state: JsonValue };
+
+/** A step failed for a reason the action understands (a property that did not match, an unexpected instance state). */
+export class ActionFailure extends Error {
+  override name = 'ActionFailure';
+}
+
+/**
+ * Runs the actions that call AWS (aws:executeAwsApi, aws:waitForAwsResourceProperty, aws:assertAwsResourceProperty,
+ * aws:changeInstanceState, aws:createImage, aws:deleteImage, aws:createTags). `start` runs on a step's first try
+ * and again when a worker resumes an attempt that died before its result was stored: it must not repeat an effect
+ * that `context.idempotencyToken` shows was already made. `poll` continues a waiting action from its `state`.
+ */
+export interface ActionRunner {
+  start(action: string, inputs: Record<string, unknown>, context: ActionContext): Promise<ActionResult>;
+  poll(action: string, inputs: Record<string, unknown>, state: JsonValue, context: ActionContext): Promise<ActionResult>;
+}
