@@ -2,7 +2,8 @@ import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, wa
 
 /**
  * The one DynamoDB table, defined once: the Storage stack and the local stage both create it from this.
- * Single-table design: `pk`/`sk`, one GSI (`gsi1pk`/`gsi1sk`) for cross-partition listings, TTL on `expiresAt`.
+ * Single-table design: `pk`/`sk`; GSI `gsi1` (`gsi1pk`/`gsi1sk`) for cross-partition listings and sparse GSI `gsi2`
+ * (`gsi2pk`/`gsi2sk`) for work that falls due (unfinished runbook executions by due time); TTL on `expiresAt`.
  * Powertools idempotency records live in the same table under `pk` = `idempotency#<key>` (no sort key use).
  */
 export const tableDefinition = {
@@ -11,7 +12,10 @@ export const tableDefinition = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
-  globalSecondaryIndexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  globalSecondaryIndexes: [
+    { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  ],
 } as const;
 
 /** The physical table name for an app and stage. */
