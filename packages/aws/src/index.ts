@@ -3,3 +3,5 @@ export * from './clients.js';
 export * from './ami/index.js';
 export * from './errors.js';
 export * from './ebs/index.js';
+export * from './runbooks/index.js';
+export * from './scheduler-wake-up.js';

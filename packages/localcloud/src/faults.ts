@@ -44,6 +44,7 @@ const throttleErrors: Record<string, { code: string; status: number; message: st
   sns: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   cloudformation: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   s3: { code: 'SlowDown', status: 503, message: 'Please reduce your request rate.' },
+  scheduler: { code: 'ThrottlingException', status: 429, message: 'Rate exceeded' },
 };
 const internalErrors: Record<string, string> = {
   ec2: 'InternalError',
@@ -52,6 +53,7 @@ const internalErrors: Record<string, string> = {
   cloudformation: 'InternalFailure',
   events: 'InternalException',
   s3: 'InternalError',
+  scheduler: 'InternalServerException',
 };
 
 export function parseFaultRules(body: unknown): FaultRule[] {

@@ -5,5 +5,5 @@ export type { RuleRegistration, BusEvent } from './bus.js';
 export type { FaultRule } from './faults.js';
 export { DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
 export type { RouteRegistration } from './http-api.js';
-export type { ScheduleRegistration } from './scheduler.js';
+export type { ScheduleRegistration, ScheduleListing } from './scheduler.js';
 export { SeedError, type Fleet } from './seed.js';

@@ -74,7 +74,13 @@ export class LambdaRuntime {
   /** RequestResponse invoke: the handler's result, or its error. */
   async invoke(name: string, event: unknown, trigger = 'invoke', attempt = 1): Promise<unknown> {
     const fn = this.functions.get(name);
-    if (!fn) throw new Error(`no function named ${name} (registered: ${this.list().join(', ') || 'none'})`);
+    if (!fn) {
+      const error = new Error(`no function named ${name} (registered: ${this.list().join(', ') || 'none'})`);
+      // Recorded as a failed run, so that an event or a schedule aimed at a function that is not there shows up,
+      // with the function's name, among the invocations and then the failures.
+      this.record({ function: name, requestId: randomUUID(), trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: false, error: `${error.name}: ${error.message}` });
+      throw error;
+    }
     const requestId = randomUUID();
     const started = Date.now();
     const timeoutMs = (fn.timeoutSeconds ?? 30) * 1000;
@@ -107,11 +113,15 @@ export class LambdaRuntime {
     } finally {
       clearTimeout(timer);
       record.durationMs = Date.now() - started;
-      this.invocations.push(record);
-      if (this.invocations.length > 1000) this.invocations.splice(0, this.invocations.length - 1000);
-      const attemptText = attempt > 1 ? ` attempt ${attempt}` : '';
-      this.log(`λ ${name} ← ${trigger}${attemptText}: ${record.ok ? 'ok' : `FAILED ${record.error}`} (${record.durationMs} ms)`);
+      this.record(record);
     }
+  }
+
+  private record(record: InvocationRecord): void {
+    this.invocations.push(record);
+    if (this.invocations.length > 1000) this.invocations.splice(0, this.invocations.length - 1000);
+    const attemptText = record.attempt > 1 ? ` attempt ${record.attempt}` : '';
+    this.log(`λ ${record.function} ← ${record.trigger}${attemptText}: ${record.ok ? 'ok' : `FAILED ${record.error}`} (${record.durationMs} ms)`);
   }
 
   /** Event invoke: returns at once; failures are retried on the virtual clock, then recorded. */

@@ -18,6 +18,7 @@ import { ec2 } from './services/ec2.js';
 import { events } from './services/events.js';
 import { rds } from './services/rds.js';
 import { s3 } from './services/s3.js';
+import { schedulerService } from './services/scheduler.js';
 import { sns } from './services/sns.js';
 import { ssm } from './services/ssm.js';
 import { sts } from './services/sts.js';
@@ -49,7 +50,7 @@ export interface Localcloud {
   bus: EventBus;
   /** The project's HTTP API (API Gateway v2); `listen` it on API_PORT. */
   httpApi: HttpApi;
-  /** EventBridge Scheduler: schedules that invoke functions on the virtual clock. */
+  /** EventBridge Scheduler: the stage's schedules and those created through the Scheduler API, on the virtual clock. */
   scheduler: Scheduler;
   faults: Faults;
   calls: CallCounter;
@@ -91,7 +92,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const scheduler = new Scheduler(clock, lambda, DEFAULT_ACCOUNT, DEFAULT_REGION);
   const faults = new Faults();
   const calls = new CallCounter();
-  const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation];
+  const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation, schedulerService(scheduler)];
   const context = { clock, store, bus };
   const dynamo = dynalite({
     createTableMs: 0,

@@ -46,9 +46,9 @@ function holdThenDrop(req: IncomingMessage, fault: TimeoutFault): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-/** Authentication errors under the names each protocol uses (awsJson: `…Exception`). */
+/** Authentication errors under the names each protocol uses (awsJson and restJson: `…Exception`). */
 function authError(e: AwsError, protocol: ServiceDefinition['protocol'] | 'dynamodb'): AwsError {
-  if (protocol !== 'json' && protocol !== 'dynamodb') return e;
+  if (protocol !== 'json' && protocol !== 'rest-json' && protocol !== 'dynamodb') return e;
   const code = { ExpiredToken: 'ExpiredTokenException', InvalidClientTokenId: 'UnrecognizedClientException' }[e.code];
   return code ? new AwsError(code, e.message, e.status) : e;
 }
@@ -128,11 +128,32 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         return;
       }
       const rest = byName.get(scope.service ?? '');
-      if (rest?.protocol === 'rest-xml') {
+      const restRequest = (): RestRequest => {
         const parsed = new URL(url, 'http://localhost');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-        const request: RestRequest = { method: req.method ?? 'GET', path: decodeURIComponent(parsed.pathname), query: parsed.searchParams, headers, body };
+        return { method: req.method ?? 'GET', path: decodeURIComponent(parsed.pathname), query: parsed.searchParams, headers, body };
+      };
+      if (rest?.protocol === 'rest-json') {
+        const request = restRequest();
+        const operation = rest.restOperation?.(request);
+        const send = (status: number, payload: string, errorType?: string) => {
+          res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+          res.end(payload);
+        };
+        try {
+          if (!operation) throw new AwsError('UnknownOperationException', `localcloud does not emulate ${request.method} ${request.path} on ${rest.name}`);
+          send(200, awsJson((await call(rest, operation, request, region, requestId, identify)) ?? {}));
+        } catch (e) {
+          if (e instanceof TimeoutFault) return holdThenDrop(req, e);
+          const err = asAwsError(e, rest.name, operation ?? '(none)');
+          send(err.status, JSON.stringify({ ...err.members, Message: err.message }), err.code);
+        }
+        return;
+      }
+      if (rest?.protocol === 'rest-xml') {
+        const request = restRequest();
+        const parsed = new URL(url, 'http://localhost');
         const operation = rest.restOperation?.(request);
         try {
           if (!operation) throw new AwsError('NotImplemented', `localcloud does not emulate ${request.method} ${request.path}${parsed.search} on ${rest.name}`, 501);
@@ -195,7 +216,7 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     const op = service.operations[operation];
     d.calls.record(service.name, operation || '(none)');
     if (!op) {
-      throw service.protocol === 'json'
+      throw service.protocol === 'json' || service.protocol === 'rest-json'
         ? new AwsError('UnknownOperationException', `localcloud does not emulate ${service.name}:${operation}`)
         : new AwsError('InvalidAction', `The action ${operation} is not valid for this web service (localcloud does not emulate ${service.name}:${operation}).`);
     }

@@ -70,7 +70,9 @@ export type ExecutionSignal =
   | { kind: 'Resume'; at: string }
   | { kind: 'Approve'; at: string; approver: string; comment?: string }
   | { kind: 'Reject'; at: string; approver: string; comment?: string }
-  | { kind: 'Cancel'; at: string };
+  | { kind: 'Cancel'; at: string }
+  /** A child execution that an aws:executeAutomation step waits on has ended. */
+  | { kind: 'ChildEnded'; at: string; executionId: string };
 
 export interface Execution {
   executionId: string;

@@ -1,6 +1,6 @@
 /**
- * AMIs: CreateImage (pending, then available on the virtual clock with an `EC2 AMI State Change` event),
- * DescribeImages and DeregisterImage.
+ * AMIs: CreateImage (pending, then available on the virtual clock with an `EC2 AMI State Change` event, and an
+ * EBS snapshot of the instance's root volume), DescribeImages and DeregisterImage (which leaves the snapshots).
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError } from '../errors.js';
@@ -18,6 +18,7 @@ import {
   imageArn,
   imagesNotFound,
   instancesNotFound,
+  isoTime,
   optionalBool,
   optionalString,
   requiredString,
@@ -26,8 +27,10 @@ import {
   tagsFromSpecifications,
   type EbsMapping,
   type ImageRecord,
+  type SnapshotRecord,
 } from './ec2-model.js';
 import { randomId, type Runtime } from './filters.js';
+import { armSnapshot, SNAPSHOT_COMPLETED_DELAY_MS } from './ec2-snapshots.js';
 
 /** How long (virtual time) a new image stays `pending` before it is `available`. */
 export const IMAGE_AVAILABLE_DELAY_MS = 60_000;
@@ -94,10 +97,12 @@ export function createImage(input: QueryTree, ctx: RequestContext): Record<strin
     throw new AwsError('InvalidParameterValue', 'The description must be no longer than 255 characters.');
   }
   const tags = tagsFromSpecifications(input, 'image', ['image', 'snapshot']);
+  const snapshotTags = tagsFromSpecifications(input, 'snapshot', ['image', 'snapshot']);
   const imageId = randomId('ami-');
   checkTagLimit(imageId, tags);
   optionalBool(input, 'NoReboot'); // accepted; the emulated instance does not reboot either way
   const now = ctx.clock.nowMs();
+  const root = rootMapping(instance.rootDeviceName);
   const image: ImageRecord = {
     imageId,
     name,
@@ -109,10 +114,25 @@ export function createImage(input: QueryTree, ctx: RequestContext): Record<strin
     sourceInstanceId: instanceId,
     architecture: instance.architecture,
     rootDeviceName: instance.rootDeviceName,
-    blockDeviceMappings: [rootMapping(instance.rootDeviceName)],
+    blockDeviceMappings: [root],
     tags,
   };
   state.images[imageId] = image;
+  // EC2 snapshots the instance's volumes for the image: the snapshots are the account's, listed by
+  // DescribeSnapshots, and stay when the image is deregistered (deleting them is up to the owner).
+  const snapshot: SnapshotRecord = {
+    snapshotId: root.snapshotId,
+    volumeId: instance.volumeId,
+    volumeSize: root.volumeSize,
+    description: `Created by CreateImage(${instanceId}) for ${imageId} from ${instance.volumeId}`,
+    state: 'pending',
+    startTime: isoTime(now),
+    completedAt: now + SNAPSHOT_COMPLETED_DELAY_MS,
+    encrypted: root.encrypted,
+    tags: snapshotTags,
+  };
+  state.snapshots[snapshot.snapshotId] = snapshot;
+  armSnapshot(ctx, ctx.account, ctx.region, snapshot);
   armImage(ctx, ctx.account, ctx.region, image);
   return { imageId };
 }

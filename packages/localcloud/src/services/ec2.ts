@@ -1,7 +1,7 @@
 /**
- * EC2 (ec2Query protocol, XML answers): regions, images, instances, volumes and snapshots with their lifecycles
- * on the virtual clock, and tags on all of them. Operations return objects with EC2's wire element names; the
- * server writes the XML.
+ * EC2 (ec2Query protocol, XML answers): regions, images, instances (with their status checks), volumes and
+ * snapshots with their lifecycles on the virtual clock, and tags on all of them. Operations return objects with
+ * EC2's wire element names; the server writes the XML.
  */
 import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
@@ -10,6 +10,7 @@ import type { Store } from '../store.js';
 import { armPendingImages, createImage, deregisterImage, describeImages, seedImage } from './ec2-images.js';
 import { armPendingInstances, modifyInstanceAttribute, startInstances, stopInstances, terminateInstances } from './ec2-instance-lifecycle.js';
 import { describeInstances, runInstances, seedInstance } from './ec2-instances.js';
+import { describeInstanceStatus } from './ec2-instance-status.js';
 import {
   allEc2States,
   checkImageId,
@@ -123,6 +124,7 @@ export const ec2: ServiceDefinition = {
     DescribeRegions: withDryRun(describeRegions),
     RunInstances: withDryRun(runInstances),
     DescribeInstances: withDryRun(describeInstances),
+    DescribeInstanceStatus: withDryRun(describeInstanceStatus),
     StartInstances: withDryRun(startInstances),
     StopInstances: withDryRun(stopInstances),
     TerminateInstances: withDryRun(terminateInstances),

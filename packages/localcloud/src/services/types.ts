@@ -22,7 +22,7 @@ export type Operation = (input: any, ctx: RequestContext) => unknown;
 export interface ServiceDefinition {
   /** The signing name (`ssm`, `ec2`, `sts` …), which also names it in faults and call counts. */
   name: string;
-  protocol: 'json' | 'ec2' | 'query' | 'rest-xml';
+  protocol: 'json' | 'ec2' | 'query' | 'rest-xml' | 'rest-json';
   /** awsJson: the X-Amz-Target prefix (`AmazonSSM`); query/ec2: the response namespace. */
   targetPrefix?: string;
   xmlns?: string;
@@ -31,13 +31,16 @@ export interface ServiceDefinition {
    * rest-xml (S3): names the operation of a request from its method, path, query and headers (undefined when the
    * request matches none). The operation then receives the whole `RestRequest` as its input and answers a
    * `RestResponse`; errors are thrown as AwsError and written as `<Error><Code>…</Code><Message>…</Message></Error>`.
+   *
+   * rest-json (EventBridge Scheduler): the same, except that an operation answers the response body as a plain
+   * object (Dates are sent as epoch seconds), and errors are written as `x-amzn-errortype` with a `{"Message": …}` body.
    */
   restOperation?(request: RestRequest): string | undefined;
   /** Called when the emulator starts and after the clock moves: re-arm lifecycle timers from persisted state. */
   start?(ctx: Omit<RequestContext, 'service' | 'operation' | 'region' | 'account' | 'requestId'>): void;
 }
 
-/** An HTTP request of a rest-xml service, as its operation receives it. */
+/** An HTTP request of a rest-xml or rest-json service, as its operation receives it. */
 export interface RestRequest {
   method: string;
   /** Decoded path, e.g. `/my-bucket` (path-style addressing). */

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  ec2InstanceFilters,
+  RUNBOOK_EVENT_SOURCE,
+  runbookStatusEntries,
+  type Clock,
+  type EngineDeps,
+  type Execution,
+  type InstanceTargetQuery,
+  type StepExecution,
+} from '@opsauto/core';
+import type { AwsClients, ClientSettings } from '../clients.js';
+import { SchedulerWakeUp } from '../scheduler-wake-up.js';
+import { AwsActionRunner } from './action-runner.js';
+import { DynamoExecutionStore } from './dynamo-execution-store.js';
+import { SsmRunbookSource } from './runbook-source.js';
+
+/** The event that asks a worker to run executions (the worker's own trigger). */
+export const DISPATCH_DETAIL_TYPE = 'Runbook Execution Dispatched';
+/** The event that asks for a new execution (any producer on the bus; also the worker's trigger). */
+export const START_DETAIL_TYPE = 'Runbook Execution Requested';
+
+const ENTRIES_PER_CALL = 10;
+
+/**
+ * Puts entries on the default bus, 10 to a call, and puts again the entries PutEvents reports as failed (its
+ * partial failures are not errors to the SDK), up to 3 times.
+ */
+export async function putEvents(client: EventBridgeClient, entries: PutEventsRequestEntry[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += ENTRIES_PER_CALL) {
+    let batch = entries.slice(i, i + ENTRIES_PER_CALL);
+    for (let attempt = 1; batch.length > 0; attempt++) {
+      const out = await client.send(new PutEventsCommand({ Entries: batch }));
+      if (!out.FailedEntryCount) break;
+      const failed = batch.filter((_, j) => out.Entries?.[j]?.ErrorCode);
+      if (attempt === 3) throw new Error(`PutEvents failed for ${failed.length} entries: ${out.Entries?.find((e) => e.ErrorCode)?.ErrorCode ?? 'unknown error'}`);
+      batch = failed;
+    }
+  }
+}
+
+/** Dispatch: one `Runbook Execution Dispatched` event per execution, so each gets its own worker. */
+export function eventBridgeDispatch(clients: AwsClients): EngineDeps['dispatch'] {
+  return (executionIds) =>
+    putEvents(
+      clients.get(EventBridgeClient),
+      executionIds.map((id) => ({ Source: RUNBOOK_EVENT_SOURCE, DetailType: DISPATCH_DETAIL_TYPE, Detail: JSON.stringify({ executionIds: [id] }) })),
+    );
+}
+
+/** Status-change notifications (and `Runbook Image Created`) on the default bus. */
+export function eventBridgeNotify(clients: AwsClients, onError: (error: unknown) => void): EngineDeps['notify'] {
+  return async (execution: Execution, steps: StepExecution[], executionChanged: boolean) => {
+    const entries = runbookStatusEntries(execution, steps, executionChanged).map((e) => ({ Source: e.Source, DetailType: e.DetailType, Detail: JSON.stringify(e.Detail) }));
+    try {
+      await putEvents(clients.get(EventBridgeClient), entries);
+    } catch (e) {
+      // The execution is saved; a notification that cannot be sent is reported, not retried by failing the worker.
+      onError(e);
+    }
+  };
+}
+
+/** EC2 instances matching a target query, through DescribeInstances (paginated, 1000 a page). */
+export function ec2InstanceFinder(clients: AwsClients, region?: string): (query: InstanceTargetQuery) => Promise<string[]> {
+  return async (query) => {
+    const client = clients.get(EC2Client, region);
+    const ids: string[] = [];
+    const input = query.kind === 'instances' ? { InstanceIds: query.instanceIds, Filters: ec2InstanceFilters(query) } : { Filters: ec2InstanceFilters(query), MaxResults: 1000 };
+    if (query.kind === 'instances') {
+      const out = await client.send(new DescribeInstancesCommand(input));
+      for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
+    } else {
+      for await (const page of paginateDescribeInstances({ client }, input)) {
+        for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
+      }
+    }
+    return [...new Set(ids)].sort();
+  };
+}
+
+export interface EngineAdapterOptions {
+  tableName: string;
+  clock: Clock;
+  /** Client settings (localcloud's endpoint) for clients made per assumed role. */
+  settings?: ClientSettings;
+  /** Where wake-ups are sent: this function (its ARN), by EventBridge Scheduler acting as `roleArn`. */
+  wakeUp: { functionArn: string; roleArn: string; namePrefix: string };
+  pollIntervalMs?: number;
+  onNotifyError: (error: unknown) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The engine's ports on AWS: DynamoDB, the actions' AWS calls, EventBridge, Scheduler and SSM documents. */
+export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapterOptions): EngineDeps & { runbooks: SsmRunbookSource } {
+  const wakeUp = new SchedulerWakeUp(clients, { ...options.wakeUp, now: () => options.clock.now() });
+  const runbooks = new SsmRunbookSource(clients);
+  return {
+    store: new DynamoExecutionStore(clients, options.tableName),
+    actions: new AwsActionRunner(clients, { settings: options.settings, pollIntervalMs: options.pollIntervalMs, now: () => options.clock.now().getTime() }),
+    clock: options.clock,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    dispatch: eventBridgeDispatch(clients),
+    wakeUp: (executionId, at) => wakeUp.schedule(executionId, at),
+    notify: eventBridgeNotify(clients, options.onNotifyError),
+    loadRunbook: (name, version) => runbooks.load(name, version),
+    newId: () => randomUUID(),
+    runbooks,
+  };
+}
