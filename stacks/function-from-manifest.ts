@@ -33,7 +33,8 @@ export interface FunctionWiring {
 /**
  * Turns one manifest entry into an SST Function with least-privilege IAM: one statement per manifest permission,
  * nothing else but the basic execution role (logging) and whatever `extra` adds (e.g. an on-failure destination).
- * Every function also gets its own log group and an alarm on its Errors metric.
+ * Every function also gets its own log group and an alarm on its Errors metric; a function with `wakeUp` also gets
+ * the role EventBridge Scheduler acts as when the function's own schedules invoke it (see `wakeUpRole`).
  *
  * @example
  * const fn = functionFromManifest(stack, definition, { config, stage: app.stage, tableName: name }, { retryAttempts: 2 });
@@ -45,7 +46,11 @@ export function functionFromManifest(
   extra: Pick<FunctionProps, 'retryAttempts' | 'onFailure' | 'maxEventAge'> = {},
 ): SstFunction {
   const id = constructId(definition.name);
-  const environment = functionEnvironment(wiring.config, wiring.tableName);
+  assertWakeUpWiring(definition);
+  // Created before the function, which names it in its environment and may pass it (iam:PassRole); the role's
+  // permission to invoke the function is attached afterwards as a separate policy, so there is no cycle.
+  const wakeUp = definition.wakeUp ? wakeUpRole(scope, id, definition.name) : undefined;
+  const environment = functionEnvironment(wiring.config, wiring.tableName, wakeUp?.roleArn ?? '');
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
   const fn = new SstFunction(scope, id, {
     handler: definition.handler,
@@ -53,11 +58,19 @@ export function functionFromManifest(
     timeout: definition.timeoutSeconds,
     memorySize: definition.memoryMB,
     environment: Object.fromEntries(definition.environment.map((key) => [key, environment[key]])),
-    permissions: policyStatements(scope, definition, wiring.tableName),
+    permissions: policyStatements(scope, definition, { tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp }),
     logGroup,
+    ...(definition.files ? { copyFiles: definition.files.map(({ from, to }) => ({ from, to })) } : {}),
     ...extra,
   });
   Tags.of(fn).add(functionTag, definition.name);
+  if (wakeUp) {
+    Tags.of(wakeUp).add(functionTag, definition.name);
+    // The function's ARN and its versions and aliases, in case a wake-up ever targets a qualified ARN.
+    wakeUp.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn, `${fn.functionArn}:*`] }),
+    );
+  }
   new cloudwatch.Alarm(scope, `${id}Errors`, {
     alarmDescription: `${definition.name}: at least one invocation failed in 5 minutes`,
     metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
@@ -78,14 +91,45 @@ export function constructId(name: string): string {
     .join('');
 }
 
+/**
+ * The role EventBridge Scheduler assumes to invoke a `wakeUp` function from the one-time schedules the function
+ * creates. Trusted by scheduler.amazonaws.com for this account only (aws:SourceAccount, against the confused
+ * deputy); its one permission, invoking the function, is added once the function exists.
+ */
+function wakeUpRole(scope: Construct, id: string, functionName: string): iam.Role {
+  return new iam.Role(scope, `${id}WakeUpRole`, {
+    description: `EventBridge Scheduler invokes ${functionName} at the wake-ups it schedules`,
+    assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
+    }),
+  });
+}
+
+/** Wake-up scopes and WAKE_UP_* variables only make sense for a function that has a wake-up role. */
+function assertWakeUpWiring(definition: FunctionDefinition): void {
+  if (definition.wakeUp) return;
+  const scope = definition.permissions.flatMap((p) => p.resources).find((r) => r.kind === 'wake-up-role' || r.kind === 'wake-up-schedules');
+  if (scope) throw new Error(`manifest function ${definition.name}: resource scope "${scope.kind}" needs wakeUp: true`);
+  if (definition.environment.includes('WAKE_UP_ROLE_ARN')) {
+    throw new Error(`manifest function ${definition.name}: WAKE_UP_ROLE_ARN needs wakeUp: true`);
+  }
+}
+
+/** What resource scopes render to besides the stack's partition, region and account. */
+interface ScopeContext {
+  tableName: string;
+  wakeUpPrefix: string;
+  wakeUp: iam.IRole | undefined;
+}
+
 /** One IAM statement per manifest permission, resources rendered for the stack's partition, region and account. */
-function policyStatements(scope: Construct, definition: FunctionDefinition, tableName: string): iam.PolicyStatement[] {
+function policyStatements(scope: Construct, definition: FunctionDefinition, context: ScopeContext): iam.PolicyStatement[] {
   return definition.permissions.map((permission) => {
     assertGrantable(definition.name, permission);
     return new iam.PolicyStatement({
       effect: iam.Effect.ALLOW,
       actions: permission.actions,
-      resources: permission.resources.flatMap((resource) => renderResource(scope, definition.name, resource, tableName)),
+      resources: permission.resources.flatMap((resource) => renderResource(scope, definition.name, resource, context)),
     });
   });
 }
@@ -99,11 +143,11 @@ function assertGrantable(functionName: string, permission: Permission): void {
   if (wildcard) throw new Error(`manifest function ${functionName}: wildcard action "${wildcard}" is not allowed`);
 }
 
-function renderResource(scope: Construct, functionName: string, resource: ResourceScope, tableName: string): string[] {
+function renderResource(scope: Construct, functionName: string, resource: ResourceScope, context: ScopeContext): string[] {
   const { partition, region, account } = Stack.of(scope);
   switch (resource.kind) {
     case 'table': {
-      const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${tableName}`;
+      const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${context.tableName}`;
       return [tableArn, `${tableArn}/index/*`];
     }
     case 'ssm-parameter-path': {
@@ -117,6 +161,17 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
     }
     case 'ssm-opsitems':
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);
+    case 'default-bus':
+      return [`arn:${partition}:events:${region}:${account}:event-bus/default`];
+    case 'ssm-documents':
+      // AWS-owned documents (AWS-StopEC2Instance …) have no account in their ARN.
+      return [`arn:${partition}:ssm:${region}::document/*`, `arn:${partition}:ssm:${region}:${account}:document/*`];
+    case 'wake-up-schedules':
+      // The worker creates its wake-ups in the default schedule group.
+      return [`arn:${partition}:scheduler:${region}:${account}:schedule/default/${context.wakeUpPrefix}*`];
+    case 'wake-up-role':
+      if (!context.wakeUp) throw new Error(`manifest function ${functionName}: resource scope "wake-up-role" needs wakeUp: true`);
+      return [context.wakeUp.roleArn];
     case 'arns':
       return resource.arns;
     case 'any':

@@ -1,7 +1,10 @@
 import { createTableInput, tableDefinition, tableName } from '@opsauto/aws';
-import { functionEnvironment, manifest, type EnvKey, type FunctionDefinition, type ResourceScope } from '@opsauto/functions';
+import { functionEnvironment, manifest, RUNBOOK_API_ACTIONS, type EnvKey, type FunctionDefinition, type ResourceScope } from '@opsauto/functions';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { App, getStack, use, type StackContext } from 'sst/constructs';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { App, Function as SstFunction, getStack, use, useFunctions, type FunctionProps, type StackContext } from 'sst/constructs';
 import { initProject, useProject } from 'sst/project.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import config from '../../opsauto.config.js';
@@ -44,6 +47,13 @@ type Templates = Record<string, CfnTemplate>;
 type FunctionalStack = Parameters<typeof getStack>[0];
 
 /**
+ * The props SST builds each function from (what `sst deploy` bundles and copies files by), keyed by
+ * `<stack>/<logical id>` of the function; recorded per synthesised app because the placeholder code in the template
+ * does not show them.
+ */
+const buildProps = new WeakMap<Templates, Map<string, FunctionProps>>();
+
+/**
  * Synthesises an app in deploy mode. `isActiveStack: () => false` makes SST give functions placeholder code instead of
  * running esbuild on their handlers (as `sst deploy <other stack>` does), so handler files need not exist; every
  * other resource, property and IAM statement is synthesised as for a real deployment. NODE_ENV=test makes
@@ -60,7 +70,18 @@ async function synthesise(define: (app: App) => void | Promise<void>, stacks: Fu
   });
   await define(app);
   await app.finish();
-  return Object.fromEntries(stacks.map((s) => [s.name, Template.fromStack(getStack(s)).toJSON() as CfnTemplate]));
+  const templates: Templates = Object.fromEntries(stacks.map((s) => [s.name, Template.fromStack(getStack(s)).toJSON() as CfnTemplate]));
+  const props = new Map<string, FunctionProps>();
+  for (const s of stacks) {
+    const stack = getStack(s);
+    for (const construct of stack.node.findAll()) {
+      // SST's build reads a function's props by its construct address; read them the same way, while this app is current.
+      const built = construct instanceof SstFunction ? useFunctions().fromID(construct.node.addr) : undefined;
+      if (built) props.set(`${s.name}/${stack.getLogicalId((construct as SstFunction).node.defaultChild as CfnElement)}`, built);
+    }
+  }
+  buildProps.set(templates, props);
+  return templates;
 }
 
 let appTemplates: Promise<Templates> | undefined;
@@ -205,13 +226,25 @@ function grants(statements: Statement[]): string[] {
   return [...pairs].sort();
 }
 
-/** What a manifest resource scope must become, written out independently of the stacks' rendering code. */
-function expectedArns(scope: ResourceScope): string[] {
+/**
+ * What a manifest resource scope must become, written out independently of the stacks' rendering code.
+ * `wakeUpRole` is the rendered ARN of the function's wake-up role (see `wakeUpRoleOf`).
+ */
+function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): string[] {
   switch (scope.kind) {
     case 'table': {
       const table = `arn:aws:dynamodb:${region}:${account}:table/${tableName(config.app, stage)}`;
       return [table, `${table}/index/*`];
     }
+    case 'default-bus':
+      return [`arn:aws:events:${region}:${account}:event-bus/default`];
+    case 'ssm-documents':
+      return [`arn:aws:ssm:${region}::document/*`, `arn:aws:ssm:${region}:${account}:document/*`];
+    case 'wake-up-schedules':
+      return [`arn:aws:scheduler:${region}:${account}:schedule/default/${config.app}-${stage}-wake-*`];
+    case 'wake-up-role':
+      expect(wakeUpRole, 'a wake-up-role scope needs a wake-up role').toBeDefined();
+      return [wakeUpRole!];
     case 'ssm-parameter-path':
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
     case 'ssm-opsitems':
@@ -223,10 +256,51 @@ function expectedArns(scope: ResourceScope): string[] {
   }
 }
 
-function manifestGrants(definition: FunctionDefinition): string[] {
+function manifestGrants(definition: FunctionDefinition, wakeUpRole: string | undefined): string[] {
   return definition.permissions.flatMap((permission) =>
-    permission.actions.flatMap((action) => permission.resources.flatMap((scope) => expectedArns(scope).map((arn) => `${action} ${arn}`))),
+    permission.actions.flatMap((action) =>
+      permission.resources.flatMap((scope) => expectedArns(scope, wakeUpRole).map((arn) => `${action} ${arn}`)),
+    ),
   );
+}
+
+const schedulerTrust = (value: Json | undefined): boolean =>
+  asList((value as { Statement?: Json } | undefined)?.Statement).some(
+    (statement) => (statement as { Principal?: { Service?: Json } }).Principal?.Service === 'scheduler.amazonaws.com',
+  );
+
+/**
+ * Roles EventBridge Scheduler may assume that no deployed schedule uses: the roles functions pass to the schedules
+ * they create themselves (wake-ups).
+ */
+function wakeUpRoles(templates: Templates): Located[] {
+  const scheduleRoles = resources(templates, 'AWS::Scheduler::Schedule').map((schedule) =>
+    resolve(templates, schedule.stack, (props(schedule).Target as { RoleArn: Json }).RoleArn),
+  );
+  return resources(templates, 'AWS::IAM::Role').filter(
+    (role) => schedulerTrust(props(role).AssumeRolePolicyDocument) && !scheduleRoles.some((used) => same(used, role)),
+  );
+}
+
+/** The wake-up role that may invoke `fn`, found by what it grants (not by the function's environment). */
+function wakeUpRoleOf(templates: Templates, fn: Located): Located | undefined {
+  const matching = wakeUpRoles(templates).filter((role) =>
+    grants(roleStatements(templates, role)).includes(`lambda:InvokeFunction \${${fn.id}.Arn}`),
+  );
+  expect(matching.length, `wake-up roles of ${fn.id}`).toBeLessThanOrEqual(1);
+  return matching[0];
+}
+
+/** `${Id.Arn}`: how `render` shows the ARN of a resource in the same stack. */
+function arnOf(located: Located): string {
+  return `\${${located.id}.Arn}`;
+}
+
+/** The props SST builds and bundles a function with (see `buildProps`). */
+function buildPropsOf(templates: Templates, fn: Located): FunctionProps {
+  const found = buildProps.get(templates)?.get(`${fn.stack}/${fn.id}`);
+  expect(found, `build props of ${fn.id}`).toBeDefined();
+  return found!;
 }
 
 function invokeConfigOf(templates: Templates, fn: Located): Located[] {
@@ -377,8 +451,10 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
     for (const definition of definitions) {
       const fn = functionOf(templates, definition.name);
       const p = props(fn);
-      const environment = (p.Environment as { Variables: Record<string, string> }).Variables;
-      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage));
+      const environment = (p.Environment as { Variables: Record<string, Json> }).Variables;
+      // The wake-up role's ARN is a reference to the role the stacks create; every other value is a plain string.
+      const wakeUpRole = wakeUpRoleOf(templates, fn);
+      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage), wakeUpRole && arnOf(wakeUpRole));
 
       // Placeholder code always carries nodejs22.x; SST's metadata holds the runtime it would build and deploy with.
       expect(p.Runtime, definition.name).toBe('nodejs22.x');
@@ -387,7 +463,8 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       expect(p.Timeout, definition.name).toBe(definition.timeoutSeconds);
       expect(p.MemorySize, definition.name).toBe(definition.memoryMB);
       for (const key of allEnvKeys) {
-        expect(environment[key], `${definition.name} ${key}`).toBe(
+        const value = environment[key];
+        expect(value === undefined ? undefined : render(value), `${definition.name} ${key}`).toBe(
           definition.environment.includes(key) ? expectedEnvironment[key] : undefined,
         );
       }
@@ -500,8 +577,9 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       expect(props(role).ManagedPolicyArns, definition.name).toEqual([
         { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
       ]);
+      const wakeUpRole = wakeUpRoleOf(templates, fn);
       expect(grants(roleStatements(templates, role)), definition.name).toEqual(
-        [...new Set([...manifestGrants(definition), ...destinationGrants])].sort(),
+        [...new Set([...manifestGrants(definition, wakeUpRole && arnOf(wakeUpRole)), ...destinationGrants])].sort(),
       );
     }
   });
@@ -521,6 +599,48 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
         expect(action, `${role.id}: ${grant}`).not.toBe('*');
         if (resource === '*') expect(allowedOnAny.has(action), `${role.id}: ${grant}`).toBe(true);
       }
+    }
+  });
+
+  it('gives each function with wakeUp, and no other, a role Scheduler assumes for this account that may only invoke it', () => {
+    const withRoles: Located[] = [];
+    for (const definition of definitions) {
+      const fn = functionOf(templates, definition.name);
+      const role = wakeUpRoleOf(templates, fn);
+      if (!definition.wakeUp) {
+        expect(role, `${definition.name} has no wake-up role`).toBeUndefined();
+        continue;
+      }
+      expect(role, `${definition.name} wake-up role`).toBeDefined();
+      withRoles.push(role!);
+      expect(props(role!).AssumeRolePolicyDocument, definition.name).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': account } },
+          },
+        ],
+      });
+      expect(props(role!).ManagedPolicyArns, definition.name).toBeUndefined();
+      expect(grants(roleStatements(templates, role!)), definition.name).toEqual([
+        `lambda:InvokeFunction ${arnOf(fn)}`,
+        `lambda:InvokeFunction ${arnOf(fn)}:*`,
+      ]);
+      // The role is the one the function is told to pass, and in the function's stack (no cross-stack export).
+      expect(role!.stack, definition.name).toBe(fn.stack);
+      expect(render((props(fn).Environment as { Variables: Record<string, Json> }).Variables.WAKE_UP_ROLE_ARN), definition.name).toBe(arnOf(role!));
+    }
+    expect(wakeUpRoles(templates), 'wake-up roles').toHaveLength(withRoles.length);
+  });
+
+  it('copies the manifest files into the bundle SST builds when a function lists files', () => {
+    for (const definition of definitions) {
+      const fn = functionOf(templates, definition.name);
+
+      expect(buildPropsOf(templates, fn).copyFiles, definition.name).toEqual(definition.files);
     }
   });
 
@@ -608,6 +728,85 @@ describe('the opsauto app', () => {
     ]);
   });
 
+  it('grants runbook-worker exactly its table, bus, wake-up, document and runbook API permissions', () => {
+    // Prepare
+    const fn = functionOf(templates, 'runbook-worker');
+    const wakeUpRole = wakeUpRoleOf(templates, fn);
+    expect(wakeUpRole).toBeDefined();
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state';
+    const failureQueue = invokeConfigOf(templates, fn).map((c) =>
+      render((props(c).DestinationConfig as { OnFailure: { Destination: Json } }).OnFailure.Destination),
+    );
+    expect(failureQueue).toHaveLength(1);
+
+    // Act
+    const granted = grants(roleStatements(templates, roleOf(templates, fn)));
+    const byService = (service: string) => granted.filter((g) => g.startsWith(`${service}:`));
+
+    // Assess
+    expect(byService('dynamodb')).toEqual(
+      ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].flatMap((a) => [`dynamodb:${a} ${table}`, `dynamodb:${a} ${table}/index/*`]),
+    );
+    expect(byService('events')).toEqual(['events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/default']);
+    expect(byService('scheduler')).toEqual(
+      ['CreateSchedule', 'DeleteSchedule', 'UpdateSchedule'].map(
+        (a) => `scheduler:${a} arn:aws:scheduler:us-east-1:123456789012:schedule/default/opsauto-test-wake-*`,
+      ),
+    );
+    expect(byService('iam')).toEqual([`iam:PassRole ${arnOf(wakeUpRole!)}`]);
+    expect(byService('ssm')).toEqual([
+      'ssm:AddTagsToResource *',
+      'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
+      'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
+    ]);
+    expect(byService('sts')).toEqual([]);
+    expect(byService('sqs')).toEqual(['GetQueueAttributes', 'GetQueueUrl', 'SendMessage'].map((a) => `sqs:${a} ${failureQueue[0]}`));
+    expect(granted).toEqual(
+      [
+        ...byService('dynamodb'),
+        ...byService('events'),
+        ...byService('scheduler'),
+        ...byService('iam'),
+        'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
+        'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
+        ...byService('sqs'),
+        ...RUNBOOK_API_ACTIONS.map((a) => `${a} *`),
+      ].sort(),
+    );
+  });
+
+  it('gives runbook-worker its wake-up role ARN and the stage wake-up prefix, and a wake-up role only it has', () => {
+    const fn = functionOf(templates, 'runbook-worker');
+    const variables = (props(fn).Environment as { Variables: Record<string, Json> }).Variables;
+    const wakeUpRole = wakeUpRoleOf(templates, fn)!;
+
+    expect(render(variables.WAKE_UP_ROLE_ARN)).toBe(arnOf(wakeUpRole));
+    expect(wakeUpRole.resource.Type).toBe('AWS::IAM::Role');
+    expect(variables.WAKE_UP_PREFIX).toBe('opsauto-test-wake-');
+    expect(wakeUpRoles(templates)).toEqual([wakeUpRole]);
+    expect(grants(roleStatements(templates, wakeUpRole))).toEqual([`lambda:InvokeFunction ${arnOf(fn)}`, `lambda:InvokeFunction ${arnOf(fn)}:*`]);
+  });
+
+  it('invokes runbook-worker every 5 minutes from an EventBridge Scheduler schedule', () => {
+    const fn = functionOf(templates, 'runbook-worker');
+    const ticks = resources(templates, 'AWS::Scheduler::Schedule').filter((schedule) =>
+      same(resolve(templates, schedule.stack, (props(schedule).Target as { Arn: Json }).Arn), fn),
+    );
+
+    expect(ticks.map((t) => [props(t).ScheduleExpression, props(t).ScheduleExpressionTimezone])).toEqual([['rate(5 minutes)', 'UTC']]);
+  });
+
+  it('ships the repository runbooks with runbook-worker and with no other function', () => {
+    const runbooks = fileURLToPath(new URL('../../runbooks', import.meta.url));
+    const shipped = [...manifestFunctions(templates)].filter(([, [fn]]) => buildPropsOf(templates, fn).copyFiles !== undefined);
+
+    expect(shipped.map(([name]) => name)).toEqual(['runbook-worker']);
+    expect(buildPropsOf(templates, shipped[0][1][0]).copyFiles).toEqual([{ from: 'runbooks', to: 'runbooks' }]);
+    // SST copies `from` relative to the project root: the directory must be there and hold documents.
+    expect(existsSync(runbooks)).toBe(true);
+    expect(readdirSync(runbooks).filter((f) => /\.(ya?ml|json)$/.test(f)).length).toBeGreaterThan(0);
+  });
+
   it('sends EC2 AMI State Change events to ami-publisher', () => {
     const fn = functionOf(templates, 'ami-publisher');
     const rule = resources(templates, 'AWS::Events::Rule').find((r) =>
@@ -632,5 +831,51 @@ describe('the opsauto app', () => {
     for (const fn of resources(templates, 'AWS::Lambda::Function')) {
       expect(props(fn).TracingConfig, fn.id).toBeUndefined();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wiring the stacks refuse
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('wake-up wiring', () => {
+  const withoutWakeUp = (change: Partial<FunctionDefinition>): FunctionDefinition => ({
+    name: 'no-wake-up',
+    handler: 'packages/functions/src/handlers/no-wake-up.handler',
+    description: 'fixture: asks for wake-up wiring without wakeUp',
+    timeoutSeconds: 10,
+    memoryMB: 128,
+    triggers: [],
+    environment: ['TABLE_NAME'],
+    permissions: [{ actions: ['dynamodb:PutItem'], resources: [{ kind: 'table' }] }],
+    ...change,
+  });
+
+  const refused: [string, Partial<FunctionDefinition>, RegExp][] = [
+    [
+      'iam:PassRole on the wake-up role',
+      { permissions: [{ actions: ['iam:PassRole'], resources: [{ kind: 'wake-up-role' }] }] },
+      /"wake-up-role" needs wakeUp/,
+    ],
+    [
+      'scheduler actions on wake-up schedules',
+      { permissions: [{ actions: ['scheduler:CreateSchedule'], resources: [{ kind: 'wake-up-schedules' }] }] },
+      /"wake-up-schedules" needs wakeUp/,
+    ],
+    ['WAKE_UP_ROLE_ARN in its environment', { environment: ['WAKE_UP_ROLE_ARN'] }, /WAKE_UP_ROLE_ARN needs wakeUp/],
+  ];
+
+  it.each(refused)('refuses a function without wakeUp that asks for %s', async (_label, change, message) => {
+    const definition = withoutWakeUp(change);
+    function Refused({ stack }: StackContext) {
+      return buildAutomation(stack, [definition], fixtureWiring);
+    }
+
+    await expect(
+      synthesise((app) => {
+        app.setDefaultFunctionProps(functionDefaults);
+        app.stack(Refused);
+      }, [Refused]),
+    ).rejects.toThrow(message);
   });
 });

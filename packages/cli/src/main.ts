@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.js';
 import { volumeCommands } from './commands/volumes.js';
 import { controlCommands } from './commands/control.js';
 import { localCommand } from './commands/local.js';
+import { runbookCommands } from './commands/runbook.js';
 import { ControlClient, localcloudUrl } from './control-client.js';
 import { print } from './output.js';
 
@@ -22,6 +23,7 @@ controlCommands(program);
 amiCommands(program);
 buildCommand(program);
 volumeCommands(program);
+runbookCommands(program);
 
 program
   .command('status')

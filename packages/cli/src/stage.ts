@@ -1,15 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
 import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
-import { handlerLocation } from './project.js';
+import { handlerLocation, projectRoot } from './project.js';
 
 export const LOCAL_STAGE = 'local';
+
+/** The role the local stage's wake-up schedules name (localcloud models no IAM; the ARN is only carried along). */
+const LOCAL_WAKE_UP_ROLE = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/opsauto-local-wake-up`;
+
+/** AWS-owned Automation documents localcloud serves (see its README there). */
+const AWS_DOCUMENTS_DIR = fileURLToPath(new URL('../../localcloud/aws-documents/', import.meta.url));
+
+function awsDocuments(): { name: string; file: string; owner: 'Amazon' }[] {
+  return readdirSync(AWS_DOCUMENTS_DIR)
+    .filter((f) => /^AWS-.*\.(json|ya?ml)$/.test(f))
+    .map((file) => ({ name: basename(file, extname(file)), file, owner: 'Amazon' as const }));
+}
 
 export interface StageOptions {
   config: OpsautoConfig;
@@ -61,6 +73,8 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: options.functionLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     POWERTOOLS_DEV: 'true',
+    // The runbook worker's shipped runbooks (deployed, they are copied into its bundle).
+    RUNBOOKS_DIR: join(projectRoot, 'runbooks'),
   });
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
@@ -69,6 +83,9 @@ export async function startStage(options: StageOptions): Promise<Stage> {
   async function provision(restored: boolean) {
     const ddb = new DynamoDBClient({ endpoint: cloud.url, region });
     await ensureTable(ddb, table);
+    // AWS-owned runbooks exist in every account and region of AWS: in every configured region of the stage too.
+    const documents = awsDocuments();
+    cloud.seed({ regions: Object.fromEntries(options.config.regions.map((r) => [r, { documents }])) }, AWS_DOCUMENTS_DIR);
     if (!restored && options.seed) {
       const fleet = parseYaml(readFileSync(options.seed, 'utf8')) as unknown;
       const created = cloud.seed(fleet, dirname(options.seed));
@@ -80,7 +97,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     await provision(cloud.restored);
     const functions = manifest(options.config);
     // The stage's --log-level wins over the config's, for the functions' own logs.
-    const environment = { ...functionEnvironment(options.config, table), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
+    const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
     for (const fn of functions) {
       const { file, exportName } = handlerLocation(fn.handler);
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

@@ -43,6 +43,14 @@ export const staleVolumesSchema = z.object({
   ),
 });
 
+const runbooksSchema = z.object({
+  /**
+   * Roles runbooks may name as `assumeRole` (typically one per member account): the worker may assume only these.
+   * Empty: runbooks run with the worker's own permissions (see RUNBOOK_API_ACTIONS in the manifest).
+   */
+  assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
+});
+
 export const configSchema = z.object({
   /** Prefix of every resource name; one deployment per app name and stage. */
   app: z._default(z.string().check(z.regex(/^[a-z][a-z0-9-]{1,30}$/, 'must be lowercase letters, digits and -, 2 to 31 long')), 'opsauto'),
@@ -67,6 +75,7 @@ export const configSchema = z.object({
     {},
   ),
   staleVolumes: z.prefault(staleVolumesSchema, {}),
+  runbooks: z.prefault(runbooksSchema, {}),
 });
 
 export type OpsautoConfigInput = z.input<typeof configSchema>;

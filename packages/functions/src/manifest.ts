@@ -24,6 +24,14 @@ export type ResourceScope =
   | { kind: 'ssm-parameter-path'; path: string; regions: string[] }
   /** OpsItems in each of `regions` (`arn:aws:ssm:<region>:<account>:opsitem/*`). */
   | { kind: 'ssm-opsitems'; regions: string[] }
+  /** The function's own wake-up schedules (`schedule/default/<WAKE_UP_PREFIX>*`), see `wakeUp`. */
+  | { kind: 'wake-up-schedules' }
+  /** The role EventBridge Scheduler acts as to invoke the function (for iam:PassRole), see `wakeUp`. */
+  | { kind: 'wake-up-role' }
+  /** The default event bus of the function's region. */
+  | { kind: 'default-bus' }
+  /** SSM documents of the function's region: AWS-owned (`arn:aws:ssm:<region>::document/*`) and the account's. */
+  | { kind: 'ssm-documents' }
   /** Exactly these ARNs (e.g. roles in other accounts to assume). */
   | { kind: 'arns'; arns: string[] }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
@@ -35,7 +43,7 @@ export interface Permission {
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL';
+export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
@@ -48,6 +56,16 @@ export interface FunctionDefinition {
   triggers: Trigger[];
   environment: EnvKey[];
   permissions: Permission[];
+  /**
+   * The function schedules its own later invocations (one-time EventBridge Scheduler schedules): the stacks give it
+   * a role Scheduler acts as to invoke it, and WAKE_UP_ROLE_ARN / WAKE_UP_PREFIX to name them.
+   */
+  wakeUp?: boolean;
+  /**
+   * Files or directories copied into the deployed bundle, `from` relative to the repository root, `to` relative to
+   * the bundle root (SST v2's `copyFiles`).
+   */
+  files?: { from: string; to: string }[];
 }
 
 const table: ResourceScope = { kind: 'table' };
@@ -93,6 +111,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       ],
     },
     staleVolumeScan(config),
+    runbookWorker(config),
     {
       name: 'status',
       handler: 'packages/functions/src/handlers/status.handler',
@@ -131,9 +150,85 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
   };
 }
 
-/** The environment every function receives. */
-export function functionEnvironment(config: OpsautoConfig, tableName: string): Record<EnvKey, string> {
-  return { TABLE_NAME: tableName, OPSAUTO_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: config.logLevel };
+/**
+ * The AWS APIs runbooks may call through the engine (aws:executeAwsApi and the EC2 actions), granted to the worker.
+ * A runbook that calls anything else fails its step with AccessDenied in AWS. Read-only Describe/Get calls have no
+ * resource-level permissions, so all are granted on any resource.
+ */
+export const RUNBOOK_API_ACTIONS = [
+  'ec2:DescribeInstances',
+  'ec2:DescribeInstanceStatus',
+  'ec2:StartInstances',
+  'ec2:StopInstances',
+  'ec2:TerminateInstances',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:CreateImage',
+  'ec2:DescribeImages',
+  'ec2:DeregisterImage',
+  'ec2:CreateTags',
+  'ec2:DescribeVolumes',
+  'ec2:DeleteVolume',
+  'ec2:CreateSnapshot',
+  'ec2:DescribeSnapshots',
+  'ec2:DeleteSnapshot',
+  'rds:DescribeDBInstances',
+  'rds:StartDBInstance',
+  'rds:StopDBInstance',
+  'rds:ModifyDBInstance',
+  's3:GetBucketVersioning',
+  's3:PutBucketVersioning',
+  's3:GetEncryptionConfiguration',
+  's3:PutEncryptionConfiguration',
+  'ssm:AddTagsToResource',
+] as const;
+
+/**
+ * The runbook engine's worker: starts executions asked for on the bus, runs dispatched ones, resumes those whose
+ * wake-up came, and every 5 minutes picks up any that are due (a lost wake-up, a worker that died).
+ */
+function runbookWorker(config: OpsautoConfig): FunctionDefinition {
+  const roles = config.runbooks.assumeRoles;
+  return {
+    name: 'runbook-worker',
+    handler: 'packages/functions/src/handlers/runbook-worker.handler',
+    description: 'Runs Automation runbooks step by step, durably, with rate control',
+    timeoutSeconds: 900,
+    memoryMB: 512,
+    triggers: [
+      { type: 'event', name: 'runbook-requested', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Requested'] } },
+      { type: 'event', name: 'runbook-dispatched', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Dispatched'] } },
+      { type: 'schedule', name: 'runbook-tick', expression: 'rate(5 minutes)', timezone: 'UTC' },
+    ],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'WAKE_UP_ROLE_ARN', 'WAKE_UP_PREFIX'],
+    wakeUp: true,
+    // The runbooks shipped in the repository, read by the worker at run time.
+    files: [{ from: 'runbooks', to: 'runbooks' }],
+    permissions: [
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
+      { actions: ['events:PutEvents'], resources: [{ kind: 'default-bus' }] },
+      { actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [{ kind: 'wake-up-schedules' }] },
+      { actions: ['iam:PassRole'], resources: [{ kind: 'wake-up-role' }] },
+      { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
+      { actions: [...RUNBOOK_API_ACTIONS], resources: [{ kind: 'any' }] },
+      ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
+    ],
+  };
+}
+
+/** The environment every function receives (wake-up settings only matter to functions with `wakeUp`). */
+export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = ''): Record<EnvKey, string> {
+  return {
+    TABLE_NAME: tableName,
+    OPSAUTO_CONFIG: JSON.stringify(config),
+    POWERTOOLS_LOG_LEVEL: config.logLevel,
+    WAKE_UP_ROLE_ARN: wakeUpRoleArn,
+    WAKE_UP_PREFIX: wakeUpPrefix(tableName),
+  };
+}
+
+/** Wake-up schedule names start with the stage's table name minus `-state` (unique per app and stage). */
+export function wakeUpPrefix(tableName: string): string {
+  return `${tableName.replace(/-state$/, '')}-wake-`;
 }
 
 /**

@@ -7,3 +7,4 @@ export { DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
 export type { RouteRegistration } from './http-api.js';
 export type { ScheduleRegistration, ScheduleListing } from './scheduler.js';
 export { SeedError, type Fleet } from './seed.js';
+export { instanceTimings } from './services/ec2-instance-lifecycle.js';

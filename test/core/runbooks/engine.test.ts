@@ -376,6 +376,8 @@ describe('runbook engine: child runbooks and rate control', () => {
     expect(done.status).toBe('Success');
     expect(done.counters).toMatchObject({ launched: 10, running: 0, succeeded: 10, failed: 0 });
     expect(peak).toBe(3);
+    // Ended by its last child at once, not at its next periodic check (5 minutes).
+    expect(Date.parse(done.endedAt!) - T0).toBeLessThan(60_000);
     expect(h.actions.calls.map((c) => c.inputs.InstanceIds).sort()).toEqual(targets.map((t) => [t]));
     const children = await h.store.list({ parentExecutionId: ex.executionId, limit: 100 });
     expect(children.executions.map((c) => c.target).sort()).toEqual(targets);

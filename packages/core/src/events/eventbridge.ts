@@ -69,3 +69,33 @@ export const scheduledEvent = z.object({
 /** What starts a stale-volume scan: its schedule, or a person (`{"dryRun": true}` plans without changing anything). */
 export const staleVolumeScanInput = z.union([scheduledEvent, z.strictObject({ dryRun: z.optional(z.boolean()) })]);
 export type StaleVolumeScanInput = z.infer<typeof staleVolumeScanInput>;
+
+const target = z.object({ Key: z.string().check(z.minLength(1)), Values: z.array(z.string()) });
+
+/**
+ * What a `Runbook Execution Requested` event asks for (StartAutomationExecution's fields, camelCase): any producer
+ * on the bus can start a runbook this way. The event's ID is the idempotency key unless one is given.
+ */
+export const runbookStartDetail = z.object({
+  documentName: z.string().check(z.minLength(1, 'is required')),
+  documentVersion: z.optional(z.string()),
+  parameters: z.optional(z.record(z.string(), z.unknown())),
+  targetParameterName: z.optional(z.string()),
+  targets: z.optional(z.array(target)),
+  maxConcurrency: z.optional(z.string()),
+  maxErrors: z.optional(z.string()),
+  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+});
+
+/** Every event the runbook worker takes: a start request, a dispatch, a wake-up (Scheduler input), the tick. */
+export const runbookWorkerEvent = z.union([
+  eventBridgeEvent('Runbook Execution Requested', 'opsauto.runbooks', runbookStartDetail),
+  eventBridgeEvent(
+    'Runbook Execution Dispatched',
+    'opsauto.runbooks',
+    z.object({ executionIds: z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(10)) }),
+  ),
+  z.object({ executionId: z.string().check(z.minLength(1)), wakeAt: z.optional(z.string()) }),
+  scheduledEvent,
+]);
+export type RunbookWorkerEvent = z.infer<typeof runbookWorkerEvent>;

@@ -658,7 +658,10 @@ async function reportToParent(ex: Execution, deps: EngineDeps): Promise<void> {
   if (!parent?.rateControl) return;
   const cancelling = parent.status === 'Cancelling' || loaded!.signals.some((s) => s.kind === 'Cancel');
   const started = cancelling ? [] : await launchTargets(parent, deps);
-  if (started.length === 0 && counters.running === 0) await deps.dispatch([parent.executionId]);
+  // The last child to end wakes the parent to end it (a signal, so that the parent's wait for its next check gives way).
+  if (started.length === 0 && counters.running === 0) {
+    await signalExecution(parent.executionId, { kind: 'ChildEnded', at: deps.clock.now().toISOString(), executionId: ex.executionId }, deps);
+  }
 }
 
 function succeeded(status: ExecutionStatus): boolean {
@@ -716,6 +719,7 @@ async function advanceParent(turn: Turn): Promise<RunOutcome> {
   const { deps } = turn;
   const ex = turn.execution;
   const rate = ex.rateControl!;
+  while (takeSignal(turn, 'ChildEnded'));
   if (ex.status !== 'Cancelling' && takeSignal(turn, 'Cancel')) {
     setStatus(turn, 'Cancelling');
     await save(turn);

@@ -34,6 +34,12 @@ export const INSTANCE_FORCED_STOP_DELAY_MS = 5_000;
 /** How long a terminating instance stays `shutting-down`. */
 export const INSTANCE_TERMINATED_DELAY_MS = 30_000;
 
+/**
+ * A factor on the stop delays, for benchmarks that run on real time and cannot wait 30 s per stop (1 = AWS-like).
+ * Process-wide; tests and the local stage leave it at 1.
+ */
+export const instanceTimings = { scale: 1 };
+
 /** Where each transient state leads once its time has come. */
 const SETTLES_TO: Partial<Record<InstanceStateName, InstanceStateName>> = { pending: 'running', stopping: 'stopped', 'shutting-down': 'terminated' };
 
@@ -106,7 +112,7 @@ export function stopInstances(input: QueryTree, ctx: RequestContext): Record<str
   }
   const force = optionalBool(input, 'Force') ?? false;
   const now = ctx.clock.nowMs();
-  const stoppedAt = now + (force ? INSTANCE_FORCED_STOP_DELAY_MS : INSTANCE_STOPPED_DELAY_MS);
+  const stoppedAt = now + (force ? INSTANCE_FORCED_STOP_DELAY_MS : INSTANCE_STOPPED_DELAY_MS) * instanceTimings.scale;
   const changes = instances.map((i) => {
     const previous = i.state;
     if (previous === 'running') {

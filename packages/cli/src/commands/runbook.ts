@@ -1,0 +1,402 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoExecutionStore, ec2InstanceFinder, eventBridgeDispatch, ownAccountId, runbookFromFile, SsmRunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import {
+  EXECUTION_PAGE_MAX,
+  isTerminal,
+  NotFoundError,
+  ParameterValueError,
+  parseParameterAssignments,
+  parseTargetsOption,
+  planStart,
+  signalExecution,
+  startExecution,
+  targetsFromOption,
+  ValidationError,
+  type AutomationTarget,
+  type Execution,
+  type ExecutionPlan,
+  type ExecutionSignal,
+  type StartInput,
+  type StartPorts,
+  type StepExecution,
+} from '@opsauto/core';
+import type { Command } from 'commander';
+import { print } from '../output.js';
+import { projectRoot } from '../project.js';
+import { LOCAL_STAGE } from '../stage.js';
+import { stageContext, type GlobalOptions, type StageContext } from '../stage-context.js';
+
+/** Where the runbooks shipped with the repository live (loaded by name before the account's documents). */
+const RUNBOOKS_DIR = join(projectRoot, 'runbooks');
+const RUNBOOK_FILE = /\.(ya?ml|json)$/i;
+/** How often `--wait` reads the execution. */
+const WAIT_POLL_MS = 500;
+
+interface Runbooks {
+  ctx: StageContext;
+  store: DynamoExecutionStore;
+  dispatch: (executionIds: string[]) => Promise<void>;
+}
+
+async function runbooks(program: Command): Promise<Runbooks> {
+  const ctx = await stageContext(program);
+  return { ctx, store: new DynamoExecutionStore(ctx.clients, ctx.tableName), dispatch: eventBridgeDispatch(ctx.clients) };
+}
+
+/** The execution, or `no execution <id>` (exit 1). */
+async function load(store: DynamoExecutionStore, executionId: string): Promise<Execution> {
+  const loaded = await store.get(executionId);
+  if (!loaded) throw new NotFoundError(`no execution ${executionId}`);
+  return loaded.execution;
+}
+
+/**
+ * Loads a runbook by name as the worker does: a runbook shipped in `runbooks/` (unless a version is asked for, which
+ * only SSM documents have), else the account's Automation document.
+ */
+function runbookLoader(ctx: StageContext): StartPorts['loadRunbook'] {
+  const ssm = new SsmRunbookSource(ctx.clients);
+  return async (name, version) => {
+    if (version === undefined && /^[A-Za-z0-9_.-]+$/.test(name)) {
+      const file = ['.yaml', '.yml', '.json'].map((ext) => join(RUNBOOKS_DIR, `${name}${ext}`)).find((f) => existsSync(f));
+      if (file) return runbookFromFile(file);
+    }
+    try {
+      return await ssm.load(name, version);
+    } catch (e) {
+      if (e instanceof NotFoundError && version === undefined) throw new NotFoundError(`${e.message}, nor in runbooks/ (a file path must exist or end in .yaml, .yml or .json)`);
+      throw e;
+    }
+  };
+}
+
+/** A path to a runbook file: one that exists, or that names a YAML or JSON file (then a missing file is an error). */
+function isRunbookFile(arg: string): boolean {
+  return (existsSync(arg) && statSync(arg).isFile()) || RUNBOOK_FILE.test(arg);
+}
+
+/** The core names fields as StartAutomationExecution does; the user typed options. */
+const OPTION_OF: Record<string, string> = {
+  Targets: '--targets',
+  targets: '--targets',
+  TargetParameterName: '--target-parameter-name',
+  targetParameterName: '--target-parameter-name',
+  MaxConcurrency: '--max-concurrency',
+  maxConcurrency: '--max-concurrency',
+  MaxErrors: '--max-errors',
+  maxErrors: '--max-errors',
+};
+
+/** A validation error as one line that names the option or parameter at fault. */
+function asCliError(e: unknown): unknown {
+  if (e instanceof ParameterValueError) return new ValidationError(`--param: ${e.message}`, e.field);
+  if (!(e instanceof ValidationError) || e.field === undefined) return e;
+  const option = OPTION_OF[e.field];
+  if (!option) return e;
+  return new ValidationError(e.message.startsWith(e.field) ? option + e.message.slice(e.field.length) : `${option}: ${e.message}`, option);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface StartOptions {
+  param: string[];
+  targets?: string;
+  targetParameterName?: string;
+  maxConcurrency?: string;
+  maxErrors?: string;
+  version?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+}
+
+/** What `runbook start` asks the core for: the runbook (a file, or a name to load), parameters, targets, limits. */
+function startInput(arg: string, opts: StartOptions): StartInput {
+  let file: LoadedRunbook | undefined;
+  if (isRunbookFile(arg)) {
+    if (opts.version !== undefined) throw new ValidationError('--version: applies to a runbook loaded by name, not to a file', '--version');
+    file = runbookFromFile(resolve(arg));
+  }
+  if (opts.targets !== undefined && opts.targetParameterName === undefined) {
+    throw new ValidationError('--target-parameter-name: is required with --targets (the runbook parameter that receives each target)', '--target-parameter-name');
+  }
+  if (opts.targetParameterName !== undefined && opts.targets === undefined) {
+    throw new ValidationError('--targets: is required with --target-parameter-name (tag:<key>=<value>, InstanceIds=…, ParameterValues=…)', '--targets');
+  }
+  let targets: AutomationTarget[] | undefined;
+  if (opts.targets !== undefined) {
+    parseTargetsOption(opts.targets); // checks it with the option's name in the errors
+    targets = targetsFromOption(opts.targets);
+  }
+  return {
+    documentName: file?.name ?? arg,
+    documentVersion: opts.version,
+    runbook: file?.runbook,
+    parameters: parseParameterAssignments(opts.param),
+    targets,
+    targetParameterName: opts.targetParameterName,
+    maxConcurrency: opts.maxConcurrency,
+    maxErrors: opts.maxErrors,
+  };
+}
+
+// ---- printing ----
+
+const time = (iso: string | undefined) => iso?.replace(/\.\d{3}Z$/, 'Z') ?? '';
+const valueText = (v: unknown): string => (typeof v === 'string' ? (v === '' ? '""' : v) : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(',') : JSON.stringify(v));
+const assignments = (values: Record<string, unknown> | undefined) =>
+  Object.entries(values ?? {})
+    .map(([k, v]) => `${k}=${valueText(v)}`)
+    .join('  ');
+const field = (label: string, value: string | number | undefined) => {
+  if (value !== undefined && value !== '') console.log(`${label.padEnd(13)}${value}`);
+};
+const documentText = (name: string, version: string | undefined) => (version ? `${name} (version ${version})` : name);
+
+/** How to run a follow-up command against the same stage. */
+function hint(program: Command, args: string): string {
+  const { stage } = program.opts<GlobalOptions>();
+  return `opsauto${stage === LOCAL_STAGE ? '' : ` --stage ${stage}`} runbook ${args}`;
+}
+
+function printPlan(program: Command, plan: ExecutionPlan): void {
+  console.log('dry run: nothing was started or changed');
+  field('document', documentText(plan.documentName, plan.documentVersion));
+  field('parameters', assignments(plan.parameters) || '(none)');
+  const t = plan.targets;
+  if (t) {
+    field('targets', `${t.values.length} -> ${t.targetParameterName}: ${t.values.join(', ')}`);
+    field('limits', `max concurrency ${t.maxConcurrency} (${t.concurrencyLimit} at a time), max errors ${t.maxErrors} (stops after ${t.errorLimit + 1} failure${t.errorLimit === 0 ? '' : 's'})`);
+  }
+  console.log('steps:');
+  print(
+    plan.steps.map((s) => ({ ...s, timeoutSeconds: s.timeoutSeconds ?? '' })),
+    program,
+    ['name', 'action', 'onFailure', 'maxAttempts', 'timeoutSeconds'],
+  );
+}
+
+/** The step entry that is running or waiting now, if any. */
+function openStep(ex: Execution): StepExecution | undefined {
+  const last = ex.steps.at(-1);
+  return last && last.name === ex.currentStep && (last.status === 'InProgress' || last.status === 'Waiting') ? last : undefined;
+}
+
+function stepResult(step: StepExecution): string {
+  if (step.failureMessage) return step.failureMessage;
+  if (step.outputs) return JSON.stringify(step.outputs);
+  if (step.status === 'Waiting') return step.action === 'aws:approve' ? 'waiting for approval' : 'waiting for resume';
+  if (step.status === 'Pending' && step.nextCheckAt) return `retry at ${time(step.nextCheckAt)}`;
+  return '';
+}
+
+function printExecution(program: Command, ex: Execution, children: Execution[] | undefined, childrenMore: boolean): void {
+  field('execution', ex.executionId);
+  field('document', documentText(ex.documentName, ex.documentVersion));
+  field('status', ex.status);
+  field('triggered by', ex.triggeredBy);
+  field('parent', ex.parentExecutionId);
+  field('target', ex.target);
+  field('created', time(ex.createdAt));
+  field('started', time(ex.startedAt));
+  field('ended', time(ex.endedAt));
+  field('parameters', assignments(ex.parameters));
+  field('outputs', assignments(ex.outputs));
+  field('failure', ex.failureMessage);
+  const open = openStep(ex);
+  if (open?.action === 'aws:pause') field('waiting', `at ${open.name} (aws:pause): ${hint(program, `resume ${ex.executionId}`)}`);
+  if (open?.action === 'aws:approve') {
+    const approvers = Array.isArray(open.inputs?.Approvers) ? ` by ${(open.inputs.Approvers as unknown[]).join(', ')}` : '';
+    field('waiting', `at ${open.name} (aws:approve) for approval${approvers}: ${hint(program, `approve ${ex.executionId}`)} (or deny)`);
+  }
+  if (!isTerminal(ex.status) && ex.wakeAt) field('next check', time(ex.wakeAt));
+  const rate = ex.rateControl;
+  if (rate) {
+    const c = ex.counters ?? { launched: 0, running: 0, succeeded: 0, failed: 0 };
+    field('targets', `${rate.targets.length} -> ${rate.targetParameterName}, max concurrency ${rate.maxConcurrency} (${rate.concurrencyLimit}), max errors ${rate.maxErrors} (${rate.errorLimit})`);
+    field('progress', `launched ${c.launched}, running ${c.running}, succeeded ${c.succeeded}, failed ${c.failed} of ${rate.targets.length}`);
+  }
+  if (ex.steps.length > 0) {
+    console.log('steps:');
+    print(
+      ex.steps.map((s) => ({ step: s.name, action: s.action, status: s.status, attempt: s.attempt, started: time(s.startedAt), ended: time(s.endedAt), result: stepResult(s) })),
+      program,
+      ['step', 'action', 'status', 'attempt', 'started', 'ended', 'result'],
+    );
+  }
+  if (children && children.length > 0) {
+    console.log(`children${childrenMore ? ' (first page)' : ''}:`);
+    print(
+      children.map((c) => ({ executionId: c.executionId, target: c.target, status: c.status, started: time(c.startedAt), ended: time(c.endedAt), failure: c.failureMessage })),
+      program,
+      ['executionId', 'target', 'status', 'started', 'ended', 'failure'],
+    );
+  }
+}
+
+async function showExecution(program: Command, store: DynamoExecutionStore, ex: Execution): Promise<void> {
+  if (program.opts<GlobalOptions>().json) return print(ex, program);
+  const page = ex.rateControl ? await store.list({ parentExecutionId: ex.executionId, limit: 50 }) : undefined;
+  printExecution(program, ex, page?.executions, page?.nextToken !== undefined);
+}
+
+async function waitForEnd(store: DynamoExecutionStore, executionId: string, json: boolean): Promise<Execution> {
+  let last = '';
+  for (;;) {
+    const ex = await load(store, executionId);
+    const open = openStep(ex);
+    const line = `${ex.status}${open ? ` at ${open.name} (${open.status})` : ''}`;
+    if (line !== last && !json) console.log(`... ${line}`);
+    last = line;
+    if (isTerminal(ex.status)) return ex;
+    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+  }
+}
+
+// ---- signals ----
+
+type SignalKind = Exclude<ExecutionSignal['kind'], 'ChildEnded'>;
+const VERB: Record<SignalKind, string> = { Cancel: 'cancel', Resume: 'resume', Approve: 'approve', Reject: 'deny' };
+
+/** Refuses a signal the execution cannot act on, saying why. */
+function checkSignal(ex: Execution, kind: SignalKind, approver?: string): StepExecution | undefined {
+  const id = ex.executionId;
+  if (isTerminal(ex.status)) throw new Error(`execution ${id} has already ended (${ex.status}): nothing to ${VERB[kind]}`);
+  if (kind === 'Cancel') {
+    if (ex.status === 'Cancelling') throw new Error(`execution ${id} is already being cancelled`);
+    return undefined;
+  }
+  const wanted = kind === 'Resume' ? 'aws:pause' : 'aws:approve';
+  const open = openStep(ex);
+  if (open?.action !== wanted) {
+    const where = ex.rateControl ? 'it runs its runbook on targets, each in a child execution' : open ? `it is at step ${open.name} (${open.action}, ${open.status})` : `it is ${ex.status}`;
+    throw new Error(`execution ${id} has no step waiting at ${wanted}: ${where}`);
+  }
+  if (kind !== 'Resume') {
+    const decided = ((open.actionState ?? null) as { decisions?: { approver: string; decision: string }[] } | null)?.decisions?.find((d) => d.approver === approver);
+    if (decided) throw new Error(`${approver} has already decided at step ${open.name} (${decided.decision})`);
+  }
+  return open;
+}
+
+function defaultApprover(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+}
+
+function signalCommand(program: Command, runbook: Command, name: string, kind: SignalKind, description: string): void {
+  const cmd = runbook.command(`${name} <executionId>`).description(description);
+  if (kind === 'Approve' || kind === 'Reject') {
+    cmd.option('--approver <name>', 'who decides (default: your OS user name)').option('--comment <text>', 'why, kept with the decision');
+  }
+  cmd.action(async (executionId: string, opts: { approver?: string; comment?: string }) => {
+    const { ctx, store, dispatch } = await runbooks(program);
+    const ex = await load(store, executionId);
+    const approver = opts.approver ?? defaultApprover();
+    const step = checkSignal(ex, kind, approver);
+    const at = ctx.clock.now().toISOString();
+    const signal: ExecutionSignal = kind === 'Approve' || kind === 'Reject' ? { kind, at, approver, ...(opts.comment ? { comment: opts.comment } : {}) } : { kind, at };
+    await signalExecution(executionId, signal, { store, dispatch });
+    if (program.opts<GlobalOptions>().json) return print({ executionId, signal }, program);
+    const what = kind === 'Cancel' ? 'cancel requested' : kind === 'Resume' ? `resumed at step ${step?.name}` : `${kind === 'Approve' ? 'approved' : 'denied'} at step ${step?.name} as ${approver}`;
+    console.log(`${executionId}: ${what}`);
+    console.log(`follow it: ${hint(program, `status ${executionId}`)}`);
+  });
+}
+
+export function runbookCommands(program: Command): void {
+  const runbook = program.command('runbook').description('runbooks (SSM Automation documents): start, follow, list, signal');
+
+  runbook
+    .command('start <runbook>')
+    .description('start a runbook by name (runbooks/, then the account\'s Automation documents) or from a .yaml/.json file')
+    .option('--param <name=value>', 'a parameter value (repeat for each; a repeated name makes a list)', collect, [])
+    .option('--targets <spec>', 'run once per target: tag:<key>=<value>[,<value>…], InstanceIds=<id>,…, ParameterValues=<v>,… or Key=…,Values=…')
+    .option('--target-parameter-name <name>', 'the parameter that receives each target (with --targets)')
+    .option('--max-concurrency <n|n%>', 'targets at a time (default 10)')
+    .option('--max-errors <n|n%>', 'failed targets allowed before no more start (default 0)')
+    .option('--version <version>', 'document version (SSM documents only)')
+    .option('--dry-run', 'print the plan (parameters, steps, targets and limits); start and change nothing')
+    .option('--wait', 'follow the execution until it ends (exit 1 unless it succeeds)')
+    .action(async (arg: string, opts: StartOptions) => {
+      const { ctx, store, dispatch } = await runbooks(program);
+      const json = program.opts<GlobalOptions>().json ?? false;
+      const region = ctx.config.regions[0];
+      let planned;
+      try {
+        const input = startInput(arg, opts);
+        const ports: StartPorts = { accountId: await ownAccountId(ctx.clients), region, loadRunbook: runbookLoader(ctx), findInstances: ec2InstanceFinder(ctx.clients, region) };
+        planned = await planStart({ ...input, idempotencyKey: `cli:${randomUUID()}`, triggeredBy: 'cli' }, ports);
+      } catch (e) {
+        throw asCliError(e);
+      }
+      if (opts.dryRun) return json ? print(planned.plan, program) : printPlan(program, planned.plan);
+      let started;
+      try {
+        started = await startExecution(planned.request, { store, clock: ctx.clock, newId: randomUUID });
+      } catch (e) {
+        throw asCliError(e);
+      }
+      const { execution } = started;
+      await dispatch([execution.executionId]);
+      if (!opts.wait) {
+        if (json) return print(execution, program);
+        const rate = execution.rateControl;
+        const on = rate ? ` on ${rate.targets.length} target${rate.targets.length === 1 ? '' : 's'}, ${rate.concurrencyLimit} at a time` : '';
+        console.log(`started execution ${execution.executionId} (${documentText(execution.documentName, execution.documentVersion)}${on})`);
+        console.log(`follow it: ${hint(program, `status ${execution.executionId}`)}`);
+        return;
+      }
+      if (!json) console.log(`started execution ${execution.executionId} (${documentText(execution.documentName, execution.documentVersion)}), waiting for it to end`);
+      const ended = await waitForEnd(store, execution.executionId, json);
+      await showExecution(program, store, ended);
+      if (ended.status !== 'Success' && ended.status !== 'CompletedWithSuccess') {
+        throw new Error(`execution ${ended.executionId} ended ${ended.status}${ended.failureMessage ? `: ${ended.failureMessage}` : ''}`);
+      }
+    });
+
+  runbook
+    .command('status <executionId>')
+    .description('an execution: status, parameters, outputs, steps; for targets, progress and children')
+    .action(async (executionId: string) => {
+      const { store } = await runbooks(program);
+      await showExecution(program, store, await load(store, executionId));
+    });
+
+  runbook
+    .command('list')
+    .description('executions, newest first')
+    .option('--limit <n>', `how many (1-${EXECUTION_PAGE_MAX})`, '20')
+    .option('--next-token <token>', 'the next page, from the previous listing')
+    .action(async (opts: { limit: string; nextToken?: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > EXECUTION_PAGE_MAX) throw new Error(`--limit must be a whole number from 1 to ${EXECUTION_PAGE_MAX} (got ${opts.limit})`);
+      const { store } = await runbooks(program);
+      let page;
+      try {
+        page = await store.list({ limit, nextToken: opts.nextToken });
+      } catch (e) {
+        if (e instanceof ValidationError && e.field === 'nextToken') throw new Error(`--next-token: ${e.message}`);
+        throw e;
+      }
+      if (program.opts<GlobalOptions>().json) return print(page, program);
+      print(
+        page.executions.map((e) => ({ executionId: e.executionId, document: e.documentName, status: e.status, started: time(e.startedAt ?? e.createdAt), triggeredBy: e.triggeredBy })),
+        program,
+        ['executionId', 'document', 'status', 'started', 'triggeredBy'],
+      );
+      if (page.nextToken) console.log(`more: ${hint(program, `list --limit ${limit} --next-token ${page.nextToken}`)}`);
+    });
+
+  signalCommand(program, runbook, 'cancel', 'Cancel', 'cancel an execution that has not ended (its onCancel step, if any, runs first)');
+  signalCommand(program, runbook, 'resume', 'Resume', 'resume an execution waiting at an aws:pause step');
+  signalCommand(program, runbook, 'approve', 'Approve', 'approve an execution waiting at an aws:approve step');
+  signalCommand(program, runbook, 'deny', 'Reject', 'deny (reject) an execution waiting at an aws:approve step: it fails there');
+}

@@ -1,0 +1,303 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineConfig, type Execution, type ExecutionPage } from '@opsauto/core';
+import { projectRoot } from '../../packages/cli/src/project.js';
+import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { clientConfig } from '../helpers/localcloud.js';
+
+// Every wait of the runbook worker becomes a wake-up on the virtual clock: `advance` runs what is due.
+process.env.RUNBOOK_INLINE_WAIT_MS = '0';
+
+const config = defineConfig({ regions: ['us-east-1'] });
+const run = promisify(execFile);
+const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
+
+let stage: Stage;
+let ec2: EC2Client;
+let dir: string;
+let demoIds: string[];
+let soloId: string;
+/** Executions the tests started, oldest first. */
+const started: string[] = [];
+
+const opsauto = async (...args: string[]) => (await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot })).stdout;
+const opsautoJson = async <T>(...args: string[]) => JSON.parse(await opsauto('--json', ...args)) as T;
+/** Runs a command that must fail; its exit code and standard error. */
+async function opsautoFails(...args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await opsauto(...args);
+  } catch (e) {
+    const { code, stderr } = e as { code: number; stderr: string };
+    return { code, stderr };
+  }
+  throw new Error(`opsauto ${args.join(' ')} succeeded`);
+}
+/** `runbook start …`: the new execution's ID (recorded in `started`). */
+async function start(...args: string[]): Promise<string> {
+  const out = await opsauto('runbook', 'start', ...args);
+  const id = /started execution (\S+)/.exec(out)?.[1];
+  if (!id) throw new Error(`no execution ID in: ${out}`);
+  started.push(id);
+  await stage.cloud.settle();
+  return id;
+}
+const status = (id: string) => opsautoJson<Execution>('runbook', 'status', id);
+const runbookFile = (name: string, text: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+const instanceState = async (id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances![0].State!.Name;
+/** Operations called between two call-count snapshots. */
+function callsBetween(before: Record<string, Record<string, number>>, after: Record<string, Record<string, number>>): string[] {
+  return Object.entries(after).flatMap(([service, ops]) => Object.entries(ops).filter(([op, n]) => n > (before[service]?.[op] ?? 0)).map(([op]) => `${service}:${op}`));
+}
+
+beforeAll(async () => {
+  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  stage.cloud.seed({ regions: { 'us-east-1': { images: [{ name: 'runbook-cli-base', creationDate: '2026-01-01T00:00:00Z' }] } } });
+  ec2 = new EC2Client(clientConfig(stage.cloud));
+  const imageId = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['runbook-cli-base'] }] }))).Images![0].ImageId!;
+  const launch = async (count: number, tags: Tag[]) =>
+    (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: count, MaxCount: count, TagSpecifications: [{ ResourceType: 'instance', Tags: tags }] }))).Instances!.map(
+      (i) => i.InstanceId!,
+    );
+  demoIds = (await launch(4, [{ Key: 'env', Value: 'demo' }])).sort();
+  [soloId] = await launch(1, [{ Key: 'env', Value: 'solo' }]);
+  await stage.cloud.advance('10s'); // pending -> running
+  dir = mkdtempSync(join(tmpdir(), 'opsauto-runbook-cli-'));
+});
+afterAll(async () => {
+  await stage?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const PAUSE_RUNBOOK = `
+description: Waits for an operator, then goes on.
+schemaVersion: '0.3'
+parameters:
+  Note: { type: String, default: hello }
+mainSteps:
+  - name: hold
+    action: aws:pause
+    inputs: {}
+  - name: goOn
+    action: aws:sleep
+    inputs: { Duration: PT0S }
+`;
+
+const APPROVE_RUNBOOK = `
+schemaVersion: '0.3'
+mainSteps:
+  - name: askOps
+    action: aws:approve
+    inputs:
+      Approvers: [alice, bob, ${JSON.stringify(userInfo().username)}]
+      Message: Go ahead?
+  - name: done
+    action: aws:sleep
+    inputs: { Duration: PT0S }
+`;
+
+const SLEEP_RUNBOOK = `
+schemaVersion: '0.3'
+mainSteps:
+  - name: nap
+    action: aws:sleep
+    inputs: { Duration: PT1H }
+`;
+
+describe('opsauto runbook on the local stage', () => {
+  it('stops the instance and shows Success with both steps when AWS-StopEC2Instance runs on the clock', async () => {
+    // Prepare
+    expect(await instanceState(soloId)).toBe('running');
+    // Act
+    const id = await start('AWS-StopEC2Instance', '--param', `InstanceId=${soloId}`);
+    await stage.cloud.advance('1m');
+    await stage.cloud.advance('1m');
+    // Assess
+    const execution = await status(id);
+    expect(execution).toMatchObject({ status: 'Success', documentName: 'AWS-StopEC2Instance', triggeredBy: 'cli', parameters: { InstanceId: [soloId] } });
+    expect(execution.steps.map((s) => [s.name, s.status])).toEqual([
+      ['stopInstances', 'Success'],
+      ['forceStopInstances', 'Success'],
+    ]);
+    expect(await instanceState(soloId)).toBe('stopped');
+    const text = await opsauto('runbook', 'status', id);
+    expect(text).toMatch(/^status\s+Success$/m);
+    expect(text).toMatch(/^stopInstances\s+aws:changeInstanceState\s+Success\s+1\s/m);
+    expect(text).toMatch(/^forceStopInstances\s+aws:changeInstanceState\s+Success\s+1\s/m);
+  });
+
+  it('prints the targets and limits and writes nothing when started with --dry-run and tag targets', async () => {
+    // Prepare
+    const before = stage.cloud.calls.snapshot();
+    // Act
+    const out = await opsauto('runbook', 'start', 'AWS-StopEC2Instance', '--targets', 'tag:env=demo', '--target-parameter-name', 'InstanceId', '--max-concurrency', '50%', '--dry-run');
+    // Assess
+    const calls = callsBetween(before, stage.cloud.calls.snapshot());
+    expect(out).toContain('dry run: nothing was started or changed');
+    expect(out).toMatch(new RegExp(`^targets +4 -> InstanceId: ${demoIds.join(', ')}$`, 'm'));
+    expect(out).not.toContain(soloId);
+    expect(out).toMatch(/max concurrency 50% \(2 at a time\), max errors 0/);
+    expect(out).toMatch(/^forceStopInstances\s+aws:changeInstanceState\s+Abort\s+1/m);
+    expect(calls).toContain('ec2:DescribeInstances');
+    expect(calls.filter((c) => c.startsWith('dynamodb:') || c.startsWith('events:') || !/:(Describe|Get|List)/.test(c))).toEqual([]);
+    for (const id of demoIds) expect(await instanceState(id)).toBe('running');
+  });
+
+  it('runs once per target, at most two at a time, and shows progress and children when started with --targets', async () => {
+    // Act
+    const id = await start('AWS-StopEC2Instance', '--targets', 'tag:env=demo', '--target-parameter-name', 'InstanceId', '--max-concurrency', '50%');
+    // The children end within 2 minutes; the parent ends at its 5-minute check (it is not ended by the last child).
+    for (let i = 0; i < 6; i++) await stage.cloud.advance('1m');
+    // Assess
+    const execution = await status(id);
+    expect(execution).toMatchObject({ status: 'Success', counters: { launched: 4, running: 0, succeeded: 4, failed: 0 }, rateControl: { concurrencyLimit: 2 } });
+    for (const instance of demoIds) expect(await instanceState(instance)).toBe('stopped');
+    const text = await opsauto('runbook', 'status', id);
+    expect(text).toMatch(/^progress\s+launched 4, running 0, succeeded 4, failed 0 of 4$/m);
+    for (const instance of demoIds) expect(text).toMatch(new RegExp(`^\\S+\\s+${instance}\\s+Success\\s`, 'm'));
+  });
+
+  it('waits at aws:pause and ends Success after resume when the runbook comes from a file', async () => {
+    // Prepare
+    const id = await start(runbookFile('pause-then-go.yaml', PAUSE_RUNBOOK));
+    const waiting = await status(id);
+    expect(waiting).toMatchObject({ status: 'Waiting', documentName: 'pause-then-go', parameters: { Note: 'hello' } });
+    expect(await opsauto('runbook', 'status', id)).toContain(`at hold (aws:pause): opsauto runbook resume ${id}`);
+    // Act
+    const out = await opsauto('runbook', 'resume', id);
+    await stage.cloud.settle();
+    // Assess
+    expect(out).toContain(`${id}: resumed at step hold`);
+    const ended = await status(id);
+    expect(ended.status).toBe('Success');
+    expect(ended.steps.map((s) => [s.name, s.status])).toEqual([
+      ['hold', 'Success'],
+      ['goOn', 'Success'],
+    ]);
+  });
+
+  it('fails the execution at aws:approve with the decision kept when an approver denies', async () => {
+    // Prepare
+    const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK));
+    expect((await status(id)).status).toBe('Waiting');
+    // Act
+    await opsauto('runbook', 'deny', id, '--approver', 'alice', '--comment', 'not during the freeze');
+    await stage.cloud.settle();
+    // Assess
+    const ended = await status(id);
+    expect(ended).toMatchObject({ status: 'Failed', failureMessage: expect.stringContaining('Rejected by alice') });
+    expect(ended.steps[0]).toMatchObject({
+      name: 'askOps',
+      status: 'Failed',
+      outputs: { ApprovalStatus: 'Rejected', ApproverDecisions: [expect.objectContaining({ approver: 'alice', decision: 'Rejected', comment: 'not during the freeze' })] },
+    });
+    expect(ended.steps).toHaveLength(1);
+  });
+
+  it('approves as the OS user and ends Success when approve is given no --approver', async () => {
+    // Prepare
+    const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK));
+    // Act
+    const out = await opsauto('runbook', 'approve', id);
+    await stage.cloud.settle();
+    // Assess
+    expect(out).toContain(`approved at step askOps as ${userInfo().username}`);
+    const ended = await status(id);
+    expect(ended.status).toBe('Success');
+    expect(ended.steps[0].outputs).toMatchObject({ ApprovalStatus: 'Approved', ApproverDecisions: [expect.objectContaining({ approver: userInfo().username })] });
+  });
+
+  it('ends Cancelled with the sleeping step cancelled when a sleeping execution is cancelled', async () => {
+    // Prepare
+    const id = await start(runbookFile('long-nap.yaml', SLEEP_RUNBOOK));
+    expect(await status(id)).toMatchObject({ status: 'InProgress', wakeAt: expect.any(String) });
+    // Act
+    await opsauto('runbook', 'cancel', id);
+    await stage.cloud.settle();
+    // Assess
+    const ended = await status(id);
+    expect(ended.status).toBe('Cancelled');
+    expect(ended.steps.map((s) => [s.name, s.status])).toEqual([['nap', 'Cancelled']]);
+  });
+
+  it('follows the execution to its end when started with --wait', async () => {
+    // Act
+    const out = await opsauto('runbook', 'start', runbookFile('quick.yaml', SLEEP_RUNBOOK.replace('PT1H', 'PT0S')), '--wait');
+    // Assess
+    const id = /started execution (\S+)/.exec(out)![1];
+    started.push(id);
+    expect(out).toMatch(/^status\s+Success$/m);
+    expect((await status(id)).status).toBe('Success');
+  });
+
+  it.each([
+    ['resume', 'an execution waiting at aws:approve', () => ['resume'], /has no step waiting at aws:pause: it is at step askOps \(aws:approve, Waiting\)/],
+    ['approve', 'an execution waiting at aws:approve, twice by one approver', () => ['approve', '--approver', 'bob'], /bob has already decided at step askOps \(Approved\)/],
+  ])('refuses %s when given %s', async (_name, _what, args, message) => {
+    // Prepare
+    const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK.replace('[alice, bob,', '[alice, bob, carol,').replace('Message:', 'MinRequiredApprovals: 2\n      Message:')));
+    if (args()[0] === 'approve') await opsauto('runbook', 'approve', id, '--approver', 'bob');
+    await stage.cloud.settle();
+    // Act
+    const { code, stderr } = await opsautoFails('runbook', ...args().slice(0, 1), id, ...args().slice(1));
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr.trim()).toMatch(message);
+    expect((await status(id)).status).toBe('Waiting');
+  });
+
+  it('refuses to cancel an execution that has ended, and names an unknown execution', async () => {
+    // Prepare
+    const ended = started[0];
+    // Act
+    const cancel = await opsautoFails('runbook', 'cancel', ended);
+    const unknown = await opsautoFails('runbook', 'status', 'no-such-execution');
+    const unknownSignal = await opsautoFails('runbook', 'resume', 'no-such-execution');
+    // Assess
+    expect(cancel).toEqual({ code: 1, stderr: `opsauto: execution ${ended} has already ended (Success): nothing to cancel\n` });
+    expect(unknown).toEqual({ code: 1, stderr: 'opsauto: no execution no-such-execution\n' });
+    expect(unknownSignal).toEqual({ code: 1, stderr: 'opsauto: no execution no-such-execution\n' });
+  });
+
+  it('lists the executions newest first, a page at a time', async () => {
+    // Act
+    const page = await opsautoJson<ExecutionPage>('runbook', 'list', '--limit', '100');
+    const text = await opsauto('runbook', 'list', '--limit', '2');
+    // Assess
+    expect(page.executions.map((e) => e.executionId)).toEqual([...started].reverse());
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toMatch(/^executionId\s+document\s+status\s+started\s+triggeredBy$/);
+    expect(lines.slice(1, 3).map((l) => l.split(/\s+/)[0])).toEqual([...started].reverse().slice(0, 2));
+    const next = /--next-token (\S+)/.exec(lines[3] ?? '')?.[1];
+    expect(next).toBeDefined();
+    const second = await opsautoJson<ExecutionPage>('runbook', 'list', '--limit', '2', '--next-token', next!);
+    expect(second.executions.map((e) => e.executionId)).toEqual([...started].reverse().slice(2, 4));
+  });
+
+  it.each([
+    [['--param', `InstanceId=i-0123456789abcdef0`, '--param', 'Colour=blue'], /^opsauto: --param: parameter Colour is not declared by the document$/],
+    [['--param', 'InstanceId'], /^opsauto: --param: parameter assignment "InstanceId" is not of the form Name=Value$/],
+    [['--targets', 'tag:env=demo', '--target-parameter-name', 'InstanceId', '--max-errors', 'lots'], /^opsauto: --max-errors "lots" must be a number of errors/],
+    [['--targets', 'colour=blue', '--target-parameter-name', 'InstanceId'], /^opsauto: --targets: "colour=blue" does not start with a target key/],
+    [['--targets', 'tag:env=demo', '--target-parameter-name', 'InstanceIds'], /^opsauto: --target-parameter-name: InstanceIds is not a parameter of the runbook/],
+    [['--targets', 'tag:env=demo'], /^opsauto: --target-parameter-name: is required with --targets/],
+  ])('exits 1 with one line naming the field and starts nothing when given %j', async (args, message) => {
+    // Prepare
+    const before = (await opsautoJson<ExecutionPage>('runbook', 'list', '--limit', '100')).executions.length;
+    // Act
+    const { code, stderr } = await opsautoFails('runbook', 'start', 'AWS-StopEC2Instance', ...args);
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr.trim()).toMatch(message);
+    expect((await opsautoJson<ExecutionPage>('runbook', 'list', '--limit', '100')).executions).toHaveLength(before);
+  });
+});
