@@ -45,6 +45,11 @@ export const staleVolumesSchema = z.object({
 
 const runbooksSchema = z.object({
   /**
+   * How often the worker looks for executions that are due but were not woken (a lost wake-up, a worker that died):
+   * an EventBridge Scheduler expression, in UTC.
+   */
+  tickSchedule: z._default(z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')), 'rate(5 minutes)'),
+  /**
    * Roles runbooks may name as `assumeRole` (typically one per member account): the worker may assume only these.
    * Empty: runbooks run with the worker's own permissions (see RUNBOOK_API_ACTIONS in the manifest).
    */

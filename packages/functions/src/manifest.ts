@@ -197,7 +197,7 @@ function runbookWorker(config: OpsautoConfig): FunctionDefinition {
     triggers: [
       { type: 'event', name: 'runbook-requested', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Requested'] } },
       { type: 'event', name: 'runbook-dispatched', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Dispatched'] } },
-      { type: 'schedule', name: 'runbook-tick', expression: 'rate(5 minutes)', timezone: 'UTC' },
+      { type: 'schedule', name: 'runbook-tick', expression: config.runbooks.tickSchedule, timezone: 'UTC' },
     ],
     environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'WAKE_UP_ROLE_ARN', 'WAKE_UP_PREFIX'],
     wakeUp: true,

@@ -39,6 +39,9 @@ export interface InvocationRecord {
   error?: string;
 }
 
+/** Invocation records kept (the newest); older ones are dropped. */
+export const MAX_INVOCATION_RECORDS = 50_000;
+
 /** Lambda's retry schedule for asynchronous invocations: two retries, about 1 and 2 minutes apart. */
 export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
 
@@ -119,7 +122,8 @@ export class LambdaRuntime {
 
   private record(record: InvocationRecord): void {
     this.invocations.push(record);
-    if (this.invocations.length > 1000) this.invocations.splice(0, this.invocations.length - 1000);
+    // Enough for weeks of virtual time with a 5-minute tick (288 a day) beside the daily jobs.
+    if (this.invocations.length > MAX_INVOCATION_RECORDS) this.invocations.splice(0, this.invocations.length - MAX_INVOCATION_RECORDS);
     const attemptText = record.attempt > 1 ? ` attempt ${record.attempt}` : '';
     this.log(`λ ${record.function} ← ${record.trigger}${attemptText}: ${record.ok ? 'ok' : `FAILED ${record.error}`} (${record.durationMs} ms)`);
   }
