@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../packages/core/src/errors.js';
+import { validationErrorOf } from '../../helpers/errors.js';
 import type { RateCounters } from '../../../packages/core/src/runbooks/execution.js';
 import {
   canLaunchTarget,
@@ -12,15 +12,6 @@ import {
 // MaxConcurrency / MaxErrors: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_StartAutomationExecution.html
 // Rate controls: https://docs.aws.amazon.com/systems-manager/latest/userguide/running-automations-scale-controls.html
 
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const counters = (c: Partial<RateCounters>): RateCounters => ({ launched: 0, running: 0, succeeded: 0, failed: 0, ...c });
 

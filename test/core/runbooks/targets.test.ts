@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../packages/core/src/errors.js';
+import { validationErrorOf } from '../../helpers/errors.js';
 import {
   ec2InstanceFilters,
   parseTargets,
@@ -11,15 +11,6 @@ import {
 // Target keys: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Target.html
 // Automation targets: https://docs.aws.amazon.com/systems-manager/latest/userguide/running-automations-map-targets.html
 
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const fifty = (prefix: string, n = 50) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 

@@ -91,11 +91,7 @@ export function executionIdFor(key: string): string {
  * existing execution and `created: false`. The caller dispatches it.
  */
 export async function startExecution(request: StartRequest, deps: Pick<EngineDeps, 'store' | 'clock' | 'newId'>): Promise<{ execution: Execution; created: boolean }> {
-  // A rate-controlled execution's target parameter is each child's own: checked with the first target, kept out of the parent's.
-  const target = request.rateControl;
-  const given = target ? { ...request.parameters, [target.targetParameterName]: request.parameters[target.targetParameterName] ?? target.targets[0] } : request.parameters;
-  const parameters = resolveParameters(request.runbook.parameters, given);
-  if (target && request.parameters[target.targetParameterName] === undefined) delete parameters[target.targetParameterName];
+  const parameters = resolveExecutionParameters(request.runbook, request.parameters, request.rateControl);
   const now = deps.clock.now();
   const executionId = request.idempotencyKey ? executionIdFor(request.idempotencyKey) : deps.newId();
   const execution: Execution = {
@@ -131,6 +127,24 @@ export async function startExecution(request: StartRequest, deps: Pick<EngineDep
     if (typeof role === 'string' && role !== '') execution.assumeRole = role;
   }
   return deps.store.create(execution);
+}
+
+/**
+ * An execution's parameters, checked against the document. A rate-controlled execution's target parameter is each
+ * child's own: it is checked with the first target and kept out of the parent's values.
+ *
+ * @throws ParameterValueError naming every field that is wrong.
+ */
+export function resolveExecutionParameters(
+  runbook: Runbook,
+  given: Record<string, unknown>,
+  rateControl?: Pick<RateControl, 'targetParameterName' | 'targets'>,
+): Record<string, ParameterValue> {
+  if (!rateControl) return resolveParameters(runbook.parameters, given);
+  const name = rateControl.targetParameterName;
+  const parameters = resolveParameters(runbook.parameters, { ...given, [name]: given[name] ?? rateControl.targets[0] });
+  if (given[name] === undefined) delete parameters[name];
+  return parameters;
 }
 
 /** How a worker ended its turn on an execution. */
@@ -246,12 +260,17 @@ function beginCurrentStep(turn: Turn, attempt = 1): StepExecution | undefined {
   const entry: StepExecution = { name: step.name, action: step.action, status: 'Pending', attempt, startedAt: now.toISOString() };
   ex.steps.push(entry);
   setStepStatus(turn, entry, 'InProgress');
+  resolveInputs(ex, step, entry, now);
+  return entry;
+}
+
+/** Interpolates a step's inputs into its entry; a reference that names nothing is kept as the entry's failure. */
+function resolveInputs(ex: Execution, step: RunbookStep, entry: StepExecution, now: Date): void {
   try {
     entry.inputs = interpolate(step.inputs, interpolationContext(ex, now), { path: `${step.name}.inputs` }) as Record<string, unknown>;
   } catch (e) {
     entry.failureMessage = `inputs: ${(e as Error).message}`;
   }
-  return entry;
 }
 
 function interpolationContext(ex: Execution, now: Date): InterpolationContext {
@@ -373,11 +392,7 @@ function activateRetry(turn: Turn, entry: StepExecution): void {
   entry.startedAt = now.toISOString();
   entry.nextCheckAt = undefined;
   setStepStatus(turn, entry, 'InProgress');
-  try {
-    entry.inputs = interpolate(step.inputs, interpolationContext(ex, now), { path: `${step.name}.inputs` }) as Record<string, unknown>;
-  } catch (e) {
-    entry.failureMessage = `inputs: ${(e as Error).message}`;
-  }
+  resolveInputs(ex, step, entry, now);
 }
 
 /** Re-reads the signals sent while the worker waited (a cancel, a resume, an approval). */

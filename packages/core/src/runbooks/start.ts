@@ -1,9 +1,8 @@
 import { ValidationError } from '../errors.js';
 import type { Runbook } from './document.js';
-import type { StartRequest } from './engine.js';
+import { resolveExecutionParameters, type StartRequest } from './engine.js';
 import { resolveRateControl } from './rate-control.js';
 import { parseTargets, type AutomationTarget, type InstanceTargetQuery } from './targets.js';
-import { resolveParameters } from './values.js';
 
 /** What asks for an execution: the CLI, an event on the bus, a schedule. Field names follow StartAutomationExecution. */
 export interface StartInput {
@@ -65,8 +64,7 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
     rateControl = { targetParameterName: targeting.targetParameterName, targets: values, ...limits };
   }
   // Checked here as well as in startExecution, so that a dry run reports the same problems.
-  const checked = resolveParameters(runbook.parameters, rateControl ? { ...parameters, [rateControl.targetParameterName]: rateControl.targets[0] } : parameters);
-  if (rateControl) delete checked[rateControl.targetParameterName];
+  const checked = resolveExecutionParameters(runbook, parameters, rateControl);
   const request: StartRequest = {
     documentName: loaded.name,
     documentVersion: loaded.version,
@@ -83,8 +81,11 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
     documentVersion: loaded.version,
     parameters: checked,
     steps: runbook.mainSteps.map((s) => ({ name: s.name, action: s.action, onFailure: s.onFailure, maxAttempts: s.maxAttempts, ...(s.timeoutSeconds ? { timeoutSeconds: s.timeoutSeconds } : {}) })),
-    ...(rateControl ? { targets: { ...rateControl, values: rateControl.targets } } : {}),
+    ...(rateControl ? { targets: planTargets(rateControl) } : {}),
   };
-  if (plan.targets) delete (plan.targets as { targets?: unknown }).targets;
   return { request, plan };
+}
+
+function planTargets({ targets, ...limits }: NonNullable<StartRequest['rateControl']>): NonNullable<ExecutionPlan['targets']> {
+  return { ...limits, values: targets };
 }
