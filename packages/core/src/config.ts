@@ -54,6 +54,25 @@ const runbooksSchema = z.object({
    * Empty: runbooks run with the worker's own permissions (see RUNBOOK_API_ACTIONS in the manifest).
    */
   assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
+  /**
+   * Runbooks that may be started by name (CLI, HTTP API, events on opsauto's bus); any other name is refused and the
+   * refusal recorded. A document the CLI is given as a file is the operator's own and is not checked.
+   */
+  allowedRunbooks: z._default(z.array(z.string().check(z.regex(/^[a-zA-Z0-9_.:/-]{3,128}$/, 'must be an SSM document name'))), [
+    'opsauto-DeleteVolume',
+    'opsauto-SnapshotThenDeleteVolume',
+    'AWS-StopEC2Instance',
+    'AWS-StartEC2Instance',
+    'AWS-RestartEC2Instance',
+    'AWS-CreateImage',
+    'AWS-DeleteImage',
+    'AWS-StopRdsInstance',
+    'AWS-EnableS3BucketKeys',
+  ]),
+  /** Step transitions one worker invocation makes before handing the execution to a fresh one. */
+  maxStepTransitionsPerTurn: z._default(z.int().check(z.gte(10), z.lte(10_000)), 500),
+  /** Step transitions one execution may make; the next ends it Failed (against documents that loop for ever). */
+  maxStepTransitionsPerExecution: z._default(z.int().check(z.gte(10), z.lte(100_000)), 2_000),
 });
 
 export const configSchema = z.object({
