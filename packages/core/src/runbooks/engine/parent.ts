@@ -11,6 +11,9 @@ import { beginCurrentStep, createWithEvents, newTurn, save, setStatus, takeSigna
 // next target (while the parent is read beside it), one creates the next child already claimed, and the same worker
 // runs it. The parent only wakes to end, or every parentCheckMs to recover children that were lost.
 
+/** A child created this recently and not yet picked up is on its way (its dispatch is in flight), not lost. */
+const RECONCILE_GRACE_MS = 60_000;
+
 const succeeded = (status: ExecutionStatus) => status === 'Success' || status === 'CompletedWithSuccess';
 
 /**
@@ -168,6 +171,7 @@ async function reconcileChildren(turn: Turn, launched: number): Promise<void> {
       if (child.targetIndex === undefined) continue;
       seen.add(child.targetIndex);
       if (isTerminal(child.status)) await deps.store.finishTarget(ex.executionId, child.targetIndex, succeeded(child.status) ? 'succeeded' : 'failed');
+      else if (Date.parse(child.createdAt) > now - RECONCILE_GRACE_MS && child.status === 'Pending') continue;
       else if (!child.leaseUntil || Date.parse(child.leaseUntil) < now) {
         if (ex.status === 'Cancelling') await deps.store.signal(child.executionId, { kind: 'Cancel', at: new Date(now).toISOString() });
         if (!child.wakeAt || Date.parse(child.wakeAt) <= now || ex.status === 'Cancelling') redispatch.push(child.executionId);

@@ -2,7 +2,7 @@ import { ConcurrentUpdateError } from '../../errors.js';
 import type { Runbook, RunbookStep } from '../document.js';
 import type { ActionContext, Execution, ExecutionSignal, ExecutionStatus, StepExecution } from '../execution.js';
 import { interpolate, type InterpolationContext } from '../interpolate.js';
-import { fitItem } from './bounds.js';
+import { fitItem, trimHistory } from './bounds.js';
 import type { EngineDeps, EngineOptions } from './deps.js';
 import { emptyOutbox, pendingEvents, stageEvents } from './outbox.js';
 
@@ -50,6 +50,7 @@ function stage(turn: Turn): void {
 export async function save(turn: Turn): Promise<void> {
   const ex = turn.execution;
   stage(turn);
+  trimHistory(ex);
   fitItem(ex);
   ex.version += 1;
   try {
