@@ -1,12 +1,11 @@
 import { amiPublisherAdapters } from '@opsauto/aws';
-import { amiPublisherEvent, noteUnusableImage, publishImage, PUBLISHER_RETURN_RESERVE_MS, type AmiPublisherDeps, type AmiPublisherEvent, type PublishResult } from '@opsauto/core';
+import { amiPublisherEvent, noteUnusableImage, publishImage, PUBLISHER_RETURN_RESERVE_MS, type AmiPublisherDeps, type AmiPublisherEvent, type PublishResult, type SkipReason } from '@opsauto/core';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
 import { sleep } from '../sleep.js';
-
 
 const deps = (): AmiPublisherDeps => ({ config: loadConfig(), clock: systemClock, sleep, ...amiPublisherAdapters(clients, requireEnv('TABLE_NAME')) });
 
@@ -31,8 +30,8 @@ const SOURCES = {
 /** AMI states after which instances can no longer be launched from the image. */
 const UNUSABLE = new Set(['deregistered', 'disabled']);
 
-/** Skips that need a person: a stranger's image named like a family, a family tag that cannot be a path, a rejected image. */
-const WARN_REASONS = new Set(['untrusted-owner', 'invalid-family', 'rejected-by-parameter-store']);
+/** Other skips that need a person: a family tag that cannot be a path, an image Parameter Store rejected. */
+const WARN_REASONS = new Set<SkipReason>(['invalid-family', 'rejected-by-parameter-store']);
 
 /**
  * Publishes new AMIs into their family's parameter (forward only), and warns when a published AMI is
