@@ -95,6 +95,11 @@ export const configSchema = z.object({
       familyTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:ami-family'),
       /** Extra rules for images without the tag: first match wins. */
       namePatterns: z._default(z.array(amiFamilyPatternSchema), []),
+      /**
+       * Accounts (12-digit IDs) whose images may be published besides the backend's own account, e.g. a build
+       * account that shares its AMIs. Empty: only the account's own images. Anyone else's image is never published.
+       */
+      trustedOwners: z._default(z.array(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account ID'))), []),
     }),
     {},
   ),
