@@ -5,6 +5,7 @@ import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
 import type { IamPolicies } from './iam.js';
 import { decodeQuery, excerpt } from './protocols/query.js';
 import { parseJsonBody } from './protocols/json.js';
+import { checkJsonShape } from './protocols/json-shapes.js';
 import { escapeXml, toXml, type XmlValue } from './protocols/xml.js';
 import { callerFor, type Caller } from './services/sts.js';
 import type { RequestContext, RestRequest, RestResponse, ServiceDefinition } from './services/types.js';
@@ -106,20 +107,31 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** After refusing a body, how much more of it is read (and dropped) before the connection is cut, at most. */
+const LINGER_BYTES = 8 * 1024 * 1024;
+const LINGER_MS = 2000;
+
 /**
- * Answers a request whose body is refused unread, then closes its connection: the client may still be sending,
- * and reading that to the end would be the work the limit is there to avoid. The answer goes out first, and the
- * connection is closed once it has been flushed (the client reads it while its upload is cut short).
+ * Answers a request whose body is refused unread, then closes its connection as web servers do ("lingering
+ * close"): the answer goes out, the connection is half-closed, and what the client is still sending is dropped
+ * unbuffered for a bounded time and amount before the connection is cut. Cutting it at once would make the kernel
+ * reset it, and a client still uploading would see a dropped connection instead of the answer.
  */
 function refuseAndClose(req: IncomingMessage, res: ServerResponse, write: () => void): void {
   req.pause();
-  res.shouldKeepAlive = false;
   res.once('finish', () => {
     const socket = req.socket;
-    // A little grace for the answer to reach the client before the unread upload makes the kernel reset the connection.
-    const timer = setTimeout(() => socket.destroy(), 200);
-    timer.unref();
     socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    let dropped = 0;
+    req.removeAllListeners('data');
+    req.on('data', (c: Buffer) => {
+      dropped += c.length;
+      if (dropped > LINGER_BYTES) socket.destroy();
+    });
+    req.resume();
   });
   write();
 }
@@ -342,6 +354,7 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     }
     d.iam.authorize(caller.roleArn, caller.arn, service.name, operation, service.protocol);
     await d.faults.apply(service.name, operation);
+    if (service.protocol === 'json') await checkJsonShape(service.name, operation, input as Record<string, unknown>);
     const ctx: RequestContext = { ...d.context, service: service.name, operation, region, account: caller.account, requestId, caller };
     const out = await op(input, ctx);
     if (!READ_ONLY.test(operation)) d.changed();
