@@ -32,7 +32,7 @@ export const MAX_DENIALS = 10_000;
 export const MAX_ROLE_ACTIONS = 500;
 
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/(?:[\u0021-\u007E]*\/)?[\w+=,.@-]{1,64}$/;
-const ACTION = /^(\*|[a-z0-9-]{1,64}:[A-Za-z0-9*?]{1,128})$/;
+const ACTION = /^(\*|[A-Za-z0-9-]{1,64}:[A-Za-z0-9*?]{1,128})$/;
 
 /** The service prefix of IAM actions, by localcloud service name (the signing name), where they differ or not. */
 const PREFIXES: Record<string, string> = { ssm: 'ssm', ec2: 'ec2', events: 'events', scheduler: 'scheduler', dynamodb: 'dynamodb', sts: 'sts', rds: 'rds', s3: 's3', sns: 'sns', cloudformation: 'cloudformation' };
