@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { MAX_BODY_BYTES } from '../../packages/localcloud/src/server.js';
@@ -172,6 +173,41 @@ describe('localcloud under hostile input', () => {
       expect(err.name).toBe('ParameterNotFound');
     });
 
+    it.each([
+      ['null', 'null'],
+      ['truncated JSON', '{"TableName": "t'],
+      ['a null list item dynalite would throw on', '{"RequestItems": {"hostile-table": [null]}}'],
+      ['a __proto__ filter dynalite would throw on', '{"TableName": "hostile-table", "ScanFilter": {"__proto__": {"ComparisonOperator": "NULL"}}}'],
+    ])('answers a DynamoDB body of %s with SerializationException, and keeps serving', async (_what, body) => {
+      // Prepare
+      const dynamo = new DynamoDBClient(clientConfig(cloud));
+      await dynamo.send(new CreateTableCommand({ TableName: 'hostile-table', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' })).catch(() => undefined);
+      const target = body.includes('RequestItems') ? 'BatchWriteItem' : body.includes('ScanFilter') ? 'Scan' : 'ListTables';
+
+      // Act
+      const res = await fetch(cloud.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${target}`, 'x-amz-date': '20260101T000000Z', authorization: signedFor('dynamodb') }, body });
+      const text = await res.text();
+      const tables = await dynamo.send(new ListTablesCommand({}));
+      dynamo.destroy();
+
+      // Assess
+      expect(res.status).toBe(400);
+      expect(JSON.parse(text).__type).toMatch(/#SerializationException$/);
+      expectNoInternals(text);
+      expect(tables.TableNames).toContain('hostile-table');
+    });
+
+    it('keeps DynamoDB attributes named __proto__ and constructor as attributes through the real SDK', async () => {
+      const dynamo = new DynamoDBClient(clientConfig(cloud));
+      await dynamo.send(new CreateTableCommand({ TableName: 'proto-table', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+
+      await dynamo.send(new PutItemCommand({ TableName: 'proto-table', Item: { pk: { S: 'a' }, constructor: { M: { prototype: { M: { x: { S: '1' } } } } } } }));
+      const { Item } = await dynamo.send(new GetItemCommand({ TableName: 'proto-table', Key: { pk: { S: 'a' } } }));
+      dynamo.destroy();
+
+      expect(Item?.constructor).toEqual({ M: { prototype: { M: { x: { S: '1' } } } } });
+    });
+
     it('answers a 10,000-deep query key with MalformedQueryString in EC2’s format', async () => {
       const key = Array.from({ length: 10_000 }, () => 'a').join('.');
       const res = await fetch(cloud.url, form('ec2', `Action=DescribeInstances&Version=2016-11-15&${key}=1`));
@@ -296,6 +332,12 @@ describe('localcloud under hostile input', () => {
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.body)).toMatchObject({ __type: 'RequestEntityTooLargeException' });
       expect(MAX_BODY_BYTES).toBeLessThan(FIFTY_MB);
+    });
+
+    it('refuses a DynamoDB body over DynamoDB’s 16 MB limit with 413 in DynamoDB’s format', async () => {
+      const res = await fetch(cloud.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.ListTables', authorization: signedFor('dynamodb') }, body: `{"Pad":"${'a'.repeat(17 * 1024 * 1024)}"}` });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ __type: 'com.amazonaws.dynamodb.v20120810#RequestEntityTooLargeException' });
     });
 
     it('refuses a huge query body in the query format', async () => {

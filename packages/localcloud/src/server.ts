@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AwsError } from './errors.js';
 import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
@@ -225,8 +226,12 @@ export function createRequestListener(d: Dispatcher): RequestListener {
 
       if (wire === 'dynamodb') {
         const operation = (target as string).slice('DynamoDB_20120810.'.length);
-        if (Number(req.headers['content-length'] ?? 0) > MAX_DYNAMODB_BODY_BYTES) {
-          return refuseAndClose(req, res, () => writeError(res, 'dynamodb', tooLarge('dynamodb', MAX_DYNAMODB_BODY_BYTES), requestId));
+        let body: string;
+        try {
+          body = await readBody(req, MAX_DYNAMODB_BODY_BYTES);
+        } catch (e) {
+          if (!(e instanceof BodyTooLarge)) throw e;
+          return refuseAndClose(req, res, () => writeError(res, 'dynamodb', tooLarge('dynamodb', e.limit), requestId));
         }
         d.calls.record('dynamodb', operation);
         try {
@@ -238,8 +243,9 @@ export function createRequestListener(d: Dispatcher): RequestListener {
           if (e instanceof TimeoutFault) return holdThenDrop(req, e);
           throw e instanceof AwsError ? authError(e, 'dynamodb') : e;
         }
-        d.dynamodb(req, res);
-        return;
+        // dynalite throws (and would take the process down) on a body that is not a JSON object: only objects reach it.
+        parseJsonBody(body);
+        return passToDynalite(req, res, body, requestId);
       }
 
       let body: string;
@@ -359,6 +365,23 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     const out = await op(input, ctx);
     if (!READ_ONLY.test(operation)) d.changed();
     return out;
+  }
+
+  /**
+   * Hands a DynamoDB request, whose body has been read, to dynalite: a stand-in request replays the body. dynalite
+   * checks member types as the body ends, synchronously, and throws on shapes it does not expect; that is the
+   * client's SerializationException here, where in dynalite it would be an uncaught exception.
+   */
+  function passToDynalite(req: IncomingMessage, res: ServerResponse, body: string, requestId: string): void {
+    const replay = Object.assign(new EventEmitter(), { headers: req.headers, method: req.method, url: req.url, socket: req.socket, httpVersion: req.httpVersion });
+    d.dynamodb(replay as unknown as IncomingMessage, res);
+    try {
+      if (body) replay.emit('data', Buffer.from(body, 'utf8'));
+      replay.emit('end');
+    } catch (e) {
+      d.log?.(`localcloud: dynamodb could not use its input: ${e instanceof Error ? `${e.name}: ${excerpt(e.message, 200)}` : 'unknown'}`);
+      writeError(res, 'dynamodb', new AwsError('SerializationException', 'A member of the request has a type or shape DynamoDB does not accept.'), requestId);
+    }
   }
 
   function guessQueryService(action: string): ServiceDefinition | undefined {
