@@ -228,6 +228,14 @@ describe('localcloud under hostile input', () => {
       expect(text).toContain('<ErrorResponse><Error><Type>Sender</Type><Code>MalformedQueryString</Code>');
     });
 
+    it('answers AssumeRole with a RoleArn sent as nested keys with ValidationError naming roleArn', async () => {
+      const res = await fetch(cloud.url, form('sts', 'Action=AssumeRole&Version=2011-06-15&RoleArn.x=1&RoleSessionName=s1'));
+      const text = await res.text();
+      expect(res.status).toBe(400);
+      expect(text).toContain('<Code>ValidationError</Code>');
+      expect(text).toContain('at &apos;roleArn&apos;');
+    });
+
     it.each(['&#x110000;', '&#0;', '&#xFFFE;', '&#99999999;', '&constructor;', '&__proto__;', 'Enabled & more'])(
       'answers S3 XML with the character reference %s with MalformedXML in XML',
       async (reference) => {

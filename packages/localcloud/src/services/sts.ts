@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AwsError } from '../errors.js';
 import type { Store } from '../store.js';
 import type { VirtualClock } from '../clock.js';
-import type { QueryTree } from '../protocols/query.js';
+import { optionalString, type QueryTree } from '../protocols/query.js';
 import type { RequestContext, ServiceDefinition } from './types.js';
 
 /**
@@ -80,7 +80,8 @@ const fieldError = (value: string, field: string, constraint: string) =>
 
 function assumeRole(input: QueryTree, ctx: RequestContext) {
   const caller = callerOf(ctx);
-  const { RoleArn, RoleSessionName, DurationSeconds } = input as Record<string, string | undefined>;
+  // A parameter sent with nested keys (`RoleArn.x=…`) is not the string AssumeRole takes: it counts as absent.
+  const [RoleArn, RoleSessionName, DurationSeconds] = (['RoleArn', 'RoleSessionName', 'DurationSeconds'] as const).map((name) => optionalString(input, name));
   if (RoleArn === undefined) throw fieldError('null', 'roleArn', 'Member must not be null');
   if (RoleSessionName === undefined) throw fieldError('null', 'roleSessionName', 'Member must not be null');
   if (RoleArn.length < 20 || RoleArn.length > 2048) throw fieldError(RoleArn, 'roleArn', 'Member must have length greater than or equal to 20');
