@@ -1,11 +1,14 @@
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { MAX_BODY_BYTES } from '../../packages/localcloud/src/server.js';
-import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
+import { clientConfig, removeDir, startTestCloud } from '../helpers/localcloud.js';
 import { errorWithStatusOf } from '../helpers/errors.js';
 
 /** An Authorization header as the SDK signs it (localcloud reads the credential scope, not the signature). */
@@ -110,6 +113,29 @@ describe('localcloud under hostile input', () => {
       expect(found.Parameter?.Value).toBe('proto-value');
       expect(absent).toMatchObject({ name: 'ParameterNotFound', status: 400 });
       expect(ctor.Parameter?.Value).toBe('ctor-value');
+    });
+
+    it('keeps a parameter named __proto__ across a restart (the state file treats keys as data too)', async () => {
+      // Prepare
+      const dir = mkdtempSync(join(tmpdir(), 'localcloud-proto-'));
+      const first = await startTestCloud({ dataDir: dir });
+      const before = new SSMClient(clientConfig(first));
+      await before.send(new PutParameterCommand({ Name: '__proto__', Value: 'kept', Type: 'String' }));
+      before.destroy();
+      await first.stop();
+
+      // Act
+      const second = await startTestCloud({ dataDir: dir });
+      const after = new SSMClient(clientConfig(second));
+      const found = await after.send(new GetParameterCommand({ Name: '__proto__' }));
+      const absent = await errorWithStatusOf(after.send(new GetParameterCommand({ Name: 'constructor' })));
+      after.destroy();
+      await second.stop();
+      await removeDir(dir);
+
+      // Assess
+      expect(found.Parameter?.Value).toBe('kept');
+      expect(absent.name).toBe('ParameterNotFound');
     });
 
     it.each(['__proto__', 'constructor', 'toString', 'US-EAST-1'])('refuses a signature scoped to the region %s', async (region) => {
