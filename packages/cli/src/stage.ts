@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
@@ -8,6 +8,7 @@ import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefini
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
 import { handlerLocation, projectRoot } from './project.js';
+import { importTypeScript } from './typescript-import.js';
 
 export const LOCAL_STAGE = 'local';
 
@@ -100,7 +101,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
     for (const fn of functions) {
       const { file, exportName } = handlerLocation(fn.handler);
-      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const mod = await importTypeScript(file);
       const handler = mod[exportName];
       if (typeof handler !== 'function') throw new Error(`${file} does not export a handler named ${exportName}`);
       cloud.lambda.register({

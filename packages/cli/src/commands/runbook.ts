@@ -312,7 +312,7 @@ function signalCommand(program: Command, runbook: Command, name: string, kind: S
 }
 
 export function runbookCommands(program: Command): void {
-  const runbook = program.command('runbook').description('runbooks (SSM Automation documents): start, follow, list, signal');
+  const runbook = program.command('runbook');
 
   runbook
     .command('start <runbook>')

@@ -18,7 +18,7 @@ const summaryColumns = ['account', 'region', 'scanned', 'newlyUnattached', 'stal
 const summaryRows = (s: ScanRunSummary) => s.regions.map((r) => ({ ...r, errors: r.errors.join('; ') }));
 
 export function volumeCommands(program: Command): void {
-  const volumes = program.command('volumes').description('stale-EBS scanner: findings, runs, and a scan now');
+  const volumes = program.command('volumes');
 
   volumes
     .command('scan')
