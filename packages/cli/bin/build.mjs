@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the CLI to JavaScript (packages/cli/dist): `npm ci` runs it (the root `prepare` script), and so does
-// `npm run build:cli`. One esbuild bundle of src/main.ts with the workspace packages inside it and every
-// other dependency left to node_modules; each command's modules are a separate chunk, loaded when it runs.
+// `npm run build:cli`. One esbuild bundle of src/main.ts with the workspace packages and their dependencies
+// inside it; each command's modules are a separate chunk, loaded when it runs.
 //
 // Several processes may build at once (two test runs after an edit): each builds into its own folder and moves
 // the files into dist/ one by one, chunks before main.js, and a rename is atomic, so a reader never sees half a
@@ -14,13 +14,12 @@ import { buildProblem, builtEntry, cliRoot, distDir, sourcesMtime } from './fres
 /** Files of earlier builds are removed once this old (a running CLI may still load a chunk of its own build). */
 const KEEP_OLD_FILES_MS = 10 * 60_000;
 
-/** Workspace packages are TypeScript and bundled; everything else is loaded from node_modules at run time. */
-const externalDependencies = {
-  name: 'external-dependencies',
-  setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@opsauto/') ? undefined : { path: args.path, external: true }));
-  },
-};
+/**
+ * Left to node_modules: dynalite (LevelDB's native addon under it) and tsx (a loader, registered at run time).
+ * Everything else is bundled, the AWS SDK included: one file per command parses far faster than Node resolves and
+ * loads the SDK's hundreds of modules, and a command's chunk holds only the clients it uses.
+ */
+const EXTERNAL = ['dynalite', 'tsx', 'esbuild'];
 
 /** Builds packages/cli/dist from the sources; returns the files written. */
 export async function buildCli() {
@@ -41,7 +40,9 @@ export async function buildCli() {
       // Error names reach users (`TypeError: …`) and invocation records: keep them as written.
       keepNames: true,
       logLevel: 'warning',
-      plugins: [externalDependencies],
+      external: EXTERNAL,
+      // Bundled CommonJS modules call require(); ESM output has none of its own.
+      banner: { js: "import { createRequire as __opsautoCreateRequire } from 'node:module'; const require = __opsautoCreateRequire(import.meta.url);" },
     });
     const files = readdirSync(tmp);
     const stamp = new Date(sourcesAt);
