@@ -30,7 +30,7 @@ export function controlCommands(program: Command): void {
     .action(async () => print(await client(program).request('GET', 'clock'), program));
   clock
     .command('advance <duration>')
-    .description('move forward (46d, 2h, 90s, P46D, PT2H), running every schedule, lifecycle change and retry due on the way')
+    .description('move forward (46d, 2h, 90s, P46D, PT2H; at most 366d at once), running every schedule, lifecycle change and retry due on the way')
     .action(async (duration: string) => print(await client(program).request('POST', 'clock', { advance: duration }), program));
   clock
     .command('set <time>')
