@@ -30,7 +30,8 @@ export async function buildCli() {
   mkdirSync(tmp, { recursive: true });
   try {
     await esbuild.build({
-      entryPoints: { main: join(cliRoot, 'src/main.ts') },
+      // core.js: @opsauto/core as the CLI itself holds it, for the project config to import (typescript-import.ts).
+      entryPoints: { main: join(cliRoot, 'src/main.ts'), core: join(cliRoot, '../core/src/index.ts') },
       outdir: tmp,
       bundle: true,
       splitting: true,

@@ -8,9 +8,10 @@ import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefini
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
 import { handlerLocation, projectRoot } from './project.js';
+import { LOCAL_STAGE } from './stage-context.js';
 import { importTypeScript } from './typescript-import.js';
 
-export const LOCAL_STAGE = 'local';
+export { LOCAL_STAGE } from './stage-context.js';
 
 /** The role the local stage's wake-up schedules name (localcloud models no IAM; the ARN is only carried along). */
 const LOCAL_WAKE_UP_ROLE = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/opsauto-local-wake-up`;

@@ -26,8 +26,7 @@ import {
 import type { Command } from 'commander';
 import { print } from '../output.js';
 import { projectRoot } from '../project.js';
-import { LOCAL_STAGE } from '../stage.js';
-import { stageContext, type GlobalOptions, type StageContext } from '../stage-context.js';
+import { LOCAL_STAGE, stageContext, type GlobalOptions, type StageContext } from '../stage-context.js';
 
 /** Where the runbooks shipped with the repository live (loaded by name before the account's documents). */
 const RUNBOOKS_DIR = join(projectRoot, 'runbooks');
