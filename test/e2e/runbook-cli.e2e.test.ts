@@ -118,7 +118,9 @@ mainSteps:
     inputs: { Duration: PT1H }
 `;
 
-describe('opsauto runbook on the local stage', () => {
+// Each test runs the CLI up to five times, a process each (about 1 s of CPU apiece for a runbook command, built).
+// On two cores with a second test run beside this one they took up to 30 s: twice vitest's default, for headroom.
+describe('opsauto runbook on the local stage', { timeout: 60_000 }, () => {
   it('stops the instance and shows Success with both steps when AWS-StopEC2Instance runs on the clock', async () => {
     // Prepare
     expect(await instanceState(soloId)).toBe('running');
