@@ -1,5 +1,5 @@
 export { startLocalcloud, CLOCK_OFFSET_ENV, type Localcloud, type LocalcloudOptions } from './localcloud.js';
-export { parseDuration, VirtualClock } from './clock.js';
+export { ClockMoveCancelled, MAX_ADVANCE_MS, parseDuration, VirtualClock } from './clock.js';
 export type { FunctionRegistration, LambdaHandler, LambdaContext, InvocationRecord } from './lambda.js';
 export type { RuleRegistration, BusEvent } from './bus.js';
 export type { FaultRule } from './faults.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { EventBus } from './bus.js';
-import { VirtualClock, parseDuration } from './clock.js';
+import { ClockMoveCancelled, VirtualClock, parseDuration } from './clock.js';
 import { CallCounter, Faults, parseFaultRules } from './faults.js';
 import { HttpApi } from './http-api.js';
 import { Scheduler } from './scheduler.js';
@@ -142,9 +142,18 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
       }
       if (path === '/_localcloud/clock') {
         if (method === 'POST') {
-          if (typeof body.advance === 'string') await clock.advance(parseDuration(body.advance), () => lambda.idle());
-          else if (typeof body.set === 'string') await clock.set(new Date(body.set), () => lambda.idle());
-          else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"} or {"set":"2027-01-01T00:00:00Z"}' });
+          // A client that gives up (Ctrl-C, a timeout) stops the move: nobody is left to wait for it.
+          const gone = new AbortController();
+          res.once('close', () => res.writableEnded || gone.abort());
+          try {
+            if (typeof body.advance === 'string') await clock.advance(parseDuration(body.advance), () => lambda.idle(), gone.signal);
+            else if (typeof body.set === 'string') await clock.set(new Date(body.set), () => lambda.idle(), gone.signal);
+            else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"} or {"set":"2027-01-01T00:00:00Z"}' });
+          } catch (e) {
+            if (!(e instanceof ClockMoveCancelled)) throw e;
+            log(`clock: ${e.message} (its client went away)`);
+            return;
+          }
           await settle();
         }
         return json(res, 200, { now: clock.now().toISOString(), offsetMs: clock.offset });
