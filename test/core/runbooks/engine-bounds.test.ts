@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXECUTION_SIZE_LIMIT_BYTES, signalExecution, STEP_HISTORY_LIMIT, type ExecutionStore } from '@opsauto/core';
+import { EXECUTION_SIZE_LIMIT_BYTES, STEP_HISTORY_LIMIT, type ExecutionStore } from '@opsauto/core';
 import { doc, FakeActions, harness } from './engine-harness.js';
 
 // A document that loops on itself without ever waiting: AWS allows it, so the engine must bound it.

@@ -15,7 +15,6 @@ import {
   type RunResult,
   type Runbook,
   type StartRequest,
-  type StepExecution,
 } from '@opsauto/core';
 
 /** What a fake action does when started or polled: its result, or an error to throw. */
