@@ -54,6 +54,11 @@ const runbooksSchema = z.object({
    * Empty: runbooks run with the worker's own permissions (see RUNBOOK_API_ACTIONS in the manifest).
    */
   assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
+  /**
+   * Days an ended execution (with its signals and counters) and a refused start are kept before DynamoDB's TTL deletes
+   * them; a running execution never expires. Listings look back this far.
+   */
+  executionTtlDays: z._default(days(1, 3650), 90),
 });
 
 export const configSchema = z.object({

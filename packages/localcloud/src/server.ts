@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { DynamoTtl } from './dynamo-ttl.js';
 import { AwsError } from './errors.js';
 import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
 import { decodeQuery } from './protocols/query.js';
@@ -16,6 +17,8 @@ export interface Dispatcher {
   calls: CallCounter;
   /** dynalite's request listener: DynamoDB requests are passed to it untouched. */
   dynamodb: RequestListener;
+  /** DynamoDB operations answered in front of dynalite (TTL). */
+  dynamodbTtl?: DynamoTtl;
   control: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>;
   context: Omit<RequestContext, 'service' | 'operation' | 'region' | 'account' | 'requestId'>;
   /** Called after every successful mutating call, so state is persisted. */
@@ -102,6 +105,7 @@ export function createRequestListener(d: Dispatcher): RequestListener {
           res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${err.code}`, message: err.message }));
           return;
         }
+        if (d.dynamodbTtl?.handles(operation)) return void (await d.dynamodbTtl.serve(operation, await readBody(req), res));
         d.dynamodb(req, res);
         return;
       }

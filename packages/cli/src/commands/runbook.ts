@@ -19,6 +19,7 @@ import {
   type Execution,
   type ExecutionPlan,
   type ExecutionSignal,
+  type ExecutionSummary,
   type StartInput,
   type StartPorts,
   type StepExecution,
@@ -43,7 +44,7 @@ interface Runbooks {
 
 async function runbooks(program: Command): Promise<Runbooks> {
   const ctx = await stageContext(program);
-  return { ctx, store: new DynamoExecutionStore(ctx.clients, ctx.tableName), dispatch: eventBridgeDispatch(ctx.clients) };
+  return { ctx, store: new DynamoExecutionStore(ctx.clients, ctx.tableName, { ttlDays: ctx.config.runbooks.executionTtlDays, clock: ctx.clock }), dispatch: eventBridgeDispatch(ctx.clients) };
 }
 
 /** The execution, or `no execution <id>` (exit 1). */
@@ -194,7 +195,7 @@ function stepResult(step: StepExecution): string {
   return '';
 }
 
-function printExecution(program: Command, ex: Execution, children: Execution[] | undefined, childrenMore: boolean): void {
+function printExecution(program: Command, ex: Execution, children: ExecutionSummary[] | undefined, childrenMore: boolean): void {
   field('execution', ex.executionId);
   field('document', documentText(ex.documentName, ex.documentVersion));
   field('status', ex.status);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
-import { requireEnv } from '../config.js';
+import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
 
@@ -34,6 +34,7 @@ async function engineFor(context: Context): Promise<EngineDeps & { accountId: st
   const adapters = runbookEngineAdapters(clients, {
     tableName,
     clock: systemClock,
+    executionTtlDays: loadConfig().runbooks.executionTtlDays,
     wakeUp: { functionArn: unqualified(context.invokedFunctionArn), roleArn: requireEnv('WAKE_UP_ROLE_ARN'), namePrefix: requireEnv('WAKE_UP_PREFIX') },
     pollIntervalMs: process.env.RUNBOOK_POLL_MS ? Number(process.env.RUNBOOK_POLL_MS) : undefined,
     onNotifyError: (e) => logger.warn('runbook status notification not sent', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
