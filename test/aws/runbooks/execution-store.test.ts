@@ -295,3 +295,32 @@ describe('DynamoExecutionStore on localcloud', () => {
     });
   });
 });
+
+describe('DynamoExecutionStore TTL on localcloud clock', () => {
+  it('lets localcloud delete an ended execution and its signals once ttlDays have passed, and keeps an unfinished one', async () => {
+    // Prepare: a cloud of its own, since its clock moves 8 days; the store reads the same virtual clock.
+    const own = await startTestCloud();
+    try {
+      const clients = new AwsClients('us-east-1', clientConfig(own));
+      const ownTable = await createTestTable(own);
+      const store = new DynamoExecutionStore(clients, ownTable, { ttlDays: 7, clock: own.clock });
+      const now = own.clock.now().toISOString();
+      await store.create(execution({ executionId: 'exec-ended', createdAt: now }));
+      await store.create(execution({ executionId: 'exec-running', createdAt: now, status: 'InProgress' }));
+      await store.signal('exec-ended', { kind: 'Cancel', at: now });
+      const ended = await store.get('exec-ended');
+      await store.save(next(ended!.execution, { status: 'Cancelled', endedAt: now }), []);
+      await own.advance('P6D');
+      expect(await store.get('exec-ended')).toBeDefined();
+      // Act
+      await own.advance('P2D');
+      // Assess
+      expect(await store.get('exec-ended')).toBeUndefined();
+      const left = await clients.dynamo().send(new QueryCommand({ TableName: ownTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'runbook#exec-ended' }, ConsistentRead: true }));
+      expect(left.Items).toEqual([]);
+      expect((await store.get('exec-running'))?.execution.status).toBe('InProgress');
+    } finally {
+      await own.stop();
+    }
+  });
+});
