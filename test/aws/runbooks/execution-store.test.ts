@@ -204,6 +204,20 @@ describe('DynamoExecutionStore on localcloud', () => {
     });
   });
 
+  describe('listing tokens', () => {
+    it('walks no further ahead than tomorrow when a token names a day far in the future', async () => {
+      // Prepare
+      await store.create(execution());
+      const token = Buffer.from(JSON.stringify({ c: '9999-01-01T00:00:00.000Z', i: 'exec-x' }), 'utf8').toString('base64url');
+      cloud.calls.reset();
+      // Act
+      const page = await store.list({ nextToken: token });
+      // Assess
+      expect(page.executions.map((e) => e.executionId)).toEqual(['exec-0001']);
+      expect(dynamoCalls().Query).toBe(92);
+    });
+  });
+
   describe('index projections', () => {
     it('keeps only summary fields in gsi1 and only keys in gsi2', async () => {
       // Prepare

@@ -92,12 +92,14 @@ export interface DynamoExecutionStoreOptions {
  *
  * Single-item conditional writes only (dynalite, under localcloud, has no transactions), and few of them, since a
  * step transition is counted in calls: create = 1 PutItem (conditional on the ID being new: the caller derives the
- * ID from the idempotency key, so a lost race means the execution exists and is returned, or refused with
- * ConflictError when its `requestHash` differs: + 1 Query); save = 1 PutItem conditional on the version read (+1
- * BatchWriteItem only when signals were consumed, +1 UpdateItem when a rate-controlled parent is saved ended); get =
- * 1 Query of the partition; reserve and finish = 1 UpdateItem each; signal = 1 GetItem + 1 PutItem; listDue =
- * DUE_SHARDS Queries at once; list = 2 Queries at once (tomorrow, for clocks ahead of ours, and today) and, while the
- * page is not full, 7 more at once per round, a day each, back to the TTL horizon. No read precedes a write.
+ * ID from the idempotency key, so a lost race means the execution exists: +1 Query reads it, and it is returned, or
+ * refused with ConflictError when both carry a `requestHash` and they differ); save = 1 PutItem conditional on the
+ * version read (+1 BatchWriteItem after it only when signals were consumed; +1 UpdateItem of the counters before it
+ * when a rate-controlled parent is saved ended); get = 1 Query of the partition; reserve and finish = 1 UpdateItem
+ * each; signal = 1 GetItem + 1 PutItem; recordRefusal = 1 PutItem; listDue = DUE_SHARDS Queries at once; list of
+ * children = 1 Query; list of top-level executions and listRefusals = 2 Queries at once (tomorrow, for writers whose
+ * clock is ahead of ours, and today) and, while the page is not full, 7 more at once per round, a day each, back to
+ * the TTL horizon (with 90 days, 92 at most, in 14 rounds). No read precedes a write.
  *
  * Consequences: a crash between save and the signal deletion leaves consumed signals to be seen again, so acting on
  * a signal must be idempotent; `list` reads gsi1, so its summaries show `counters` as last saved, where `get` shows
@@ -389,7 +391,9 @@ export class DynamoExecutionStore implements ExecutionStore {
     const now = this.clock.now().getTime();
     const horizon = dayOf(new Date(now - this.ttlDays * DAY_MS).toISOString());
     const items: Record<string, unknown>[] = [];
-    let day = from ?? dayOf(new Date(now + DAY_MS).toISOString());
+    const tomorrow = dayOf(new Date(now + DAY_MS).toISOString());
+    // Never later than tomorrow: a token naming a far future day must not make a walk of years.
+    let day = from !== undefined && from < tomorrow ? from : tomorrow;
     for (let round = 0; day >= horizon && items.length < want; round++) {
       const days: string[] = [];
       for (let i = 0; i < (round === 0 ? 2 : DAYS_PER_ROUND) && day >= horizon; i++) {
