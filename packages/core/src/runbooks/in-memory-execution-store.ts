@@ -39,8 +39,10 @@ interface StoredCounters extends RateCounters {
  * and out, optimistic versions, signals kept apart from the execution, atomic rate counters, the due order and
  * newest-first paging. For core unit tests and the local engine's tests.
  *
- * Like the DynamoDB store, `list` shows each execution as it was last saved (its `counters` included), while `get`
- * shows the live rate counters.
+ * Like the DynamoDB store, `list` shows the summary of each execution as it was last saved (its `counters`
+ * included), while `get` shows the live rate counters; an idempotency key reused with another `requestHash` is a
+ * ConflictError; refused starts are kept and listed newest first. Unlike it, nothing expires (no TTL) and listings
+ * have no horizon: tests that need either use the DynamoDB store on localcloud.
  *
  * @example
  * ```ts
