@@ -115,6 +115,25 @@ describe('AWS-owned runbooks on the local stage', () => {
     expect(calls('ec2', 'CreateImage')).toBe(1);
   });
 
+  it('still announces the image it created when PutEvents fails as the execution ends: the tick publishes the outbox', async () => {
+    // Prepare: an image-creating run is under way; then the bus fails every PutEvents for a while.
+    const imaged = await instance('imaged');
+    const id = await request({ documentName: 'AWS-CreateImage', parameters: { InstanceId: imaged.id } });
+    stage.cloud.faults.set([{ service: "events", operation: "PutEvents", errorRate: 1 }]);
+    // Act: the image becomes available and the execution ends while PutEvents fails; then the bus recovers.
+    await stage.cloud.advance('3m');
+    const ended = await execution(id);
+    const announcedWhileDown = stage.cloud.lambda.invocations.filter((i) => i.function === 'ami-publisher' && i.trigger.includes('runbook-image-created')).length;
+    stage.cloud.faults.set([]);
+    await stage.cloud.advance('10m');
+    // Assess
+    expect(ended.status, ended.failureMessage).toBe('Success');
+    expect(Object.keys(ended.outbox ?? {}).length).toBeGreaterThan(0);
+    const announced = stage.cloud.lambda.invocations.filter((i) => i.function === 'ami-publisher' && i.trigger.includes('runbook-image-created'));
+    expect(announced.length - announcedWhileDown).toBe(1);
+    expect((await execution(id)).outbox).toBeUndefined();
+  });
+
   it('starts one execution when the same request is delivered twice', async () => {
     // Prepare
     const solo = await instance('solo');

@@ -55,6 +55,25 @@ const runbooksSchema = z.object({
    */
   assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
   /**
+   * Runbooks that may be started by name (CLI, HTTP API, events on opsauto's bus); any other name is refused and the
+   * refusal recorded. A document the CLI is given as a file is the operator's own and is not checked.
+   */
+  allowedRunbooks: z._default(z.array(z.string().check(z.regex(/^[a-zA-Z0-9_.:/-]{3,128}$/, 'must be an SSM document name'))), [
+    'opsauto-DeleteVolume',
+    'opsauto-SnapshotThenDeleteVolume',
+    'AWS-StopEC2Instance',
+    'AWS-StartEC2Instance',
+    'AWS-RestartEC2Instance',
+    'AWS-CreateImage',
+    'AWS-DeleteImage',
+    'AWS-StopRdsInstance',
+    'AWS-EnableS3BucketKeys',
+  ]),
+  /** Step transitions one worker invocation makes before handing the execution to a fresh one. */
+  maxStepTransitionsPerTurn: z._default(z.int().check(z.gte(10), z.lte(10_000)), 500),
+  /** Step transitions one execution may make; the next ends it Failed (against documents that loop for ever). */
+  maxStepTransitionsPerExecution: z._default(z.int().check(z.gte(10), z.lte(100_000)), 2_000),
+  /**
    * Days an ended execution (with its signals and counters) and a refused start are kept before DynamoDB's TTL deletes
    * them; a running execution never expires. Listings look back this far.
    */
@@ -81,6 +100,11 @@ export const configSchema = z.object({
       familyTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:ami-family'),
       /** Extra rules for images without the tag: first match wins. */
       namePatterns: z._default(z.array(amiFamilyPatternSchema), []),
+      /**
+       * Accounts (12-digit IDs) whose images may be published besides the backend's own account, e.g. a build
+       * account that shares its AMIs. Empty: only the account's own images. Anyone else's image is never published.
+       */
+      trustedOwners: z._default(z.array(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account ID'))), []),
     }),
     {},
   ),

@@ -23,3 +23,14 @@ export class ValidationError extends Error {
     super(message);
   }
 }
+
+/** The caller may not do this (a runbook not allowed to be started by name, a role not allowed to be assumed). */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
