@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { OpsautoConfig } from '@opsauto/core';
+import { importConfig } from './typescript-import.js';
 
 /** The repository root: where opsauto.config.ts and the functions live. */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -9,7 +10,7 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../
 /** Loads and validates opsauto.config.ts (or the file given), which default-exports `defineConfig(...)`. */
 export async function loadProjectConfig(file = join(projectRoot, 'opsauto.config.ts')): Promise<OpsautoConfig> {
   if (!existsSync(file)) throw new Error(`no config file at ${file}`);
-  const mod = (await import(pathToFileURL(file).href)) as { default?: OpsautoConfig };
+  const mod = (await importConfig(file)) as { default?: OpsautoConfig };
   if (!mod.default) throw new Error(`${file} must default-export defineConfig({...})`);
   return mod.default;
 }

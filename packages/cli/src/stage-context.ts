@@ -3,7 +3,12 @@ import type { Clock, OpsautoConfig } from '@opsauto/core';
 import type { Command } from 'commander';
 import { ControlClient, localcloudUrl } from './control-client.js';
 import { loadProjectConfig } from './project.js';
-import { LOCAL_STAGE } from './stage.js';
+
+/**
+ * The stage that runs on localcloud. Here rather than in stage.ts, which loads localcloud, dynalite and every
+ * function: commands that only name the stage must not pay for those.
+ */
+export const LOCAL_STAGE = 'local';
 
 export interface GlobalOptions {
   stage: string;

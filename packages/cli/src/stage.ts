@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
@@ -8,8 +8,10 @@ import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefini
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
 import { handlerLocation, projectRoot } from './project.js';
+import { LOCAL_STAGE } from './stage-context.js';
+import { importTypeScript } from './typescript-import.js';
 
-export const LOCAL_STAGE = 'local';
+export { LOCAL_STAGE } from './stage-context.js';
 
 /** The role the local stage's wake-up schedules name (localcloud models no IAM; the ARN is only carried along). */
 const LOCAL_WAKE_UP_ROLE = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/opsauto-local-wake-up`;
@@ -100,7 +102,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
     for (const fn of functions) {
       const { file, exportName } = handlerLocation(fn.handler);
-      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const mod = await importTypeScript(file);
       const handler = mod[exportName];
       if (typeof handler !== 'function') throw new Error(`${file} does not export a handler named ${exportName}`);
       cloud.lambda.register({

@@ -1,4 +1,19 @@
 /**
+ * The longest forward move of the clock at once: 366 days. A move runs every timer due on the way, one after the
+ * other (a 5-minute tick alone is 105,408 runs in a year), so a longer one would keep the emulator busy for many
+ * minutes; move in several steps instead.
+ */
+export const MAX_ADVANCE_MS = 366 * 86_400_000;
+
+/** Thrown when a move of the clock was cancelled (its caller went away): the clock stays where the move got to. */
+export class ClockMoveCancelled extends Error {
+  constructor(readonly reachedAt: Date) {
+    super(`the clock move was cancelled at ${reachedAt.toISOString()}; the timers due before then ran`);
+    this.name = 'ClockMoveCancelled';
+  }
+}
+
+/**
  * One virtual clock for the emulator and the handlers it runs: real time plus an offset that only moves forward
  * (`advance`) or jumps (`set`). Timers are kept on virtual time and run by `runDue()`, which the server calls
  * on a real-time tick and right after every clock change, so "advance 46 days" runs 46 days of due work at once.
@@ -31,24 +46,33 @@ export class VirtualClock {
   /**
    * Moves the clock forward by `ms`, stopping at every timer due on the way: while a timer runs the clock reads
    * its due time, and `between` runs after each one (localcloud waits there for the invocations it started).
-   * So a 46-day jump runs a daily job 46 times, each on its own day.
+   * So a 46-day jump runs a daily job 46 times, each on its own day. At most MAX_ADVANCE_MS at once; `signal`
+   * cancels the move between two timers (ClockMoveCancelled).
    */
-  async advance(ms: number, between: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+  async advance(ms: number, between: () => Promise<void> = () => Promise.resolve(), signal?: AbortSignal): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('advance takes a non-negative duration');
-    await this.advanceTo(this.nowMs() + ms, between);
+    if (ms > MAX_ADVANCE_MS) throw new RangeError(`advance moves the clock at most 366 days (P366D) at once, not ${formatDays(ms)}: move in several steps`);
+    await this.advanceTo(this.nowMs() + ms, between, signal);
   }
 
-  /** Jumps to `at`; forward jumps run due timers on the way, as `advance` does. */
-  async set(at: Date, between: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+  /** Jumps to `at`; forward jumps (at most MAX_ADVANCE_MS) run due timers on the way, as `advance` does. */
+  async set(at: Date, between: () => Promise<void> = () => Promise.resolve(), signal?: AbortSignal): Promise<void> {
     if (Number.isNaN(at.getTime())) throw new RangeError('set takes a valid ISO-8601 time');
-    if (at.getTime() > this.nowMs()) await this.advanceTo(at.getTime(), between);
+    const ahead = at.getTime() - this.nowMs();
+    if (ahead > MAX_ADVANCE_MS) throw new RangeError(`set moves the clock forward at most 366 days at once, not ${formatDays(ahead)}: move in several steps`);
+    if (ahead > 0) await this.advanceTo(at.getTime(), between, signal);
     else this.setOffset(at.getTime() - this.realNow());
   }
 
-  private async advanceTo(target: number, between: () => Promise<void>): Promise<void> {
+  private async advanceTo(target: number, between: () => Promise<void>, signal?: AbortSignal): Promise<void> {
     for (;;) {
       const next = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!next) break;
+      if (signal) {
+        // Timers that do no I/O never give the event loop a turn, and the abort (a socket closing) needs one.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal.aborted) throw new ClockMoveCancelled(this.now());
+      }
       this.timers = this.timers.filter((t) => t !== next);
       if (next.at > this.nowMs()) this.setOffset(next.at - this.realNow());
       await next.run();
@@ -89,6 +113,10 @@ export class VirtualClock {
       }
     }
   }
+}
+
+function formatDays(ms: number): string {
+  return `${Math.round((ms / 86_400_000) * 10) / 10} days`;
 }
 
 /** Parses an ISO-8601 duration (`P46D`, `PT2H30M`) or a short form (`46d`, `2h`, `90s`, `1500ms`) into ms. */

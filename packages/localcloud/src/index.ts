@@ -1,5 +1,5 @@
 export { startLocalcloud, CLOCK_OFFSET_ENV, type Localcloud, type LocalcloudOptions } from './localcloud.js';
-export { parseDuration, VirtualClock } from './clock.js';
+export { ClockMoveCancelled, MAX_ADVANCE_MS, parseDuration, VirtualClock } from './clock.js';
 export type { FunctionRegistration, LambdaHandler, LambdaContext, InvocationRecord } from './lambda.js';
 export type { RuleRegistration, BusEvent } from './bus.js';
 export type { FaultRule } from './faults.js';
@@ -8,3 +8,6 @@ export type { RouteRegistration } from './http-api.js';
 export type { ScheduleRegistration, ScheduleListing } from './scheduler.js';
 export { SeedError, type Fleet } from './seed.js';
 export { instanceTimings } from './services/ec2-instance-lifecycle.js';
+export { iamActionOf, type Denial, type RolePermissions, type IamPolicies } from './iam.js';
+export { allowRoleActions, listRolePermissions, listDenials } from './iam-client.js';
+export type { Caller } from './services/sts.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { EventBus } from './bus.js';
-import { VirtualClock, parseDuration } from './clock.js';
+import { ClockMoveCancelled, VirtualClock, parseDuration } from './clock.js';
 import { DynamoTtl } from './dynamo-ttl.js';
 import { CallCounter, Faults, parseFaultRules } from './faults.js';
 import { HttpApi } from './http-api.js';
@@ -26,6 +26,7 @@ import { sts } from './services/sts.js';
 import type { ServiceDefinition } from './services/types.js';
 import { Store } from './store.js';
 import { AwsError } from './errors.js';
+import { iamControl, IamPolicies } from './iam.js';
 
 export interface LocalcloudOptions {
   /** Port of the AWS endpoint; 0 picks a free one (tests). Default 4566. */
@@ -55,6 +56,8 @@ export interface Localcloud {
   scheduler: Scheduler;
   faults: Faults;
   calls: CallCounter;
+  /** Optional IAM enforcement for registered roles (see iam.ts; also `/_localcloud/iam/…`). */
+  iam: IamPolicies;
   store: Store;
   /** True when state was loaded from disk rather than started empty. */
   restored: boolean;
@@ -93,6 +96,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const scheduler = new Scheduler(clock, lambda, DEFAULT_ACCOUNT, DEFAULT_REGION);
   const faults = new Faults();
   const calls = new CallCounter();
+  const iam = new IamPolicies(store, clock);
   const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation, schedulerService(scheduler)];
   const context = { clock, store, bus };
   const dynamo = dynalite({
@@ -133,15 +137,25 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     } catch {
       return json(res, 400, { error: 'the body must be JSON' });
     }
+    if (typeof body !== 'object' || body === null) return json(res, 400, { error: 'the body must be a JSON object' });
     try {
       if (path === '/_localcloud/health') {
         return json(res, 200, { status: 'ok', now: clock.now().toISOString(), services: services.map((s) => s.name).concat('dynamodb'), functions: lambda.list(), rules: bus.listRules().map((r) => r.name), routes: httpApi.listRoutes(), schedules: scheduler.list() });
       }
       if (path === '/_localcloud/clock') {
         if (method === 'POST') {
-          if (typeof body.advance === 'string') await clock.advance(parseDuration(body.advance), () => lambda.idle());
-          else if (typeof body.set === 'string') await clock.set(new Date(body.set), () => lambda.idle());
-          else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"} or {"set":"2027-01-01T00:00:00Z"}' });
+          // A client that gives up (Ctrl-C, a timeout) stops the move: nobody is left to wait for it.
+          const gone = new AbortController();
+          res.once('close', () => res.writableEnded || gone.abort());
+          try {
+            if (typeof body.advance === 'string') await clock.advance(parseDuration(body.advance), () => lambda.idle(), gone.signal);
+            else if (typeof body.set === 'string') await clock.set(new Date(body.set), () => lambda.idle(), gone.signal);
+            else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"} or {"set":"2027-01-01T00:00:00Z"}' });
+          } catch (e) {
+            if (!(e instanceof ClockMoveCancelled)) throw e;
+            log(`clock: ${e.message} (its client went away)`);
+            return;
+          }
           await settle();
         }
         return json(res, 200, { now: clock.now().toISOString(), offsetMs: clock.offset });
@@ -226,6 +240,10 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
         scheduler.rearm();
         return json(res, 200, { reset: true });
       }
+      if (path.startsWith('/_localcloud/iam/')) {
+        const answer = iamControl(iam, method, path, new URL(req.url ?? '', 'http://localhost').searchParams, body);
+        if (answer) return json(res, answer.status, answer.body);
+      }
       return json(res, 404, { error: `no control endpoint ${method} ${path}` });
     } catch (e) {
       return json(res, 400, { error: e instanceof Error ? e.message : String(e) });
@@ -233,7 +251,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   };
 
   const server: Server = createServer(
-    createRequestListener({ services, faults, calls, dynamodb: dynamoListener, dynamodbTtl: dynamoTtl, control, context, changed: () => store.changed() }),
+    createRequestListener({ services, faults, calls, iam, dynamodb: dynamoListener, dynamodbTtl: dynamoTtl, control, context, changed: () => store.changed(), log }),
   );
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -255,6 +273,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     scheduler,
     faults,
     calls,
+    iam,
     store,
     restored,
     seed(fleet, baseDir) {

@@ -18,7 +18,7 @@ function positiveInt(value: string): number {
 }
 
 export function amiCommands(program: Command): void {
-  const ami = program.command('ami').description('AMI publisher: what each family publishes, and rollbacks');
+  const ami = program.command('ami');
   ami
     .command('history <family>')
     .description("a family's publications, rollbacks, warnings and rejections, newest first")

@@ -20,7 +20,6 @@ async function reachable(url: string): Promise<boolean> {
 export function buildCommand(program: Command): void {
   program
     .command('build')
-    .description('synthesise the stacks offline (sst build against localcloud); output in .sst/dist or --to')
     .option('--stage <stage>', 'the SST stage to synthesise', 'local')
     .option('--to <dir>', 'where to write the cloud assembly')
     .action(async (opts: { stage: string; to?: string }) => {

@@ -18,27 +18,26 @@ function readEvent(file: string | undefined): unknown {
 export function controlCommands(program: Command): void {
   program
     .command('invoke <function>')
-    .description('invoke a function of the local stage synchronously and print its result')
     .option('--event <file>', 'the event as a JSON file (- for standard input); default {}')
     .action(async (fn: string, opts: { event?: string }) => {
       print(await client(program).request('POST', `invoke/${encodeURIComponent(fn)}`, readEvent(opts.event)), program);
     });
 
-  const clock = program.command('clock').description("read or move localcloud's virtual clock");
+  const clock = program.command('clock');
   clock
     .command('show', { isDefault: true })
     .description('print the virtual time')
     .action(async () => print(await client(program).request('GET', 'clock'), program));
   clock
     .command('advance <duration>')
-    .description('move forward (46d, 2h, 90s, P46D, PT2H), running every schedule, lifecycle change and retry due on the way')
+    .description('move forward (46d, 2h, 90s, P46D, PT2H; at most 366d at once), running every schedule, lifecycle change and retry due on the way')
     .action(async (duration: string) => print(await client(program).request('POST', 'clock', { advance: duration }), program));
   clock
     .command('set <time>')
     .description('jump to an ISO-8601 time (forward jumps run what is due on the way)')
     .action(async (time: string) => print(await client(program).request('POST', 'clock', { set: time }), program));
 
-  const faults = program.command('faults').description('inject throttling, errors and latency into localcloud');
+  const faults = program.command('faults');
   faults
     .command('set')
     .description('replace the fault rules with one rule')
@@ -59,6 +58,5 @@ export function controlCommands(program: Command): void {
 
   program
     .command('failures')
-    .description('asynchronous invocations that failed after their retries (the local dead-letter queue)')
     .action(async () => print(await client(program).request('GET', 'failures'), program));
 }

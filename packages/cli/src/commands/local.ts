@@ -8,7 +8,6 @@ export const DEMO_SEED = join(projectRoot, 'packages/cli/seeds/demo-fleet.yaml')
 export function localCommand(program: Command): void {
   program
     .command('local')
-    .description('start the local stage: localcloud, the functions with their triggers, and the HTTP API')
     .option('--port <port>', 'AWS endpoint port (env LOCALCLOUD_PORT)', process.env.LOCALCLOUD_PORT ?? '4566')
     .option('--api-port <port>', 'HTTP API port (env API_PORT)', process.env.API_PORT ?? '3000')
     .option('--data-dir <dir>', 'where state is kept between runs', join(projectRoot, '.localcloud'))

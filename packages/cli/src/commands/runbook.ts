@@ -30,8 +30,7 @@ import { runbookStartPolicy } from '@opsauto/functions';
 import type { Command } from 'commander';
 import { print } from '../output.js';
 import { projectRoot } from '../project.js';
-import { LOCAL_STAGE } from '../stage.js';
-import { stageContext, type GlobalOptions, type StageContext } from '../stage-context.js';
+import { LOCAL_STAGE, stageContext, type GlobalOptions, type StageContext } from '../stage-context.js';
 
 /** Where the runbooks shipped with the repository live (loaded by name before the account's documents). */
 const RUNBOOKS_DIR = join(projectRoot, 'runbooks');
@@ -292,7 +291,7 @@ function signalCommand(program: Command, runbook: Command, name: string, kind: O
 }
 
 export function runbookCommands(program: Command): void {
-  const runbook = program.command('runbook').description('runbooks (SSM Automation documents): start, follow, list, signal');
+  const runbook = program.command('runbook');
 
   runbook
     .command('start <runbook>')

@@ -3,8 +3,7 @@ import { daysUnattached, estimateMonthlyCost, isStale, scanTargets, type ScanRun
 import type { Command } from 'commander';
 import { ControlClient, localcloudUrl } from '../control-client.js';
 import { print } from '../output.js';
-import { LOCAL_STAGE } from '../stage.js';
-import { stageContext, type GlobalOptions } from '../stage-context.js';
+import { LOCAL_STAGE, stageContext, type GlobalOptions } from '../stage-context.js';
 
 /** The scanner's adapters for the chosen stage (localcloud for `local`), and the account it runs in. */
 async function deps(program: Command): Promise<{ deps: StaleVolumeDeps; ownAccount: string }> {
@@ -18,7 +17,7 @@ const summaryColumns = ['account', 'region', 'scanned', 'newlyUnattached', 'stal
 const summaryRows = (s: ScanRunSummary) => s.regions.map((r) => ({ ...r, errors: r.errors.join('; ') }));
 
 export function volumeCommands(program: Command): void {
-  const volumes = program.command('volumes').description('stale-EBS scanner: findings, runs, and a scan now');
+  const volumes = program.command('volumes');
 
   volumes
     .command('scan')

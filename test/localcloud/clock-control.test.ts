@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClockMoveCancelled, MAX_ADVANCE_MS, VirtualClock, type Localcloud } from '@opsauto/localcloud';
+import { startTestCloud } from '../helpers/localcloud.js';
+
+const DAY = 86_400_000;
+
+let cloud: Localcloud | undefined;
+afterEach(async () => {
+  await cloud?.stop();
+  cloud = undefined;
+});
+
+const postClock = (url: string, body: unknown, signal?: AbortSignal) =>
+  fetch(`${url}/_localcloud/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+
+describe('moving the virtual clock through the control API', () => {
+  it.each([
+    [{ advance: 'P3650D' }, /^advance moves the clock at most 366 days \(P366D\) at once, not 3650 days: move in several steps$/],
+    [{ advance: 'P367D' }, /at most 366 days \(P366D\) at once, not 367 days/],
+    [{ set: '2999-01-01T00:00:00Z' }, /^set moves the clock forward at most 366 days at once, not \d+(\.\d)? days: move in several steps$/],
+  ])('answers 400 naming the maximum and leaves the clock where it was when asked for %j', async (body, message) => {
+    // Prepare
+    cloud = await startTestCloud();
+    const before = cloud.clock.offset;
+    // Act
+    const res = await postClock(cloud.url, body);
+    // Assess
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(message);
+    expect(cloud.clock.offset).toBe(before);
+  });
+
+  it('moves the full maximum when asked for exactly 366 days', async () => {
+    // Prepare
+    const clock = new VirtualClock(() => 0);
+    // Act
+    await clock.advance(MAX_ADVANCE_MS);
+    // Assess
+    expect(clock.nowMs()).toBe(366 * DAY);
+  });
+
+  it('stops the move where it got to when the client goes away in the middle of it', async () => {
+    // Prepare: a schedule every virtual minute; its fifth run makes the client give up on a 300-day move.
+    const lines: string[] = [];
+    cloud = await startTestCloud({ log: (line) => lines.push(line) });
+    const start = cloud.clock.nowMs();
+    const client = new AbortController();
+    let runs = 0;
+    cloud.lambda.register({
+      name: 'every-minute',
+      handler: () => {
+        if (++runs === 5) client.abort();
+        return Promise.resolve(null);
+      },
+    });
+    cloud.scheduler.add({ name: 'every-minute', expression: 'rate(1 minute)', target: 'every-minute' });
+    // Act
+    const request = postClock(cloud.url, { advance: 'P300D' }, client.signal);
+    // Assess
+    await expect(request).rejects.toThrow(/abort/i);
+    await vi.waitFor(() => expect(lines.some((l) => l.startsWith('clock: the clock move was cancelled at '))).toBe(true), { timeout: 20_000, interval: 20 });
+    const reached = cloud.clock.nowMs() - start;
+    expect(reached).toBeGreaterThanOrEqual(5 * 60_000);
+    // 300 days of minutes would be 432,000 runs; the move stopped within a few after the client left.
+    expect(reached).toBeLessThan(DAY);
+    expect(runs).toBeLessThan(1440);
+    expect(cloud.clock.pendingTimers).toBeGreaterThan(0);
+  });
+
+  it('throws ClockMoveCancelled, with the timers before it run and the clock at the last of them, when the signal aborts', async () => {
+    // Prepare
+    const clock = new VirtualClock(() => 0);
+    const stop = new AbortController();
+    const ran: number[] = [];
+    for (const minute of [1, 2, 3, 4]) clock.at(minute * 60_000, () => void (ran.push(minute), minute === 2 && stop.abort()));
+    // Act
+    const move = clock.advance(DAY, undefined, stop.signal);
+    // Assess
+    await expect(move).rejects.toBeInstanceOf(ClockMoveCancelled);
+    expect(ran).toEqual([1, 2]);
+    expect(clock.nowMs()).toBe(2 * 60_000);
+    expect(clock.pendingTimers).toBe(2);
+  });
+});
