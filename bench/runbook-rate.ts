@@ -71,7 +71,8 @@ export async function run(): Promise<boolean> {
       let nextToken: string | undefined;
       do {
         const page = await store.list({ parentExecutionId: id, limit: 1000, nextToken });
-        children.push(...page.executions);
+        // Listings hold summaries; the step counts below need each child whole (read after the calls were counted).
+        children.push(...(await Promise.all(page.executions.map(async (c) => (await store.get(c.executionId))?.execution ?? Promise.reject(new Error(`child ${c.executionId} vanished`))))));
         nextToken = page.nextToken;
       } while (nextToken);
       const invocations = stage.cloud.lambda.invocations.filter((i) => i.function === 'runbook-worker').length - invocationsBefore;

@@ -27,7 +27,10 @@ export function Storage({ stack, app }: StackContext) {
       indexName: gsi.indexName,
       partitionKey: { name: gsi.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: gsi.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
+      // Only what the index's queries read (see tableDefinition).
+      ...(gsi.projection.type === 'INCLUDE'
+        ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...gsi.projection.nonKeyAttributes] }
+        : { projectionType: dynamodb.ProjectionType.KEYS_ONLY }),
     });
   }
   stack.addOutputs({ TableName: table.tableName, TableArn: table.tableArn });

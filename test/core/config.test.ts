@@ -20,6 +20,17 @@ describe('defineConfig', () => {
     expect(() => defineConfig({ amiPublisher: { parameterPath: '/opsauto/ami/latest' } })).toThrow(/must contain \{family\}/);
   });
 
+  it('keeps ended runbook executions 90 days when given nothing, and names runbooks.executionTtlDays when it is out of range', () => {
+    // Act
+    const config = defineConfig({});
+    const tooLong = () => defineConfig({ runbooks: { executionTtlDays: 3651 } });
+    // Assess
+    expect(config.runbooks.executionTtlDays).toBe(90);
+    expect(defineConfig({ runbooks: { executionTtlDays: 7 } }).runbooks.executionTtlDays).toBe(7);
+    expect(tooLong).toThrow(/runbooks\.executionTtlDays: /);
+    expect(() => defineConfig({ runbooks: { executionTtlDays: 0 } })).toThrow(/runbooks\.executionTtlDays: /);
+  });
+
   it('derives the IAM prefix from the literal part of the parameter path', () => {
     expect(amiParameterPrefix(defineConfig({ amiPublisher: { parameterPath: '/golden/{family}/id' } }))).toBe('/golden/');
   });

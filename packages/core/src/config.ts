@@ -73,6 +73,11 @@ const runbooksSchema = z.object({
   maxStepTransitionsPerTurn: z._default(z.int().check(z.gte(10), z.lte(10_000)), 500),
   /** Step transitions one execution may make; the next ends it Failed (against documents that loop for ever). */
   maxStepTransitionsPerExecution: z._default(z.int().check(z.gte(10), z.lte(100_000)), 2_000),
+  /**
+   * Days an ended execution (with its signals and counters) and a refused start are kept before DynamoDB's TTL deletes
+   * them; a running execution never expires. Listings look back this far.
+   */
+  executionTtlDays: z._default(days(1, 3650), 90),
 });
 
 export const configSchema = z.object({

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { EventBus } from './bus.js';
 import { ClockMoveCancelled, VirtualClock, parseDuration } from './clock.js';
+import { DynamoTtl } from './dynamo-ttl.js';
 import { CallCounter, Faults, parseFaultRules } from './faults.js';
 import { HttpApi } from './http-api.js';
 import { Scheduler } from './scheduler.js';
@@ -110,12 +111,13 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
   const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   if (options.fresh && options.dataDir) await clearDynamo(dynamoUrl);
+  const dynamoTtl = new DynamoTtl(store, clock, dynamoUrl, log);
 
   const settle = async () => {
     for (let round = 0; round < 100; round++) {
       const ran = await clock.runDue();
       await lambda.idle();
-      if (ran === 0 && (await clock.runDue()) === 0) return;
+      if (ran === 0 && (await clock.runDue()) === 0) return void (await dynamoTtl.sweepIfDue());
     }
   };
   const startServices = () => services.forEach((s) => s.start?.(context));
@@ -249,7 +251,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   };
 
   const server: Server = createServer(
-    createRequestListener({ services, faults, calls, iam, dynamodb: dynamoListener, control, context, changed: () => store.changed(), log }),
+    createRequestListener({ services, faults, calls, iam, dynamodb: dynamoListener, dynamodbTtl: dynamoTtl, control, context, changed: () => store.changed(), log }),
   );
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -258,7 +260,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   });
   const port = (server.address() as AddressInfo).port;
   const tickMs = options.tickMs ?? 250;
-  const ticker = tickMs > 0 ? setInterval(() => void clock.runDue(), tickMs) : undefined;
+  const ticker = tickMs > 0 ? setInterval(() => void clock.runDue().then(() => dynamoTtl.sweepIfDue()), tickMs) : undefined;
   ticker?.unref();
 
   return {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { DynamoTtl } from './dynamo-ttl.js';
 import { AwsError } from './errors.js';
 import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
 import type { IamPolicies } from './iam.js';
@@ -35,6 +36,8 @@ export interface Dispatcher {
   iam: IamPolicies;
   /** dynalite's request listener: DynamoDB requests are passed to it untouched. */
   dynamodb: RequestListener;
+  /** DynamoDB operations answered in front of dynalite (TTL). */
+  dynamodbTtl?: DynamoTtl;
   control: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>;
   context: EmulatorContext;
   /** Called after every successful mutating call, so state is persisted. */
@@ -188,6 +191,7 @@ export function createRequestListener(d: Dispatcher): RequestListener {
         }
         // dynalite throws (and would take the process down) on a body that is not a JSON object: only objects reach it.
         parseJsonBody(body);
+        if (d.dynamodbTtl?.handles(operation)) return void (await d.dynamodbTtl.serve(operation, body, res));
         return passToDynalite(req, res, body, requestId);
       }
 

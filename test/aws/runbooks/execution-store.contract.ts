@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConcurrentUpdateError, ConflictError, NotFoundError, ValidationError, parseRunbook, type Execution, type ExecutionSignal, type ExecutionStore } from '@opsauto/core';
+import { ConcurrentUpdateError, ConflictError, NotFoundError, ValidationError, parseRunbook, summaryOf, type Execution, type ExecutionRefusal, type ExecutionSignal, type ExecutionStore } from '@opsauto/core';
 
 const RUNBOOK = parseRunbook(
   `schemaVersion: '0.3'
@@ -33,6 +33,18 @@ export const execution = (over: Partial<Execution> = {}): Execution => ({
   createdAt: '2026-11-22T06:00:00.000Z',
   steps: [],
   version: 1,
+  ...over,
+});
+
+/** The time the stores under test read: the day of the executions above, so that listings look back from it. */
+export const STORE_NOW = new Date('2026-11-22T12:00:00.000Z');
+
+/** A refused start; `over` changes any field. */
+export const refusal = (over: Partial<ExecutionRefusal> = {}): ExecutionRefusal => ({
+  at: '2026-11-22T06:00:00.000Z',
+  documentName: 'AWS-TerminateEC2Instance',
+  triggeredBy: 'event:custom.forger',
+  reason: 'AWS-TerminateEC2Instance is not in runbooks.allowedRunbooks',
   ...over,
 });
 
@@ -97,6 +109,32 @@ export function executionStoreContract(name: string, makeStore: () => Promise<Ex
         // Assess
         expect(again).toStrictEqual({ created: false, execution: execution({ idempotencyKey: 'trigger-1' }) });
         expect((await read('exec-0001')).execution).toStrictEqual(execution({ idempotencyKey: 'trigger-1' }));
+      });
+
+      it('throws ConflictError naming the key when the idempotency key is reused with another request hash, and keeps the first', async () => {
+        // Prepare
+        await store.create(execution({ idempotencyKey: 'trigger-1', requestHash: 'sha256:aaa' }));
+        // Act
+        const again = store.create(execution({ idempotencyKey: 'trigger-1', requestHash: 'sha256:bbb', parameters: { InstanceId: 'i-other' } }));
+        // Assess
+        await expect(again).rejects.toBeInstanceOf(ConflictError);
+        await expect(again).rejects.toThrow(/idempotency key trigger-1 .*different document or parameters/);
+        expect((await read('exec-0001')).execution).toStrictEqual(execution({ idempotencyKey: 'trigger-1', requestHash: 'sha256:aaa' }));
+      });
+
+      it.each([
+        ['the same hash', 'sha256:aaa', 'sha256:aaa'],
+        ['no hash stored', undefined, 'sha256:bbb'],
+        ['no hash given', 'sha256:aaa', undefined],
+      ])('returns the existing execution when the key is reused with %s', async (_, stored, given) => {
+        // Prepare
+        await store.create(execution({ idempotencyKey: 'trigger-1', requestHash: stored }));
+        // Act
+        const again = await store.create(execution({ idempotencyKey: 'trigger-1', requestHash: given, triggeredBy: 'delivery-2' }));
+        // Assess
+        expect(again.created).toBe(false);
+        expect(again.execution.triggeredBy).toBeUndefined();
+        expect(again.execution.requestHash).toBe(stored);
       });
 
       it('creates exactly one execution when the same trigger is delivered five times at once', async () => {
@@ -317,7 +355,36 @@ export function executionStoreContract(name: string, makeStore: () => Promise<Ex
         expect(second.executions.map((e) => e.executionId)).toEqual(['exec-2', 'exec-1']);
         expect(third.executions.map((e) => e.executionId)).toEqual(['exec-0']);
         expect(third.nextToken).toBeUndefined();
-        expect(first.executions[1]).toStrictEqual(execution({ executionId: 'exec-3', createdAt: created(3) }));
+        expect(first.executions[1]).toStrictEqual(summaryOf(execution({ executionId: 'exec-3', createdAt: created(3) })));
+      });
+
+      it('lists only the summary of each execution: no runbook, parameters or steps', async () => {
+        // Prepare
+        await store.create(
+          execution({ status: 'Waiting', wakeAt: '2026-11-22T06:10:00.000Z', triggeredBy: 'cli', steps: [{ name: 'wait', action: 'aws:sleep', status: 'InProgress', attempt: 1 }], currentStep: 'wait' }),
+        );
+        // Act
+        const page = await store.list();
+        // Assess
+        expect(page.executions).toStrictEqual([
+          { executionId: 'exec-0001', documentName: 'Test-WaitThenStop', status: 'Waiting', createdAt: '2026-11-22T06:00:00.000Z', wakeAt: '2026-11-22T06:10:00.000Z', triggeredBy: 'cli' },
+        ]);
+      });
+
+      it('continues a page within a day and then across days when the token is passed back', async () => {
+        // Prepare: three on one day, one on each of two earlier days.
+        const at = ['2026-11-22T06:00:00.000Z', '2026-11-22T07:00:00.000Z', '2026-11-22T08:00:00.000Z', '2026-11-20T08:00:00.000Z', '2026-11-01T08:00:00.000Z'];
+        for (const [i, createdAt] of at.entries()) await store.create(execution({ executionId: `exec-${i}`, createdAt }));
+        // Act
+        const ids: string[][] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await store.list({ limit: 2, nextToken });
+          ids.push(page.executions.map((e) => e.executionId));
+          nextToken = page.nextToken;
+        } while (nextToken);
+        // Assess
+        expect(ids).toEqual([['exec-2', 'exec-1'], ['exec-0', 'exec-3'], ['exec-4']]);
       });
 
       it('gives no token when the page ends exactly at the last execution', async () => {
@@ -354,6 +421,45 @@ export function executionStoreContract(name: string, makeStore: () => Promise<Ex
         // Assess
         await expect(listing).rejects.toBeInstanceOf(ValidationError);
         await expect(store.list({ limit: 0 })).rejects.toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('refusals', () => {
+      it('lists recorded refusals newest first, at most limit', async () => {
+        // Prepare
+        await store.recordRefusal(refusal({ at: '2026-11-22T06:00:00.000Z', reason: 'first' }));
+        await store.recordRefusal(refusal({ at: '2026-11-21T23:59:00.000Z', reason: 'the day before', triggeredBy: undefined }));
+        await store.recordRefusal(refusal({ at: '2026-11-22T06:30:00.000Z', reason: 'latest', idempotencyKey: 'event:abc' }));
+        // Act
+        const all = await store.listRefusals();
+        const two = await store.listRefusals({ limit: 2 });
+        // Assess
+        expect(all).toStrictEqual([
+          refusal({ at: '2026-11-22T06:30:00.000Z', reason: 'latest', idempotencyKey: 'event:abc' }),
+          refusal({ at: '2026-11-22T06:00:00.000Z', reason: 'first' }),
+          { at: '2026-11-21T23:59:00.000Z', documentName: 'AWS-TerminateEC2Instance', reason: 'the day before' },
+        ]);
+        expect(two.map((r) => r.reason)).toEqual(['latest', 'first']);
+      });
+
+      it('lists nothing when no start was refused', async () => {
+        // Act
+        const refusals = await store.listRefusals();
+        // Assess
+        expect(refusals).toEqual([]);
+      });
+
+      it.each([
+        ['at', { at: 'yesterday' }],
+        ['documentName', { documentName: '' }],
+        ['reason', { reason: '  ' }],
+      ] as const)('throws ValidationError naming %s and records nothing when it is invalid', async (field, over) => {
+        // Act
+        const recording = store.recordRefusal(refusal(over));
+        // Assess
+        await expect(recording).rejects.toMatchObject({ name: 'ValidationError', field });
+        expect(await store.listRefusals()).toEqual([]);
+        await expect(store.listRefusals({ limit: 0 })).rejects.toBeInstanceOf(ValidationError);
       });
     });
 

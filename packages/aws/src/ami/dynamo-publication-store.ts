@@ -127,7 +127,8 @@ export class DynamoPublicationStore implements PublicationStore {
   }
 }
 
-const HEAD_KEYS = ['region', 'family', 'parameterName', 'imageId', 'imageName', 'creationDate', 'highWaterImageId', 'highWaterCreationDate', 'status', 'kind', 'parameterVersion', 'updatedAt', 'previous', 'putBy', 'putAt', 'warning', 'warningImageId', 'version'] as const;
+/** Every attribute `listHeads` reads from gsi1 (its projection includes them). */
+export const HEAD_KEYS = ['region', 'family', 'parameterName', 'imageId', 'imageName', 'creationDate', 'highWaterImageId', 'highWaterCreationDate', 'status', 'kind', 'parameterVersion', 'updatedAt', 'previous', 'putBy', 'putAt', 'warning', 'warningImageId', 'version'] as const;
 const RECORD_KEYS = ['region', 'family', 'sequence', 'kind', 'imageId', 'imageName', 'creationDate', 'parameterName', 'parameterVersion', 'at', 'source', 'note'] as const;
 
 const toHead = (item: Record<string, unknown>) => pick<FamilyHead>(item, HEAD_KEYS);

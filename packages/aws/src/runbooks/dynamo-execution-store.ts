@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
   ConcurrentUpdateError,
@@ -6,12 +6,19 @@ import {
   EXECUTION_PAGE_DEFAULT,
   EXECUTION_PAGE_MAX,
   NotFoundError,
+  EXECUTION_SUMMARY_FIELDS,
   ValidationError,
+  checkRefusal,
+  idempotencyConflict,
+  isOtherRequest,
   isTerminal,
+  type Clock,
   type Execution,
   type ExecutionPage,
+  type ExecutionRefusal,
   type ExecutionSignal,
   type ExecutionStore,
+  type ExecutionSummary,
   type RateControl,
   type RateCounters,
   type TargetLimits,
@@ -23,19 +30,27 @@ import { pick } from '../items.js';
 const EXECUTION_TYPE = 'runbook-execution';
 const SIGNAL_TYPE = 'runbook-signal';
 const COUNTERS_TYPE = 'runbook-counters';
+const REFUSAL_TYPE = 'runbook-refusal';
 const EXECUTION_SK = 'execution';
 const COUNTERS_SK = 'counters';
 const SIGNAL_PREFIX = 'signal#';
-/** gsi1 partition of top-level executions; children are listed under their parent's partition. */
-const TOP_LEVEL_PK = 'runbooks';
-/** gsi2 partition of unfinished executions, sorted by when they are due. */
-const DUE_PK = 'runbook-due';
+/** Due executions are spread over this many gsi2 partitions (`runbook-due#0` … `#7`), by a hash of their ID. */
+export const DUE_SHARDS = 8;
 /** BatchWriteItem takes at most 25 writes a call. */
 const BATCH_WRITE_MAX = 25;
+/** Day partitions a listing reads at once after the first two (tomorrow and today): few round trips over sparse days. */
+const DAYS_PER_ROUND = 7;
+const DAY_MS = 86_400_000;
+const EXECUTION_PK_PREFIX = 'runbook#';
 
-const executionPk = (executionId: string) => `runbook#${executionId}`;
+const executionPk = (executionId: string) => `${EXECUTION_PK_PREFIX}${executionId}`;
+/** gsi1 partition of the top-level executions created on one UTC day (`yyyy-mm-dd`). */
+const topLevelPk = (day: string) => `runbooks#${day}`;
 const childrenPk = (parentExecutionId: string) => `runbook-children#${parentExecutionId}`;
-const listPk = (parentExecutionId: string | undefined) => (parentExecutionId === undefined ? TOP_LEVEL_PK : childrenPk(parentExecutionId));
+/** Table partition of the starts refused on one UTC day. */
+const refusalsPk = (day: string) => `runbook-refusals#${day}`;
+const duePk = (executionId: string) => `runbook-due#${dueShard(executionId)}`;
+const listPk = (e: Pick<Execution, 'parentExecutionId' | 'createdAt'>) => (e.parentExecutionId === undefined ? topLevelPk(dayOf(isoOf(e.createdAt))) : childrenPk(e.parentExecutionId));
 
 /**
  * Which stored item a returned signal object is, so that `save` deletes exactly the ones consumed. Kept beside the
@@ -46,44 +61,65 @@ const signalKeys = new WeakMap<ExecutionSignal, { executionId: string; sk: strin
 export interface DynamoExecutionStoreOptions {
   /** Retries of BatchWriteItem's UnprocessedItems (signal deletions): attempts in all, and the first back-off. */
   batchRetry?: { maxAttempts: number; baseDelayMs: number };
+  /** Days an ended execution, its signals and counters, and a refused start are kept (TTL); default 90. */
+  ttlDays?: number;
+  /** Time for TTLs of signals and for how far back listings look; default the system clock. */
+  clock?: Clock;
 }
 
 /**
  * ExecutionStore in the single table. One partition per execution, `pk = runbook#<executionId>`:
  * - `sk = execution` (`type = runbook-execution`): every Execution field as an attribute (the runbook document too)
- *   and `version`, the optimistic lock. Listed through gsi1: `gsi1pk = runbooks` for a top-level execution,
- *   `runbook-children#<parentExecutionId>` for a child, `gsi1sk = <createdAt>#<executionId>` (read newest first).
- *   Due through the sparse gsi2 while not terminal: `gsi2pk = runbook-due`, `gsi2sk = <dueAt>#<executionId>`,
- *   dueAt being the later of `wakeAt` and `leaseUntil` when either is set, else `createdAt` (a created execution
- *   nobody picked up is due at once). A terminal execution carries no gsi2 attributes and leaves the index.
- * - `sk = signal#<at>#<random>` (`type = runbook-signal`): one signal sent from outside, in attribute `signal`.
- *   Signals are never written into the execution item, so a worker saving the execution cannot lose one sent
- *   while it ran; `save` deletes those it consumed, after the execution write.
+ *   and `version`, the optimistic lock. Listed through gsi1, `gsi1sk = <createdAt>#<executionId>` (read newest
+ *   first): a top-level execution under `gsi1pk = runbooks#<yyyy-mm-dd>`, the UTC day of its `createdAt` (one
+ *   partition per day, not one for all), a child under `runbook-children#<parentExecutionId>`. Due through the sparse
+ *   gsi2 while not terminal: `gsi2pk = runbook-due#<0..7>` (a hash of the ID spreads executions over DUE_SHARDS
+ *   partitions), `gsi2sk = <dueAt>#<executionId>`, dueAt being the later of `wakeAt` and `leaseUntil` when either is
+ *   set, else `createdAt` (a created execution nobody picked up is due at once); while events wait in its `outbox`,
+ *   due no later than `outboxRetryAt` too (`clearOutbox` puts the keys back to what the execution alone is due for).
+ *   A terminal execution with an empty outbox carries no gsi2 attributes and leaves the index. A terminal execution
+ *   carries `expiresAt` = `endedAt` + ttlDays (epoch seconds, the table's TTL attribute); an unfinished one has none
+ *   and never expires.
+ * - `sk = signal#<at>#<random>` (`type = runbook-signal`): one signal sent from outside, in attribute `signal`,
+ *   `expiresAt` = when it was written + ttlDays. Signals are never written into the execution item, so a worker
+ *   saving the execution cannot lose one sent while it ran; `save` deletes those it consumed, after the execution write.
  * - `sk = counters` (`type = runbook-counters`), rate-controlled parents only: `launched`, `running`, `succeeded`,
- *   `failed` and the number set `finished` (target indexes already reported). Updated only by `reserveTarget` and
- *   `finishTarget`, each one conditional UpdateItem; `save` never touches it, and `get` puts it into `counters`.
+ *   `failed`, the number set `finished` (target indexes already reported) and `stopped` (no more reservations).
+ *   Updated by `reserveTarget`, `finishTarget`, `finishAndReserveTarget` and `stopTargets`, each one UpdateItem;
+ *   `save` of the ended parent sets its `expiresAt` (the parent's). `get` puts it into `counters`.
+ * Refused starts live apart, one partition per UTC day: `pk = runbook-refusals#<yyyy-mm-dd>`,
+ * `sk = <at>#<random>` (`type = runbook-refusal`), the refusal's fields and `expiresAt` = `at` + ttlDays.
  *
- * Timestamps in keys are normalised to `toISOString()` form so that they sort as strings.
+ * Indexes project only what is read (see tableDefinition): gsi1 the ExecutionSummary fields, gsi2 keys only (the ID
+ * comes from `pk`). Timestamps in keys are normalised to `toISOString()` form so that they sort as strings.
  *
  * Single-item conditional writes only (dynalite, under localcloud, has no transactions), and few of them, since a
  * step transition is counted in calls: create = 1 PutItem (conditional on the ID being new: the caller derives the
- * ID from the idempotency key, so a lost race means the execution exists and is returned); save = 1 PutItem
- * conditional on the version read (+1 BatchWriteItem only when signals were consumed); get = 1 Query of the
- * partition; reserve and finish = 1 UpdateItem each; signal = 1 GetItem + 1 PutItem. No read precedes a write.
+ * ID from the idempotency key, so a lost race means the execution exists: +1 Query reads it, and it is returned, or
+ * refused with ConflictError when both carry a `requestHash` and they differ); save = 1 PutItem conditional on the
+ * version read (+1 BatchWriteItem after it only when signals were consumed; +1 UpdateItem of the counters before it
+ * when a rate-controlled parent is saved ended); get = 1 Query of the partition; reserve and finish = 1 UpdateItem
+ * each; signal = 1 GetItem + 1 PutItem; recordRefusal = 1 PutItem; listDue = DUE_SHARDS Queries at once; list of
+ * children = 1 Query; list of top-level executions and listRefusals = 2 Queries at once (tomorrow, for writers whose
+ * clock is ahead of ours, and today) and, while the page is not full, 7 more at once per round, a day each, back to
+ * the TTL horizon (with 90 days, 92 at most, in 14 rounds). No read precedes a write.
  *
  * Consequences: a crash between save and the signal deletion leaves consumed signals to be seen again, so acting on
- * a signal must be idempotent; `list` reads the gsi1 projection, so its executions show `counters` as last saved,
- * where `get` shows them live; an execution item (runbook, steps, outputs) must stay under DynamoDB's 400 KB.
+ * a signal must be idempotent; `list` reads gsi1, so its summaries show `counters` as last saved, where `get` shows
+ * them live; a top-level execution created more than ttlDays ago is no longer listed (it is still read by `get`,
+ * and expires only once ended); an execution item (runbook, steps, outputs) must stay under DynamoDB's 400 KB.
  *
  * @example
  * ```ts
- * const store = new DynamoExecutionStore(clients, tableName('opsauto', 'prod'));
+ * const store = new DynamoExecutionStore(clients, tableName('opsauto', 'prod'), { ttlDays: config.runbooks.executionTtlDays });
  * const { execution } = await store.create(newExecution);
  * const due = await store.listDue(clock.now(), 25);
  * ```
  */
 export class DynamoExecutionStore implements ExecutionStore {
   private readonly retry: { maxAttempts: number; baseDelayMs: number };
+  private readonly ttlDays: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly clients: AwsClients,
@@ -91,18 +127,22 @@ export class DynamoExecutionStore implements ExecutionStore {
     options: DynamoExecutionStoreOptions = {},
   ) {
     this.retry = options.batchRetry ?? { maxAttempts: 8, baseDelayMs: 50 };
+    this.ttlDays = options.ttlDays ?? 90;
+    if (!Number.isInteger(this.ttlDays) || this.ttlDays < 1 || this.ttlDays > 3650) throw new ValidationError(`ttlDays must be a whole number of days from 1 to 3650 (got ${this.ttlDays})`, 'ttlDays');
+    this.clock = options.clock ?? { now: () => new Date() };
   }
 
   async create(execution: Execution): Promise<{ created: boolean; execution: Execution }> {
     const stored = withoutUndefined({ ...execution, version: 1 });
     try {
-      await this.clients.dynamo().send(new PutCommand({ TableName: this.tableName, Item: toItem(stored), ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.clients.dynamo().send(new PutCommand({ TableName: this.tableName, Item: this.toItem(stored), ConditionExpression: 'attribute_not_exists(pk)' }));
       return { created: true, execution: structuredClone(stored) };
     } catch (e) {
       if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
     }
     const existing = await this.get(execution.executionId);
     if (!existing) throw new Error(`execution ${execution.executionId} exists and could not be read`);
+    if (isOtherRequest(existing.execution, execution)) throw idempotencyConflict(existing.execution);
     return { created: false, execution: existing.execution };
   }
 
@@ -142,11 +182,14 @@ export class DynamoExecutionStore implements ExecutionStore {
   async save(execution: Execution, consumedSignals: readonly ExecutionSignal[] = []): Promise<void> {
     // Checked before the write: a signal we cannot name would be left to be acted on twice.
     const consumed = [...new Set(consumedSignals.map((s) => consumedSignalSk(execution.executionId, s)))];
+    const item = this.toItem(withoutUndefined(execution));
+    // Before the execution write: a crash between the two then leaves no counters that never expire.
+    if (execution.rateControl && item.expiresAt !== undefined) await this.expireCounters(execution.executionId, item.expiresAt as number);
     try {
       await this.clients.dynamo().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: toItem(withoutUndefined(execution)),
+          Item: item,
           ConditionExpression: '#version = :previous',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':previous': execution.version - 1 },
@@ -171,61 +214,73 @@ export class DynamoExecutionStore implements ExecutionStore {
     await this.clients.dynamo().send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk, sk: `${SIGNAL_PREFIX}${isoOf(signal.at)}#${randomUUID()}`, type: SIGNAL_TYPE, executionId, createdAt: signal.at, signal: withoutUndefined(signal) },
+        Item: {
+          pk,
+          sk: `${SIGNAL_PREFIX}${isoOf(signal.at)}#${randomUUID()}`,
+          type: SIGNAL_TYPE,
+          executionId,
+          createdAt: signal.at,
+          signal: withoutUndefined(signal),
+          expiresAt: this.expiresAt(this.clock.now().getTime()),
+        },
       }),
     );
   }
 
   async listDue(now: Date, limit: number): Promise<string[]> {
-    const ids: string[] = [];
-    if (limit <= 0) return ids;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.clients.dynamo().send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi2',
-          // `<iso>$` sorts after `<iso>#<any ID>` ('$' follows '#') and before any later time: due at or before now.
-          KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :bound',
-          ExpressionAttributeValues: { ':pk': DUE_PK, ':bound': `${now.toISOString()}$` },
-          ProjectionExpression: 'executionId',
-          Limit: limit - ids.length,
-          ExclusiveStartKey: start,
-        }),
-      );
-      ids.push(...(out.Items ?? []).map((item) => item.executionId as string));
-      start = out.LastEvaluatedKey;
-    } while (start && ids.length < limit);
-    return ids;
+    if (limit <= 0) return [];
+    // `<iso>$` sorts after `<iso>#<any ID>` ('$' follows '#') and before any later time: due at or before now.
+    const bound = `${now.toISOString()}$`;
+    const shards = await Promise.all(
+      Array.from({ length: DUE_SHARDS }, (_, shard) =>
+        this.queryPages({ IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :bound', ExpressionAttributeValues: { ':pk': `runbook-due#${shard}`, ':bound': bound } }, limit),
+      ),
+    );
+    // Each shard is in due order: the first `limit` of their merge are the first `limit` overall.
+    return shards
+      .flat()
+      .sort((a, b) => compare(a.gsi2sk as string, b.gsi2sk as string))
+      .slice(0, limit)
+      .map((item) => (item.pk as string).slice(EXECUTION_PK_PREFIX.length));
   }
 
   async list(options: { limit?: number; nextToken?: string; parentExecutionId?: string } = {}): Promise<ExecutionPage> {
     const limit = pageLimit(options.limit);
-    const gsi1pk = listPk(options.parentExecutionId);
-    let start: Record<string, unknown> | undefined;
-    if (options.nextToken !== undefined) {
-      const after = decodeToken(options.nextToken);
-      start = { pk: executionPk(after.id), sk: EXECUTION_SK, gsi1pk, gsi1sk: `${after.createdAt}#${after.id}` };
-    }
+    const after = options.nextToken === undefined ? undefined : decodeToken(options.nextToken);
+    const startKey = (gsi1pk: string) => (after ? { pk: executionPk(after.id), sk: EXECUTION_SK, gsi1pk, gsi1sk: `${after.createdAt}#${after.id}` } : undefined);
+    const readPartition = (gsi1pk: string, want: number, start?: Record<string, unknown>) =>
+      this.queryPages({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': gsi1pk }, ScanIndexForward: false, ExclusiveStartKey: start }, want);
     // One more than the page: a next token only when there is a next execution, never a token to an empty page.
-    const items: Record<string, unknown>[] = [];
-    do {
-      const input: QueryCommandInput = {
-        TableName: this.tableName,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': gsi1pk },
-        ScanIndexForward: false,
-        Limit: limit + 1 - items.length,
-        ExclusiveStartKey: start,
-      };
-      const out = await this.clients.dynamo().send(new QueryCommand(input));
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start && items.length <= limit);
-    const executions = items.slice(0, limit).map(toExecution);
+    let items: Record<string, unknown>[];
+    if (options.parentExecutionId !== undefined) {
+      const pk = childrenPk(options.parentExecutionId);
+      items = await readPartition(pk, limit + 1, startKey(pk));
+    } else {
+      const firstDay = after ? dayOf(after.createdAt) : undefined;
+      items = await this.walkDays(limit + 1, (day, want) => readPartition(topLevelPk(day), want, day === firstDay ? startKey(topLevelPk(day)) : undefined), firstDay);
+    }
+    const executions = items.slice(0, limit).map(toSummary);
     const last = executions.at(-1);
     return { executions, ...(items.length > limit && last ? { nextToken: encodeToken({ createdAt: isoOf(last.createdAt), id: last.executionId }) } : {}) };
+  }
+
+  async recordRefusal(refusal: ExecutionRefusal): Promise<void> {
+    checkRefusal(refusal);
+    const at = isoOf(refusal.at);
+    await this.clients.dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...withoutUndefined(refusal), pk: refusalsPk(dayOf(at)), sk: `${at}#${randomUUID()}`, type: REFUSAL_TYPE, createdAt: refusal.at, expiresAt: this.expiresAt(Date.parse(at)) },
+      }),
+    );
+  }
+
+  async listRefusals(options: { limit?: number } = {}): Promise<ExecutionRefusal[]> {
+    const limit = pageLimit(options.limit);
+    const items = await this.walkDays(limit, (day, want) =>
+      this.queryPages({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': refusalsPk(day) }, ScanIndexForward: false }, want),
+    );
+    return items.map((item) => pick<ExecutionRefusal>(item, REFUSAL_KEYS));
   }
 
   async reserveTarget(parentExecutionId: string, rate: Pick<RateControl, 'concurrencyLimit' | 'errorLimit'> & { total: number }): Promise<number | undefined> {
@@ -358,6 +413,81 @@ export class DynamoExecutionStore implements ExecutionStore {
     }
   }
 
+  /** The item of an execution: its fields, its keys, the due-index keys while it is due (dueKeys), its TTL once ended. */
+  private toItem(execution: Execution): Record<string, unknown> {
+    const item: Record<string, unknown> = {
+      ...execution,
+      pk: executionPk(execution.executionId),
+      sk: EXECUTION_SK,
+      type: EXECUTION_TYPE,
+      gsi1pk: listPk(execution),
+      gsi1sk: `${isoOf(execution.createdAt)}#${execution.executionId}`,
+    };
+    if (isTerminal(execution.status)) {
+      const ended = execution.endedAt === undefined ? NaN : Date.parse(execution.endedAt);
+      item.expiresAt = this.expiresAt(Number.isNaN(ended) ? this.clock.now().getTime() : ended);
+    }
+    return { ...item, ...dueKeys(execution) };
+  }
+
+  /** The TTL attribute's value for something that ended at `atMs`: epoch seconds, ttlDays later. */
+  private expiresAt(atMs: number): number {
+    return Math.floor(atMs / 1000) + this.ttlDays * 86_400;
+  }
+
+  /** Gives an ended rate-controlled parent's counters its TTL; nothing when it never reserved a target. */
+  private async expireCounters(parentExecutionId: string, expiresAt: number): Promise<void> {
+    try {
+      await this.clients.dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: executionPk(parentExecutionId), sk: COUNTERS_SK },
+          UpdateExpression: 'SET expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':expiresAt': expiresAt },
+        }),
+      );
+    } catch (e) {
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+    }
+  }
+
+  /** Up to `want` items of one Query, following pages (past 1 MB) until it has them or the partition ends. */
+  private async queryPages(input: Omit<QueryCommandInput, 'TableName' | 'Limit'>, want: number): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start = input.ExclusiveStartKey;
+    do {
+      const out = await this.clients.dynamo().send(new QueryCommand({ ...input, TableName: this.tableName, Limit: want - items.length, ExclusiveStartKey: start }));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < want);
+    return items;
+  }
+
+  /**
+   * Up to `want` items of day partitions, newest day first: from `from` (default tomorrow, for writers whose clock
+   * is ahead of ours) back to the TTL horizon, which nothing older outlives. Days are read a round at a time, all
+   * days of a round at once, each for as many items as the page still lacks; the rounds stop once the page is full.
+   */
+  private async walkDays(want: number, readDay: (day: string, want: number) => Promise<Record<string, unknown>[]>, from?: string): Promise<Record<string, unknown>[]> {
+    const now = this.clock.now().getTime();
+    const horizon = dayOf(new Date(now - this.ttlDays * DAY_MS).toISOString());
+    const items: Record<string, unknown>[] = [];
+    const tomorrow = dayOf(new Date(now + DAY_MS).toISOString());
+    // Never later than tomorrow: a token naming a far future day must not make a walk of years.
+    let day = from !== undefined && from < tomorrow ? from : tomorrow;
+    for (let round = 0; day >= horizon && items.length < want; round++) {
+      const days: string[] = [];
+      for (let i = 0; i < (round === 0 ? 2 : DAYS_PER_ROUND) && day >= horizon; i++) {
+        days.push(day);
+        day = dayBefore(day);
+      }
+      const need = want - items.length;
+      for (const found of await Promise.all(days.map((d) => readDay(d, need)))) items.push(...found);
+    }
+    return items.slice(0, want);
+  }
+
   /** Sends one batch, resending what DynamoDB left unprocessed after a jittered exponential back-off. */
   private async writeBatch(batch: Record<string, unknown>[]): Promise<void> {
     let pending = batch;
@@ -374,23 +504,10 @@ export class DynamoExecutionStore implements ExecutionStore {
   }
 }
 
-/** The item of an execution: its fields, its keys, and the due-index keys while it is unfinished. */
-function toItem(execution: Execution): Record<string, unknown> {
-  const item: Record<string, unknown> = {
-    ...execution,
-    pk: executionPk(execution.executionId),
-    sk: EXECUTION_SK,
-    type: EXECUTION_TYPE,
-    gsi1pk: listPk(execution.parentExecutionId),
-    gsi1sk: `${isoOf(execution.createdAt)}#${execution.executionId}`,
-  };
-  return { ...item, ...dueKeys(execution) };
-}
-
-/** The due-index keys: while unfinished, and while events wait in the outbox. */
+/** The due-index keys: while unfinished, and while events wait in the outbox; in the execution's shard. */
 function dueKeys(execution: Execution): { gsi2pk: string; gsi2sk: string } | undefined {
   const at = dueAt(execution);
-  return at === undefined ? undefined : { gsi2pk: DUE_PK, gsi2sk: `${at}#${execution.executionId}` };
+  return at === undefined ? undefined : { gsi2pk: duePk(execution.executionId), gsi2sk: `${at}#${execution.executionId}` };
 }
 
 /** The sort key of a signal handed to `save`; ValidationError for one that `get` of this execution did not return. */
@@ -442,6 +559,11 @@ const EXECUTION_FIELDS: Record<keyof Execution, true> = {
 const EXECUTION_KEYS = Object.keys(EXECUTION_FIELDS);
 
 const toExecution = (item: Record<string, unknown>) => pick<Execution>(item, EXECUTION_KEYS);
+const toSummary = (item: Record<string, unknown>) => pick<ExecutionSummary>(item, EXECUTION_SUMMARY_FIELDS);
+
+/** Every ExecutionRefusal field, kept as a record for the same reason as EXECUTION_FIELDS. */
+const REFUSAL_FIELDS: Record<keyof ExecutionRefusal, true> = { at: true, documentName: true, triggeredBy: true, reason: true, idempotencyKey: true };
+const REFUSAL_KEYS = Object.keys(REFUSAL_FIELDS);
 
 function toCounters(item: Record<string, unknown>): RateCounters {
   const n = (key: string) => (typeof item[key] === 'number' ? item[key] : 0);
@@ -469,6 +591,20 @@ function dueAt(e: Pick<Execution, 'wakeAt' | 'leaseUntil' | 'createdAt' | 'statu
   return work === undefined ? outbox : outbox === undefined || work < outbox ? work : outbox;
 }
 
+/** Which of the DUE_SHARDS gsi2 partitions an execution is due in: stable for its ID, even across them all. */
+function dueShard(executionId: string): number {
+  return createHash('sha256').update(executionId).digest().readUInt32BE(0) % DUE_SHARDS;
+}
+
+/** The UTC day (`yyyy-mm-dd`) of a timestamp in ISO form. */
+const dayOf = (iso: string) => iso.slice(0, 10);
+
+function dayBefore(day: string): string {
+  return dayOf(new Date(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).toISOString());
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function pageLimit(limit: number | undefined): number {
   const n = limit ?? EXECUTION_PAGE_DEFAULT;
   if (!Number.isInteger(n) || n < 1 || n > EXECUTION_PAGE_MAX) throw new ValidationError(`limit must be a whole number from 1 to ${EXECUTION_PAGE_MAX}`, 'limit');
@@ -483,7 +619,7 @@ function encodeToken(after: { createdAt: string; id: string }): string {
 function decodeToken(token: string): { createdAt: string; id: string } {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown } | null;
-    if (typeof parsed?.c === 'string' && typeof parsed.i === 'string' && parsed.c !== '' && parsed.i !== '') return { createdAt: parsed.c, id: parsed.i };
+    if (typeof parsed?.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c)) && parsed.i !== '') return { createdAt: isoOf(parsed.c), id: parsed.i };
   } catch {
     // Reported below, as any other token that is not one of ours.
   }

@@ -81,6 +81,8 @@ export function ec2InstanceFinder(clients: AwsClients, region?: string): (query:
 export interface EngineAdapterOptions {
   tableName: string;
   clock: Clock;
+  /** Days ended executions are kept (config `runbooks.executionTtlDays`); the store's default when absent. */
+  executionTtlDays?: number;
   /** Client settings (localcloud's endpoint) for clients made per assumed role. */
   settings?: ClientSettings;
   /** Where wake-ups are sent: this function (its ARN), by EventBridge Scheduler acting as `roleArn`. */
@@ -98,7 +100,7 @@ export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapte
   const wakeUp = new SchedulerWakeUp(clients, { ...options.wakeUp, now: () => options.clock.now() });
   const runbooks = new SsmRunbookSource(clients);
   return {
-    store: new DynamoExecutionStore(clients, options.tableName),
+    store: new DynamoExecutionStore(clients, options.tableName, { ttlDays: options.executionTtlDays, clock: options.clock }),
     actions: new AwsActionRunner(clients, { settings: options.settings, pollIntervalMs: options.pollIntervalMs, now: () => options.clock.now().getTime() }),
     clock: options.clock,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

@@ -20,6 +20,7 @@ import {
   type Execution,
   type ExecutionPlan,
   type ExecutionSignal,
+  type ExecutionSummary,
   type OperatorSignalKind,
   type StartInput,
   type StartPorts,
@@ -45,7 +46,7 @@ interface Runbooks {
 
 async function runbooks(program: Command): Promise<Runbooks> {
   const ctx = await stageContext(program);
-  return { ctx, store: new DynamoExecutionStore(ctx.clients, ctx.tableName), dispatch: eventBridgeDispatch(ctx.clients) };
+  return { ctx, store: new DynamoExecutionStore(ctx.clients, ctx.tableName, { ttlDays: ctx.config.runbooks.executionTtlDays, clock: ctx.clock }), dispatch: eventBridgeDispatch(ctx.clients) };
 }
 
 /** The execution, or `no execution <id>` (exit 1). */
@@ -196,7 +197,7 @@ function stepResult(step: StepExecution): string {
   return '';
 }
 
-function printExecution(program: Command, ex: Execution, children: Execution[] | undefined, childrenMore: boolean): void {
+function printExecution(program: Command, ex: Execution, children: ExecutionSummary[] | undefined, childrenMore: boolean): void {
   field('execution', ex.executionId);
   field('document', documentText(ex.documentName, ex.documentVersion));
   field('status', ex.status);

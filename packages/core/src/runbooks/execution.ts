@@ -1,3 +1,4 @@
+import { ConflictError, ValidationError } from '../errors.js';
 import type { JsonValue, Runbook } from './document.js';
 import type { ParameterValue } from './values.js';
 
@@ -145,10 +146,97 @@ export interface TargetLimits {
   total: number;
 }
 
-/** A page of executions, newest first. */
+
+/**
+ * What a listing shows of an execution: who, what, where it stands and when; not its runbook, parameters, steps or
+ * outputs (read those with `get`). Listings read an index that holds only these.
+ */
+export type ExecutionSummary = Pick<
+  Execution,
+  | 'executionId'
+  | 'documentName'
+  | 'documentVersion'
+  | 'status'
+  | 'createdAt'
+  | 'startedAt'
+  | 'endedAt'
+  | 'wakeAt'
+  | 'leaseUntil'
+  | 'parentExecutionId'
+  | 'target'
+  | 'targetIndex'
+  | 'counters'
+  | 'failureMessage'
+  | 'triggeredBy'
+>;
+
+/** Every ExecutionSummary field; a record so that a field added to the type and not here fails to compile. */
+const SUMMARY_FIELDS: Record<keyof ExecutionSummary, true> = {
+  executionId: true,
+  documentName: true,
+  documentVersion: true,
+  status: true,
+  createdAt: true,
+  startedAt: true,
+  endedAt: true,
+  wakeAt: true,
+  leaseUntil: true,
+  parentExecutionId: true,
+  target: true,
+  targetIndex: true,
+  counters: true,
+  failureMessage: true,
+  triggeredBy: true,
+};
+export const EXECUTION_SUMMARY_FIELDS = Object.keys(SUMMARY_FIELDS) as readonly (keyof ExecutionSummary)[];
+
+/** The summary of an execution: its summary fields that are set, copied. */
+export function summaryOf(execution: Execution): ExecutionSummary {
+  const summary: Record<string, unknown> = {};
+  for (const key of EXECUTION_SUMMARY_FIELDS) if (execution[key] !== undefined) summary[key] = structuredClone(execution[key]);
+  return summary as ExecutionSummary;
+}
+
+/** The same idempotency key asked for something else: both starts carry a request hash and the hashes differ. */
+export function isOtherRequest(existing: Pick<Execution, 'requestHash'>, asked: Pick<Execution, 'requestHash'>): boolean {
+  return existing.requestHash !== undefined && asked.requestHash !== undefined && existing.requestHash !== asked.requestHash;
+}
+
+/** The refusal of a reused idempotency key, naming the key (or, without one, the execution it maps to). */
+export function idempotencyConflict(existing: Pick<Execution, 'executionId' | 'idempotencyKey'>): ConflictError {
+  const key = existing.idempotencyKey ?? existing.executionId;
+  return new ConflictError(`idempotency key ${key} was already used to start execution ${existing.executionId} with a different document or parameters; use a new key for a different request`);
+}
+
+/** A page of execution summaries, newest first. */
 export interface ExecutionPage {
-  executions: Execution[];
+  executions: ExecutionSummary[];
   nextToken?: string;
+}
+
+/** A start that was refused (a runbook not allowed, a role not allowed, …), kept for the operator to see. */
+export interface ExecutionRefusal {
+  at: string;
+  documentName: string;
+  /** Who or what asked (`event:<source>`, `cli`, …), when known. */
+  triggeredBy?: string;
+  /** Why it was refused, in words an operator can act on. */
+  reason: string;
+  idempotencyKey?: string;
+}
+
+/** Throws ValidationError naming the field when a refusal lacks what an operator needs to read it. */
+export function checkRefusal(refusal: ExecutionRefusal): void {
+  const text = (field: keyof ExecutionRefusal, optional: boolean) => {
+    const value = refusal[field] as unknown;
+    if (optional && value === undefined) return;
+    if (typeof value !== 'string' || value.trim() === '') throw new ValidationError(`refusal ${field} must be a non-empty string`, field);
+  };
+  if (typeof refusal.at !== 'string' || Number.isNaN(Date.parse(refusal.at))) throw new ValidationError('refusal at must be an ISO-8601 time', 'at');
+  text('documentName', false);
+  text('reason', false);
+  text('triggeredBy', true);
+  text('idempotencyKey', true);
 }
 
 /**
@@ -158,7 +246,9 @@ export interface ExecutionPage {
 export interface ExecutionStore {
   /**
    * Stores a new execution (version 1). When `idempotencyKey` is set and an execution with that key exists, stores
-   * nothing and returns the existing one: the same trigger delivered twice starts one execution.
+   * nothing and returns the existing one: the same trigger delivered twice starts one execution. When both carry a
+   * `requestHash` and the hashes differ (the key reused for another document or other parameters), throws
+   * ConflictError instead.
    */
   create(execution: Execution): Promise<{ created: boolean; execution: Execution }>;
   /** The execution and the signals sent to it that it has not yet consumed, or undefined. */
@@ -179,8 +269,12 @@ export interface ExecutionStore {
   signal(executionId: string, signal: ExecutionSignal): Promise<void>;
   /** IDs of unfinished executions whose `wakeAt` is at or before `now`, or whose lease ran out: work for the tick. */
   listDue(now: Date, limit: number): Promise<string[]>;
-  /** Executions, newest first; children only through their parent. */
+  /** Summaries of executions, newest first; children only through their parent. */
   list(options?: { limit?: number; nextToken?: string; parentExecutionId?: string }): Promise<ExecutionPage>;
+  /** Keeps a refused start for the operator to see; expires as executions do. */
+  recordRefusal(refusal: ExecutionRefusal): Promise<void>;
+  /** Refused starts, newest first (default 50, at most EXECUTION_PAGE_MAX). */
+  listRefusals(options?: { limit?: number }): Promise<ExecutionRefusal[]>;
   /**
    * Reserves the next target of a rate-controlled execution: when fewer than `concurrencyLimit` children run, more
    * than `errorLimit` have not failed, and targets remain, increments `launched` and `running` and returns the index

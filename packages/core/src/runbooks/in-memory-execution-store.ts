@@ -1,6 +1,20 @@
 import { ConcurrentUpdateError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { storedCopy } from '../stored-copy.js';
-import { isTerminal, type Execution, type ExecutionPage, type ExecutionSignal, type ExecutionStore, type RateControl, type RateCounters, type TargetLimits } from './execution.js';
+import {
+  checkRefusal,
+  idempotencyConflict,
+  isOtherRequest,
+  isTerminal,
+  summaryOf,
+  type Execution,
+  type ExecutionPage,
+  type ExecutionRefusal,
+  type ExecutionSignal,
+  type ExecutionStore,
+  type RateControl,
+  type RateCounters,
+  type TargetLimits,
+} from './execution.js';
 
 /** Page size of `list` when the caller gives none, and the largest one it accepts. */
 export const EXECUTION_PAGE_DEFAULT = 50;
@@ -28,8 +42,10 @@ interface StoredCounters extends RateCounters {
  * and out, optimistic versions, signals kept apart from the execution, atomic rate counters, the due order and
  * newest-first paging. For core unit tests and the local engine's tests.
  *
- * Like the DynamoDB store, `list` shows each execution as it was last saved (its `counters` included), while `get`
- * shows the live rate counters.
+ * Like the DynamoDB store, `list` shows the summary of each execution as it was last saved (its `counters`
+ * included), while `get` shows the live rate counters; an idempotency key reused with another `requestHash` is a
+ * ConflictError; refused starts are kept and listed newest first. Unlike it, nothing expires (no TTL) and listings
+ * have no horizon: tests that need either use the DynamoDB store on localcloud.
  *
  * @example
  * ```ts
@@ -43,12 +59,16 @@ export class InMemoryExecutionStore implements ExecutionStore {
   private readonly executions = new Map<string, Execution>();
   private readonly signals = new Map<string, StoredSignal[]>();
   private readonly counters = new Map<string, StoredCounters>();
+  private readonly refusals: { seq: number; refusal: ExecutionRefusal }[] = [];
   private nextSignalId = 1;
 
   create(execution: Execution): Promise<{ created: boolean; execution: Execution }> {
     // The caller derives the ID from the idempotency key: an existing ID is the same trigger delivered again.
     const existing = this.executions.get(execution.executionId);
-    if (existing) return Promise.resolve({ created: false, execution: this.withCounters(existing) });
+    if (existing) {
+      if (isOtherRequest(existing, execution)) return Promise.reject(idempotencyConflict(existing));
+      return Promise.resolve({ created: false, execution: this.withCounters(existing) });
+    }
     const stored = storedCopy({ ...execution, version: 1 });
     this.executions.set(stored.executionId, stored);
     return Promise.resolve({ created: true, execution: structuredClone(stored) });
@@ -113,9 +133,29 @@ export class InMemoryExecutionStore implements ExecutionStore {
       const page = newestFirst.slice(0, limit);
       const last = page.at(-1);
       return Promise.resolve({
-        executions: page.map((e) => structuredClone(e.execution)),
+        executions: page.map((e) => summaryOf(e.execution)),
         ...(newestFirst.length > limit && last ? { nextToken: encodeToken(last.key) } : {}),
       });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  recordRefusal(refusal: ExecutionRefusal): Promise<void> {
+    try {
+      checkRefusal(refusal);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    this.refusals.push({ seq: this.refusals.length, refusal: storedCopy(refusal) });
+    return Promise.resolve();
+  }
+
+  listRefusals(options: { limit?: number } = {}): Promise<ExecutionRefusal[]> {
+    try {
+      const limit = pageLimit(options.limit);
+      const newestFirst = [...this.refusals].sort((a, b) => compare(isoOf(b.refusal.at), isoOf(a.refusal.at)) || b.seq - a.seq);
+      return Promise.resolve(newestFirst.slice(0, limit).map((r) => structuredClone(r.refusal)));
     } catch (e) {
       return Promise.reject(e as Error);
     }

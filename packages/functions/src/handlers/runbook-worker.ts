@@ -51,6 +51,7 @@ async function engineFor(context: Context): Promise<Worker> {
   const adapters = runbookEngineAdapters(clients, {
     tableName,
     clock: systemClock,
+    executionTtlDays: loadConfig().runbooks.executionTtlDays,
     wakeUp: { functionArn: unqualified(context.invokedFunctionArn), roleArn: requireEnv('WAKE_UP_ROLE_ARN'), namePrefix: requireEnv('WAKE_UP_PREFIX') },
     pollIntervalMs: process.env.RUNBOOK_POLL_MS ? Number(process.env.RUNBOOK_POLL_MS) : undefined,
     eventBusName: process.env.EVENT_BUS_NAME || undefined,
