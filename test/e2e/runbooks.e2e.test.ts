@@ -11,7 +11,9 @@ import { clientConfig } from '../helpers/localcloud.js';
 // The runbook engine on the local stage: AWS's own runbooks, unmodified, run by the runbook-worker function on
 // localcloud. Every wait is left to a wake-up (RUNBOOK_INLINE_WAIT_MS=0), so the virtual clock drives them.
 
+// The account's own documents these tests create are allow-listed beside the defaults; AWS-TerminateEC2Instance is not.
 const config = defineConfig({ regions: ['us-east-1'] });
+config.runbooks.allowedRunbooks = [...config.runbooks.allowedRunbooks, 'Team-SleepThenTag', 'Team-CheckAndStop'];
 let stage: Stage;
 let store: DynamoExecutionStore;
 let ec2: EC2Client;

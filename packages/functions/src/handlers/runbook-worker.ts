@@ -137,6 +137,13 @@ export const handler = eventHandler(runbookWorkerEvent, async (event, context) =
       // Refused for good: retrying the event would be refused again.
       if (!(e instanceof ForbiddenError)) throw e;
       logger.warn('runbook start refused', { field: e.field, reason: e.message.slice(0, 300) });
+      await deps.store.recordRefusal({
+        at: systemClock.now().toISOString(),
+        documentName: event.detail.documentName,
+        triggeredBy: `event:${event.source}`,
+        reason: e.message.slice(0, 1000),
+        ...(event.detail.idempotencyKey ? { idempotencyKey: event.detail.idempotencyKey } : {}),
+      });
       return { refused: e.message };
     }
     const { execution, created } = await startExecution(request, deps);
