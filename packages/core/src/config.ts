@@ -43,6 +43,19 @@ export const staleVolumesSchema = z.object({
   ),
 });
 
+/** The runbooks that may be started by name when the config names none (see `runbooks.allowedRunbooks`). */
+export const DEFAULT_ALLOWED_RUNBOOKS = [
+  'opsauto-DeleteVolume',
+  'opsauto-SnapshotThenDeleteVolume',
+  'AWS-StopEC2Instance',
+  'AWS-StartEC2Instance',
+  'AWS-RestartEC2Instance',
+  'AWS-CreateImage',
+  'AWS-DeleteImage',
+  'AWS-StopRdsInstance',
+  'AWS-EnableS3BucketKeys',
+] as const;
+
 const runbooksSchema = z.object({
   /**
    * How often the worker looks for executions that are due but were not woken (a lost wake-up, a worker that died):
@@ -51,9 +64,18 @@ const runbooksSchema = z.object({
   tickSchedule: z._default(z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')), 'rate(5 minutes)'),
   /**
    * Roles runbooks may name as `assumeRole` (typically one per member account): the worker may assume only these.
-   * Empty: runbooks run with the worker's own permissions (see RUNBOOK_API_ACTIONS in the manifest).
+   * Otherwise an execution runs as the role of the automation that started it (`runbookRoleName` in the manifest).
    */
   assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
+  /**
+   * Runbooks that may be started by name (the CLI, `POST /runbooks/executions`); anything else is refused. The
+   * stacks derive the `cli` runbook role's permissions from these documents, so each must exist in `runbooks/` or
+   * among the AWS-owned documents. AWS-TerminateEC2Instance is left out on purpose.
+   */
+  allowedRunbooks: z._default(
+    z.array(z.string().check(z.regex(/^[a-zA-Z0-9_.-]{3,128}$/, 'must be an Automation document name (letters, digits, _ . -, 3 to 128 long)'))),
+    [...DEFAULT_ALLOWED_RUNBOOKS],
+  ),
 });
 
 export const configSchema = z.object({
