@@ -41,19 +41,21 @@ export async function putEvents(client: EventBridgeClient, entries: PutEventsReq
   }
 }
 
-/** Dispatch: one `Runbook Execution Dispatched` event per execution, so each gets its own worker. */
-export function eventBridgeDispatch(clients: AwsClients): EngineDeps['dispatch'] {
+/** Dispatch: one `Runbook Execution Dispatched` event per execution, so each gets its own worker; on `eventBusName` when given (opsauto's bus), else the default bus. */
+export function eventBridgeDispatch(clients: AwsClients, eventBusName?: string): EngineDeps['dispatch'] {
+  const bus = eventBusName ? { EventBusName: eventBusName } : {};
   return (executionIds) =>
     putEvents(
       clients.get(EventBridgeClient),
-      executionIds.map((id) => ({ Source: RUNBOOK_EVENT_SOURCE, DetailType: DISPATCH_DETAIL_TYPE, Detail: JSON.stringify({ executionIds: [id] }) })),
+      executionIds.map((id) => ({ Source: RUNBOOK_EVENT_SOURCE, DetailType: DISPATCH_DETAIL_TYPE, Detail: JSON.stringify({ executionIds: [id] }), ...bus })),
     );
 }
 
-/** Status-change notifications (and `Runbook Image Created`) on the default bus. */
-export function eventBridgeNotify(clients: AwsClients, onError: (error: unknown) => void): EngineDeps['notify'] {
+/** Status-change notifications (and `Runbook Image Created`) on `eventBusName` when given (opsauto's bus), else the default bus. */
+export function eventBridgeNotify(clients: AwsClients, onError: (error: unknown) => void, eventBusName?: string): EngineDeps['notify'] {
+  const bus = eventBusName ? { EventBusName: eventBusName } : {};
   return async (execution: Execution, steps: StepExecution[], executionChanged: boolean) => {
-    const entries = runbookStatusEntries(execution, steps, executionChanged).map((e) => ({ Source: e.Source, DetailType: e.DetailType, Detail: JSON.stringify(e.Detail) }));
+    const entries = runbookStatusEntries(execution, steps, executionChanged).map((e) => ({ Source: e.Source, DetailType: e.DetailType, Detail: JSON.stringify(e.Detail), ...bus }));
     try {
       await putEvents(clients.get(EventBridgeClient), entries);
     } catch (e) {
@@ -91,6 +93,8 @@ export interface EngineAdapterOptions {
   pollIntervalMs?: number;
   onNotifyError: (error: unknown) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The bus dispatches and notifications go on (EVENT_BUS_NAME, opsauto's bus); default: the default bus. */
+  eventBusName?: string;
 }
 
 /** The engine's ports on AWS: DynamoDB, the actions' AWS calls, EventBridge, Scheduler and SSM documents. */
@@ -102,9 +106,9 @@ export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapte
     actions: new AwsActionRunner(clients, { settings: options.settings, pollIntervalMs: options.pollIntervalMs, now: () => options.clock.now().getTime() }),
     clock: options.clock,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    dispatch: eventBridgeDispatch(clients),
+    dispatch: eventBridgeDispatch(clients, options.eventBusName),
     wakeUp: (executionId, at) => wakeUp.schedule(executionId, at),
-    notify: eventBridgeNotify(clients, options.onNotifyError),
+    notify: eventBridgeNotify(clients, options.onNotifyError, options.eventBusName),
     loadRunbook: (name, version) => runbooks.load(name, version),
     newId: () => randomUUID(),
     runbooks,
