@@ -37,8 +37,12 @@ export function isHttpOnly(definition: FunctionDefinition): boolean {
   return definition.triggers.length > 0 && definition.triggers.every((trigger) => trigger.type === 'http');
 }
 
-/** Detail types only the stack's own roles may put on opsauto's bus: each makes opsauto act. */
-export const GUARDED_DETAIL_TYPES = ['Runbook Execution Requested', 'Runbook Execution Dispatched', 'Runbook Image Created'] as const;
+/**
+ * Detail types only the stack's own roles may put on opsauto's bus: each makes opsauto act on what the event says.
+ * `Runbook Execution Dispatched` is not among them: it only names executions already in the table (the CLI, acting
+ * as its operator, dispatches the ones it starts), and the worker runs an execution once however often it is named.
+ */
+export const GUARDED_DETAIL_TYPES = ['Runbook Execution Requested', 'Runbook Image Created'] as const;
 
 /** True when the function may put events on opsauto's bus (its role is named in the bus policy). */
 export function publishesOnOpsautoBus(definition: FunctionDefinition): boolean {

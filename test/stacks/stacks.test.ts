@@ -874,7 +874,7 @@ describe('the opsauto app', () => {
     expect(deny).toMatchObject({ Action: 'events:PutEvents', Principal: { AWS: '*' } });
     const condition = deny.Condition as { StringEquals: Record<string, Json>; ArnNotEquals: Record<string, Json> };
     expect(condition.StringEquals['events:detail-type']).toEqual([...GUARDED_DETAIL_TYPES]);
-    expect(GUARDED_DETAIL_TYPES).toContain('Runbook Execution Requested');
+    expect(GUARDED_DETAIL_TYPES).toEqual(expect.arrayContaining(['Runbook Execution Requested', 'Runbook Image Created']));
     expect(asList(condition.ArnNotEquals['aws:PrincipalArn']).map(render).sort()).toEqual(publishers.sort());
     expect(statements).toHaveLength(2);
   });
