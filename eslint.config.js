@@ -1,6 +1,24 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
 
+/** One no-restricted-imports rule per package folder; relative paths into another package count too. */
+function boundaries(rules) {
+  return Object.entries(rules).map(([files, { packages, why }]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: packages, message: why },
+            { group: ['**/packages/*/src/**', '../../*/src/**', '../../../*/src/**'], message: `${why} (no relative imports into another package)` },
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.build/', '.sst/', '.localcloud/', 'cdk.out/', 'bench/results/', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -13,6 +31,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // Package boundaries (DESIGN.md): core imports nothing of ours and no AWS SDK; localcloud nothing of ours (it is
+  // AWS, not opsauto); aws only core; functions never the CLI or the emulator.
+  ...boundaries({
+    'packages/core/**/*.ts': { packages: ['@opsauto/*', '@aws-sdk/*'], why: 'core is pure: no other package of ours, no AWS SDK' },
+    'packages/localcloud/**/*.ts': { packages: ['@opsauto/*'], why: 'localcloud emulates AWS and imports nothing of ours' },
+    'packages/aws/**/*.ts': { packages: ['@opsauto/functions', '@opsauto/cli', '@opsauto/localcloud'], why: 'aws adapters depend on core only' },
+    'packages/functions/**/*.ts': { packages: ['@opsauto/cli', '@opsauto/localcloud'], why: 'functions never import the CLI or the emulator' },
+  }),
   {
     // Tests read JSON fixtures and SDK outputs loosely; production code keeps the unsafe-* rules.
     files: ['test/**/*.ts'],

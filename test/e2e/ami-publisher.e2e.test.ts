@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateImageCommand, DeregisterImageCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineConfig } from '@opsauto/core';
@@ -9,6 +9,7 @@ import { manifest } from '@opsauto/functions';
 import { DEMO_SEED } from '../../packages/cli/src/commands/local.js';
 import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { errorOf } from '../helpers/errors.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 const PARAM = '/opsauto/ami/demo-web/latest';
@@ -98,6 +99,26 @@ describe('AMI publisher on the local stage', () => {
       ['publish', second],
       ['publish', first],
     ]);
+  });
+
+  it("publishes nothing for a forged event naming another account's public AMI that matches a family pattern", async () => {
+    // Prepare: account 111111111111 makes public an image named like the demo-base family.
+    stage.cloud.seed({ account: '111111111111', regions: { 'us-east-1': { images: [{ name: 'demo-base-2026-12-01', public: true }] } } });
+    const [stranger] = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['demo-base-2026-12-01'] }] }))).Images!;
+    const before = stage.cloud.lambda.invocations.length;
+    // Act
+    await redeliver(stranger.ImageId!);
+    // Assess
+    expect(stranger.OwnerId).toBe('111111111111');
+    expect(stage.cloud.lambda.invocations.slice(before).map((i) => [i.function, i.ok])).toEqual([['ami-publisher', true]]);
+    expect((await errorOf(ssm.send(new GetParameterCommand({ Name: '/opsauto/ami/demo-base/latest' })))).name).toBe('ParameterNotFound');
+  });
+
+  it('flags nothing when a forged event says the published image was deregistered while EC2 still has it', async () => {
+    await redeliver(first, 'deregistered');
+    const status = (await (await fetch(`${stage.apiUrl}/status`)).json()) as { amiFamilies: { family: string; imageId: string; warning?: string }[] };
+    expect(status.amiFamilies.find((f) => f.family === 'demo-web')).toMatchObject({ imageId: first });
+    expect(status.amiFamilies.find((f) => f.family === 'demo-web')).not.toHaveProperty('warning');
   });
 
   it('shows a warning on the family when its published image is deregistered', async () => {

@@ -5,6 +5,7 @@ import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { defineConfig, executionIdFor, type Execution } from '@opsauto/core';
+import { eventBusName } from '@opsauto/functions';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
@@ -52,10 +53,10 @@ async function instance(name: string): Promise<{ id: string; state: string }> {
   return { id: i.InstanceId!, state: i.State!.Name! };
 }
 
-/** Asks for an execution the way any producer on the bus does; returns its ID (derived from the idempotency key). */
+/** Asks for an execution the way opsauto's own producers do, on opsauto's bus; returns its ID (derived from the idempotency key). */
 async function request(detail: Record<string, unknown>, idempotencyKey = `e2e-${++seq}`): Promise<string> {
   const out = await new EventBridgeClient(clientConfig(stage.cloud)).send(
-    new PutEventsCommand({ Entries: [{ Source: 'opsauto.runbooks', DetailType: 'Runbook Execution Requested', Detail: JSON.stringify({ ...detail, idempotencyKey }) }] }),
+    new PutEventsCommand({ Entries: [{ Source: 'opsauto.runbooks', DetailType: 'Runbook Execution Requested', Detail: JSON.stringify({ ...detail, idempotencyKey }), EventBusName: eventBusName(stage.tableName) }] }),
   );
   expect(out.FailedEntryCount).toBe(0);
   await stage.cloud.settle();
@@ -113,6 +114,25 @@ describe('AWS-owned runbooks on the local stage', () => {
     const announced = stage.cloud.lambda.invocations.filter((i) => i.function === 'ami-publisher' && i.trigger.includes('runbook-image-created'));
     expect(announced.length).toBe(1);
     expect(calls('ec2', 'CreateImage')).toBe(1);
+  });
+
+  it('still announces the image it created when PutEvents fails as the execution ends: the tick publishes the outbox', async () => {
+    // Prepare: an image-creating run is under way; then the bus fails every PutEvents for a while.
+    const imaged = await instance('imaged');
+    const id = await request({ documentName: 'AWS-CreateImage', parameters: { InstanceId: imaged.id } });
+    stage.cloud.faults.set([{ service: "events", operation: "PutEvents", errorRate: 1 }]);
+    // Act: the image becomes available and the execution ends while PutEvents fails; then the bus recovers.
+    await stage.cloud.advance('3m');
+    const ended = await execution(id);
+    const announcedWhileDown = stage.cloud.lambda.invocations.filter((i) => i.function === 'ami-publisher' && i.trigger.includes('runbook-image-created')).length;
+    stage.cloud.faults.set([]);
+    await stage.cloud.advance('10m');
+    // Assess
+    expect(ended.status, ended.failureMessage).toBe('Success');
+    expect(Object.keys(ended.outbox ?? {}).length).toBeGreaterThan(0);
+    const announced = stage.cloud.lambda.invocations.filter((i) => i.function === 'ami-publisher' && i.trigger.includes('runbook-image-created'));
+    expect(announced.length - announcedWhileDown).toBe(1);
+    expect((await execution(id)).outbox).toBeUndefined();
   });
 
   it('starts one execution when the same request is delivered twice', async () => {

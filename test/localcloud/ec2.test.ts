@@ -9,6 +9,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeRegionsCommand,
+  DisableImageCommand,
   EC2Client,
   paginateDescribeImages,
   paginateDescribeInstances,
@@ -297,6 +298,40 @@ describe('localcloud EC2', () => {
       expect(missing.message).toBe("The image id '[ami-0000000000000000a]' does not exist");
       expect((await errorWithStatusOf(ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-xyz'] })))).name).toBe('InvalidAMIID.Malformed');
       expect((await errorWithStatusOf(ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'flavour', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');
+    });
+
+    it('shows every account the public images of other accounts, and selects them by Owners and owner-id', async () => {
+      // Prepare
+      const [vendor, secret] = seedEc2(cloud.store, '111111111111', REGION, { images: [{ name: 'golden-vendor', public: true }, { name: 'golden-private' }] }).imageIds;
+      // Act
+      const all = await describeIds(ec2, { Filters: [{ Name: 'name', Values: ['golden-*'] }] });
+      const own = await describeIds(ec2, { Owners: ['self'], Filters: [{ Name: 'name', Values: ['golden-*'] }] });
+      const trusted = await describeIds(ec2, { Owners: ['self', '111111111111'], ImageIds: [vendor] });
+      const [image] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [vendor] }))).Images!;
+      // Assess
+      expect(all).toEqual([ids.g1, ids.g2, ids.g3, vendor].sort());
+      expect(own).toEqual([ids.g1, ids.g2, ids.g3].sort());
+      expect(await describeIds(ec2, { Owners: ['self'], ImageIds: [vendor] })).toEqual([]);
+      expect(trusted).toEqual([vendor]);
+      expect(await describeIds(ec2, { Filters: [{ Name: 'owner-id', Values: ['111111111111'] }, { Name: 'is-public', Values: ['true'] }] })).toEqual([vendor]);
+      expect(image).toMatchObject({ OwnerId: '111111111111', Public: true, ImageLocation: '111111111111/golden-vendor' });
+      expect((await errorWithStatusOf(ec2.send(new DescribeImagesCommand({ ImageIds: [secret] })))).name).toBe('InvalidAMIID.NotFound');
+      expect((await errorWithStatusOf(ec2.send(new DeregisterImageCommand({ ImageId: vendor })))).name).toBe('InvalidAMIID.NotFound');
+    });
+
+    it('disables an image: hidden unless IncludeDisabled, no longer launchable, with a disabled event', async () => {
+      // Act
+      await ec2.send(new DisableImageCommand({ ImageId: ids.w1 }));
+      // Assess
+      expect(await describeIds(ec2, { ImageIds: [ids.w1] })).toEqual([]);
+      const [disabled] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ids.w1], IncludeDisabled: true }))).Images!;
+      expect(disabled).toMatchObject({ ImageId: ids.w1, State: 'disabled', Public: false });
+      const event = cloud.bus.recent.find((e) => e['detail-type'] === 'EC2 AMI State Change');
+      expect(event).toMatchObject({ detail: { ImageId: ids.w1, State: 'disabled' } });
+      const launch = await errorWithStatusOf(ec2.send(new RunInstancesCommand({ ImageId: ids.w1, MinCount: 1, MaxCount: 1 })));
+      expect(launch.name).toBe('InvalidAMIID.Unavailable');
+      expect((await errorWithStatusOf(ec2.send(new DisableImageCommand({ ImageId: ids.g3 })))).name).toBe('IncorrectState');
+      expect((await errorWithStatusOf(ec2.send(new DisableImageCommand({ ImageId: 'ami-0000000000000000a' })))).name).toBe('InvalidAMIID.NotFound');
     });
 
     it('makes a seeded pending image available once the service is started and the clock moves', async () => {

@@ -18,10 +18,11 @@ import {
   type ParameterStringFilter,
   type PutParameterCommandInput,
 } from '@aws-sdk/client-ssm';
+import { DeregisterImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { IMAGE_AVAILABLE_DELAY_MS, seedEc2 } from '../../packages/localcloud/src/services/ec2.js';
-import { seedParameters } from '../../packages/localcloud/src/services/ssm.js';
+import { seedParameters, setImageValidationDelay } from '../../packages/localcloud/src/services/ssm.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
 import { errorOf } from '../helpers/errors.js';
 
@@ -210,6 +211,52 @@ describe('localcloud SSM Parameter Store', () => {
       await cloud.settle();
       expect((await put({ Name: '/golden/ami', Value: pending, Overwrite: true })).Version).toBe(2);
       expect((await ssm.send(new GetParameterCommand({ Name: '/golden/ami' }))).Parameter).toMatchObject({ Value: pending, Version: 2 });
+    });
+
+    it('shows an aws:ec2:image write only once a slow validation has passed on the virtual clock', async () => {
+      // Prepare
+      const [first, second] = seedEc2(cloud.store, ACCOUNT, REGION, { images: [{ name: 'first' }, { name: 'second' }] }).imageIds;
+      await put({ Name: '/golden/ami', Value: first, Type: 'String', DataType: 'aws:ec2:image' });
+      setImageValidationDelay(cloud.store, ACCOUNT, REGION, 25_000);
+      // Act
+      const out = await put({ Name: '/golden/ami', Value: second, Overwrite: true });
+      const during = (await ssm.send(new GetParameterCommand({ Name: '/golden/ami' }))).Parameter;
+      await cloud.clock.advance(24_000);
+      const justBefore = (await ssm.send(new GetParameterCommand({ Name: '/golden/ami' }))).Parameter;
+      await cloud.clock.advance(1_000);
+      const after = (await ssm.send(new GetParameterCommand({ Name: '/golden/ami' }))).Parameter;
+      // Assess
+      expect(out.Version).toBe(2);
+      expect(during).toMatchObject({ Value: first, Version: 1 });
+      expect(justBefore).toMatchObject({ Value: first, Version: 1 });
+      expect(after).toMatchObject({ Value: second, Version: 2 });
+      expect(changeEvents(cloud).at(-1)!.detail).toEqual({ operation: 'Update', name: '/golden/ami', type: 'String', dataType: 'aws:ec2:image' });
+    });
+
+    it('drops a slowly validated write whose image was deregistered before the check, and says why in the change event', async () => {
+      const [first, second] = seedEc2(cloud.store, ACCOUNT, REGION, { images: [{ name: 'first' }, { name: 'second' }] }).imageIds;
+      await put({ Name: '/golden/ami', Value: first, Type: 'String', DataType: 'aws:ec2:image' });
+      setImageValidationDelay(cloud.store, ACCOUNT, REGION, 10_000);
+      await put({ Name: '/golden/ami', Value: second, Overwrite: true });
+      await new EC2Client(clientConfig(cloud)).send(new DeregisterImageCommand({ ImageId: second }));
+      await cloud.clock.advance(10_000);
+      expect((await ssm.send(new GetParameterCommand({ Name: '/golden/ami' }))).Parameter).toMatchObject({ Value: first, Version: 1 });
+      expect(changeEvents(cloud).at(-1)!.detail).toMatchObject({ exception: 'Unable to Describe Resource', operation: 'Update' });
+    });
+
+    it('validates at once again when the delay is set back to 0, and refuses a negative delay', async () => {
+      const [ami] = seedEc2(cloud.store, ACCOUNT, REGION, { images: [{ name: 'golden' }] }).imageIds;
+      setImageValidationDelay(cloud.store, ACCOUNT, REGION, 5_000);
+      setImageValidationDelay(cloud.store, ACCOUNT, REGION, 0);
+      await put({ Name: '/golden/ami', Value: ami, Type: 'String', DataType: 'aws:ec2:image' });
+      expect((await ssm.send(new GetParameterCommand({ Name: '/golden/ami' }))).Parameter?.Value).toBe(ami);
+      expect(() => setImageValidationDelay(cloud.store, ACCOUNT, REGION, -1)).toThrow(/non-negative/);
+    });
+
+    it('accepts a public AMI of another account', async () => {
+      const [ami] = seedEc2(cloud.store, '111111111111', REGION, { images: [{ name: 'vendor-base', public: true }] }).imageIds;
+      await put({ Name: '/vendor/ami', Value: ami, Type: 'String', DataType: 'aws:ec2:image' });
+      expect((await ssm.send(new GetParameterCommand({ Name: '/vendor/ami' }))).Parameter?.Value).toBe(ami);
     });
 
     it('rejects changing a text parameter to aws:ec2:image', async () => {

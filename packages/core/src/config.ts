@@ -43,19 +43,6 @@ export const staleVolumesSchema = z.object({
   ),
 });
 
-/** The runbooks that may be started by name when the config names none (see `runbooks.allowedRunbooks`). */
-export const DEFAULT_ALLOWED_RUNBOOKS = [
-  'opsauto-DeleteVolume',
-  'opsauto-SnapshotThenDeleteVolume',
-  'AWS-StopEC2Instance',
-  'AWS-StartEC2Instance',
-  'AWS-RestartEC2Instance',
-  'AWS-CreateImage',
-  'AWS-DeleteImage',
-  'AWS-StopRdsInstance',
-  'AWS-EnableS3BucketKeys',
-] as const;
-
 const runbooksSchema = z.object({
   /**
    * How often the worker looks for executions that are due but were not woken (a lost wake-up, a worker that died):
@@ -68,14 +55,24 @@ const runbooksSchema = z.object({
    */
   assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
   /**
-   * Runbooks that may be started by name (the CLI, `POST /runbooks/executions`); anything else is refused. The
-   * stacks derive the `cli` runbook role's permissions from these documents, so each must exist in `runbooks/` or
-   * among the AWS-owned documents. AWS-TerminateEC2Instance is left out on purpose.
+   * Runbooks that may be started by name (CLI, HTTP API, events on opsauto's bus); any other name is refused and the
+   * refusal recorded. A document the CLI is given as a file is the operator's own and is not checked.
    */
-  allowedRunbooks: z._default(
-    z.array(z.string().check(z.regex(/^[a-zA-Z0-9_.-]{3,128}$/, 'must be an Automation document name (letters, digits, _ . -, 3 to 128 long)'))),
-    [...DEFAULT_ALLOWED_RUNBOOKS],
-  ),
+  allowedRunbooks: z._default(z.array(z.string().check(z.regex(/^[a-zA-Z0-9_.:/-]{3,128}$/, 'must be an SSM document name'))), [
+    'opsauto-DeleteVolume',
+    'opsauto-SnapshotThenDeleteVolume',
+    'AWS-StopEC2Instance',
+    'AWS-StartEC2Instance',
+    'AWS-RestartEC2Instance',
+    'AWS-CreateImage',
+    'AWS-DeleteImage',
+    'AWS-StopRdsInstance',
+    'AWS-EnableS3BucketKeys',
+  ]),
+  /** Step transitions one worker invocation makes before handing the execution to a fresh one. */
+  maxStepTransitionsPerTurn: z._default(z.int().check(z.gte(10), z.lte(10_000)), 500),
+  /** Step transitions one execution may make; the next ends it Failed (against documents that loop for ever). */
+  maxStepTransitionsPerExecution: z._default(z.int().check(z.gte(10), z.lte(100_000)), 2_000),
 });
 
 export const configSchema = z.object({
@@ -98,6 +95,11 @@ export const configSchema = z.object({
       familyTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:ami-family'),
       /** Extra rules for images without the tag: first match wins. */
       namePatterns: z._default(z.array(amiFamilyPatternSchema), []),
+      /**
+       * Accounts (12-digit IDs) whose images may be published besides the backend's own account, e.g. a build
+       * account that shares its AMIs. Empty: only the account's own images. Anyone else's image is never published.
+       */
+      trustedOwners: z._default(z.array(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account ID'))), []),
     }),
     {},
   ),

@@ -13,14 +13,20 @@ export class ConflictError extends Error {
   override name = 'ConflictError';
 }
 
-/** The caller may not do this (maps to 403 / a CLI error): e.g. a runbook outside `runbooks.allowedRunbooks`. */
-export class ForbiddenError extends Error {
-  override name = 'ForbiddenError';
-}
-
 /** Input that fails validation; `field` names what is wrong (maps to 400). */
 export class ValidationError extends Error {
   override name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller may not do this (a runbook not allowed to be started by name, a role not allowed to be assumed). */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
   constructor(
     message: string,
     readonly field?: string,

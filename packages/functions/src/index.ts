@@ -1,2 +1,3 @@
 export * from './manifest.js';
 export { sleep } from './sleep.js';
+export * from './runbook-policy.js';

@@ -1,4 +1,4 @@
-import { amiParameterPrefix, type OpsautoConfig } from '@opsauto/core';
+import { amiParameterPrefix, PUBLISHER_TIMEOUT_MS, type OpsautoConfig } from '@opsauto/core';
 
 /**
  * The one source of truth for wiring: every function, its triggers, its environment and the AWS actions it calls.
@@ -89,7 +89,8 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       name: 'ami-publisher',
       handler: 'packages/functions/src/handlers/ami-publisher.handler',
       description: 'Publishes new AMI IDs into Parameter Store, forward only',
-      timeoutSeconds: 60,
+      // Sized from the publisher's own waits (a lease, a validation); longer waits end early and go to a retry.
+      timeoutSeconds: PUBLISHER_TIMEOUT_MS / 1000,
       memoryMB: 256,
       triggers: [
         {

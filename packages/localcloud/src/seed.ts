@@ -12,9 +12,10 @@ import type { Store } from './store.js';
  * A fleet to load into localcloud (the stage's `--seed FILE`, YAML):
  *
  * ```yaml
+ * account: <12 digits>   # default 000000000000; another account's public images are seen by every account
  * regions:
  *   us-east-1:
- *     images:      [{ name, creationDate?, tags?, state?, description? }]
+ *     images:      [{ name, creationDate?, tags?, state?, description?, public? }]
  *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone? }]
  *     volumes:     [{ size?, type?, availabilityZone?, tags?, createTime?, attachedTo?: <instance Name tag or id>,
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]

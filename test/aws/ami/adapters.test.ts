@@ -1,7 +1,8 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DisableImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, Ec2ImageCatalog, MAX_PARAMETER_VERSIONS, SsmImageParameter } from '@opsauto/aws';
 import type { Localcloud } from '@opsauto/localcloud';
+import { seedEc2 } from '../../../packages/localcloud/src/services/ec2.js';
 import { createFamilyImage, waitForImages } from '../../helpers/ec2.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
 
@@ -24,19 +25,45 @@ afterAll(async () => {
 
 describe('Ec2ImageCatalog', () => {
   const catalog = () => new Ec2ImageCatalog(clients);
+  const OWN = ['self'];
 
-  it('describes an image with its name, creation date, state and tags', async () => {
-    expect(await catalog().describe('us-east-1', imageId)).toMatchObject({ imageId, region: 'us-east-1', name: 'web-1', state: 'available', tags: { 'opsauto:ami-family': 'web' }, creationDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  it('describes an image with its name, creation date, state, tags and owner', async () => {
+    expect(await catalog().describe('us-east-1', imageId, OWN)).toMatchObject({ imageId, region: 'us-east-1', name: 'web-1', state: 'available', tags: { 'opsauto:ami-family': 'web' }, ownerId: '000000000000', creationDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   });
 
   it('asks the region it is given, with a client of that region', async () => {
-    expect(await catalog().describe('eu-west-1', euImageId)).toMatchObject({ imageId: euImageId, region: 'eu-west-1' });
-    expect(await catalog().describe('us-east-1', euImageId)).toBeUndefined();
+    expect(await catalog().describe('eu-west-1', euImageId, OWN)).toMatchObject({ imageId: euImageId, region: 'eu-west-1' });
+    expect(await catalog().describe('us-east-1', euImageId, OWN)).toBeUndefined();
   });
 
   it('answers undefined for an unknown or malformed image ID', async () => {
-    expect(await catalog().describe('us-east-1', 'ami-0123456789abcdef0')).toBeUndefined();
-    expect(await catalog().describe('us-east-1', 'ami-0123456789example')).toBeUndefined();
+    expect(await catalog().describe('us-east-1', 'ami-0123456789abcdef0', OWN)).toBeUndefined();
+    expect(await catalog().describe('us-east-1', 'ami-0123456789example', OWN)).toBeUndefined();
+    expect(await catalog().ownerOf('us-east-1', 'ami-0123456789abcdef0')).toBeUndefined();
+  });
+
+  it("does not describe another account's public image unless its owner is trusted, but tells who owns it", async () => {
+    // Prepare
+    const [stranger] = seedEc2(cloud.store, '111111111111', 'us-east-1', { images: [{ name: 'web-stranger', public: true, tags: { 'opsauto:ami-family': 'web' } }] }).imageIds;
+    // Act
+    const untrusted = await catalog().describe('us-east-1', stranger, OWN);
+    const trusted = await catalog().describe('us-east-1', stranger, ['self', '111111111111']);
+    const owner = await catalog().ownerOf('us-east-1', stranger);
+    // Assess
+    expect(untrusted).toBeUndefined();
+    expect(trusted).toMatchObject({ imageId: stranger, ownerId: '111111111111', name: 'web-stranger' });
+    expect(owner).toBe('111111111111');
+  });
+
+  it('describes a disabled image as disabled (EC2 hides it unless asked)', async () => {
+    const ec2 = new EC2Client(clientConfig(cloud));
+    const [doomed] = seedEc2(cloud.store, '000000000000', 'us-east-1', { images: [{ name: 'web-doomed' }] }).imageIds;
+    await ec2.send(new DisableImageCommand({ ImageId: doomed }));
+    expect(await catalog().describe('us-east-1', doomed, OWN)).toMatchObject({ imageId: doomed, state: 'disabled' });
+  });
+
+  it('refuses to describe without an owner, which would let anyone\'s public image through', async () => {
+    await expect(catalog().describe('us-east-1', imageId, [])).rejects.toThrow(/at least one owner/);
   });
 });
 

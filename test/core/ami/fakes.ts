@@ -5,17 +5,31 @@ export const jitter = async (random: () => number) => {
   for (let i = Math.floor(random() * 4); i > 0; i--) await new Promise((r) => setImmediate(r));
 };
 
+/** The account the fakes play: `self` in DescribeImages' Owners. */
+export const OWN_ACCOUNT = '000000000000';
+
+/** EC2 images as DescribeImages answers them: by region, with an owner, filtered by `owners`. */
 export class FakeImages implements ImageCatalog {
   readonly images = new Map<string, ImageInfo>();
+  /** Every `owners` list the publisher asked with, to show it never asks without one. */
+  readonly asked: (readonly string[])[] = [];
   constructor(private readonly random: () => number = () => 0) {}
   add(image: Partial<ImageInfo> & { imageId: string; creationDate: string }): ImageInfo {
-    const full: ImageInfo = { region: 'us-east-1', name: image.imageId, state: 'available', tags: { 'opsauto:ami-family': 'web' }, ...image };
+    const full: ImageInfo = { region: 'us-east-1', name: image.imageId, state: 'available', tags: { 'opsauto:ami-family': 'web' }, ownerId: OWN_ACCOUNT, ...image };
     this.images.set(full.imageId, full);
     return full;
   }
-  async describe(_region: string, imageId: string) {
+  async describe(region: string, imageId: string, owners: readonly string[]) {
     await jitter(this.random);
-    return this.images.get(imageId);
+    this.asked.push(owners);
+    const image = this.images.get(imageId);
+    if (image?.region !== region) return undefined;
+    return owners.some((o) => (o === 'self' ? image.ownerId === OWN_ACCOUNT : o === image.ownerId)) ? image : undefined;
+  }
+  async ownerOf(region: string, imageId: string) {
+    await jitter(this.random);
+    const image = this.images.get(imageId);
+    return image?.region === region ? image.ownerId : undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineConfig, InMemoryPublicationStore, noteUnusableImage, publishImage, rollbackFamily, type AmiPublisherDeps, type Clock } from '@opsauto/core';
+import { defineConfig, InMemoryPublicationStore, noteUnusableImage, OutOfTimeError, publishImage, rollbackFamily, type AmiPublisherDeps, type Clock, type OpsautoConfigInput } from '@opsauto/core';
 import { FakeImages, FakeParameters, seeded } from './fakes.js';
 
 const PARAM = '/opsauto/ami/web/latest';
@@ -12,11 +12,11 @@ class TestClock implements Clock {
   }
 }
 
-function setup(random: () => number = () => 0) {
+function setup(random: () => number = () => 0, config: OpsautoConfigInput = {}) {
   const clock = new TestClock();
   const sleeps: number[] = [];
   const deps = {
-    config: defineConfig({}),
+    config: defineConfig(config),
     clock,
     images: new FakeImages(random),
     parameters: new FakeParameters(random),
@@ -26,6 +26,7 @@ function setup(random: () => number = () => 0) {
       clock.at += ms;
       await new Promise((r) => setImmediate(r));
     },
+    deadline: undefined as Date | undefined,
   } satisfies AmiPublisherDeps;
   return Object.assign(deps, { sleeps });
 }
@@ -159,6 +160,73 @@ describe('publishImage', () => {
     expect(await deps.store.getHead('us-east-1', 'web')).toBeUndefined();
   });
 
+  it('never publishes a public image of another account named like a family, and says who owns it', async () => {
+    // Prepare: a stranger's public AMI matches the family's name pattern and even carries the family tag.
+    const deps = setup(undefined, { amiPublisher: { namePatterns: [{ family: 'web', namePattern: 'web-*' }] } });
+    deps.images.add({ imageId: 'ami-evil', creationDate: '2026-11-05T00:00:00Z', name: 'web-2026-11-05', ownerId: '111111111111' });
+    // Act
+    const result = await publish(deps, 'ami-evil');
+    // Assess
+    expect(result).toEqual({ outcome: 'skipped', imageId: 'ami-evil', reason: 'untrusted-owner', ownerId: '111111111111' });
+    expect(deps.images.asked).toEqual([['self']]);
+    expect(deps.parameters.puts).toBe(0);
+    expect(await deps.store.listHeads()).toEqual([]);
+  });
+
+  it('publishes an image of an account listed in amiPublisher.trustedOwners', async () => {
+    const deps = setup(undefined, { amiPublisher: { trustedOwners: ['222222222222'] } });
+    deps.images.add({ imageId: 'ami-build', creationDate: '2026-11-05T00:00:00Z', ownerId: '222222222222' });
+    expect(await publish(deps, 'ami-build')).toMatchObject({ outcome: 'published', imageId: 'ami-build' });
+    expect(deps.images.asked[0]).toEqual(['self', '222222222222']);
+  });
+
+  it('looks the image up in the region it is announced for, and finds nothing of another region there', async () => {
+    const deps = setup();
+    deps.images.add({ imageId: 'ami-eu', creationDate: '2026-11-05T00:00:00Z', region: 'eu-west-1' });
+    expect(await publish(deps, 'ami-eu')).toEqual({ outcome: 'skipped', imageId: 'ami-eu', reason: 'image-not-found' });
+    expect(deps.parameters.puts).toBe(0);
+  });
+
+  it('stops before its deadline while Parameter Store is still validating, and a retry confirms the write without writing again', async () => {
+    // Prepare: validation takes longer than the time left: the write shows at the retry's first look (the 6th).
+    const deps = setup();
+    deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
+    deps.parameters.checksBeforeVisible = 6;
+    deps.deadline = new Date(deps.clock.at + 3_000);
+    // Act
+    const first = await publish(deps, 'ami-1').catch((e: unknown) => e);
+    const stoppedAt = deps.clock.at;
+    deps.deadline = undefined;
+    deps.clock.at += 60_000; // Lambda's retry
+    const retry = await publish(deps, 'ami-1');
+    // Assess
+    expect(first).toBeInstanceOf(OutOfTimeError);
+    expect((first as Error).message).toMatch(/out of time waiting for \/opsauto\/ami\/web\/latest in us-east-1 to show ami-1.*a retry continues/);
+    expect(stoppedAt).toBeLessThanOrEqual(Date.parse('2026-11-22T10:00:03Z'));
+    expect(retry).toMatchObject({ outcome: 'published', parameterVersion: 1 });
+    expect(deps.parameters.puts).toBe(1);
+  });
+
+  it("stops before its deadline while another writer's lease is held, having claimed nothing", async () => {
+    // Prepare: a writer of ami-1 holds the lease and has not written yet.
+    const deps = setup();
+    deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
+    deps.images.add({ imageId: 'ami-2', creationDate: '2026-11-02T00:00:00Z' });
+    await deps.store.putHead(
+      { region: 'us-east-1', family: 'web', parameterName: PARAM, imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z', highWaterImageId: 'ami-1', highWaterCreationDate: '2026-11-01T00:00:00Z', status: 'pending', kind: 'publish', putBy: 'other', putAt: new Date(deps.clock.at).toISOString(), updatedAt: new Date(deps.clock.at).toISOString(), version: 2 },
+      undefined,
+    );
+    deps.deadline = new Date(deps.clock.at + 2_000);
+    // Act
+    const result = await publish(deps, 'ami-2').catch((e: unknown) => e);
+    // Assess
+    expect(result).toBeInstanceOf(OutOfTimeError);
+    expect((result as Error).message).toMatch(/another writer's update of \/opsauto\/ami\/web\/latest in us-east-1 before publishing ami-2/);
+    expect(deps.clock.at).toBeLessThanOrEqual(Date.parse('2026-11-22T10:00:02Z'));
+    expect(await deps.store.getHead('us-east-1', 'web')).toMatchObject({ imageId: 'ami-1', version: 2 });
+    expect(deps.parameters.puts).toBe(0);
+  });
+
   it("keeps publishing past Parameter Store's 100 versions although every version carries a label", async () => {
     const deps = setup();
     for (let i = 1; i <= 105; i++) {
@@ -171,20 +239,53 @@ describe('publishImage', () => {
 });
 
 describe('noteUnusableImage', () => {
-  it('flags the family whose published image was deregistered, once however often it is told', async () => {
+  it('flags the family whose published image EC2 no longer describes, once however often it is told', async () => {
+    // Prepare
     const deps = setup();
     deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
     await publish(deps, 'ami-1');
-    const affected = await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'deregistered' });
-    expect(affected).toHaveLength(1);
-    expect(affected[0].warning).toMatch(/ami-1 was deregistered/);
-    expect(await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'deregistered' })).toEqual([]);
+    deps.images.images.delete('ami-1');
+    // Act
+    const result = await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'deregistered' });
+    const again = await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'deregistered' });
+    // Assess
+    expect(result).toMatchObject({ outcome: 'flagged', state: 'deregistered', families: [{ family: 'web', warning: expect.stringMatching(/ami-1 was deregistered/) }] });
+    expect(again).toEqual({ outcome: 'flagged', state: 'deregistered', families: [] });
     expect((await deps.store.history('us-east-1', 'web')).map((h) => h.kind)).toEqual(['warning', 'publish']);
   });
 
-  it('ignores an image that no family publishes', async () => {
+  it('changes nothing when EC2 still describes the image as available, whatever the event claims', async () => {
     const deps = setup();
-    expect(await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-x', state: 'disabled' })).toEqual([]);
+    deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
+    await publish(deps, 'ami-1');
+    for (const state of ['deregistered', 'disabled']) {
+      expect(await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state })).toEqual({ outcome: 'refuted', claimed: state, actual: 'available' });
+    }
+    expect(await deps.store.getHead('us-east-1', 'web')).not.toHaveProperty('warning');
+    expect((await deps.store.history('us-east-1', 'web')).map((h) => h.kind)).toEqual(['publish']);
+  });
+
+  it('states what EC2 shows, not what the event claims: a disabled image announced as deregistered is flagged disabled', async () => {
+    const deps = setup();
+    deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
+    await publish(deps, 'ami-1');
+    deps.images.images.get('ami-1')!.state = 'disabled';
+    const result = await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'deregistered' });
+    expect(result).toMatchObject({ outcome: 'flagged', state: 'disabled', families: [{ warning: expect.stringMatching(/ami-1 was disabled/) }] });
+  });
+
+  it('does not take an image for gone while this account still sees it under another owner', async () => {
+    const deps = setup();
+    deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
+    await publish(deps, 'ami-1');
+    deps.images.images.get('ami-1')!.ownerId = '111111111111';
+    expect(await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'deregistered' })).toEqual({ outcome: 'refuted', claimed: 'deregistered', actual: 'still described, owned by 111111111111' });
+  });
+
+  it('ignores an image that no family publishes without asking EC2', async () => {
+    const deps = setup();
+    expect(await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-x', state: 'disabled' })).toEqual({ outcome: 'not-published' });
+    expect(deps.images.asked).toEqual([]);
   });
 
   it('clears the warning when a newer image is published', async () => {
@@ -192,7 +293,8 @@ describe('noteUnusableImage', () => {
     deps.images.add({ imageId: 'ami-1', creationDate: '2026-11-01T00:00:00Z' });
     deps.images.add({ imageId: 'ami-2', creationDate: '2026-11-02T00:00:00Z' });
     await publish(deps, 'ami-1');
-    await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'disabled' });
+    deps.images.images.get('ami-1')!.state = 'disabled';
+    expect(await noteUnusableImage(deps, { region: 'us-east-1', imageId: 'ami-1', state: 'disabled' })).toMatchObject({ outcome: 'flagged' });
     await publish(deps, 'ami-2');
     expect(await deps.store.getHead('us-east-1', 'web')).not.toHaveProperty('warning');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decidePublication, defineConfig, globToRegExp, parameterNameFor, resolveFamily, type FamilyHead, type ImageInfo } from '@opsauto/core';
+import { decidePublication, defineConfig, globToRegExp, parameterNameFor, resolveFamily, trustedOwners, type FamilyHead, type ImageInfo } from '@opsauto/core';
 
 const config = defineConfig({ amiPublisher: { namePatterns: [{ family: 'web', namePattern: 'web-*-x86' }, { family: 'any', namePattern: '*' }] } });
 
@@ -10,6 +10,7 @@ const image = (over: Partial<ImageInfo> = {}): ImageInfo => ({
   creationDate: '2026-11-02T00:00:00.000Z',
   state: 'available',
   tags: {},
+  ownerId: '000000000000',
   ...over,
 });
 
@@ -88,5 +89,22 @@ describe('decidePublication', () => {
   it('compares against the high-water mark, not the rolled-back head', () => {
     const rolledBack = head({ imageId: 'ami-0', creationDate: '2026-10-01T00:00:00.000Z', highWaterImageId: 'ami-z', highWaterCreationDate: '2026-11-05T00:00:00.000Z' });
     expect(decidePublication(rolledBack, image({ imageId: 'ami-z', creationDate: '2026-11-05T00:00:00.000Z' }))).toEqual({ action: 'skip', reason: 'older-than-published' });
+  });
+});
+
+describe('trustedOwners', () => {
+  it('trusts only the own account when amiPublisher.trustedOwners is not set', () => {
+    expect(defineConfig({}).amiPublisher.trustedOwners).toEqual([]);
+    expect(trustedOwners(defineConfig({}))).toEqual(['self']);
+  });
+
+  it('adds the configured accounts to the own account', () => {
+    expect(trustedOwners(defineConfig({ amiPublisher: { trustedOwners: ['222222222222', '333333333333'] } }))).toEqual(['self', '222222222222', '333333333333']);
+  });
+
+  it('refuses an owner that is not a 12-digit account ID, naming the field', () => {
+    for (const bad of ['amazon', 'self', '12345678901', '1234567890123', ' 222222222222']) {
+      expect(() => defineConfig({ amiPublisher: { trustedOwners: [bad] } }), bad).toThrow(/amiPublisher\.trustedOwners\.0: must be a 12-digit AWS account ID/);
+    }
   });
 });

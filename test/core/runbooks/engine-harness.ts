@@ -1,4 +1,5 @@
 import {
+  continueExecution,
   InMemoryExecutionStore,
   runExecution,
   startExecution,
@@ -10,6 +11,8 @@ import {
   type EngineOptions,
   type Execution,
   type JsonValue,
+  type OutboxEntry,
+  type RunResult,
   type Runbook,
   type StartRequest,
   type StepExecution,
@@ -53,7 +56,8 @@ export function harness(options: { actions?: FakeActions; runbooks?: Record<stri
   const actions = options.actions ?? new FakeActions();
   const queue: string[] = [];
   const wakes = new Map<string, number>();
-  const notifications: { executionId: string; status: string; executionChanged: boolean; steps: Pick<StepExecution, 'name' | 'status'>[] }[] = [];
+  /** Every event published, in order. */
+  const published: OutboxEntry[] = [];
   const deps: EngineDeps = {
     store,
     actions,
@@ -70,8 +74,8 @@ export function harness(options: { actions?: FakeActions; runbooks?: Record<stri
       wakes.set(executionId, at.getTime());
       return Promise.resolve();
     },
-    notify: (execution, steps, executionChanged) => {
-      notifications.push({ executionId: execution.executionId, status: execution.status, executionChanged, steps: steps.map((s) => ({ name: s.name, status: s.status })) });
+    publish: (entries) => {
+      published.push(...structuredClone(entries));
       return Promise.resolve();
     },
     loadRunbook: (name) => {
@@ -81,12 +85,19 @@ export function harness(options: { actions?: FakeActions; runbooks?: Record<stri
     newId: () => `exec-${++ids}`,
   };
   const engine = { inlineWaitLimitMs: 30_000, ...options.engine };
-  const run = (executionId: string) => runExecution(executionId, deps, { deadline: new Date(now + (options.workerMs ?? 600_000)), options: engine });
+  /** A worker's invocation: the execution, then every child handed over to it, as the worker function does. */
+  const run = async (executionId: string): Promise<RunResult> => {
+    const deadline = () => new Date(now + (options.workerMs ?? 600_000));
+    let result = await runExecution(executionId, deps, { deadline: deadline(), options: engine });
+    const first = result;
+    while (result.next) result = await continueExecution(result.next, deps, { deadline: deadline(), options: engine });
+    return first;
+  };
   return {
     store,
     actions,
     deps,
-    notifications,
+    published,
     wakes,
     queue,
     now: () => now,

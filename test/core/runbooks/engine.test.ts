@@ -83,19 +83,18 @@ describe('runbook engine: steps and outputs', () => {
     expect((await h.store.list()).executions).toEqual([]);
   });
 
-  it('emits a notification for each status change, with the steps that changed', async () => {
+  it('publishes an event for each status change, in order, each with a stable ID', async () => {
     // Prepare
     const h = harness();
     // Act
     const ex = await h.start({ runbook: doc([api('a'), api('b')]) });
     await h.drain();
     // Assess
-    expect(h.notifications.map((n) => [n.status, n.executionChanged, n.steps.map((s) => `${s.name}:${s.status}`)])).toEqual([
-      ['InProgress', true, ['a:InProgress']],
-      ['InProgress', false, ['a:Success', 'b:InProgress']],
-      ['Success', true, ['b:Success']],
-    ]);
-    expect(h.notifications.every((n) => n.executionId === ex.executionId)).toBe(true);
+    const events = h.published.map((e) => `${e.detailType === 'Runbook Step Status-change Notification' ? `${String(e.detail.StepName)}:` : 'execution:'}${String(e.detail.Status)}`);
+    expect(events).toEqual(['a:InProgress', 'execution:InProgress', 'a:Success', 'b:InProgress', 'b:Success', 'execution:Success']);
+    expect(h.published.every((e) => e.detail.ExecutionId === ex.executionId && e.detail.EventId === e.id && e.id.startsWith(`${ex.executionId}/`))).toBe(true);
+    expect(new Set(h.published.map((e) => e.id)).size).toBe(h.published.length);
+    expect((await h.get(ex.executionId)).outbox).toBeUndefined();
   });
 });
 
@@ -290,7 +289,7 @@ describe('runbook engine: durability', () => {
     expect(second.executionId).toBe(first.executionId);
     expect(first.executionId).toBe(executionIdFor('schedule:stop:2026-11-23T18:00:00Z'));
     expect((await h.store.list()).executions).toHaveLength(1);
-    expect(new FakeActions().calls).toEqual([]);
+    expect(h.actions.calls).toHaveLength(1);
   });
 
   it('leaves an execution another worker holds alone', async () => {

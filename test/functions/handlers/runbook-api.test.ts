@@ -23,6 +23,8 @@ beforeAll(async () => {
   cloud = await startTestCloud();
   const table = await functionEnvironment(cloud);
   process.env.EVENT_BUS_NAME = eventBusName(table);
+  // Allowed but not to be found anywhere: Missing-Runbook.
+  process.env.OPSAUTO_CONFIG = JSON.stringify({ regions: ['us-east-1'], runbooks: { allowedRunbooks: ['opsauto-DeleteVolume', 'Missing-Runbook'] } });
   process.env.RUNBOOKS_DIR = fileURLToPath(new URL('../../../runbooks', import.meta.url));
   await new EventBridgeClient(clientConfig(cloud)).send(new CreateEventBusCommand({ Name: eventBusName(table) }));
   cloud.lambda.register({ name: 'worker', handler: (event) => Promise.resolve(void dispatched.push(event as (typeof dispatched)[number])) });
@@ -113,10 +115,18 @@ describe('runbook-api handler', () => {
     expect(dispatched).toEqual([]);
   });
 
-  it('answers 404 and starts nothing when the runbook does not exist', async () => {
-    const response = await invoke({ documentName: 'No-Such-Runbook' });
+  it('answers 404 and starts nothing when an allowed runbook does not exist', async () => {
+    const response = await invoke({ documentName: 'Missing-Runbook' });
 
     expect(response.status).toBe(404);
+    expect(dispatched).toEqual([]);
+  });
+
+  it('answers 403 and starts nothing when the runbook is not allowed to be started by name', async () => {
+    const response = await invoke({ documentName: 'AWS-TerminateEC2Instance', parameters: { InstanceId: 'i-0123456789abcdef0' } });
+
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ error: 'ForbiddenError' });
     expect(dispatched).toEqual([]);
   });
 });

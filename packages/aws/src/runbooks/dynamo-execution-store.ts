@@ -14,6 +14,7 @@ import {
   type ExecutionStore,
   type RateControl,
   type RateCounters,
+  type TargetLimits,
 } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 import { isAwsError } from '../errors.js';
@@ -236,7 +237,7 @@ export class DynamoExecutionStore implements ExecutionStore {
           TableName: this.tableName,
           Key: { pk: executionPk(parentExecutionId), sk: COUNTERS_SK },
           UpdateExpression: 'ADD launched :one, running :one SET succeeded = if_not_exists(succeeded, :zero), failed = if_not_exists(failed, :zero), #type = :type',
-          ConditionExpression: 'attribute_not_exists(pk) OR (running < :concurrency AND failed <= :errors AND launched < :total)',
+          ConditionExpression: 'attribute_not_exists(pk) OR (running < :concurrency AND failed <= :errors AND launched < :total AND attribute_not_exists(stopped))',
           ExpressionAttributeNames: { '#type': 'type' },
           ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':type': COUNTERS_TYPE, ':concurrency': rate.concurrencyLimit, ':errors': rate.errorLimit, ':total': rate.total },
           ReturnValues: 'UPDATED_NEW',
@@ -275,6 +276,88 @@ export class DynamoExecutionStore implements ExecutionStore {
     return toCounters(current);
   }
 
+  async finishAndReserveTarget(parentExecutionId: string, targetIndex: number, outcome: 'succeeded' | 'failed', limits: TargetLimits): Promise<RateCounters & { reserved?: number }> {
+    // Failures allowed before this one for a reservation to stay within MaxErrors once it is counted.
+    const failedBefore = limits.errorLimit - (outcome === 'failed' ? 1 : 0);
+    if (!Number.isInteger(targetIndex) || targetIndex < 0 || failedBefore < 0 || limits.total <= 0) return this.finishTarget(parentExecutionId, targetIndex, outcome);
+    try {
+      // The ending child's slot goes to the next target: `running` stays as it is.
+      const out = await this.clients.dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: executionPk(parentExecutionId), sk: COUNTERS_SK },
+          UpdateExpression: 'ADD #outcome :one, finished :index, launched :one',
+          ConditionExpression:
+            'launched > :i AND (attribute_not_exists(finished) OR NOT contains(finished, :i)) AND launched < :total AND failed <= :failedBefore AND attribute_not_exists(stopped)',
+          ExpressionAttributeNames: { '#outcome': outcome },
+          ExpressionAttributeValues: { ':one': 1, ':i': targetIndex, ':index': new Set([targetIndex]), ':total': limits.total, ':failedBefore': failedBefore },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const counters = toCounters(out.Attributes ?? {});
+      return { ...counters, reserved: counters.launched - 1 };
+    } catch (e) {
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+    }
+    // Already reported, or no next target may start: the end alone.
+    return this.finishTarget(parentExecutionId, targetIndex, outcome);
+  }
+
+  async stopTargets(parentExecutionId: string): Promise<void> {
+    await this.clients.dynamo().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: executionPk(parentExecutionId), sk: COUNTERS_SK },
+        UpdateExpression: 'SET stopped = :yes, #type = :type',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':yes': true, ':type': COUNTERS_TYPE },
+      }),
+    );
+  }
+
+  async pendingSignals(executionId: string): Promise<ExecutionSignal[]> {
+    const signals: ExecutionSignal[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.clients.dynamo().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :signal)',
+          ExpressionAttributeValues: { ':pk': executionPk(executionId), ':signal': SIGNAL_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const signal = item.signal as ExecutionSignal;
+        signalKeys.set(signal, { executionId, sk: item.sk as string });
+        signals.push(signal);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return signals;
+  }
+
+  async clearOutbox(execution: Execution): Promise<void> {
+    const due = dueKeys({ ...execution, outbox: undefined, outboxRetryAt: undefined });
+    try {
+      await this.clients.dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: executionPk(execution.executionId), sk: EXECUTION_SK },
+          // The due-index entry goes back to what the execution itself is due for (none once it has ended).
+          UpdateExpression: due ? 'REMOVE outbox, outboxRetryAt SET gsi2pk = :gsi2pk, gsi2sk = :gsi2sk' : 'REMOVE outbox, outboxRetryAt, gsi2pk, gsi2sk',
+          ConditionExpression: '#version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': execution.version, ...(due ? { ':gsi2pk': due.gsi2pk, ':gsi2sk': due.gsi2sk } : {}) },
+        }),
+      );
+    } catch (e) {
+      // A newer version was written: its outbox is its own.
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+    }
+  }
+
   /** Sends one batch, resending what DynamoDB left unprocessed after a jittered exponential back-off. */
   private async writeBatch(batch: Record<string, unknown>[]): Promise<void> {
     let pending = batch;
@@ -301,11 +384,13 @@ function toItem(execution: Execution): Record<string, unknown> {
     gsi1pk: listPk(execution.parentExecutionId),
     gsi1sk: `${isoOf(execution.createdAt)}#${execution.executionId}`,
   };
-  if (!isTerminal(execution.status)) {
-    item.gsi2pk = DUE_PK;
-    item.gsi2sk = `${dueAt(execution)}#${execution.executionId}`;
-  }
-  return item;
+  return { ...item, ...dueKeys(execution) };
+}
+
+/** The due-index keys: while unfinished, and while events wait in the outbox. */
+function dueKeys(execution: Execution): { gsi2pk: string; gsi2sk: string } | undefined {
+  const at = dueAt(execution);
+  return at === undefined ? undefined : { gsi2pk: DUE_PK, gsi2sk: `${at}#${execution.executionId}` };
 }
 
 /** The sort key of a signal handed to `save`; ValidationError for one that `get` of this execution did not return. */
@@ -345,6 +430,14 @@ const EXECUTION_FIELDS: Record<keyof Execution, true> = {
   counters: true,
   triggeredBy: true,
   version: true,
+  parentRate: true,
+  requestHash: true,
+  transitions: true,
+  omittedSteps: true,
+  stepOutputs: true,
+  failedCritical: true,
+  outbox: true,
+  outboxRetryAt: true,
 };
 const EXECUTION_KEYS = Object.keys(EXECUTION_FIELDS);
 
@@ -365,10 +458,15 @@ function isoOf(at: string): string {
   return Number.isNaN(t) ? at : new Date(t).toISOString();
 }
 
-/** When a worker should look at an unfinished execution: its wake-up or lease end, whichever is later; else at once. */
-function dueAt(e: Pick<Execution, 'wakeAt' | 'leaseUntil' | 'createdAt'>): string {
+/**
+ * When a worker should look at an execution: an unfinished one at its wake-up or lease end, whichever is later, else
+ * at once; one whose outbox waits to be published no later than its retry time; otherwise never (undefined).
+ */
+function dueAt(e: Pick<Execution, 'wakeAt' | 'leaseUntil' | 'createdAt' | 'status' | 'outboxRetryAt'>): string | undefined {
   const times = [e.wakeAt, e.leaseUntil].filter((t): t is string => t !== undefined).map(isoOf);
-  return times.length > 0 ? times.reduce((a, b) => (a > b ? a : b)) : isoOf(e.createdAt);
+  const work = isTerminal(e.status) ? undefined : times.length > 0 ? times.reduce((a, b) => (a > b ? a : b)) : isoOf(e.createdAt);
+  const outbox = e.outboxRetryAt === undefined ? undefined : isoOf(e.outboxRetryAt);
+  return work === undefined ? outbox : outbox === undefined || work < outbox ? work : outbox;
 }
 
 function pageLimit(limit: number | undefined): number {

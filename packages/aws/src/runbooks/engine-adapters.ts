@@ -4,12 +4,10 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import {
   ec2InstanceFilters,
   RUNBOOK_EVENT_SOURCE,
-  runbookStatusEntries,
   type Clock,
   type EngineDeps,
-  type Execution,
   type InstanceTargetQuery,
-  type StepExecution,
+  type OutboxEntry,
 } from '@opsauto/core';
 import type { AwsClients, ClientSettings } from '../clients.js';
 import { SchedulerWakeUp } from '../scheduler-wake-up.js';
@@ -41,28 +39,25 @@ export async function putEvents(client: EventBridgeClient, entries: PutEventsReq
   }
 }
 
-/** Dispatch: one `Runbook Execution Dispatched` event per execution, so each gets its own worker; on `eventBusName` when given (opsauto's bus), else the default bus. */
+/** Dispatch: one `Runbook Execution Dispatched` event per execution, so each gets its own worker. */
 export function eventBridgeDispatch(clients: AwsClients, eventBusName?: string): EngineDeps['dispatch'] {
-  const bus = eventBusName ? { EventBusName: eventBusName } : {};
   return (executionIds) =>
     putEvents(
       clients.get(EventBridgeClient),
-      executionIds.map((id) => ({ Source: RUNBOOK_EVENT_SOURCE, DetailType: DISPATCH_DETAIL_TYPE, Detail: JSON.stringify({ executionIds: [id] }), ...bus })),
+      executionIds.map((id) => ({ Source: RUNBOOK_EVENT_SOURCE, DetailType: DISPATCH_DETAIL_TYPE, Detail: JSON.stringify({ executionIds: [id] }), ...(eventBusName ? { EventBusName: eventBusName } : {}) })),
     );
 }
 
-/** Status-change notifications (and `Runbook Image Created`) on `eventBusName` when given (opsauto's bus), else the default bus. */
-export function eventBridgeNotify(clients: AwsClients, onError: (error: unknown) => void, eventBusName?: string): EngineDeps['notify'] {
-  const bus = eventBusName ? { EventBusName: eventBusName } : {};
-  return async (execution: Execution, steps: StepExecution[], executionChanged: boolean) => {
-    const entries = runbookStatusEntries(execution, steps, executionChanged).map((e) => ({ Source: e.Source, DetailType: e.DetailType, Detail: JSON.stringify(e.Detail), ...bus }));
-    try {
-      await putEvents(clients.get(EventBridgeClient), entries);
-    } catch (e) {
-      // The execution is saved; a notification that cannot be sent is reported, not retried by failing the worker.
-      onError(e);
-    }
-  };
+/**
+ * Publishes outbox entries (status events, `Runbook Image Created`) on the bus, with the entry's stable ID in the
+ * detail's `EventId`. Throws when PutEvents does not take them all: they stay in the outbox for the next try.
+ */
+export function eventBridgePublish(clients: AwsClients, eventBusName?: string): EngineDeps['publish'] {
+  return (entries: OutboxEntry[]) =>
+    putEvents(
+      clients.get(EventBridgeClient),
+      entries.map((e) => ({ Source: RUNBOOK_EVENT_SOURCE, DetailType: e.detailType, Detail: JSON.stringify(e.detail), ...(eventBusName ? { EventBusName: eventBusName } : {}) })),
+    );
 }
 
 /** EC2 instances matching a target query, through DescribeInstances (paginated, 1000 a page). */
@@ -91,10 +86,11 @@ export interface EngineAdapterOptions {
   /** Where wake-ups are sent: this function (its ARN), by EventBridge Scheduler acting as `roleArn`. */
   wakeUp: { functionArn: string; roleArn: string; namePrefix: string };
   pollIntervalMs?: number;
-  onNotifyError: (error: unknown) => void;
-  sleep?: (ms: number) => Promise<void>;
-  /** The bus dispatches and notifications go on (EVENT_BUS_NAME, opsauto's bus); default: the default bus. */
+  /** Told when events could not be published (they stay in the outbox, for the worker's next try or the tick). */
+  onPublishError: (error: unknown) => void;
+  /** opsauto's own bus for dispatch and status events (default: the default bus). */
   eventBusName?: string;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The engine's ports on AWS: DynamoDB, the actions' AWS calls, EventBridge, Scheduler and SSM documents. */
@@ -108,7 +104,8 @@ export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapte
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     dispatch: eventBridgeDispatch(clients, options.eventBusName),
     wakeUp: (executionId, at) => wakeUp.schedule(executionId, at),
-    notify: eventBridgeNotify(clients, options.onNotifyError, options.eventBusName),
+    publish: eventBridgePublish(clients, options.eventBusName),
+    onPublishError: options.onPublishError,
     loadRunbook: (name, version) => runbooks.load(name, version),
     newId: () => randomUUID(),
     runbooks,

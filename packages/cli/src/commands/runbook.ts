@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { DynamoExecutionStore, ec2InstanceFinder, eventBridgeDispatch, ownAccountId, runbookFromFile, SsmRunbookSource, type LoadedRunbook } from '@opsauto/aws';
 import {
   EXECUTION_PAGE_MAX,
+  checkSignal,
   isTerminal,
   NotFoundError,
   ParameterValueError,
@@ -19,11 +20,12 @@ import {
   type Execution,
   type ExecutionPlan,
   type ExecutionSignal,
+  type OperatorSignalKind,
   type StartInput,
   type StartPorts,
   type StepExecution,
 } from '@opsauto/core';
-import { eventBusName } from '@opsauto/functions';
+import { eventBusName, runbookStartPolicy } from '@opsauto/functions';
 import type { Command } from 'commander';
 import { print } from '../output.js';
 import { projectRoot } from '../project.js';
@@ -261,30 +263,6 @@ async function waitForEnd(store: DynamoExecutionStore, executionId: string, json
 
 // ---- signals ----
 
-type SignalKind = Exclude<ExecutionSignal['kind'], 'ChildEnded'>;
-const VERB: Record<SignalKind, string> = { Cancel: 'cancel', Resume: 'resume', Approve: 'approve', Reject: 'deny' };
-
-/** Refuses a signal the execution cannot act on, saying why. */
-function checkSignal(ex: Execution, kind: SignalKind, approver?: string): StepExecution | undefined {
-  const id = ex.executionId;
-  if (isTerminal(ex.status)) throw new Error(`execution ${id} has already ended (${ex.status}): nothing to ${VERB[kind]}`);
-  if (kind === 'Cancel') {
-    if (ex.status === 'Cancelling') throw new Error(`execution ${id} is already being cancelled`);
-    return undefined;
-  }
-  const wanted = kind === 'Resume' ? 'aws:pause' : 'aws:approve';
-  const open = openStep(ex);
-  if (open?.action !== wanted) {
-    const where = ex.rateControl ? 'it runs its runbook on targets, each in a child execution' : open ? `it is at step ${open.name} (${open.action}, ${open.status})` : `it is ${ex.status}`;
-    throw new Error(`execution ${id} has no step waiting at ${wanted}: ${where}`);
-  }
-  if (kind !== 'Resume') {
-    const decided = ((open.actionState ?? null) as { decisions?: { approver: string; decision: string }[] } | null)?.decisions?.find((d) => d.approver === approver);
-    if (decided) throw new Error(`${approver} has already decided at step ${open.name} (${decided.decision})`);
-  }
-  return open;
-}
-
 function defaultApprover(): string {
   try {
     return userInfo().username;
@@ -293,7 +271,7 @@ function defaultApprover(): string {
   }
 }
 
-function signalCommand(program: Command, runbook: Command, name: string, kind: SignalKind, description: string): void {
+function signalCommand(program: Command, runbook: Command, name: string, kind: OperatorSignalKind, description: string): void {
   const cmd = runbook.command(`${name} <executionId>`).description(description);
   if (kind === 'Approve' || kind === 'Reject') {
     cmd.option('--approver <name>', 'who decides (default: your OS user name)').option('--comment <text>', 'why, kept with the decision');
@@ -334,7 +312,8 @@ export function runbookCommands(program: Command): void {
       let planned;
       try {
         const input = startInput(arg, opts);
-        const ports: StartPorts = { accountId: await ownAccountId(ctx.clients), region, loadRunbook: runbookLoader(ctx), findInstances: ec2InstanceFinder(ctx.clients, region) };
+        const accountId = await ownAccountId(ctx.clients);
+        const ports: StartPorts = { accountId, region, policy: runbookStartPolicy(ctx.config, accountId, ctx.tableName), loadRunbook: runbookLoader(ctx), findInstances: ec2InstanceFinder(ctx.clients, region) };
         planned = await planStart({ ...input, idempotencyKey: `cli:${randomUUID()}`, triggeredBy: 'cli' }, ports);
       } catch (e) {
         throw asCliError(e);

@@ -8,6 +8,8 @@ export interface ImageInfo {
   /** EC2 image state: pending | available | invalid | deregistered | transient | failed | error | disabled. */
   state: string;
   tags: Record<string, string>;
+  /** The account that owns the image, as EC2 reports it. */
+  ownerId: string;
 }
 
 /**

@@ -1,9 +1,14 @@
 import type { FamilyHead, ImageInfo, PublicationRecord } from './model.js';
 
-/** Reads images (EC2 DescribeImages). */
+/** Reads images (EC2 DescribeImages in the image's region); disabled images are included. */
 export interface ImageCatalog {
-  /** The image, or undefined when EC2 does not know it (deregistered or never existed). */
-  describe(region: string, imageId: string): Promise<ImageInfo | undefined>;
+  /**
+   * The image as EC2 describes it, if one of `owners` (`self` or account IDs) owns it; undefined when it does not
+   * exist (never did, or deregistered) or belongs to anyone else (a public or shared image of another account).
+   */
+  describe(region: string, imageId: string, owners: readonly string[]): Promise<ImageInfo | undefined>;
+  /** Who owns an image this account can see (its own, shared or public), or undefined when it sees none. */
+  ownerOf(region: string, imageId: string): Promise<string | undefined>;
 }
 
 /** Writes the family parameter (SSM Parameter Store, DataType aws:ec2:image). */

@@ -3,7 +3,7 @@ import type { OpsautoConfig } from '../config.js';
 import { ConcurrentUpdateError, ConflictError, NotFoundError } from '../errors.js';
 import type { FamilyHead, ImageInfo, PublicationKind, PublicationSource } from './model.js';
 import type { ImageCatalog, ImageParameter, PublicationStore } from './ports.js';
-import { decidePublication, isNewer, isValidFamily, parameterNameFor, resolveFamily } from './rules.js';
+import { decidePublication, isNewer, isValidFamily, parameterNameFor, resolveFamily, trustedOwners } from './rules.js';
 
 export interface AmiPublisherDeps {
   config: OpsautoConfig;
@@ -13,10 +13,16 @@ export interface AmiPublisherDeps {
   store: PublicationStore;
   /** Waits between checks of a parameter write: Parameter Store validates aws:ec2:image values asynchronously. */
   sleep: (ms: number) => Promise<void>;
+  /**
+   * When the caller must have returned (a Lambda invocation's end, less time to report): a wait that would pass it
+   * is not started; an OutOfTimeError is thrown instead, and a retry continues where this call stopped.
+   */
+  deadline?: Date;
 }
 
 export type SkipReason =
   | 'image-not-found'
+  | 'untrusted-owner'
   | 'no-family'
   | 'invalid-family'
   | 'not-available'
@@ -28,7 +34,7 @@ export type SkipReason =
 
 export type PublishResult =
   | { outcome: 'published'; family: string; imageId: string; parameterName: string; parameterVersion: number }
-  | { outcome: 'skipped'; imageId: string; family?: string; reason: SkipReason };
+  | { outcome: 'skipped'; imageId: string; family?: string; reason: SkipReason; ownerId?: string };
 
 /** Parameter Store refused the image (it was deregistered, disabled or invalid by the time it was validated). */
 export class ImageRejectedError extends Error {
@@ -46,6 +52,14 @@ export class ParameterNotConfirmedError extends Error {
   override name = 'ParameterNotConfirmedError';
 }
 
+/**
+ * A wait would end after the caller's deadline. Nothing is half done: the family head is unclaimed, or claimed and
+ * pending (its write made or leased), and a retry of the same event, or the next event of the family, continues.
+ */
+export class OutOfTimeError extends Error {
+  override name = 'OutOfTimeError';
+}
+
 /** Bounds the optimistic-lock loops; each retry means another writer made progress. */
 const MAX_ATTEMPTS = 25;
 /**
@@ -55,6 +69,26 @@ const MAX_ATTEMPTS = 25;
 export const PUT_LEASE_MS = 30_000;
 /** How long a writer waits for its own write to become visible before it decides what happened. */
 export const CONFIRM_WAIT_MS = 20_000;
+/** Time for the AWS calls around one image's waits (describe, head reads and writes, put, label, history). */
+export const PUBLICATION_CALLS_MS = 10_000;
+/**
+ * The longest one image normally takes: another writer's lease runs out, then this writer's own write is
+ * validated. The images of one event are handled at the same time, so this is also an invocation's longest
+ * normal run; contention beyond it (a third writer) ends in an OutOfTimeError and a retry.
+ */
+export const LONGEST_PUBLICATION_MS = PUT_LEASE_MS + CONFIRM_WAIT_MS + PUBLICATION_CALLS_MS;
+/** Kept back from an invocation's end (`deadline`) to record and report what happened after the last wait. */
+export const PUBLISHER_RETURN_RESERVE_MS = 5_000;
+/** The publisher function's timeout: its longest normal run and the reserve (65 s). */
+export const PUBLISHER_TIMEOUT_MS = LONGEST_PUBLICATION_MS + PUBLISHER_RETURN_RESERVE_MS;
+
+/** Sleeps `ms`, unless that would pass the deadline: then throws an OutOfTimeError saying what was awaited. */
+async function pause(deps: AmiPublisherDeps, ms: number, awaited: () => string): Promise<void> {
+  if (deps.deadline && deps.clock.now().getTime() + ms > deps.deadline.getTime()) {
+    throw new OutOfTimeError(`out of time waiting for ${awaited()}; a retry continues`);
+  }
+  await deps.sleep(ms);
+}
 
 /**
  * Publishes an image into its family's parameter if it is newer than anything published before.
@@ -67,8 +101,13 @@ export const CONFIRM_WAIT_MS = 20_000;
  * await publishImage(deps, { region: 'eu-west-1', imageId: 'ami-0abc', source: 'ec2-ami-state-change' });
  */
 export async function publishImage(deps: AmiPublisherDeps, input: { region: string; imageId: string; source: PublicationSource }): Promise<PublishResult> {
-  const image = await deps.images.describe(input.region, input.imageId);
-  if (!image) return { outcome: 'skipped', imageId: input.imageId, reason: 'image-not-found' };
+  // The event only names the image: whether it exists, who owns it, its state, name and tags come from EC2.
+  const image = await deps.images.describe(input.region, input.imageId, trustedOwners(deps.config));
+  if (!image) {
+    const ownerId = await deps.images.ownerOf(input.region, input.imageId);
+    if (ownerId) return { outcome: 'skipped', imageId: input.imageId, reason: 'untrusted-owner', ownerId };
+    return { outcome: 'skipped', imageId: input.imageId, reason: 'image-not-found' };
+  }
   const family = resolveFamily(image, deps.config);
   if (!family) return { outcome: 'skipped', imageId: image.imageId, reason: 'no-family' };
   if (!isValidFamily(family)) return { outcome: 'skipped', imageId: image.imageId, family, reason: 'invalid-family' };
@@ -84,7 +123,7 @@ export async function publishImage(deps: AmiPublisherDeps, input: { region: stri
     // One write at a time per family: while another writer's put may still land, a new claim waits for it,
     // so no stale value is ever written after a newer one.
     if (!decision.resume && leaseHeld(deps, head) && waited <= PUT_LEASE_MS) {
-      await deps.sleep(500);
+      await pause(deps, 500, () => `another writer's update of ${head?.parameterName} in ${input.region} before publishing ${image.imageId}`);
       waited += 500;
       continue;
     }
@@ -147,8 +186,8 @@ async function convergeParameter(deps: AmiPublisherDeps, region: string, family:
   const me = globalThis.crypto.randomUUID();
   let waited = 0;
   let delay = 200;
-  const wait = async () => {
-    await deps.sleep(delay);
+  const wait = async (awaited: () => string) => {
+    await pause(deps, delay, awaited);
     waited += delay;
     delay = Math.min(delay * 2, 5_000);
   };
@@ -166,13 +205,13 @@ async function convergeParameter(deps: AmiPublisherDeps, region: string, family:
     if (head.putBy === me) {
       // My write has not shown yet (Parameter Store validates aws:ec2:image asynchronously): wait, then judge.
       if (waited >= CONFIRM_WAIT_MS) await handleUnconfirmed(deps, head, current?.value);
-      await wait();
+      await wait(() => `${head.parameterName} in ${region} to show ${head.imageId} (Parameter Store validates it)`);
       continue;
     }
     if (leaseHeld(deps, head)) {
       // Another writer holds the lease: wait for its write to show, or for the lease to run out.
       if (waited > PUT_LEASE_MS) throw new ParameterNotConfirmedError(`another writer's update of ${head.parameterName} to ${head.imageId} has not shown for ${waited / 1000}s; a retry continues`);
-      await wait();
+      await wait(() => `another writer's update of ${head.parameterName} in ${region} to ${head.imageId}`);
       continue;
     }
     const leased: FamilyHead = { ...head, putBy: me, putAt: new Date(now).toISOString(), version: head.version + 1 };
@@ -236,7 +275,7 @@ async function confirm(deps: AmiPublisherDeps, head: FamilyHead, parameterVersio
  * (or remove it, for a first publication), so images between the two can still be published, and record why.
  */
 async function handleUnconfirmed(deps: AmiPublisherDeps, head: FamilyHead, currentValue: string | undefined): Promise<never> {
-  const image = await deps.images.describe(head.region, head.imageId);
+  const image = await deps.images.describe(head.region, head.imageId, trustedOwners(deps.config));
   if (image?.state === 'available') {
     throw new ParameterNotConfirmedError(`${head.parameterName} does not show ${head.imageId} ${CONFIRM_WAIT_MS / 1000}s after it was written (it still reads ${currentValue ?? 'nothing'}); a retry continues`);
   }
@@ -263,22 +302,35 @@ async function handleUnconfirmed(deps: AmiPublisherDeps, head: FamilyHead, curre
   throw new ImageRejectedError(`Parameter Store rejected ${head.imageId} for ${head.parameterName}: ${why}`, head.imageId);
 }
 
+/** What came of an event saying that an image became unusable. */
+export type UnusableImageResult =
+  /** EC2 confirms the image is gone or disabled; `families` are those flagged by this call (none if already flagged). */
+  | { outcome: 'flagged'; state: 'deregistered' | 'disabled'; families: FamilyHead[] }
+  /** No family publishes the image: nothing to check or change. */
+  | { outcome: 'not-published' }
+  /** EC2 contradicts the event (the image is still there and usable): nothing is changed. */
+  | { outcome: 'refuted'; claimed: string; actual: string };
+
 /**
- * An image became unusable (deregistered or disabled): if a family publishes it, flag the family with a warning
- * (kept on the head and in the history, once per image) so that an operator rolls back or publishes a new image.
- * Returns the families flagged by this call.
+ * An event says an image became unusable (deregistered or disabled): if a family publishes it, EC2 is asked
+ * first, and only an image really gone, or really disabled, flags the family with a warning (kept on the head and
+ * in the history, once per image) so that an operator rolls back or publishes a new image. The warning states
+ * what EC2 says, not what the event claims.
  */
-export async function noteUnusableImage(deps: AmiPublisherDeps, input: { region: string; imageId: string; state: string }): Promise<FamilyHead[]> {
-  const flagged: FamilyHead[] = [];
+export async function noteUnusableImage(deps: AmiPublisherDeps, input: { region: string; imageId: string; state: string }): Promise<UnusableImageResult> {
   // The heads index is eventually consistent: it only finds candidates; each is re-read before it is changed.
   const candidates = (await deps.store.listHeads()).filter((h) => h.region === input.region && h.imageId === input.imageId);
+  if (candidates.length === 0) return { outcome: 'not-published' };
+  const state = await unusableState(deps, input.region, input.imageId);
+  if (typeof state !== 'string') return { outcome: 'refuted', claimed: input.state, actual: state.actual };
+  const families: FamilyHead[] = [];
   for (const candidate of candidates) {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const head = await deps.store.getHead(candidate.region, candidate.family);
       if (!head || head.imageId !== input.imageId || head.warningImageId === input.imageId) break;
       const at = deps.clock.now().toISOString();
       const now = head.status === 'published' ? `instances launched from ${head.parameterName} will fail` : `it was about to be published to ${head.parameterName}`;
-      const warning = `image ${input.imageId} was ${input.state} at ${at}; ${now} until a new image is published or the family is rolled back (opsauto ami rollback ${head.family} --to <ami-id>)`;
+      const warning = `image ${input.imageId} was ${state} at ${at}; ${now} until a new image is published or the family is rolled back (opsauto ami rollback ${head.family} --to <ami-id>)`;
       const next: FamilyHead = { ...head, warning, warningImageId: input.imageId, updatedAt: at, version: head.version + 1 };
       try {
         await deps.store.putHead(next, head.version);
@@ -287,11 +339,20 @@ export async function noteUnusableImage(deps: AmiPublisherDeps, input: { region:
         throw e;
       }
       await deps.store.appendHistory({ region: head.region, family: head.family, sequence: next.version, kind: 'warning', imageId: input.imageId, parameterName: head.parameterName, at, source: 'ec2-ami-state-change', note: warning });
-      flagged.push(next);
+      families.push(next);
       break;
     }
   }
-  return flagged;
+  return { outcome: 'flagged', state, families };
+}
+
+/** Whether EC2 shows the image gone (`deregistered`) or `disabled`; otherwise what it does show. */
+async function unusableState(deps: AmiPublisherDeps, region: string, imageId: string): Promise<'deregistered' | 'disabled' | { actual: string }> {
+  const image = await deps.images.describe(region, imageId, trustedOwners(deps.config));
+  if (image) return image.state === 'disabled' || image.state === 'deregistered' ? image.state : { actual: image.state };
+  // Not among the trusted owners' images: gone only if this account cannot see it at all.
+  const ownerId = await deps.images.ownerOf(region, imageId);
+  return ownerId ? { actual: `still described, owned by ${ownerId}` } : 'deregistered';
 }
 
 /** How far back a rollback may reach. */
@@ -307,7 +368,7 @@ export async function rollbackFamily(deps: AmiPublisherDeps, input: { region: st
   const published = history.filter((r) => r.kind === 'publish' || r.kind === 'rollback');
   const target = /^\d+$/.test(input.to) ? published.find((r) => r.parameterVersion === Number(input.to)) : published.find((r) => r.imageId === input.to);
   if (!target) throw new NotFoundError(`${input.to} is not in the history of family ${input.family} in ${input.region}: see opsauto ami history ${input.family}`);
-  const image = await deps.images.describe(input.region, target.imageId);
+  const image = await deps.images.describe(input.region, target.imageId, trustedOwners(deps.config));
   if (!image || image.state !== 'available') {
     throw new ConflictError(`cannot roll back to ${target.imageId}: the image is ${image ? image.state : 'gone (deregistered)'}`);
   }

@@ -24,6 +24,14 @@ export function resolveFamily(image: Pick<ImageInfo, 'name' | 'tags'>, config: O
   return config.amiPublisher.namePatterns.find((p) => globToRegExp(p.namePattern).test(image.name))?.family;
 }
 
+/**
+ * The owners whose images may be published, as DescribeImages takes them: this account (`self`) and
+ * `amiPublisher.trustedOwners`. Nobody else's image is ever described as publishable, whatever an event says.
+ */
+export function trustedOwners(config: OpsautoConfig): string[] {
+  return ['self', ...config.amiPublisher.trustedOwners];
+}
+
 /** The parameter that holds a family's current AMI. */
 export function parameterNameFor(family: string, config: OpsautoConfig): string {
   return config.amiPublisher.parameterPath.replaceAll('{family}', family);

@@ -105,10 +105,44 @@ export interface Execution {
   targetIndex?: number;
   rateControl?: RateControl;
   counters?: RateCounters;
+  /** For a child of a rate-controlled execution: its parent's limits, so that it can hand its slot on unaided. */
+  parentRate?: TargetLimits;
+  /** Digest of what the start asked for: a reused idempotency key must ask for the same (requestHashOf). */
+  requestHash?: string;
+  /** Step transitions made so far (every step run started, retries included): bounded per execution. */
+  transitions?: number;
+  /** Step runs left out of `steps` to keep the item small (the oldest; `steps` keeps the most recent). */
+  omittedSteps?: number;
+  /** The latest outputs of each step that has produced any, by step name: what `{{ step.Output }}` reads. */
+  stepOutputs?: Record<string, Record<string, unknown>>;
+  /** A critical step failed and the execution went on (onFailure Continue or step:X): it ends CompletedWithFailure. */
+  failedCritical?: boolean;
+  /**
+   * Events written with the execution and not yet known to be published, by entry key (sorted in order of
+   * publication). Written in the same conditional write as the change they announce; removed once published.
+   */
+  outbox?: Record<string, OutboxEntry>;
+  /** While the outbox is not empty: when the tick should publish it if the worker could not. */
+  outboxRetryAt?: string;
   /** Who or what started it (`schedule:office-hours-stop`, `cli`, `config:s3-versioning`, …). */
   triggeredBy?: string;
   /** Incremented by every save: the optimistic lock. */
   version: number;
+}
+
+/** One event waiting in an execution's outbox: published on the bus as Source `opsauto.runbooks`. */
+export interface OutboxEntry {
+  /** Stable over retries (`<executionId>/<key>`): a consumer seeing it twice knows it is the same event. */
+  id: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+}
+
+/** The limits a target reservation checks, as the parent's rate control resolved them. */
+export interface TargetLimits {
+  concurrencyLimit: number;
+  errorLimit: number;
+  total: number;
 }
 
 /** A page of executions, newest first. */
@@ -134,6 +168,13 @@ export interface ExecutionStore {
    * in the same write or after it. Throws ConcurrentUpdateError otherwise.
    */
   save(execution: Execution, consumedSignals?: readonly ExecutionSignal[]): Promise<void>;
+  /** The signals sent to an execution that it has not consumed (cheaper than `get`: the execution is not read). */
+  pendingSignals(executionId: string): Promise<ExecutionSignal[]>;
+  /**
+   * Writes that the outbox of `execution` was published: removes it (and, with it, the tick's reason to look at the
+   * execution) if the stored execution is still at `execution.version`. A newer version keeps its own outbox.
+   */
+  clearOutbox(execution: Execution): Promise<void>;
   /** Adds a signal for a worker to act on. NotFoundError when there is no such execution. */
   signal(executionId: string, signal: ExecutionSignal): Promise<void>;
   /** IDs of unfinished executions whose `wakeAt` is at or before `now`, or whose lease ran out: work for the tick. */
@@ -152,6 +193,14 @@ export interface ExecutionStore {
    * the counters as they are.
    */
   finishTarget(parentExecutionId: string, targetIndex: number, outcome: 'succeeded' | 'failed'): Promise<RateCounters>;
+  /**
+   * `finishTarget` and `reserveTarget` in one atomic write, for a child handing its slot to the next target: when the
+   * end is new and the limits allow another child, returns the counters and the reserved index; otherwise falls back
+   * to `finishTarget` (no `reserved`).
+   */
+  finishAndReserveTarget(parentExecutionId: string, targetIndex: number, outcome: 'succeeded' | 'failed', limits: TargetLimits): Promise<RateCounters & { reserved?: number }>;
+  /** No further target of this parent may be reserved (it is being cancelled). Idempotent. */
+  stopTargets(parentExecutionId: string): Promise<void>;
 }
 
 /** Where a step's AWS calls go: the execution's account and region, as the document's assumeRole when it names one. */

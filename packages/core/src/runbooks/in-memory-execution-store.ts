@@ -1,6 +1,6 @@
 import { ConcurrentUpdateError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { storedCopy } from '../stored-copy.js';
-import { isTerminal, type Execution, type ExecutionPage, type ExecutionSignal, type ExecutionStore, type RateControl, type RateCounters } from './execution.js';
+import { isTerminal, type Execution, type ExecutionPage, type ExecutionSignal, type ExecutionStore, type RateControl, type RateCounters, type TargetLimits } from './execution.js';
 
 /** Page size of `list` when the caller gives none, and the largest one it accepts. */
 export const EXECUTION_PAGE_DEFAULT = 50;
@@ -18,6 +18,8 @@ interface StoredSignal {
 }
 
 interface StoredCounters extends RateCounters {
+  /** Set by stopTargets: nothing more may be reserved. */
+  stopped?: boolean;
   finished: Set<number>;
 }
 
@@ -92,7 +94,7 @@ export class InMemoryExecutionStore implements ExecutionStore {
   listDue(now: Date, limit: number): Promise<string[]> {
     if (limit <= 0) return Promise.resolve([]);
     const due = [...this.executions.values()]
-      .filter((e) => !isTerminal(e.status))
+      .filter((e) => !isTerminal(e.status) || e.outbox !== undefined)
       .map((e) => ({ id: e.executionId, key: `${dueAt(e)}#${e.executionId}`, at: dueAt(e) }))
       .filter((e) => e.at <= now.toISOString())
       .sort((a, b) => compare(a.key, b.key));
@@ -121,7 +123,7 @@ export class InMemoryExecutionStore implements ExecutionStore {
 
   reserveTarget(parentExecutionId: string, rate: Pick<RateControl, 'concurrencyLimit' | 'errorLimit'> & { total: number }): Promise<number | undefined> {
     const c = this.counters.get(parentExecutionId) ?? { launched: 0, running: 0, succeeded: 0, failed: 0, finished: new Set<number>() };
-    if (!(c.running < rate.concurrencyLimit && c.failed <= rate.errorLimit && c.launched < rate.total)) return Promise.resolve(undefined);
+    if (c.stopped || !(c.running < rate.concurrencyLimit && c.failed <= rate.errorLimit && c.launched < rate.total)) return Promise.resolve(undefined);
     const index = c.launched;
     c.launched++;
     c.running++;
@@ -139,6 +141,40 @@ export class InMemoryExecutionStore implements ExecutionStore {
       c[outcome]++;
     }
     return Promise.resolve(countersOf(c));
+  }
+
+  pendingSignals(executionId: string): Promise<ExecutionSignal[]> {
+    return this.get(executionId).then((loaded) => loaded?.signals ?? []);
+  }
+
+  clearOutbox(execution: Execution): Promise<void> {
+    const stored = this.executions.get(execution.executionId);
+    if (stored && stored.version === execution.version) {
+      delete stored.outbox;
+      delete stored.outboxRetryAt;
+    }
+    return Promise.resolve();
+  }
+
+  finishAndReserveTarget(parentExecutionId: string, targetIndex: number, outcome: 'succeeded' | 'failed', limits: TargetLimits): Promise<RateCounters & { reserved?: number }> {
+    const c = this.counters.get(parentExecutionId);
+    const failedAfter = (c?.failed ?? 0) + (outcome === 'failed' ? 1 : 0);
+    if (!c || c.finished.has(targetIndex) || targetIndex >= c.launched || c.stopped || c.launched >= limits.total || failedAfter > limits.errorLimit) {
+      return this.finishTarget(parentExecutionId, targetIndex, outcome);
+    }
+    // The ending child's slot goes to the next target: running stays as it is.
+    c.finished.add(targetIndex);
+    c[outcome]++;
+    const reserved = c.launched;
+    c.launched++;
+    return Promise.resolve({ ...countersOf(c), reserved });
+  }
+
+  stopTargets(parentExecutionId: string): Promise<void> {
+    const c = this.counters.get(parentExecutionId) ?? { launched: 0, running: 0, succeeded: 0, failed: 0, finished: new Set<number>() };
+    c.stopped = true;
+    this.counters.set(parentExecutionId, c);
+    return Promise.resolve();
   }
 
   private withCounters(stored: Execution): Execution {
@@ -170,10 +206,15 @@ function isoOf(at: string): string {
   return Number.isNaN(t) ? at : new Date(t).toISOString();
 }
 
-/** When a worker should look at an unfinished execution: its wake-up or lease end, whichever is later; else at once. */
-function dueAt(e: Pick<Execution, 'wakeAt' | 'leaseUntil' | 'createdAt'>): string {
+/**
+ * When a worker should look at an execution: an unfinished one at its wake-up or lease end, whichever is later, else at
+ * once; one whose outbox waits to be published no later than its retry time.
+ */
+function dueAt(e: Pick<Execution, 'wakeAt' | 'leaseUntil' | 'createdAt' | 'status' | 'outboxRetryAt'>): string {
   const times = [e.wakeAt, e.leaseUntil].filter((t): t is string => t !== undefined).map(isoOf);
-  return times.length > 0 ? times.reduce((a, b) => (a > b ? a : b)) : isoOf(e.createdAt);
+  const work = isTerminal(e.status) ? undefined : times.length > 0 ? times.reduce((a, b) => (a > b ? a : b)) : isoOf(e.createdAt);
+  const outbox = e.outboxRetryAt === undefined ? undefined : isoOf(e.outboxRetryAt);
+  return [work, outbox].filter((t): t is string => t !== undefined).reduce((a, b) => (a < b ? a : b));
 }
 
 const listKey = (e: Pick<Execution, 'createdAt' | 'executionId'>) => `${isoOf(e.createdAt)}#${e.executionId}`;

@@ -5,7 +5,7 @@ export * from './interpolate.js';
 export * from './selector.js';
 export * from './branch.js';
 export * from './execution.js';
-export * from './engine.js';
+export * from './engine/index.js';
 export * from './in-memory-execution-store.js';
 export * from './rate-control.js';
 export * from './targets.js';

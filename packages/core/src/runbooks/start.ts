@@ -1,6 +1,7 @@
-import { ValidationError } from '../errors.js';
+import { ForbiddenError, ValidationError } from '../errors.js';
 import type { Runbook } from './document.js';
-import { resolveExecutionParameters, type StartRequest } from './engine.js';
+import { resolveExecutionParameters, type StartRequest } from './engine/index.js';
+import { interpolate } from './interpolate.js';
 import { resolveRateControl } from './rate-control.js';
 import { parseTargets, type AutomationTarget, type InstanceTargetQuery } from './targets.js';
 
@@ -19,9 +20,23 @@ export interface StartInput {
   triggeredBy?: string;
 }
 
+/**
+ * Who may start what, as the config says: runbooks started by name must be allow-listed; a document's assumeRole
+ * must be one of the roles the worker may assume; otherwise an execution runs as the role of what started it.
+ */
+export interface StartPolicy {
+  /** Runbook names that may be started by name (a document given whole, by the CLI, is the operator's own). */
+  allowedRunbooks: readonly string[];
+  /** Roles a document's assumeRole may name (config runbooks.assumeRoles). */
+  assumeRoles: readonly string[];
+  /** The role an execution runs as when its document names none: its automation's (the CLI/API role for starts by hand). */
+  defaultRoleArn: string;
+}
+
 export interface StartPorts {
   accountId: string;
   region: string;
+  policy: StartPolicy;
   loadRunbook(name: string, version?: string): Promise<{ name: string; version?: string; runbook: Runbook }>;
   /** EC2 instances matching a target query (tags, IDs, all), in the region: IDs in a stable order. */
   findInstances(query: InstanceTargetQuery): Promise<string[]>;
@@ -34,7 +49,8 @@ export interface ExecutionPlan {
   parameters: Record<string, unknown>;
   steps: { name: string; action: string; onFailure: string; maxAttempts: number; timeoutSeconds?: number }[];
   targets?: { targetParameterName: string; values: string[]; maxConcurrency: string; maxErrors: string; concurrencyLimit: number; errorLimit: number };
-  assumeRole?: string;
+  /** The role every step runs as. */
+  roleArn: string;
 }
 
 /**
@@ -44,6 +60,9 @@ export interface ExecutionPlan {
  * @throws ValidationError / ParameterValueError naming the field that is wrong; NotFoundError for an unknown runbook.
  */
 export async function planStart(input: StartInput, ports: StartPorts): Promise<{ request: StartRequest; plan: ExecutionPlan }> {
+  if (!input.runbook && !ports.policy.allowedRunbooks.includes(input.documentName)) {
+    throw new ForbiddenError(`runbook ${input.documentName} may not be started by name here: it is not in runbooks.allowedRunbooks`, 'documentName');
+  }
   const loaded = input.runbook
     ? { name: input.documentName, version: input.documentVersion, runbook: input.runbook }
     : await ports.loadRunbook(input.documentName, input.documentVersion);
@@ -65,6 +84,7 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
   }
   // Checked here as well as in startExecution, so that a dry run reports the same problems.
   const checked = resolveExecutionParameters(runbook, parameters, rateControl);
+  const roleArn = executionRole(runbook, checked, ports, input.idempotencyKey);
   const request: StartRequest = {
     documentName: loaded.name,
     documentVersion: loaded.version,
@@ -74,6 +94,7 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
     region: ports.region,
     idempotencyKey: input.idempotencyKey,
     triggeredBy: input.triggeredBy,
+    roleArn,
     rateControl,
   };
   const plan: ExecutionPlan = {
@@ -82,8 +103,31 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
     parameters: checked,
     steps: runbook.mainSteps.map((s) => ({ name: s.name, action: s.action, onFailure: s.onFailure, maxAttempts: s.maxAttempts, ...(s.timeoutSeconds ? { timeoutSeconds: s.timeoutSeconds } : {}) })),
     ...(rateControl ? { targets: planTargets(rateControl) } : {}),
+    roleArn,
   };
   return { request, plan };
+}
+
+/**
+ * The role an execution runs as: the document's assumeRole (commonly `{{ AutomationAssumeRole }}`) when it resolves
+ * to a role the config allows; the policy's default when it resolves to nothing.
+ *
+ * @throws ForbiddenError when the document names a role the worker may not assume.
+ */
+function executionRole(runbook: Runbook, parameters: Record<string, unknown>, ports: StartPorts, key: string | undefined): string {
+  if (!runbook.assumeRole) return ports.policy.defaultRoleArn;
+  const context = { parameters, stepOutputs: {}, executionId: key ?? 'plan', accountId: ports.accountId, region: ports.region, now: new Date(0) };
+  let role: unknown;
+  try {
+    role = interpolate(runbook.assumeRole, context, { path: 'assumeRole' });
+  } catch (e) {
+    throw new ValidationError(`assumeRole: ${(e as Error).message}`, 'assumeRole');
+  }
+  if (typeof role !== 'string' || role === '') return ports.policy.defaultRoleArn;
+  if (!ports.policy.assumeRoles.includes(role)) {
+    throw new ForbiddenError(`assumeRole ${role} is not a role runbooks may assume here: add it to runbooks.assumeRoles to allow it`, 'assumeRole');
+  }
+  return role;
 }
 
 function planTargets({ targets, ...limits }: NonNullable<StartRequest['rateControl']>): NonNullable<ExecutionPlan['targets']> {

@@ -7,9 +7,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
-import { requireEnv } from '../config.js';
+import { loadConfig, requireEnv } from '../config.js';
 import { httpHandler, json } from '../handler.js';
 import { logger } from '../logger.js';
+import { runbookStartPolicy } from '../runbook-policy.js';
 
 /** Bodies larger than this are refused before they are parsed (a start request is a few hundred bytes). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -84,16 +85,20 @@ export const handler = httpHandler(async (event, context) => {
   const body = parseBody(event);
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const triggeredBy = caller(event);
+  const accountId = await ownAccountId(clients, context.invokedFunctionArn);
+  const tableName = requireEnv('TABLE_NAME');
   const ports: StartPorts = {
-    accountId: await ownAccountId(clients, context.invokedFunctionArn),
+    accountId,
     region,
+    // The allow-list and the role the execution runs as: refusals answer 403.
+    policy: runbookStartPolicy(loadConfig(), accountId, tableName),
     loadRunbook: runbookLoader(),
     findInstances: ec2InstanceFinder(clients, region),
   };
   const { idempotencyKey, ...input } = body;
   // Namespaced so that an API key can never name an execution started by the CLI or an event.
   const { request } = await planStart({ ...input, idempotencyKey: `api:${idempotencyKey ?? randomUUID()}`, triggeredBy }, ports);
-  const store = new DynamoExecutionStore(clients, requireEnv('TABLE_NAME'));
+  const store = new DynamoExecutionStore(clients, tableName);
   const { execution, created } = await startExecution(request, { store, clock: systemClock, newId: randomUUID });
   // A replay of a start whose dispatch was lost dispatches again: the worker runs an execution once whatever the count.
   if (created || execution.status === 'Pending') await eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME'))([execution.executionId]);

@@ -1,20 +1,37 @@
 import { ec2InstanceFinder, ownAccountId, repositoryRunbooks, runbookEngineAdapters, type LoadedRunbook } from '@opsauto/aws';
-import { planStart, runbookWorkerEvent, runExecution, startExecution, type EngineDeps, type EngineOptions } from '@opsauto/core';
+import {
+  ActionFailure,
+  continueExecution,
+  ForbiddenError,
+  planStart,
+  runbookWorkerEvent,
+  runExecution,
+  startExecution,
+  type ActionContext,
+  type ActionRunner,
+  type EngineDeps,
+  type EngineOptions,
+  type RunResult,
+  type StartPolicy,
+} from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
-import { requireEnv } from '../config.js';
+import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { mayAssume, runbookStartPolicy } from '../runbook-policy.js';
 
 /** The worker leaves this much of its Lambda time unused: the last save and its notifications must fit. */
 const DEADLINE_MARGIN_MS = 30_000;
 /** At most this many due executions are dispatched by one tick (the next tick takes the rest). */
 const TICK_BATCH = 100;
 
-let engine: (EngineDeps & { accountId: string }) | undefined;
+type Worker = EngineDeps & { accountId: string; policy: StartPolicy };
+
+let worker: Worker | undefined;
 
 /** The runbooks shipped with the function (`runbooks/`, copied into the bundle), by name. */
 function shippedRunbooks(): Map<string, LoadedRunbook> {
@@ -27,8 +44,8 @@ function unqualified(arn: string): string {
   return arn.split(':').slice(0, 7).join(':');
 }
 
-async function engineFor(context: Context): Promise<EngineDeps & { accountId: string }> {
-  if (engine) return engine;
+async function engineFor(context: Context): Promise<Worker> {
+  if (worker) return worker;
   const tableName = requireEnv('TABLE_NAME');
   const shipped = shippedRunbooks();
   const adapters = runbookEngineAdapters(clients, {
@@ -36,24 +53,49 @@ async function engineFor(context: Context): Promise<EngineDeps & { accountId: st
     clock: systemClock,
     wakeUp: { functionArn: unqualified(context.invokedFunctionArn), roleArn: requireEnv('WAKE_UP_ROLE_ARN'), namePrefix: requireEnv('WAKE_UP_PREFIX') },
     pollIntervalMs: process.env.RUNBOOK_POLL_MS ? Number(process.env.RUNBOOK_POLL_MS) : undefined,
-    onNotifyError: (e) => logger.warn('runbook status notification not sent', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
+    eventBusName: process.env.EVENT_BUS_NAME || undefined,
+    onPublishError: (e) => logger.warn('runbook events not published; they stay in the outbox for the tick', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
   });
   const ssmLoad = (name: string, version?: string) => adapters.loadRunbook(name, version);
-  engine = {
+  const engine: EngineDeps = {
     ...adapters,
     // Shipped runbooks first (they are this release's), then the account's Automation documents.
     loadRunbook: (name, version) => {
       const own = version === undefined ? shipped.get(name) : undefined;
       return own ? Promise.resolve(own) : ssmLoad(name, version);
     },
-    accountId: await ownAccountId(clients, context.invokedFunctionArn),
   };
-  return engine;
+  const accountId = await ownAccountId(clients, context.invokedFunctionArn);
+  const policy = runbookStartPolicy(loadConfig(), accountId, tableName);
+  worker = { ...engine, accountId, policy, actions: asAllowedRole(adapters.actions, policy) };
+  return worker;
+}
+
+/**
+ * The worker holds no permission to change anything itself: every step acts as its execution's role. A role that is
+ * not the stage's own runbook role nor one the config allows is refused here, before STS is asked for it.
+ */
+function asAllowedRole(actions: ActionRunner, policy: StartPolicy): ActionRunner {
+  const check = (context: ActionContext) => {
+    if (!context.assumeRole) throw new ActionFailure('the execution has no role to run its steps as (it was not started through opsauto)');
+    if (!mayAssume(policy, context.assumeRole)) throw new ActionFailure(`role ${context.assumeRole} is not one runbooks may run as here (runbooks.assumeRoles)`);
+  };
+  return {
+    start: (action, inputs, context) => {
+      check(context);
+      return actions.start(action, inputs, context);
+    },
+    poll: (action, inputs, state, context) => {
+      check(context);
+      return actions.poll(action, inputs, state, context);
+    },
+  };
 }
 
 function engineOptions(): EngineOptions {
+  const { maxStepTransitionsPerTurn, maxStepTransitionsPerExecution } = loadConfig().runbooks;
   const inline = process.env.RUNBOOK_INLINE_WAIT_MS;
-  return inline === undefined ? {} : { inlineWaitLimitMs: Number(inline) };
+  return { maxTransitionsPerTurn: maxStepTransitionsPerTurn, maxTransitionsPerExecution: maxStepTransitionsPerExecution, ...(inline === undefined ? {} : { inlineWaitLimitMs: Number(inline) }) };
 }
 
 /**
@@ -70,24 +112,51 @@ export const handler = eventHandler(runbookWorkerEvent, async (event, context) =
   else if (event['detail-type'] === 'Runbook Execution Dispatched') executionIds = event.detail.executionIds;
   else if (event['detail-type'] === 'Scheduled Event') {
     const due = await deps.store.listDue(systemClock.now(), TICK_BATCH);
-    if (due.length > 0) await deps.dispatch(due);
-    logger.info('runbook tick', { due: due.length });
+    // A tick that finds nothing says nothing: it runs every few minutes.
+    if (due.length > 0) {
+      await deps.dispatch(due);
+      logger.info('runbook tick', { due: due.length });
+    }
     return { dispatched: due };
   } else {
     const region = process.env.AWS_REGION ?? event.region;
-    const { request } = await planStart(
-      { ...event.detail, idempotencyKey: event.detail.idempotencyKey ?? `event:${event.id}`, triggeredBy: `event:${event.source}` },
-      { accountId: deps.accountId, region, loadRunbook: (name, version) => deps.loadRunbook(name, version), findInstances: ec2InstanceFinder(clients, region) },
-    );
+    let request;
+    try {
+      ({ request } = await planStart(
+        { ...event.detail, idempotencyKey: event.detail.idempotencyKey ?? `event:${event.id}`, triggeredBy: `event:${event.source}` },
+        {
+          accountId: deps.accountId,
+          region,
+          policy: deps.policy,
+          loadRunbook: (name, version) => deps.loadRunbook(name, version),
+          findInstances: ec2InstanceFinder(clients, region),
+        },
+      ));
+    } catch (e) {
+      // Refused for good: retrying the event would be refused again.
+      if (!(e instanceof ForbiddenError)) throw e;
+      logger.warn('runbook start refused', { field: e.field, reason: e.message.slice(0, 300) });
+      return { refused: e.message };
+    }
     const { execution, created } = await startExecution(request, deps);
     logger.info(created ? 'runbook execution started' : 'runbook execution already started', { executionId: execution.executionId, documentName: execution.documentName });
     executionIds = [execution.executionId];
   }
   const results = [];
   for (const id of executionIds) {
-    const { outcome, execution } = await runExecution(id, deps, { deadline: deadline(), options: engineOptions() });
-    logger.info('runbook execution turn', { executionId: id, outcome, status: execution?.status, currentStep: execution?.currentStep });
-    results.push({ executionId: id, outcome, status: execution?.status });
+    let result: RunResult = await runExecution(id, deps, { deadline: deadline(), options: engineOptions() });
+    results.push(logTurn(id, result));
+    // A child that ended handed its slot to the next target: this worker runs it now.
+    while (result.next) {
+      const nextId = result.next.executionId;
+      result = await continueExecution(result.next, deps, { deadline: deadline(), options: engineOptions() });
+      results.push(logTurn(nextId, result));
+    }
   }
   return { results };
 });
+
+function logTurn(executionId: string, { outcome, execution }: RunResult) {
+  logger.info('runbook execution turn', { executionId, outcome, status: execution?.status, currentStep: execution?.currentStep });
+  return { executionId, outcome, status: execution?.status };
+}

@@ -1,6 +1,7 @@
 /**
  * AMIs: CreateImage (pending, then available on the virtual clock with an `EC2 AMI State Change` event, and an
- * EBS snapshot of the instance's root volume), DescribeImages and DeregisterImage (which leaves the snapshots).
+ * EBS snapshot of the instance's root volume), DescribeImages (the account's own images and other accounts' public
+ * ones, `Owners`, `IncludeDisabled`), DisableImage and DeregisterImage (which leaves the snapshots).
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError } from '../errors.js';
@@ -25,9 +26,11 @@ import {
   stringList,
   tagSetXml,
   tagsFromSpecifications,
+  visibleImages,
   type EbsMapping,
   type ImageRecord,
   type SnapshotRecord,
+  type VisibleImage,
 } from './ec2-model.js';
 import { randomId, type Runtime } from './filters.js';
 import { armSnapshot, SNAPSHOT_COMPLETED_DELAY_MS } from './ec2-snapshots.js';
@@ -38,28 +41,26 @@ export const IMAGE_AVAILABLE_DELAY_MS = 60_000;
 /** 3-128 characters: letters, numbers, ( ) [ ] space . / - ' @ _ */
 const IMAGE_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
 
-function imageDescribe(account: string): DescribeShape<ImageRecord> {
-  return {
-    idParam: 'ImageId',
-    idSetName: 'ImageIds',
-    checkId: checkImageId,
-    maxResults: { min: 1, max: 1000 },
-    defaultPageSize: 1000,
-    fields: {
-      name: (i) => i.name,
-      state: (i) => i.state,
-      'image-id': (i) => i.imageId,
-      'owner-id': () => account,
-      description: (i) => i.description,
-      architecture: (i) => i.architecture,
-      'image-type': () => 'machine',
-      'is-public': () => 'false',
-      'root-device-type': () => 'ebs',
-      'source-instance-id': (i) => i.sourceInstanceId,
-    },
-    tagsOf: (i) => i.tags,
-  };
-}
+const imageDescribe: DescribeShape<VisibleImage> = {
+  idParam: 'ImageId',
+  idSetName: 'ImageIds',
+  checkId: checkImageId,
+  maxResults: { min: 1, max: 1000 },
+  defaultPageSize: 1000,
+  fields: {
+    name: (v) => v.image.name,
+    state: (v) => v.image.state,
+    'image-id': (v) => v.image.imageId,
+    'owner-id': (v) => v.owner,
+    description: (v) => v.image.description,
+    architecture: (v) => v.image.architecture,
+    'image-type': () => 'machine',
+    'is-public': (v) => String(v.image.public === true),
+    'root-device-type': () => 'ebs',
+    'source-instance-id': (v) => v.image.sourceInstanceId,
+  },
+  tagsOf: (v) => v.image.tags,
+};
 
 export function checkImageName(name: string): void {
   if (!IMAGE_NAME.test(name)) {
@@ -175,26 +176,29 @@ export function armPendingImages(rt: Runtime): void {
 }
 
 export function describeImages(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
-  const request = parseDescribeRequest(input, imageDescribe(ctx.account));
-  const owned = ownedBy(stringList(input, 'Owner'), ctx.account);
-  const images = existingEc2State(ctx.store, ctx.account, ctx.region)?.images ?? {};
-  const { page, nextToken } = scanPage(images, request, (i) => i.imageId, imagesNotFound, () => owned);
-  return { imagesSet: page.map((i) => imageXml(i, ctx.account)), ...(nextToken ? { nextToken } : {}) };
+  const request = parseDescribeRequest(input, imageDescribe);
+  const owners = stringList(input, 'Owner');
+  // EC2 leaves disabled images out unless they are asked for.
+  const includeDisabled = optionalBool(input, 'IncludeDisabled') === true;
+  const visible = visibleImages(ctx.store, ctx.account, ctx.region);
+  const selected = (v: VisibleImage) => ownedBy(owners, v.owner, ctx.account) && (includeDisabled || v.image.state !== 'disabled');
+  const { page, nextToken } = scanPage(visible, request, (v) => v.image.imageId, imagesNotFound, selected);
+  return { imagesSet: page.map(imageXml), ...(nextToken ? { nextToken } : {}) };
 }
 
-/** Only the account's own images exist here: `self` or the account id select them, other owners nothing. */
-function ownedBy(owners: string[], account: string): boolean {
-  return owners.length === 0 || owners.some((o) => o === 'self' || o === account);
+/** `Owners`: `self` or account ids (aliases such as `amazon` own nothing here); none given: every visible image. */
+function ownedBy(owners: string[], owner: string, account: string): boolean {
+  return owners.length === 0 || owners.some((o) => (o === 'self' ? owner === account : o === owner));
 }
 
-function imageXml(image: ImageRecord, account: string): Record<string, XmlValue> {
+function imageXml({ image, owner }: VisibleImage): Record<string, XmlValue> {
   return {
     imageId: image.imageId,
-    imageLocation: `${account}/${image.name}`,
+    imageLocation: `${owner}/${image.name}`,
     imageState: image.state,
-    imageOwnerId: account,
+    imageOwnerId: owner,
     creationDate: image.creationDate,
-    isPublic: false,
+    isPublic: image.public === true,
     architecture: image.architecture,
     imageType: 'machine',
     ...(image.sourceInstanceId ? { sourceInstanceId: image.sourceInstanceId } : {}),
@@ -225,13 +229,30 @@ export function deregisterImage(input: QueryTree, ctx: RequestContext): Record<s
   return { return: true };
 }
 
+/**
+ * DisableImage: only the owner may disable an image; it becomes `disabled`, private, hidden from DescribeImages
+ * unless `IncludeDisabled`, and cannot be launched, and EC2 raises an `EC2 AMI State Change` (`disabled`).
+ */
+export function disableImage(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const imageId = requiredString(input, 'ImageId');
+  checkImageId(imageId);
+  const image = existingEc2State(ctx.store, ctx.account, ctx.region)?.images[imageId];
+  if (!image) throw imagesNotFound([imageId]);
+  if (image.state !== 'available') throw new AwsError('IncorrectState', `The image '${imageId}' is ${image.state}; only an available image can be disabled.`);
+  image.state = 'disabled';
+  delete image.public;
+  ctx.store.changed();
+  publishImageState(ctx, ctx.account, ctx.region, imageId, 'disabled', ctx.requestId);
+  return { return: true };
+}
+
 /** Images for the stage's seed: available by default, with the given creation date (ISO) and tags. */
 export function seedImage(
   store: Store,
   account: string,
   region: string,
   now: number,
-  spec: { name: string; tags?: Record<string, string> | { Key: string; Value: string }[]; creationDate?: string; state?: 'pending' | 'available'; description?: string; architecture?: string },
+  spec: { name: string; tags?: Record<string, string> | { Key: string; Value: string }[]; creationDate?: string; state?: 'pending' | 'available'; description?: string; architecture?: string; public?: boolean },
 ): string {
   const state = ec2State(store, account, region);
   checkImageName(spec.name);
@@ -251,6 +272,7 @@ export function seedImage(
     rootDeviceName: '/dev/xvda',
     blockDeviceMappings: [rootMapping('/dev/xvda')],
     tags: normalizeSeedTags(spec.tags),
+    ...(spec.public === true ? { public: true } : {}),
   };
   return imageId;
 }

@@ -10,7 +10,7 @@ import type { Tag } from './filters.js';
 
 export const EC2_SERVICE = 'ec2';
 
-export type ImageState = 'pending' | 'available' | 'failed';
+export type ImageState = 'pending' | 'available' | 'failed' | 'disabled';
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
 export const INSTANCE_STATE_CODES: Record<InstanceStateName, number> = {
@@ -47,6 +47,8 @@ export interface ImageRecord {
   rootDeviceName: string;
   blockDeviceMappings: EbsMapping[];
   tags: Tag[];
+  /** Launchable by every account (a public AMI): other accounts see it in DescribeImages. */
+  public?: boolean;
 }
 
 export interface InstanceRecord {
@@ -182,9 +184,27 @@ function withCollections(state: Ec2State): Ec2State {
   return state;
 }
 
-/** An image of an account and region, for other services (SSM's `aws:ec2:image` data type). */
+/** An image an account can see in a region, with the account that owns it. */
+export interface VisibleImage {
+  image: ImageRecord;
+  owner: string;
+}
+
+/** The account's own images and every other account's public images in the region, by image id. */
+export function visibleImages(store: Store, account: string, region: string): Record<string, VisibleImage> {
+  const visible: Record<string, VisibleImage> = {};
+  for (const s of allEc2States(store)) {
+    if (s.region !== region) continue;
+    for (const image of Object.values(s.state.images)) {
+      if (s.account === account || image.public === true) visible[image.imageId] = { image, owner: s.account };
+    }
+  }
+  return visible;
+}
+
+/** An image an account can use in a region (its own or a public one), for other services (SSM's `aws:ec2:image`). */
 export function findImage(store: Store, account: string, region: string, imageId: string): ImageRecord | undefined {
-  return existingEc2State(store, account, region)?.images[imageId];
+  return existingEc2State(store, account, region)?.images[imageId] ?? visibleImages(store, account, region)[imageId]?.image;
 }
 
 export const IMAGE_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;

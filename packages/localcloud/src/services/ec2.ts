@@ -7,7 +7,7 @@ import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
-import { armPendingImages, createImage, deregisterImage, describeImages, seedImage } from './ec2-images.js';
+import { armPendingImages, createImage, deregisterImage, describeImages, disableImage, seedImage } from './ec2-images.js';
 import { armPendingInstances, modifyInstanceAttribute, startInstances, stopInstances, terminateInstances } from './ec2-instance-lifecycle.js';
 import { describeInstances, runInstances, seedInstance } from './ec2-instances.js';
 import { describeInstanceStatus } from './ec2-instance-status.js';
@@ -132,6 +132,7 @@ export const ec2: ServiceDefinition = {
     CreateImage: withDryRun(createImage),
     DescribeImages: withDryRun(describeImages),
     DeregisterImage: withDryRun(deregisterImage),
+    DisableImage: withDryRun(disableImage),
     CreateVolume: withDryRun(createVolume),
     DescribeVolumes: withDryRun(describeVolumes),
     AttachVolume: withDryRun(attachVolume),
@@ -162,6 +163,8 @@ export interface Ec2Seed {
     state?: 'pending' | 'available';
     description?: string;
     architecture?: string;
+    /** A public image: every account sees it (seed it under another `account` to play a stranger's AMI). */
+    public?: boolean;
   }[];
   instances?: {
     /** An image id returned for this seed's images; default the region's first image. */

@@ -70,10 +70,25 @@ export interface ParameterRecord {
 /** Plain JSON, persisted by the store. */
 export interface SsmState {
   parameters: Record<string, ParameterRecord>;
+  /** Virtual ms between PutParameter and the check of an `aws:ec2:image` value (default 0: checked at once). */
+  imageValidationDelayMs?: number;
 }
 
 export function ssmState(store: Store, account: string, region: string): SsmState {
   return store.scope<SsmState>(SSM_SERVICE, account, region, () => ({ parameters: {} }));
+}
+
+/**
+ * How long (virtual time) Parameter Store takes to validate an `aws:ec2:image` value in a region: the write shows
+ * (or is dropped) only then, as on AWS where validation runs after PutParameter returns. 0 restores the default.
+ * For tests and stages that want slow validation: `setImageValidationDelay(cloud.store, '000000000000', 'us-east-1', 25_000)`.
+ */
+export function setImageValidationDelay(store: Store, account: string, region: string, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the image validation delay is a non-negative number of milliseconds');
+  const state = ssmState(store, account, region);
+  if (ms === 0) delete state.imageValidationDelayMs;
+  else state.imageValidationDelayMs = ms;
+  store.changed();
 }
 
 export function latest(p: ParameterRecord): ParameterVersion {

@@ -30,6 +30,7 @@ import {
   type ParameterRecord,
   type ParameterType,
   type ParameterVersion,
+  type PreparedPut,
   type PutRequest,
   type SsmState,
 } from './ssm-parameters.js';
@@ -39,6 +40,7 @@ import type { RequestContext, ServiceDefinition } from './types.js';
 export { registerFromControlApi, registerManagedInstance, type RegistrationDetails } from './ssm-activations.js';
 export { seedDocuments, type SeedDocument } from './ssm-documents.js';
 export { DEFAULT_OPEN_OPSITEM_LIMIT, setOpenOpsItemLimit } from './ssm-opsitems.js';
+export { setImageValidationDelay } from './ssm-parameters.js';
 
 /** The exception AWS reports, in the change event, for an `aws:ec2:image` value it could not validate. */
 export const AMI_VALIDATION_EXCEPTION = 'Unable to Describe Resource';
@@ -71,6 +73,35 @@ function amiProblem(ctx: RequestContext, value: string): string | undefined {
   if (!image) return `${value} does not exist in ${ctx.account} ${ctx.region}`;
   if (image.state !== 'available') return `${value} is ${image.state}`;
   return undefined;
+}
+
+/**
+ * Slow validation (setImageValidationDelay): the value is checked, and stored or dropped, once the delay has passed
+ * on the virtual clock; until then reads see the previous value. Its version number is taken when it is stored.
+ */
+function validateImageLater(ctx: RequestContext, put: PreparedPut, delayMs: number): void {
+  ctx.clock.at(ctx.clock.nowMs() + delayMs, () => {
+    const problem = amiProblem(ctx, put.version.value);
+    const state = ssmState(ctx.store, ctx.account, ctx.region);
+    const existing = state.parameters[put.name];
+    const operation = existing ? 'Update' : 'Create';
+    if (problem) {
+      publishChange(ctx, operation, put.name, put.version, AMI_VALIDATION_EXCEPTION);
+      return;
+    }
+    const version = { ...put.version, version: (existing ? latest(existing).version : 0) + 1 };
+    let record: ParameterRecord;
+    try {
+      record = commitPut(state, { ...put, operation, version });
+    } catch (e) {
+      // A full parameter whose oldest version is labelled: the write is dropped, as a failed validation is.
+      publishChange(ctx, operation, put.name, version, e instanceof AwsError ? e.code : String(e));
+      return;
+    }
+    ctx.store.changed();
+    publishChange(ctx, operation, put.name, version);
+    armParameterPolicies(ctx, ctx.account, ctx.region, record);
+  });
 }
 
 function parameterOut(ctx: RequestContext, name: string, v: ParameterVersion, selector?: string) {
@@ -131,6 +162,10 @@ export const ssm: ServiceDefinition = {
       const state = ssmState(ctx.store, ctx.account, ctx.region);
       const put = preparePut(state, input, ctx.clock.nowMs(), callerArn(ctx.account));
       const answer = { Version: put.version.version, Tier: put.version.tier };
+      if (put.version.dataType === 'aws:ec2:image' && state.imageValidationDelayMs) {
+        validateImageLater(ctx, put, state.imageValidationDelayMs);
+        return answer;
+      }
       if (put.version.dataType === 'aws:ec2:image' && amiProblem(ctx, put.version.value)) {
         // AWS validates aws:ec2:image values asynchronously: the call succeeds with a version number, the
         // parameter is not created or updated, and the change event carries the exception.

@@ -1,0 +1,47 @@
+import { ValidationError } from '../../errors.js';
+import { isTerminal, type Execution, type ExecutionSignal, type ExecutionStore, type StepExecution } from '../execution.js';
+
+/** The signals an operator sends (ChildEnded is the engine's own). */
+export type OperatorSignalKind = Exclude<ExecutionSignal['kind'], 'ChildEnded'>;
+
+const VERB: Record<OperatorSignalKind, string> = { Cancel: 'cancel', Resume: 'resume', Approve: 'approve', Reject: 'deny' };
+
+/** The step run that is running or waiting now, if any. */
+export function runningStep(ex: Execution): StepExecution | undefined {
+  const last = ex.steps.at(-1);
+  return last && last.name === ex.currentStep && (last.status === 'InProgress' || last.status === 'Waiting') ? last : undefined;
+}
+
+/**
+ * Whether an execution can act on an operator's signal now; refuses with a sentence saying why (ValidationError).
+ * Cancel needs an execution that has not ended and is not being cancelled; Resume one at an aws:pause step; Approve
+ * and Reject one at an aws:approve step, once per approver. Returns the step the signal is for (none for Cancel).
+ *
+ * @example
+ * checkSignal(execution, 'Resume'); // throws unless the execution is at an aws:pause step
+ */
+export function checkSignal(ex: Execution, kind: OperatorSignalKind, approver?: string): StepExecution | undefined {
+  const id = ex.executionId;
+  if (isTerminal(ex.status)) throw new ValidationError(`execution ${id} has already ended (${ex.status}): nothing to ${VERB[kind]}`, 'executionId');
+  if (kind === 'Cancel') {
+    if (ex.status === 'Cancelling') throw new ValidationError(`execution ${id} is already being cancelled`, 'executionId');
+    return undefined;
+  }
+  const wanted = kind === 'Resume' ? 'aws:pause' : 'aws:approve';
+  const open = runningStep(ex);
+  if (open?.action !== wanted) {
+    const where = ex.rateControl ? 'it runs its runbook on targets, each in a child execution' : open ? `it is at step ${open.name} (${open.action}, ${open.status})` : `it is ${ex.status}`;
+    throw new ValidationError(`execution ${id} has no step waiting at ${wanted}: ${where}`, 'executionId');
+  }
+  if (kind !== 'Resume') {
+    const decided = ((open.actionState ?? null) as { decisions?: { approver: string; decision: string }[] } | null)?.decisions?.find((d) => d.approver === approver);
+    if (decided) throw new ValidationError(`${approver} has already decided at step ${open.name} (${decided.decision})`, 'approver');
+  }
+  return open;
+}
+
+/** Sends a signal to an execution and asks for a worker to act on it. */
+export async function signalExecution(executionId: string, signal: ExecutionSignal, deps: { store: ExecutionStore; dispatch(executionIds: string[]): Promise<void> }): Promise<void> {
+  await deps.store.signal(executionId, signal);
+  await deps.dispatch([executionId]);
+}
