@@ -526,12 +526,8 @@ describe('localcloud EC2 volumes and snapshots', () => {
       expect(seed({ type: 'st1', size: 10 })).toThrow(/volume 1: Volume of 10GiB is invalid for volume type st1/);
     });
 
-    it('generates 10,000 volumes in under a second, consistent with their instances', async () => {
-      const started = performance.now();
+    it('generates 10,000 volumes consistent with their instances (how fast: npm run bench describe-volumes)', async () => {
       const { volumeIds, instanceIds } = generateVolumes(cloud.store, ACCOUNT, REGION, 10_000, { inUseShare: 0.4, volumesPerInstance: 4 });
-      const elapsed = performance.now() - started;
-      // Typically ~100 ms; the bound leaves room for a loaded CI machine.
-      expect(elapsed).toBeLessThan(1000);
       expect(volumeIds).toHaveLength(10_000);
       expect(new Set(volumeIds).size).toBe(10_000);
       expect(instanceIds).toHaveLength(1_000);

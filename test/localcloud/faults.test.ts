@@ -61,11 +61,10 @@ describe('localcloud faults', () => {
       cloud.faults.set([{ service: 'ssm', timeoutRate: 1, timeoutMs: 5000 }]);
       const ssm = new SSMClient({ ...noRetry(cloud), requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true } });
 
-      const started = Date.now();
       const err = await errorOf(ssm.send(new GetParameterCommand({ Name: '/x' })));
 
+      // The SDK's own timeout, not localcloud dropping the connection after 5 s (that is a socket error, not TimeoutError).
       expect(err.name).toBe('TimeoutError');
-      expect(Date.now() - started).toBeLessThan(2000);
       ssm.destroy();
     });
 

@@ -214,10 +214,9 @@ describe('cron(minutes hours day-of-month month day-of-week year)', () => {
   });
 
   it('returns undefined for a date that never exists, without hanging', () => {
-    const started = performance.now();
+    // A search that did not stop would hang here (and the test time out): no clock is read.
     expect(next('cron(0 0 31 2 ? *)', '2026-01-01T00:00:00Z')).toBeUndefined();
     expect(next('cron(0 0 30 FEB ? *)', '2026-01-01T00:00:00Z', 'Europe/London')).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(100);
   });
 
   it('finds a leap day years away', () => {
@@ -481,21 +480,17 @@ describe('performance', () => {
     expect(new Date(times.at(-1) as number).toISOString()).toBe('2028-12-31T06:30:00.000Z'); // 2028 is a leap year
   });
 
-  it.each(['UTC', 'Europe/Berlin'])('steps by field: 1,000 daily fire times in %s take well under 100 ms', (timezone) => {
+  it.each(['UTC', 'Europe/Berlin'])('steps by field: 1,000 daily fire times in %s, one a day', (timezone) => {
     const daily = parseScheduleExpression('cron(0 8 * * ? *)', timezone);
-    daily.nextAfter(new Date('2026-01-01T00:00:00Z')); // warm up
     let at = new Date('2026-01-01T00:00:00Z');
-    const started = performance.now();
     for (let i = 0; i < 1000; i++) at = daily.nextAfter(at) ?? at;
-    const elapsed = performance.now() - started;
     expect(at.getUTCFullYear()).toBe(2028); // 1,000 days on
-    expect(elapsed).toBeLessThan(100);
   });
 
-  it('finds a sparse schedule (once a year) quickly', () => {
+  it('finds a sparse schedule (once a year), a hundred years of it', () => {
     const yearly = parseScheduleExpression('cron(0 0 1 JAN ? *)', 'America/New_York');
-    const started = performance.now();
-    expect(fires(yearly, '2026-06-01T00:00:00Z', 100)).toHaveLength(100);
-    expect(performance.now() - started).toBeLessThan(100);
+    const times = fires(yearly, '2026-06-01T00:00:00Z', 100);
+    expect(times).toHaveLength(100);
+    expect(times.at(-1)).toBe('2126-01-01T05:00:00.000Z');
   });
 });

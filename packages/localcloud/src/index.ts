@@ -8,3 +8,6 @@ export type { RouteRegistration } from './http-api.js';
 export type { ScheduleRegistration, ScheduleListing } from './scheduler.js';
 export { SeedError, type Fleet } from './seed.js';
 export { instanceTimings } from './services/ec2-instance-lifecycle.js';
+export { iamActionOf, type Denial, type RolePermissions, type IamPolicies } from './iam.js';
+export { allowRoleActions, listRolePermissions, listDenials } from './iam-client.js';
+export type { Caller } from './services/sts.js';

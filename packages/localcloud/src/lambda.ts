@@ -76,13 +76,29 @@ export class LambdaRuntime {
 
   /** RequestResponse invoke: the handler's result, or its error. */
   async invoke(name: string, event: unknown, trigger = 'invoke', attempt = 1): Promise<unknown> {
+    const run = await this.run(name, event, trigger, attempt);
+    if (run.failed) throw run.error;
+    return run.result;
+  }
+
+  /**
+   * Runs one invocation and records it. The outcome comes back with its own record, so that a caller that
+   * reports a failure reports this invocation's, even while others finish around it.
+   */
+  private async run(
+    name: string,
+    event: unknown,
+    trigger: string,
+    attempt: number,
+  ): Promise<{ record: InvocationRecord } & ({ failed: false; result: unknown } | { failed: true; error: unknown })> {
     const fn = this.functions.get(name);
     if (!fn) {
       const error = new Error(`no function named ${name} (registered: ${this.list().join(', ') || 'none'})`);
       // Recorded as a failed run, so that an event or a schedule aimed at a function that is not there shows up,
       // with the function's name, among the invocations and then the failures.
-      this.record({ function: name, requestId: randomUUID(), trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: false, error: `${error.name}: ${error.message}` });
-      throw error;
+      const record: InvocationRecord = { function: name, requestId: randomUUID(), trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: false, error: `${error.name}: ${error.message}` };
+      this.record(record);
+      return { record, failed: true, error };
     }
     const requestId = randomUUID();
     const started = Date.now();
@@ -108,11 +124,11 @@ export class LambdaRuntime {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`Task timed out after ${fn.timeoutSeconds ?? 30}.00 seconds`)), timeoutMs);
       });
-      return await Promise.race([fn.handler(event, context), timeout]);
+      return { record, failed: false, result: await Promise.race([fn.handler(event, context), timeout]) };
     } catch (e) {
       record.ok = false;
       record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      throw e;
+      return { record, failed: true, error: e };
     } finally {
       clearTimeout(timer);
       record.durationMs = Date.now() - started;
@@ -130,14 +146,15 @@ export class LambdaRuntime {
 
   /** Event invoke: returns at once; failures are retried on the virtual clock, then recorded. */
   invokeAsync(name: string, event: unknown, trigger: string, attempt = 1): void {
-    const run = this.invoke(name, event, trigger, attempt).catch((e: unknown) => {
+    const run = this.run(name, event, trigger, attempt).then((outcome) => {
+      if (!outcome.failed) return;
       const delay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
       if (delay !== undefined) {
         this.clock.at(this.clock.nowMs() + delay, () => this.invokeAsync(name, event, trigger, attempt + 1));
         return;
       }
-      const last = this.invocations.at(-1)!;
-      this.failures.push({ ...last, error: e instanceof Error ? e.message : String(e), event });
+      const e = outcome.error;
+      this.failures.push({ ...outcome.record, error: e instanceof Error ? e.message : String(e), event });
     });
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));

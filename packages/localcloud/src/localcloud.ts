@@ -25,6 +25,7 @@ import { sts } from './services/sts.js';
 import type { ServiceDefinition } from './services/types.js';
 import { Store } from './store.js';
 import { AwsError } from './errors.js';
+import { iamControl, IamPolicies } from './iam.js';
 
 export interface LocalcloudOptions {
   /** Port of the AWS endpoint; 0 picks a free one (tests). Default 4566. */
@@ -54,6 +55,8 @@ export interface Localcloud {
   scheduler: Scheduler;
   faults: Faults;
   calls: CallCounter;
+  /** Optional IAM enforcement for registered roles (see iam.ts; also `/_localcloud/iam/…`). */
+  iam: IamPolicies;
   store: Store;
   /** True when state was loaded from disk rather than started empty. */
   restored: boolean;
@@ -92,6 +95,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const scheduler = new Scheduler(clock, lambda, DEFAULT_ACCOUNT, DEFAULT_REGION);
   const faults = new Faults();
   const calls = new CallCounter();
+  const iam = new IamPolicies(store, clock);
   const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation, schedulerService(scheduler)];
   const context = { clock, store, bus };
   const dynamo = dynalite({
@@ -131,6 +135,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     } catch {
       return json(res, 400, { error: 'the body must be JSON' });
     }
+    if (typeof body !== 'object' || body === null) return json(res, 400, { error: 'the body must be a JSON object' });
     try {
       if (path === '/_localcloud/health') {
         return json(res, 200, { status: 'ok', now: clock.now().toISOString(), services: services.map((s) => s.name).concat('dynamodb'), functions: lambda.list(), rules: bus.listRules().map((r) => r.name), routes: httpApi.listRoutes(), schedules: scheduler.list() });
@@ -224,6 +229,10 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
         scheduler.rearm();
         return json(res, 200, { reset: true });
       }
+      if (path.startsWith('/_localcloud/iam/')) {
+        const answer = iamControl(iam, method, path, new URL(req.url ?? '', 'http://localhost').searchParams, body);
+        if (answer) return json(res, answer.status, answer.body);
+      }
       return json(res, 404, { error: `no control endpoint ${method} ${path}` });
     } catch (e) {
       return json(res, 400, { error: e instanceof Error ? e.message : String(e) });
@@ -231,7 +240,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   };
 
   const server: Server = createServer(
-    createRequestListener({ services, faults, calls, dynamodb: dynamoListener, control, context, changed: () => store.changed() }),
+    createRequestListener({ services, faults, calls, iam, dynamodb: dynamoListener, control, context, changed: () => store.changed(), log }),
   );
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -253,6 +262,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     scheduler,
     faults,
     calls,
+    iam,
     store,
     restored,
     seed(fleet, baseDir) {

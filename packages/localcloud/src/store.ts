@@ -11,6 +11,35 @@ interface StateFile {
   services: Record<string, Record<string, Record<string, unknown>>>;
 }
 
+/**
+ * A map keyed by data (ids, names, regions from requests): it has no prototype, so a key like `__proto__` or
+ * `constructor` is a key like any other rather than a path into Object.prototype.
+ */
+export function dictionary<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `value` with every plain object in it (deeply) turned into a dictionary; arrays and other values kept. */
+function asDictionaries<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(asDictionaries) as T;
+  if (typeof value !== 'object' || value === null || value instanceof Date) return value;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out = dictionary<unknown>();
+  for (const [k, v] of Object.entries(value)) out[k] = asDictionaries(v);
+  return out as T;
+}
+
+/** JSON.parse's reviver that makes every object of the state file a dictionary. */
+const reviveDictionaries = (_key: string, value: unknown): unknown =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.assign(dictionary(), value) : value;
+
+/** The own entry `key` of `map`, created by `init` when absent (never one inherited from a prototype). */
+function ownEntry<T>(map: Record<string, T>, key: string, init: () => T): T {
+  if (!Object.hasOwn(map, key)) Object.defineProperty(map, key, { value: init(), enumerable: true, writable: true, configurable: true });
+  return map[key];
+}
+
 export class StateFileError extends Error {
   override name = 'StateFileError';
 }
@@ -21,7 +50,7 @@ export class StateFileError extends Error {
  * and left untouched.
  */
 export class Store {
-  private services: StateFile['services'] = {};
+  private services: StateFile['services'] = dictionary();
   clockOffsetMs = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -38,7 +67,7 @@ export class Store {
     const refuse = (why: string) => new StateFileError(`${file} ${why}; it was left as it is: start with --fresh to begin empty (and overwrite it), or move it away`);
     let parsed: Partial<StateFile>;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile>;
+      parsed = JSON.parse(readFileSync(file, 'utf8'), reviveDictionaries) as Partial<StateFile>;
     } catch (e) {
       throw refuse(`is not valid JSON (${(e as Error).message})`);
     }
@@ -58,11 +87,14 @@ export class Store {
     return true;
   }
 
-  /** The state of one service in one account and region, created by `init` on first use. */
+  /**
+   * The state of one service in one account and region, created by `init` on first use. Its objects are
+   * dictionaries (see `dictionary`), so the maps a service keeps by name or id treat every key as data.
+   */
   scope<T>(service: string, account: string, region: string, init: () => T): T {
-    const byAccount = (this.services[service] ??= {});
-    const byRegion = (byAccount[account] ??= {});
-    return (byRegion[region] ??= init()) as T;
+    const byAccount = ownEntry(this.services, service, () => dictionary<Record<string, unknown>>());
+    const byRegion = ownEntry(byAccount, account, () => dictionary<unknown>());
+    return ownEntry(byRegion, region, () => asDictionaries(init())) as T;
   }
 
   /** Every region's state of a service, for work that spans regions (lifecycle timers, seeding). */
@@ -73,7 +105,7 @@ export class Store {
   }
 
   reset(): void {
-    this.services = {};
+    this.services = dictionary();
     this.clockOffsetMs = 0;
     this.changed();
   }

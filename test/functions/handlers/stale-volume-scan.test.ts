@@ -46,6 +46,19 @@ describe('stale-volume-scan handler', () => {
     expect(items.OpsItemSummaries?.map((i) => i.Title)).toEqual([expect.stringMatching(/^Unattached EBS volume vol-\w+ "orphan": 100 GiB gp3, 45 days, ~\$8\.00\/month$/)]);
   });
 
+  it('refuses an event whose id is 2,000 characters long before writing anything', async () => {
+    // Prepare: what the table holds before.
+    const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+    const dynamo = new DynamoDBClient(clientConfig(cloud));
+    const count = async () => (await dynamo.send(new ScanCommand({ TableName: process.env.TABLE_NAME, Select: 'COUNT' }))).Count;
+    const before = await count();
+    // Act
+    const attempt = handler({ ...scheduled(new Date(cloud.clock.nowMs()).toISOString()), id: 'x'.repeat(2_000) }, fakeContext('stale-volume-scan'));
+    // Assess
+    await expect(attempt).rejects.toThrow(/invalid event: id: .*128/);
+    expect(await count()).toBe(before);
+  });
+
   it('rejects an input it does not know, naming the field, rather than scanning for real', async () => {
     await expect(handler({ dryrun: true }, fakeContext('stale-volume-scan'))).rejects.toThrow('invalid event: (event): Unrecognized key: "dryrun"');
   });

@@ -2,19 +2,30 @@ import * as z from 'zod/mini';
 import '../zod-locale.js';
 
 /**
+ * Envelope fields are bounded before any handler writes anything: an event ID ends up in sort keys and log lines, so
+ * one of 2,000 characters must be refused up front, not halfway through a run (EventBridge and Scheduler IDs are
+ * UUID-like, well under 128 characters).
+ */
+const eventId = z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:<>-]+$/, 'must be an event ID (letters, digits, . _ : -)'));
+const account = z.string().check(z.maxLength(64));
+const eventTime = z.string().check(z.maxLength(64));
+const eventRegion = z.string().check(z.minLength(1), z.maxLength(32));
+const resources = z._default(z.array(z.string().check(z.maxLength(2048))).check(z.maxLength(100)), []);
+
+/**
  * The EventBridge envelope. `time` is kept as a string: AWS's own documentation samples carry placeholders
  * such as `yyyy-mm-ddThh:mm:ssZ`, and no handler here depends on it.
  */
 export function eventBridgeEvent<const T extends string, S extends z.ZodMiniType>(detailType: T, source: string, detail: S) {
   return z.object({
-    version: z.string(),
-    id: z.string(),
+    version: z.string().check(z.maxLength(16)),
+    id: eventId,
     'detail-type': z.literal(detailType),
     source: z.literal(source),
-    account: z.string(),
-    time: z.string(),
-    region: z.string().check(z.minLength(1)),
-    resources: z._default(z.array(z.string()), []),
+    account,
+    time: eventTime,
+    region: eventRegion,
+    resources,
     detail,
   });
 }
@@ -55,14 +66,14 @@ export type AmiPublisherEvent = z.infer<typeof amiPublisherEvent>;
 
 /** The `Scheduled Event` a schedule sends (see scheduledEventInput in the manifest); `detail.trigger` names it. */
 export const scheduledEvent = z.object({
-  version: z.string(),
-  id: z.string(),
+  version: z.string().check(z.maxLength(16)),
+  id: eventId,
   'detail-type': z.literal('Scheduled Event'),
-  source: z.string(),
-  account: z.string(),
-  time: z.string(),
-  region: z.string(),
-  resources: z._default(z.array(z.string()), []),
+  source: z.string().check(z.maxLength(256)),
+  account,
+  time: eventTime,
+  region: eventRegion,
+  resources,
   detail: z._default(z.object({ trigger: z.optional(z.string()) }), {}),
 });
 
@@ -77,13 +88,13 @@ const target = z.object({ Key: z.string().check(z.minLength(1)), Values: z.array
  * on the bus can start a runbook this way. The event's ID is the idempotency key unless one is given.
  */
 export const runbookStartDetail = z.object({
-  documentName: z.string().check(z.minLength(1, 'is required')),
-  documentVersion: z.optional(z.string()),
-  parameters: z.optional(z.record(z.string(), z.unknown())),
-  targetParameterName: z.optional(z.string()),
-  targets: z.optional(z.array(target)),
-  maxConcurrency: z.optional(z.string()),
-  maxErrors: z.optional(z.string()),
+  documentName: z.string().check(z.minLength(1, 'is required'), z.maxLength(200), z.regex(/^[a-zA-Z0-9_.:/-]+$/, 'must be a document name or ARN')),
+  documentVersion: z.optional(z.string().check(z.maxLength(64))),
+  parameters: z.optional(z.record(z.string().check(z.maxLength(128)), z.unknown())),
+  targetParameterName: z.optional(z.string().check(z.maxLength(50))),
+  targets: z.optional(z.array(target).check(z.maxLength(5))),
+  maxConcurrency: z.optional(z.string().check(z.maxLength(7))),
+  maxErrors: z.optional(z.string().check(z.maxLength(7))),
   idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
 });
 
@@ -93,9 +104,9 @@ export const runbookWorkerEvent = z.union([
   eventBridgeEvent(
     'Runbook Execution Dispatched',
     'opsauto.runbooks',
-    z.object({ executionIds: z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(10)) }),
+    z.object({ executionIds: z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.minLength(1), z.maxLength(10)) }),
   ),
-  z.object({ executionId: z.string().check(z.minLength(1)), wakeAt: z.optional(z.string()) }),
+  z.object({ executionId: z.string().check(z.minLength(1), z.maxLength(64)), wakeAt: z.optional(z.string().check(z.maxLength(64))) }),
   scheduledEvent,
 ]);
 export type RunbookWorkerEvent = z.infer<typeof runbookWorkerEvent>;

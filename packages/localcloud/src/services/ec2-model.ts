@@ -5,7 +5,7 @@
 import { AwsError } from '../errors.js';
 import type { QueryTree, QueryValue } from '../protocols/query.js';
 import { list, optionalBool, optionalString, requiredString } from '../protocols/query.js';
-import type { Store } from '../store.js';
+import { dictionary, type Store } from '../store.js';
 import type { Tag } from './filters.js';
 
 export const EC2_SERVICE = 'ec2';
@@ -179,8 +179,8 @@ export function allEc2States(store: Store): { account: string; region: string; s
 
 /** State files written before volumes and snapshots were emulated lack their collections. */
 function withCollections(state: Ec2State): Ec2State {
-  state.volumes ??= {};
-  state.snapshots ??= {};
+  state.volumes ??= dictionary();
+  state.snapshots ??= dictionary();
   return state;
 }
 

@@ -20,13 +20,22 @@ export const malformedXml = () =>
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
+/** XML's Char production: a character reference to anything else is not well formed. */
+function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
 function decodeText(text: string): string {
-  return text.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (whole, ref: string) => {
-    if (ref.startsWith('#x')) return String.fromCodePoint(parseInt(ref.slice(2), 16));
-    if (ref.startsWith('#')) return String.fromCodePoint(parseInt(ref.slice(1), 10));
-    const named = ENTITIES[ref];
-    if (named === undefined) throw malformedXml();
-    return named;
+  return text.replace(/&(#x[0-9a-fA-F]{1,8}|#\d{1,8}|[a-z]{1,8});|&/g, (_whole, ref: string | undefined) => {
+    if (ref === undefined) throw malformedXml();
+    if (ref.startsWith('#')) {
+      const code = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (!isXmlChar(code)) throw malformedXml();
+      return String.fromCodePoint(code);
+    }
+    // Entity names are data: only the five XML predefines (never `constructor` or `__proto__`).
+    if (!Object.hasOwn(ENTITIES, ref)) throw malformedXml();
+    return ENTITIES[ref];
   });
 }
 

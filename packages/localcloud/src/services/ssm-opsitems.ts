@@ -33,7 +33,6 @@ import {
   type OpsItemRecord,
 } from './ssm-opsitem-model.js';
 import { invalidNextToken, maxResults } from './ssm-paging.js';
-import { callerArn } from './ssm-parameters.js';
 import { checkTagCount, validateTags } from './ssm-tag-rules.js';
 import type { Operation, RequestContext } from './types.js';
 
@@ -168,7 +167,7 @@ function createOpsItem(input: CreateOpsItemRequest, ctx: RequestContext) {
   const tags = validateTags(input.Tags);
   checkTagCount(tags);
   const now = ctx.clock.nowMs();
-  const user = callerArn(ctx.account);
+  const user = ctx.caller.arn;
   const item: OpsItemRecord = {
     opsItemId: randomId('oi-', 12),
     opsItemType,
@@ -257,7 +256,7 @@ function updateOpsItem(input: UpdateOpsItemRequest, ctx: RequestContext) {
   if (input.Notifications !== undefined) item.notifications = idList(input.Notifications, 'Arn');
   if (input.RelatedOpsItems !== undefined) item.relatedOpsItems = idList(input.RelatedOpsItems, 'OpsItemId');
   setTimes(item, input);
-  item.lastModifiedBy = callerArn(ctx.account);
+  item.lastModifiedBy = ctx.caller.arn;
   item.lastModifiedTime = ctx.clock.nowMs();
   item.version++;
   publishOpsItem(ctx, item, 'Update');

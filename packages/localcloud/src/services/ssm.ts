@@ -160,7 +160,7 @@ export const ssm: ServiceDefinition = {
   operations: {
     PutParameter(input: PutRequest, ctx) {
       const state = ssmState(ctx.store, ctx.account, ctx.region);
-      const put = preparePut(state, input, ctx.clock.nowMs(), callerArn(ctx.account));
+      const put = preparePut(state, input, ctx.clock.nowMs(), ctx.caller.arn);
       const answer = { Version: put.version.version, Tier: put.version.tier };
       if (put.version.dataType === 'aws:ec2:image' && state.imageValidationDelayMs) {
         validateImageLater(ctx, put, state.imageValidationDelayMs);

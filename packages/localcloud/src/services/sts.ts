@@ -7,30 +7,29 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AwsError } from '../errors.js';
 import type { Store } from '../store.js';
 import type { VirtualClock } from '../clock.js';
-import type { QueryTree } from '../protocols/query.js';
+import { optionalString, type QueryTree } from '../protocols/query.js';
 import type { RequestContext, ServiceDefinition } from './types.js';
 
-/** Who signed a request: the account it acts in, and the identity GetCallerIdentity reports. */
+/**
+ * Who signed a request: the account it acts in, the identity GetCallerIdentity reports, and, for keys issued by
+ * AssumeRole, the role they act as (absent for any other key, which acts as the account's root, "any credentials").
+ */
 export interface Caller {
   accessKeyId: string;
   account: string;
   arn: string;
   userId: string;
+  /** `arn:aws:iam::ACCOUNT:role/PATH/NAME` of an assumed role's keys. */
+  roleArn?: string;
 }
 
-/**
- * The caller the server resolved from the request's credentials. It rides on the request context beside the
- * fields every service reads (RequestContext), since only STS needs it.
- */
-function callerOf(ctx: RequestContext): Caller {
-  const caller = (ctx as RequestContext & { caller?: Caller }).caller;
-  if (!caller) throw new Error('the server did not resolve the caller of this request');
-  return caller;
-}
+const callerOf = (ctx: RequestContext): Caller => ctx.caller;
 
 interface Session {
   account: string;
   roleName: string;
+  /** The role ARN as assumed (with its path); absent in sessions persisted before it was kept. */
+  roleArn?: string;
   roleId: string;
   sessionName: string;
   secretAccessKey: string;
@@ -60,7 +59,8 @@ function awsId(prefix: string, seed?: string): string {
 
 /** The caller of a request signed with `accessKeyId` (and `sessionToken`, for temporary credentials). */
 export function callerFor(store: Store, clock: VirtualClock, defaultAccount: string, accessKeyId: string, sessionToken: string | undefined): Caller {
-  const session = stsState(store).sessions[accessKeyId];
+  const sessions = stsState(store).sessions;
+  const session = Object.hasOwn(sessions, accessKeyId) ? sessions[accessKeyId] : undefined;
   if (!session) return { accessKeyId, account: defaultAccount, arn: `arn:aws:iam::${defaultAccount}:root`, userId: defaultAccount };
   if (sessionToken !== session.sessionToken) {
     throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
@@ -71,6 +71,7 @@ export function callerFor(store: Store, clock: VirtualClock, defaultAccount: str
     account: session.account,
     arn: `arn:aws:sts::${session.account}:assumed-role/${session.roleName}/${session.sessionName}`,
     userId: `${session.roleId}:${session.sessionName}`,
+    roleArn: session.roleArn ?? `arn:aws:iam::${session.account}:role/${session.roleName}`,
   };
 }
 
@@ -79,7 +80,8 @@ const fieldError = (value: string, field: string, constraint: string) =>
 
 function assumeRole(input: QueryTree, ctx: RequestContext) {
   const caller = callerOf(ctx);
-  const { RoleArn, RoleSessionName, DurationSeconds } = input as Record<string, string | undefined>;
+  // A parameter sent with nested keys (`RoleArn.x=…`) is not the string AssumeRole takes: it counts as absent.
+  const [RoleArn, RoleSessionName, DurationSeconds] = (['RoleArn', 'RoleSessionName', 'DurationSeconds'] as const).map((name) => optionalString(input, name));
   if (RoleArn === undefined) throw fieldError('null', 'roleArn', 'Member must not be null');
   if (RoleSessionName === undefined) throw fieldError('null', 'roleSessionName', 'Member must not be null');
   if (RoleArn.length < 20 || RoleArn.length > 2048) throw fieldError(RoleArn, 'roleArn', 'Member must have length greater than or equal to 20');
@@ -93,7 +95,7 @@ function assumeRole(input: QueryTree, ctx: RequestContext) {
   if (duration > 43200) throw fieldError(String(DurationSeconds), 'durationSeconds', 'Member must have value less than or equal to 43200');
   const state = stsState(ctx.store);
   // A caller that is itself an assumed role is role chaining.
-  if (state.sessions[caller.accessKeyId] && duration > ROLE_CHAINING_MAX_SECONDS) {
+  if (Object.hasOwn(state.sessions, caller.accessKeyId) && duration > ROLE_CHAINING_MAX_SECONDS) {
     throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.`);
   }
   // localcloud has no IAM: every role exists and trusts every caller. Its MaxSessionDuration is taken as 12 h.
@@ -102,6 +104,7 @@ function assumeRole(input: QueryTree, ctx: RequestContext) {
   const session: Session = {
     account,
     roleName,
+    roleArn: RoleArn,
     roleId: awsId('AROA', `${account}/${roleName}`),
     sessionName: RoleSessionName,
     secretAccessKey: randomBytes(30).toString('base64'),

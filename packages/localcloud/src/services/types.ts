@@ -1,6 +1,7 @@
 import type { EventBus } from '../bus.js';
 import type { VirtualClock } from '../clock.js';
 import type { Store } from '../store.js';
+import type { Caller } from './sts.js';
 
 /** What an operation knows of its request and of the emulator around it. */
 export interface RequestContext {
@@ -9,6 +10,8 @@ export interface RequestContext {
   region: string;
   account: string;
   requestId: string;
+  /** Who signed the request: an assumed role's keys carry `roleArn`; any other key acts as the account's root. */
+  caller: Caller;
   clock: VirtualClock;
   store: Store;
   bus: EventBus;
@@ -37,7 +40,7 @@ export interface ServiceDefinition {
    */
   restOperation?(request: RestRequest): string | undefined;
   /** Called when the emulator starts and after the clock moves: re-arm lifecycle timers from persisted state. */
-  start?(ctx: Omit<RequestContext, 'service' | 'operation' | 'region' | 'account' | 'requestId'>): void;
+  start?(ctx: Omit<RequestContext, 'service' | 'operation' | 'region' | 'account' | 'requestId' | 'caller'>): void;
 }
 
 /** An HTTP request of a rest-xml or rest-json service, as its operation receives it. */
