@@ -12,6 +12,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { continueExecution, defineConfig, executionIdFor, InMemoryExecutionStore, runExecution, startExecution, validateRunbook, type EngineDeps, type Execution } from '@opsauto/core';
 import { instanceTimings } from '@opsauto/localcloud';
+import { eventBusName } from '@opsauto/functions';
 import { startStage } from '../packages/cli/src/stage.js';
 import { writeResult } from './report.js';
 
@@ -53,6 +54,8 @@ export async function run(): Promise<boolean> {
               Source: 'opsauto.runbooks',
               DetailType: 'Runbook Execution Requested',
               Detail: JSON.stringify({ documentName: 'AWS-StopEC2Instance', targetParameterName: 'InstanceId', targets: [{ Key: 'tag:fleet', Values: [fleet] }], maxConcurrency: String(CONCURRENCY), maxErrors: '0', idempotencyKey: key }),
+              // The worker takes requests from opsauto's bus only.
+              EventBusName: eventBusName(stage.tableName),
             },
           ],
         }),

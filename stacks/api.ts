@@ -9,7 +9,7 @@ import { Storage } from './storage.js';
 /** API-wide throttling: a booting fleet retries, and one misbehaving script must not exhaust the account's limit. */
 export const apiThrottle = { burst: 50, rate: 20 } as const;
 
-/** The HTTP API (payload format 2.0): one route per manifest `http` trigger. */
+/** The HTTP API (payload format 2.0): one route per manifest `http` trigger, IAM-authorised unless it says `auth: 'none'`. */
 export function Api({ stack, app }: StackContext) {
   const { tableName } = use(Storage);
   const { functions } = use(Automation);
@@ -30,7 +30,7 @@ export function buildApi(
   wiring: FunctionWiring,
   existing: Record<string, SstFunction> = {},
 ): HttpApi<Record<string, never>> {
-  const routes: Record<string, { function: SstFunction }> = {};
+  const routes: Record<string, { function: SstFunction; authorizer: 'iam' | 'none' }> = {};
   for (const definition of definitions) {
     const httpTriggers = definition.triggers.filter((trigger) => trigger.type === 'http');
     if (httpTriggers.length === 0) continue;
@@ -38,7 +38,8 @@ export function buildApi(
     for (const trigger of httpTriggers) {
       const routeKey = `${trigger.method} ${trigger.path}`;
       if (routes[routeKey]) throw new Error(`manifest: route "${routeKey}" is declared twice (${definition.name})`);
-      routes[routeKey] = { function: fn };
+      // IAM unless a route says otherwise: a caller must sign with SigV4 as a principal allowed execute-api:Invoke.
+      routes[routeKey] = { function: fn, authorizer: trigger.auth ?? 'iam' };
     }
   }
   return new HttpApi(scope, 'Api', {

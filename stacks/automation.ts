@@ -1,4 +1,4 @@
-import { manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
+import { eventBusName, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -9,8 +9,10 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { dependsOn, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
+import { useProject } from 'sst/project.js';
 import config from '../opsauto.config.js';
 import { constructId, functionFromManifest, type FunctionWiring } from './function-from-manifest.js';
+import { buildRunbookRoles } from './runbook-roles.js';
 import { Storage } from './storage.js';
 
 /** Lambda's asynchronous retries after the first failed attempt (events and schedules are asynchronous invokes). */
@@ -24,7 +26,7 @@ const asyncRetryAttempts = 2;
 export function Automation({ stack, app }: StackContext) {
   const { tableName } = use(Storage);
   dependsOn(Storage);
-  const definitions = manifest(config).filter((definition) => !isHttpOnly(definition));
+  const definitions = manifest(config).filter(builtByAutomation);
   const automation = buildAutomation(stack, definitions, { config, stage: app.stage, tableName });
   stack.addOutputs({ FailedInvocationsQueueUrl: automation.failures.queueUrl });
   return automation;
@@ -36,8 +38,34 @@ export function isHttpOnly(definition: FunctionDefinition): boolean {
 }
 
 /**
- * Functions, EventBridge rules (default bus), EventBridge Scheduler schedules, one queue for failed asynchronous
- * invocations, and alarms, for the given manifest entries. Exported so that tests can build it from fixture entries.
+ * Detail types only the stack's own roles may put on opsauto's bus: each makes opsauto act on what the event says.
+ * `Runbook Execution Dispatched` is not among them: it only names executions already in the table (the CLI, acting
+ * as its operator, dispatches the ones it starts), and the worker runs an execution once however often it is named.
+ */
+export const GUARDED_DETAIL_TYPES = ['Runbook Execution Requested', 'Runbook Image Created'] as const;
+
+/** True when the function may put events on opsauto's bus (its role is named in the bus policy). */
+export function publishesOnOpsautoBus(definition: FunctionDefinition): boolean {
+  return definition.permissions.some((p) => p.actions.includes('events:PutEvents') && p.resources.some((r) => r.kind === 'opsauto-bus'));
+}
+
+/** True when the function may assume the runbook roles (the roles trust it). */
+export function assumesRunbookRoles(definition: FunctionDefinition): boolean {
+  return definition.permissions.some((p) => p.actions.includes('sts:AssumeRole') && p.resources.some((r) => r.kind === 'runbook-roles'));
+}
+
+/**
+ * Functions this stack builds: all but the HTTP-only ones, and those too when they publish on opsauto's bus,
+ * because the bus policy names their roles (the Api stack reusing them keeps the stacks free of a cycle).
+ */
+export function builtByAutomation(definition: FunctionDefinition): boolean {
+  return !isHttpOnly(definition) || publishesOnOpsautoBus(definition);
+}
+
+/**
+ * Functions, opsauto's event bus and its policy, EventBridge rules (on the default bus or opsauto's), EventBridge
+ * Scheduler schedules, the runbook roles, one queue for failed asynchronous invocations, and alarms, for the given
+ * manifest entries. Exported so that tests can build it from fixture entries.
  */
 export function buildAutomation(scope: Construct, definitions: FunctionDefinition[], wiring: FunctionWiring) {
   const stack = Stack.of(scope);
@@ -54,13 +82,17 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
 
+  const usesBus = definitions.some((d) => publishesOnOpsautoBus(d) || d.triggers.some((t) => t.type === 'event' && t.bus === 'opsauto'));
+  const bus = usesBus
+    ? new events.EventBus(scope, 'Bus', { eventBusName: eventBusName(wiring.tableName), description: "opsauto's own events: runbook requests, dispatches, images" })
+    : undefined;
+
   const functions: Record<string, SstFunction> = {};
   for (const definition of definitions) {
     const id = constructId(definition.name);
-    const fn = functionFromManifest(scope, definition, wiring, {
-      retryAttempts: asyncRetryAttempts,
-      onFailure: new destinations.SqsDestination(failures),
-    });
+    // An HTTP-only function built here (see builtByAutomation) is invoked synchronously: no async retries.
+    const asyncExtras = isHttpOnly(definition) ? {} : { retryAttempts: asyncRetryAttempts, onFailure: new destinations.SqsDestination(failures) };
+    const fn = functionFromManifest(scope, definition, wiring, asyncExtras);
     functions[definition.name] = fn;
 
     let schedulerRole: iam.Role | undefined;
@@ -71,6 +103,7 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
             description: `${definition.name}: ${trigger.name}`,
             // The manifest holds raw EventBridge JSON; CDK passes every key through as is (it only renames `detailType`).
             eventPattern: trigger.pattern as events.EventPattern,
+            ...(trigger.bus === 'opsauto' ? { eventBus: bus } : {}),
             targets: [new targets.LambdaFunction(fn, { deadLetterQueue: failures })],
           });
           break;
@@ -100,5 +133,39 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
       }
     }
   }
-  return { functions, failures };
+  if (bus) guardBus(bus, definitions.filter(publishesOnOpsautoBus).map((d) => functions[d.name].role!));
+  const assumers = definitions.filter(assumesRunbookRoles).map((d) => functions[d.name].role!);
+  const runbookRoles = assumers.length > 0 ? buildRunbookRoles(scope, wiring.config, wiring.tableName, assumers, useProject().paths.root) : {};
+  return { functions, failures, bus, runbookRoles };
+}
+
+/**
+ * opsauto's bus admits this account only, and events that make opsauto act (GUARDED_DETAIL_TYPES) only from
+ * `publishers`, the stack's roles: an explicit Deny, which no identity policy of the account can override.
+ */
+function guardBus(bus: events.EventBus, publishers: iam.IRole[]): void {
+  const account = Stack.of(bus).account;
+  bus.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'ThisAccountOnly',
+      effect: iam.Effect.ALLOW,
+      principals: [new iam.AccountPrincipal(account)],
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+    }),
+  );
+  bus.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'OpsautoEventsFromOpsautoOnly',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+      conditions: {
+        StringEquals: { 'events:detail-type': [...GUARDED_DETAIL_TYPES] },
+        // Without publishers nobody may put them.
+        ...(publishers.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': publishers.map((role) => role.roleArn) } } : {}),
+      },
+    }),
+  );
 }

@@ -1,5 +1,5 @@
 import type { OpsautoConfig } from '@opsauto/core';
-import { functionEnvironment, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
+import { eventBusName, functionEnvironment, runbookAutomations, runbookRoleName, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
 import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -58,7 +58,7 @@ export function functionFromManifest(
     timeout: definition.timeoutSeconds,
     memorySize: definition.memoryMB,
     environment: Object.fromEntries(definition.environment.map((key) => [key, environment[key]])),
-    permissions: policyStatements(scope, definition, { tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp }),
+    permissions: policyStatements(scope, definition, { config: wiring.config, tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp }),
     logGroup,
     ...(definition.files ? { copyFiles: definition.files.map(({ from, to }) => ({ from, to })) } : {}),
     ...extra,
@@ -117,6 +117,7 @@ function assertWakeUpWiring(definition: FunctionDefinition): void {
 
 /** What resource scopes render to besides the stack's partition, region and account. */
 interface ScopeContext {
+  config: OpsautoConfig;
   tableName: string;
   wakeUpPrefix: string;
   wakeUp: iam.IRole | undefined;
@@ -130,6 +131,7 @@ function policyStatements(scope: Construct, definition: FunctionDefinition, cont
       effect: iam.Effect.ALLOW,
       actions: permission.actions,
       resources: permission.resources.flatMap((resource) => renderResource(scope, definition.name, resource, context)),
+      ...(permission.conditions ? { conditions: permission.conditions } : {}),
     });
   });
 }
@@ -163,6 +165,11 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);
     case 'default-bus':
       return [`arn:${partition}:events:${region}:${account}:event-bus/default`];
+    case 'opsauto-bus':
+      return [`arn:${partition}:events:${region}:${account}:event-bus/${eventBusName(context.tableName)}`];
+    case 'runbook-roles':
+      // By name, not by reference: the roles trust the worker's role, so a reference back would be a cycle.
+      return runbookAutomations(context.config).map((a) => `arn:${partition}:iam::${account}:role/${runbookRoleName(context.tableName, a.name)}`);
     case 'ssm-documents':
       // AWS-owned documents (AWS-StopEC2Instance …) have no account in their ARN.
       return [`arn:${partition}:ssm:${region}::document/*`, `arn:${partition}:ssm:${region}:${account}:document/*`];

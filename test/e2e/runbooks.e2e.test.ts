@@ -5,6 +5,7 @@ import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { defineConfig, executionIdFor, type Execution } from '@opsauto/core';
+import { eventBusName } from '@opsauto/functions';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
@@ -54,10 +55,10 @@ async function instance(name: string): Promise<{ id: string; state: string }> {
   return { id: i.InstanceId!, state: i.State!.Name! };
 }
 
-/** Asks for an execution the way any producer on the bus does; returns its ID (derived from the idempotency key). */
+/** Asks for an execution the way opsauto's own producers do, on opsauto's bus; returns its ID (derived from the idempotency key). */
 async function request(detail: Record<string, unknown>, idempotencyKey = `e2e-${++seq}`): Promise<string> {
   const out = await new EventBridgeClient(clientConfig(stage.cloud)).send(
-    new PutEventsCommand({ Entries: [{ Source: 'opsauto.runbooks', DetailType: 'Runbook Execution Requested', Detail: JSON.stringify({ ...detail, idempotencyKey }) }] }),
+    new PutEventsCommand({ Entries: [{ Source: 'opsauto.runbooks', DetailType: 'Runbook Execution Requested', Detail: JSON.stringify({ ...detail, idempotencyKey }), EventBusName: eventBusName(stage.tableName) }] }),
   );
   expect(out.FailedEntryCount).toBe(0);
   await stage.cloud.settle();

@@ -1,8 +1,10 @@
 import { createTableInput, tableDefinition, tableName } from '@opsauto/aws';
-import { functionEnvironment, manifest, RUNBOOK_API_ACTIONS, type EnvKey, type FunctionDefinition, type ResourceScope } from '@opsauto/functions';
+import { parseRunbook, runbookIamActions, type Runbook } from '@opsauto/core';
+import { functionEnvironment, manifest, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Function as SstFunction, getStack, use, useFunctions, type FunctionProps, type StackContext } from 'sst/constructs';
 import { initProject, useProject } from 'sst/project.js';
@@ -10,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import config from '../../opsauto.config.js';
 import sstConfig from '../../sst.config.js';
 import { Api, buildApi } from '../../stacks/api.js';
-import { Automation, buildAutomation, isHttpOnly } from '../../stacks/automation.js';
+import { Automation, buildAutomation, GUARDED_DETAIL_TYPES, isHttpOnly } from '../../stacks/automation.js';
 import { functionDefaults, functionTag } from '../../stacks/function-from-manifest.js';
 import { Storage } from '../../stacks/storage.js';
 
@@ -213,14 +215,22 @@ function roleStatements(templates: Templates, role: Located): Statement[] {
   return documents.flatMap((document) => asList((document as { Statement: Json }).Statement) as unknown as Statement[]);
 }
 
-/** Allow statements flattened into `action resource` pairs; anything but plain Allow/Action/Resource is refused. */
+/** ` if <condition JSON>` after a grant that holds only under a condition; empty without one. */
+function conditionSuffix(condition: Json | undefined): string {
+  return condition === undefined ? '' : ` if ${JSON.stringify(condition)}`;
+}
+
+/**
+ * Allow statements flattened into `action resource[ if condition]` entries; anything but plain
+ * Allow/Action/Resource/Condition is refused.
+ */
 function grants(statements: Statement[]): string[] {
   const pairs = new Set<string>();
   for (const statement of statements) {
-    expect(Object.keys(statement).filter((key) => !['Effect', 'Action', 'Resource', 'Sid'].includes(key))).toEqual([]);
+    expect(Object.keys(statement).filter((key) => !['Effect', 'Action', 'Resource', 'Sid', 'Condition'].includes(key))).toEqual([]);
     expect(statement.Effect).toBe('Allow');
     for (const action of asList(statement.Action)) {
-      for (const resource of asList(statement.Resource)) pairs.add(`${render(action)} ${render(resource)}`);
+      for (const resource of asList(statement.Resource)) pairs.add(`${render(action)} ${render(resource)}${conditionSuffix(statement.Condition)}`);
     }
   }
   return [...pairs].sort();
@@ -238,6 +248,10 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
     }
     case 'default-bus':
       return [`arn:aws:events:${region}:${account}:event-bus/default`];
+    case 'opsauto-bus':
+      return [`arn:aws:events:${region}:${account}:event-bus/${config.app}-${stage}-bus`];
+    case 'runbook-roles':
+      return runbookAutomations(config).map((a) => `arn:aws:iam::${account}:role/${config.app}-${stage}-runbook-${a.name}`);
     case 'ssm-documents':
       return [`arn:aws:ssm:${region}::document/*`, `arn:aws:ssm:${region}:${account}:document/*`];
     case 'wake-up-schedules':
@@ -257,9 +271,11 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
 }
 
 function manifestGrants(definition: FunctionDefinition, wakeUpRole: string | undefined): string[] {
-  return definition.permissions.flatMap((permission) =>
+  return definition.permissions.flatMap((permission: Permission) =>
     permission.actions.flatMap((action) =>
-      permission.resources.flatMap((scope) => expectedArns(scope, wakeUpRole).map((arn) => `${action} ${arn}`)),
+      permission.resources.flatMap((scope) =>
+        expectedArns(scope, wakeUpRole).map((arn) => `${action} ${arn}${conditionSuffix(permission.conditions as Json | undefined)}`),
+      ),
     ),
   );
 }
@@ -289,6 +305,11 @@ function wakeUpRoleOf(templates: Templates, fn: Located): Located | undefined {
   );
   expect(matching.length, `wake-up roles of ${fn.id}`).toBeLessThanOrEqual(1);
   return matching[0];
+}
+
+/** A role the stacks create for runbook steps (`<app>-<stage>-runbook-<automation>`). */
+function isRunbookRole(role: Located): boolean {
+  return typeof props(role).RoleName === 'string' && (props(role).RoleName as string).startsWith(`${config.app}-${stage}-runbook-`);
 }
 
 /** `${Id.Arn}`: how `render` shows the ARN of a resource in the same stack. */
@@ -471,7 +492,7 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
     }
   });
 
-  it('has an AWS::Events::Rule on the default bus with the exact manifest pattern when a function has an event trigger', () => {
+  it('has an AWS::Events::Rule on the trigger bus with the exact manifest pattern when a function has an event trigger', () => {
     const eventTriggers = definitions.flatMap((d) => d.triggers.flatMap((t) => (t.type === 'event' ? [{ d, t }] : [])));
     const rules = resources(templates, 'AWS::Events::Rule');
 
@@ -485,7 +506,12 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       expect(matching, `${d.name}/${t.name}`).toHaveLength(1);
       const rule = matching[0];
       expect(props(rule).EventPattern).toEqual(t.pattern);
-      expect(props(rule).EventBusName, 'default bus').toBeUndefined();
+      if ((t.bus ?? 'default') === 'default') expect(props(rule).EventBusName, `${d.name}/${t.name} on the default bus`).toBeUndefined();
+      else {
+        const bus = resolve(templates, rule.stack, props(rule).EventBusName);
+        expect(bus?.resource.Type, `${d.name}/${t.name} on opsauto's bus`).toBe('AWS::Events::EventBus');
+        expect(props(bus!).Name).toBe(`${config.app}-${stage}-bus`);
+      }
       expect(props(rule).State).toBe('ENABLED');
       const invokePermissions = resources(templates, 'AWS::Lambda::Permission').filter(
         (permission) =>
@@ -556,6 +582,8 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       expect(props(integration).IntegrationType).toBe('AWS_PROXY');
       expect(props(integration).PayloadFormatVersion).toBe('2.0');
       expect(resolve(templates, integration.stack, props(integration).IntegrationUri), `${t.method} ${t.path} target`).toEqual(fn);
+      // IAM unless the trigger says 'none': SigV4-signed requests of principals allowed execute-api:Invoke only.
+      expect(props(route).AuthorizationType, `${t.method} ${t.path} authorizer`).toBe((t.auth ?? 'iam') === 'iam' ? 'AWS_IAM' : 'NONE');
     }
     expect(routes).toHaveLength(httpTriggers.length);
   });
@@ -597,7 +625,9 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       for (const grant of grants(roleStatements(templates, role))) {
         const [action, resource] = grant.split(' ') as [string, string];
         expect(action, `${role.id}: ${grant}`).not.toBe('*');
-        if (resource === '*') expect(allowedOnAny.has(action), `${role.id}: ${grant}`).toBe(true);
+        // A runbook role's only unscoped grants are EC2 Describe* calls, which support no resource-level permissions.
+        if (resource === '*' && isRunbookRole(role)) expect(action, `${role.id}: ${grant}`).toMatch(/^ec2:Describe[A-Za-z]+$/);
+        else if (resource === '*') expect(allowedOnAny.has(action), `${role.id}: ${grant}`).toBe(true);
       }
     }
   });
@@ -728,7 +758,7 @@ describe('the opsauto app', () => {
     ]);
   });
 
-  it('grants runbook-worker exactly its table, bus, wake-up, document and runbook API permissions', () => {
+  it('grants runbook-worker exactly its table, opsauto bus, wake-up, document and runbook-role permissions', () => {
     // Prepare
     const fn = functionOf(templates, 'runbook-worker');
     const wakeUpRole = wakeUpRoleOf(templates, fn);
@@ -747,32 +777,123 @@ describe('the opsauto app', () => {
     expect(byService('dynamodb')).toEqual(
       ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].flatMap((a) => [`dynamodb:${a} ${table}`, `dynamodb:${a} ${table}/index/*`]),
     );
-    expect(byService('events')).toEqual(['events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/default']);
+    expect(byService('events')).toEqual(['events:PutEvents arn:aws:events:us-east-1:123456789012:event-bus/opsauto-test-bus']);
     expect(byService('scheduler')).toEqual(
       ['CreateSchedule', 'DeleteSchedule', 'UpdateSchedule'].map(
         (a) => `scheduler:${a} arn:aws:scheduler:us-east-1:123456789012:schedule/default/opsauto-test-wake-*`,
       ),
     );
-    expect(byService('iam')).toEqual([`iam:PassRole ${arnOf(wakeUpRole!)}`]);
+    expect(byService('iam')).toEqual([`iam:PassRole ${arnOf(wakeUpRole!)} if {"StringEquals":{"iam:PassedToService":"scheduler.amazonaws.com"}}`]);
     expect(byService('ssm')).toEqual([
-      'ssm:AddTagsToResource *',
       'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
       'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
     ]);
-    expect(byService('sts')).toEqual([]);
+    expect(byService('sts')).toEqual(['sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-cli']);
     expect(byService('sqs')).toEqual(['GetQueueAttributes', 'GetQueueUrl', 'SendMessage'].map((a) => `sqs:${a} ${failureQueue[0]}`));
     expect(granted).toEqual(
-      [
-        ...byService('dynamodb'),
-        ...byService('events'),
-        ...byService('scheduler'),
-        ...byService('iam'),
-        'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
-        'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
-        ...byService('sqs'),
-        ...RUNBOOK_API_ACTIONS.map((a) => `${a} *`),
-      ].sort(),
+      [...byService('dynamodb'), ...byService('events'), ...byService('scheduler'), ...byService('iam'), ...byService('ssm'), ...byService('sts'), ...byService('sqs')].sort(),
     );
+  });
+
+  it('grants runbook-worker no action of a runbook step: nothing on ec2, rds, s3 or sns, and only GetDocument on ssm', () => {
+    const granted = grants(roleStatements(templates, roleOf(templates, functionOf(templates, 'runbook-worker'))));
+
+    expect(granted.filter((g) => /^(ec2|rds|s3|sns):/.test(g))).toEqual([]);
+    expect(granted.filter((g) => g.startsWith('ssm:') && !g.startsWith('ssm:GetDocument '))).toEqual([]);
+  });
+
+  it('creates one runbook role per automation with exactly the actions its runbooks derive to, trusted only by the worker', () => {
+    // Prepare: the documents read here independently of the stacks' loader.
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const known = new Map<string, Runbook>();
+    for (const dir of ['runbooks', 'packages/localcloud/aws-documents']) {
+      for (const file of readdirSync(`${root}${dir}`).filter((f) => /\.(ya?ml|json)$/.test(f))) {
+        const name = basename(file, extname(file));
+        known.set(name, parseRunbook(readFileSync(`${root}${dir}/${file}`, 'utf8'), { name }));
+      }
+    }
+    const worker = roleOf(templates, functionOf(templates, 'runbook-worker'));
+
+    // Act
+    const roles = resources(templates, 'AWS::IAM::Role').filter(isRunbookRole);
+
+    // Assess
+    const automations = runbookAutomations(config);
+    expect(roles.map((r) => props(r).RoleName).sort()).toEqual(automations.map((a) => `opsauto-test-runbook-${a.name}`).sort());
+    for (const automation of automations) {
+      const role = roles.find((r) => props(r).RoleName === `opsauto-test-runbook-${automation.name}`)!;
+      const expected = [...new Set(automation.runbooks.flatMap((name) => runbookIamActions(known.get(name)!, (child) => known.get(child))))].sort();
+      const actions = [...new Set(grants(roleStatements(templates, role)).map((g) => g.split(' ')[0]))].sort();
+      expect(actions, automation.name).toEqual(expected);
+      expect(actions, 'not allow-listed: AWS-TerminateEC2Instance').not.toContain('ec2:TerminateInstances');
+      const trust = props(role).AssumeRolePolicyDocument as { Statement: { Effect: string; Action: string; Principal: { AWS: Json } }[] };
+      expect(trust.Statement, automation.name).toHaveLength(1);
+      expect(trust.Statement[0]).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole' });
+      expect(asList(trust.Statement[0].Principal.AWS).map((p) => resolve(templates, role.stack, p))).toEqual([worker]);
+      expect(props(role).ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('scopes each mutating runbook-role action to ARNs of the configured regions and account', () => {
+    const role = resources(templates, 'AWS::IAM::Role').find(isRunbookRole)!;
+    const granted = grants(roleStatements(templates, role));
+
+    expect(granted).toContain('ec2:StopInstances arn:aws:ec2:us-east-1:123456789012:instance/*');
+    expect(granted).toContain('ec2:DeleteVolume arn:aws:ec2:us-east-1:123456789012:volume/*');
+    expect(granted).toContain('ec2:DeregisterImage arn:aws:ec2:us-east-1::image/*');
+    expect(granted).toContain('rds:StopDBInstance arn:aws:rds:us-east-1:123456789012:db:*');
+    expect(granted).toContain('s3:PutEncryptionConfiguration arn:aws:s3:::* if {"StringEquals":{"aws:ResourceAccount":"123456789012"}}');
+    for (const grant of granted) {
+      const [action, resource] = grant.split(' ') as [string, string];
+      if (resource === '*') expect(action, grant).toMatch(/^ec2:Describe[A-Za-z]+$/);
+      else if (!action.startsWith('s3:')) expect(resource, grant).toMatch(/^arn:aws:[a-z0-9]+:us-east-1:(123456789012)?:/);
+    }
+  });
+
+  it("creates opsauto's bus with a policy for this account that denies guarded events to every principal but the stack's publishers", () => {
+    // Prepare
+    const buses = resources(templates, 'AWS::Events::EventBus');
+    expect(buses.map((b) => props(b).Name)).toEqual(['opsauto-test-bus']);
+    const bus = buses[0];
+    const publishers = manifest(config)
+      .filter((d) => d.permissions.some((p) => p.actions.includes('events:PutEvents') && p.resources.some((r) => r.kind === 'opsauto-bus')))
+      .map((d) => arnOf(roleOf(templates, functionOf(templates, d.name))));
+    expect(publishers.length).toBe(2);
+
+    // Act
+    const statements = resources(templates, 'AWS::Events::EventBusPolicy')
+      .filter((p) => same(resolve(templates, p.stack, props(p).EventBusName), bus))
+      .map((p) => props(p).Statement as Record<string, Json>);
+
+    // Assess
+    const allow = statements.find((s) => s.Effect === 'Allow')!;
+    expect(allow.Action).toBe('events:PutEvents');
+    expect(render((allow.Principal as { AWS: Json }).AWS)).toBe(`arn:aws:iam::${account}:root`);
+    expect(render(allow.Resource)).toBe(arnOf(bus));
+    const deny = statements.find((s) => s.Effect === 'Deny')!;
+    expect(deny).toMatchObject({ Action: 'events:PutEvents', Principal: { AWS: '*' } });
+    const condition = deny.Condition as { StringEquals: Record<string, Json>; ArnNotEquals: Record<string, Json> };
+    expect(condition.StringEquals['events:detail-type']).toEqual([...GUARDED_DETAIL_TYPES]);
+    expect(GUARDED_DETAIL_TYPES).toEqual(expect.arrayContaining(['Runbook Execution Requested', 'Runbook Image Created']));
+    expect(asList(condition.ArnNotEquals['aws:PrincipalArn']).map(render).sort()).toEqual(publishers.sort());
+    expect(statements).toHaveLength(2);
+  });
+
+  it('has no rule for Runbook Execution Requested on the default bus', () => {
+    const requested = resources(templates, 'AWS::Events::Rule').filter((r) =>
+      asList((props(r).EventPattern as Record<string, Json>)['detail-type']).includes('Runbook Execution Requested'),
+    );
+
+    expect(requested).toHaveLength(1);
+    expect(resolve(templates, requested[0].stack, props(requested[0]).EventBusName)?.resource.Type).toBe('AWS::Events::EventBus');
+  });
+
+  it('authorises POST /runbooks/executions and GET /status with IAM', () => {
+    const routes = resources(templates, 'AWS::ApiGatewayV2::Route');
+    const auth = Object.fromEntries(routes.map((r) => [props(r).RouteKey as string, props(r).AuthorizationType]));
+
+    expect(auth['POST /runbooks/executions']).toBe('AWS_IAM');
+    expect(auth['GET /status']).toBe('AWS_IAM');
   });
 
   it('gives runbook-worker its wake-up role ARN and the stage wake-up prefix, and a wake-up role only it has', () => {
@@ -796,12 +917,12 @@ describe('the opsauto app', () => {
     expect(ticks.map((t) => [props(t).ScheduleExpression, props(t).ScheduleExpressionTimezone])).toEqual([['rate(5 minutes)', 'UTC']]);
   });
 
-  it('ships the repository runbooks with runbook-worker and with no other function', () => {
+  it('ships the repository runbooks with runbook-worker and runbook-api and with no other function', () => {
     const runbooks = fileURLToPath(new URL('../../runbooks', import.meta.url));
     const shipped = [...manifestFunctions(templates)].filter(([, [fn]]) => buildPropsOf(templates, fn).copyFiles !== undefined);
 
-    expect(shipped.map(([name]) => name)).toEqual(['runbook-worker']);
-    expect(buildPropsOf(templates, shipped[0][1][0]).copyFiles).toEqual([{ from: 'runbooks', to: 'runbooks' }]);
+    expect(shipped.map(([name]) => name).sort()).toEqual(['runbook-api', 'runbook-worker']);
+    for (const [, [fn]] of shipped) expect(buildPropsOf(templates, fn).copyFiles).toEqual([{ from: 'runbooks', to: 'runbooks' }]);
     // SST copies `from` relative to the project root: the directory must be there and hold documents.
     expect(existsSync(runbooks)).toBe(true);
     expect(readdirSync(runbooks).filter((f) => /\.(ya?ml|json)$/.test(f)).length).toBeGreaterThan(0);
@@ -877,5 +998,34 @@ describe('wake-up wiring', () => {
         app.stack(Refused);
       }, [Refused]),
     ).rejects.toThrow(message);
+  });
+});
+
+describe('runbook roles', () => {
+  it('fails synth naming the role when a runbook role name is longer than IAM allows', async () => {
+    // Prepare: a stage whose prefix leaves no room for `-runbook-cli` within 64 characters.
+    const longTable = `${'a'.repeat(56)}-state`;
+    const worker: FunctionDefinition = {
+      name: 'assumer',
+      handler: 'packages/functions/src/handlers/assumer.handler',
+      description: 'fixture: assumes the runbook roles',
+      timeoutSeconds: 10,
+      memoryMB: 128,
+      triggers: [],
+      environment: [],
+      permissions: [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'runbook-roles' }] }],
+    };
+    function TooLong({ stack }: StackContext) {
+      return buildAutomation(stack, [worker], { config, stage, tableName: longTable });
+    }
+
+    // Act
+    const synth = synthesise((app) => {
+      app.setDefaultFunctionProps(functionDefaults);
+      app.stack(TooLong);
+    }, [TooLong]);
+
+    // Assess
+    await expect(synth).rejects.toThrow(/runbook role name "a{56}-runbook-cli" is not a valid IAM role name \(at most 64 .*it has 68\)/);
   });
 });

@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
-import { functionEnvironment, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
+import { eventBusName, functionEnvironment, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
 import { handlerLocation, projectRoot } from './project.js';
@@ -23,6 +24,17 @@ function awsDocuments(): { name: string; file: string; owner: 'Amazon' }[] {
   return readdirSync(AWS_DOCUMENTS_DIR)
     .filter((f) => /^AWS-.*\.(json|ya?ml)$/.test(f))
     .map((file) => ({ name: basename(file, extname(file)), file, owner: 'Amazon' as const }));
+}
+
+/** Creates opsauto's event bus unless it exists (a restored stage keeps it). */
+async function ensureEventBus(client: EventBridgeClient, name: string): Promise<void> {
+  try {
+    await client.send(new CreateEventBusCommand({ Name: name, Description: "opsauto's own events" }));
+  } catch (e) {
+    if (!(e instanceof ResourceAlreadyExistsException)) throw e;
+  } finally {
+    client.destroy();
+  }
 }
 
 export interface StageOptions {
@@ -85,6 +97,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
   async function provision(restored: boolean) {
     const ddb = new DynamoDBClient({ endpoint: cloud.url, region });
     await ensureTable(ddb, table);
+    await ensureEventBus(new EventBridgeClient({ endpoint: cloud.url, region }), eventBusName(table));
     // AWS-owned runbooks exist in every account and region of AWS: in every configured region of the stage too.
     const documents = awsDocuments();
     cloud.seed({ regions: Object.fromEntries(options.config.regions.map((r) => [r, { documents }])) }, AWS_DOCUMENTS_DIR);
@@ -114,7 +127,11 @@ export async function startStage(options: StageOptions): Promise<Stage> {
       });
       for (const trigger of fn.triggers) {
         // In the home region only, as a deployed stack's rules are: events raised in other regions do not reach it.
-        if (trigger.type === 'event') cloud.bus.putRule({ name: `${fn.name}.${trigger.name}`, pattern: trigger.pattern, targets: [fn.name], region });
+        // On the trigger's bus: an event put on the default bus never reaches a rule of opsauto's bus.
+        if (trigger.type === 'event') {
+          const bus = trigger.bus === 'opsauto' ? { bus: eventBusName(table) } : {};
+          cloud.bus.putRule({ name: `${fn.name}.${trigger.name}`, pattern: trigger.pattern, targets: [fn.name], region, ...bus });
+        }
         if (trigger.type === 'http') cloud.httpApi.addRoute({ method: trigger.method, path: trigger.path, function: fn.name });
         if (trigger.type === 'schedule') {
           cloud.scheduler.add({

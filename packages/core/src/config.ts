@@ -51,7 +51,7 @@ const runbooksSchema = z.object({
   tickSchedule: z._default(z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')), 'rate(5 minutes)'),
   /**
    * Roles runbooks may name as `assumeRole` (typically one per member account): the worker may assume only these.
-   * Empty: runbooks run with the worker's own permissions (see RUNBOOK_API_ACTIONS in the manifest).
+   * Otherwise an execution runs as the role of the automation that started it (`runbookRoleName` in the manifest).
    */
   assumeRoles: z._default(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))), []),
   /**

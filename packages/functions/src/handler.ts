@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
-import { ConflictError, NotFoundError, ValidationError } from '@opsauto/core';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '@opsauto/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { logger } from './logger.js';
@@ -80,6 +80,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
 const statusOf = (error: unknown): number => {
   if (error instanceof ValidationError || error instanceof InvalidEventError || (error as Error)?.name === 'ParseError') return 400;
   if (error instanceof NotFoundError) return 404;
+  if (error instanceof ForbiddenError) return 403;
   if (error instanceof ConflictError) return 409;
   return 500;
 };

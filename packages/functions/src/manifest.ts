@@ -12,10 +12,16 @@ export type EventPattern = { [field: string]: unknown };
 export type Trigger =
   /** An EventBridge Scheduler schedule: `cron(...)` or `rate(...)`, evaluated in `timezone` (IANA). */
   | { type: 'schedule'; name: string; expression: string; timezone: string }
-  /** An EventBridge rule on the default bus. */
-  | { type: 'event'; name: string; pattern: EventPattern }
-  /** An HTTP API route (payload format 2.0). */
-  | { type: 'http'; method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string };
+  /**
+   * An EventBridge rule on the region's default bus (AWS services' events) or on opsauto's own bus (`eventBusName`),
+   * whose resource policy admits only the stack's roles: events that make opsauto act come from there. Default 'default'.
+   */
+  | { type: 'event'; name: string; pattern: EventPattern; bus?: 'default' | 'opsauto' }
+  /**
+   * An HTTP API route (payload format 2.0). `auth` 'iam' (the default) lets only SigV4-signed requests of principals
+   * allowed execute-api:Invoke through; 'none' is for routes that carry their own proof (a token).
+   */
+  | { type: 'http'; method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; auth?: 'iam' | 'none' };
 
 /** Where an action may be used; rendered into ARNs by the stacks (region and account of the deployment). */
 export type ResourceScope =
@@ -30,6 +36,10 @@ export type ResourceScope =
   | { kind: 'wake-up-role' }
   /** The default event bus of the function's region. */
   | { kind: 'default-bus' }
+  /** opsauto's own event bus (`eventBusName`), in the function's region. */
+  | { kind: 'opsauto-bus' }
+  /** The runbook roles of every automation (`runbookRoleName`), which the worker assumes to run steps. */
+  | { kind: 'runbook-roles' }
   /** SSM documents of the function's region: AWS-owned (`arn:aws:ssm:<region>::document/*`) and the account's. */
   | { kind: 'ssm-documents' }
   /** Exactly these ARNs (e.g. roles in other accounts to assume). */
@@ -40,10 +50,12 @@ export type ResourceScope =
 export interface Permission {
   actions: string[];
   resources: ResourceScope[];
+  /** An IAM Condition block (operator -> key -> value(s)), rendered as is. */
+  conditions?: Record<string, Record<string, string | string[]>>;
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX';
+export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX' | 'EVENT_BUS_NAME';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
@@ -99,6 +111,8 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
           type: 'event',
           name: 'runbook-image-created',
           pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Image Created'] },
+          // Only the stack's roles may put events on opsauto's bus: nobody else can forge an image for it.
+          bus: 'opsauto',
         },
       ],
       environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
@@ -113,13 +127,14 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     },
     staleVolumeScan(config),
     runbookWorker(config),
+    runbookApi(),
     {
       name: 'status',
       handler: 'packages/functions/src/handlers/status.handler',
       description: 'HTTP: the currently published AMI of every family',
       timeoutSeconds: 10,
       memoryMB: 256,
-      triggers: [{ type: 'http', method: 'GET', path: '/status' }],
+      triggers: [{ type: 'http', method: 'GET', path: '/status', auth: 'iam' }],
       environment: ['TABLE_NAME', 'POWERTOOLS_LOG_LEVEL'],
       permissions: [{ actions: ['dynamodb:Query'], resources: [table] }],
     },
@@ -144,6 +159,11 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
       // CreateOpsItem is granted on any resource: an OpsItem has no ARN before it exists.
       // DescribeOpsItems has no resource-level permissions either.
       { actions: ['ssm:CreateOpsItem', 'ssm:DescribeOpsItems'], resources: [{ kind: 'any' }] },
+      // Every OpsItem of the regions, not only opsauto's, for now. IAM could narrow it (UpdateOpsItem takes the
+      // `aws:ResourceTag/<key>` condition on `opsitem`), but the scanner does not tag the items it files yet
+      // (CreateOpsItem in packages/aws/src/ebs/ssm-ops-center.ts, which would then also need ssm:AddTagsToResource
+      // with an `aws:RequestTag` condition), and the items filed before have no tag: a tag condition today would stop
+      // the scanner from resolving every one of them. See the README ("Deploying with SST").
       { actions: ['ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems', regions }] },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
       ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
@@ -151,37 +171,21 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
   };
 }
 
+/** A set of runbooks started the same way, whose executions run as one role (`runbookRoleName`). */
+export interface RunbookAutomation {
+  /** Names the role: `<stage prefix>-runbook-<name>`. */
+  name: string;
+  /** Documents (in `runbooks/` or AWS-owned) whose steps the role may carry out. */
+  runbooks: string[];
+}
+
 /**
- * The AWS APIs runbooks may call through the engine (aws:executeAwsApi and the EC2 actions), granted to the worker.
- * A runbook that calls anything else fails its step with AccessDenied in AWS. Read-only Describe/Get calls have no
- * resource-level permissions, so all are granted on any resource.
+ * The automations that start runbooks, each with its own role. Today one: `cli`, the executions started by name
+ * from the CLI and `POST /runbooks/executions`, limited to `runbooks.allowedRunbooks`.
  */
-export const RUNBOOK_API_ACTIONS = [
-  'ec2:DescribeInstances',
-  'ec2:DescribeInstanceStatus',
-  'ec2:StartInstances',
-  'ec2:StopInstances',
-  'ec2:TerminateInstances',
-  'ec2:ModifyInstanceAttribute',
-  'ec2:CreateImage',
-  'ec2:DescribeImages',
-  'ec2:DeregisterImage',
-  'ec2:CreateTags',
-  'ec2:DescribeVolumes',
-  'ec2:DeleteVolume',
-  'ec2:CreateSnapshot',
-  'ec2:DescribeSnapshots',
-  'ec2:DeleteSnapshot',
-  'rds:DescribeDBInstances',
-  'rds:StartDBInstance',
-  'rds:StopDBInstance',
-  'rds:ModifyDBInstance',
-  's3:GetBucketVersioning',
-  's3:PutBucketVersioning',
-  's3:GetEncryptionConfiguration',
-  's3:PutEncryptionConfiguration',
-  'ssm:AddTagsToResource',
-] as const;
+export function runbookAutomations(config: OpsautoConfig): RunbookAutomation[] {
+  return [{ name: 'cli', runbooks: [...config.runbooks.allowedRunbooks] }];
+}
 
 /**
  * The runbook engine's worker: starts executions asked for on the bus, runs dispatched ones, resumes those whose
@@ -195,23 +199,53 @@ function runbookWorker(config: OpsautoConfig): FunctionDefinition {
     description: 'Runs Automation runbooks step by step, durably, with rate control',
     timeoutSeconds: 900,
     memoryMB: 512,
+    // On opsauto's bus only: a request on the default bus (which any principal with events:PutEvents can use)
+    // starts nothing.
     triggers: [
-      { type: 'event', name: 'runbook-requested', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Requested'] } },
-      { type: 'event', name: 'runbook-dispatched', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Dispatched'] } },
+      { type: 'event', name: 'runbook-requested', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Requested'] }, bus: 'opsauto' },
+      { type: 'event', name: 'runbook-dispatched', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Dispatched'] }, bus: 'opsauto' },
       { type: 'schedule', name: 'runbook-tick', expression: config.runbooks.tickSchedule, timezone: 'UTC' },
     ],
-    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'WAKE_UP_ROLE_ARN', 'WAKE_UP_PREFIX'],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'WAKE_UP_ROLE_ARN', 'WAKE_UP_PREFIX', 'EVENT_BUS_NAME'],
     wakeUp: true,
     // The runbooks shipped in the repository, read by the worker at run time.
     files: [{ from: 'runbooks', to: 'runbooks' }],
+    // No AWS action of a runbook's steps: every execution runs its steps as a runbook role (its automation's, or
+    // the document's assumeRole when the config lists it), so the worker can do only what those roles can.
     permissions: [
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
-      { actions: ['events:PutEvents'], resources: [{ kind: 'default-bus' }] },
+      { actions: ['events:PutEvents'], resources: [{ kind: 'opsauto-bus' }] },
       { actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [{ kind: 'wake-up-schedules' }] },
-      { actions: ['iam:PassRole'], resources: [{ kind: 'wake-up-role' }] },
+      // Only to EventBridge Scheduler: the role is for wake-up schedules and nothing else.
+      { actions: ['iam:PassRole'], resources: [{ kind: 'wake-up-role' }], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } },
       { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
-      { actions: [...RUNBOOK_API_ACTIONS], resources: [{ kind: 'any' }] },
-      ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
+      { actions: ['sts:AssumeRole'], resources: [{ kind: 'runbook-roles' }, ...(roles.length ? [{ kind: 'arns' as const, arns: roles }] : [])] },
+    ],
+  };
+}
+
+/**
+ * `POST /runbooks/executions`: starts a runbook by name for an IAM-authenticated caller, as the CLI does. Loads the
+ * document and finds targets, creates the execution, and dispatches it on opsauto's bus; runs nothing itself.
+ */
+function runbookApi(): FunctionDefinition {
+  return {
+    name: 'runbook-api',
+    handler: 'packages/functions/src/handlers/runbook-api.handler',
+    description: 'HTTP: starts a runbook execution for an IAM-authorised caller',
+    timeoutSeconds: 30,
+    memoryMB: 512,
+    triggers: [{ type: 'http', method: 'POST', path: '/runbooks/executions', auth: 'iam' }],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'EVENT_BUS_NAME'],
+    // Runbooks are loaded by name as the worker loads them: the shipped ones first.
+    files: [{ from: 'runbooks', to: 'runbooks' }],
+    permissions: [
+      // Create (conditional put), and read back an execution whose idempotency key was used before.
+      { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resources: [table] },
+      { actions: ['events:PutEvents'], resources: [{ kind: 'opsauto-bus' }] },
+      { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
+      // Targets by tag or ID; DescribeInstances supports no resource-level permissions.
+      { actions: ['ec2:DescribeInstances'], resources: [{ kind: 'any' }] },
     ],
   };
 }
@@ -224,12 +258,44 @@ export function functionEnvironment(config: OpsautoConfig, tableName: string, wa
     POWERTOOLS_LOG_LEVEL: config.logLevel,
     WAKE_UP_ROLE_ARN: wakeUpRoleArn,
     WAKE_UP_PREFIX: wakeUpPrefix(tableName),
+    EVENT_BUS_NAME: eventBusName(tableName),
   };
 }
 
 /** Wake-up schedule names start with the stage's table name minus `-state` (unique per app and stage). */
 export function wakeUpPrefix(tableName: string): string {
-  return `${tableName.replace(/-state$/, '')}-wake-`;
+  return `${stagePrefix(tableName)}-wake-`;
+}
+
+/** The stage's prefix of resource names: the table name minus `-state` (unique per app and stage). */
+function stagePrefix(tableName: string): string {
+  return tableName.replace(/-state$/, '');
+}
+
+/** opsauto's own EventBridge bus: `<app>-<stage>-bus`. Only the stack's roles may put events on it. */
+export function eventBusName(tableName: string): string {
+  return `${stagePrefix(tableName)}-bus`;
+}
+
+/** IAM's limit on role names, and the characters it allows. */
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/**
+ * The role an automation's executions run their steps as: `<app>-<stage>-runbook-<automation>`.
+ *
+ * @throws Error naming the role when it is longer than IAM's 64 characters or uses a character IAM refuses (a
+ *   shorter app or stage name, or automation name, fixes it).
+ * @example
+ * runbookRoleName('opsauto-prod-state', 'cli') // 'opsauto-prod-runbook-cli'
+ */
+export function runbookRoleName(tableName: string, automation: string): string {
+  const name = `${stagePrefix(tableName)}-runbook-${automation}`;
+  if (!ROLE_NAME.test(name)) {
+    throw new Error(
+      `runbook role name "${name}" is not a valid IAM role name (at most 64 letters, digits and +=,.@_-; it has ${name.length}): shorten the app, stage or automation name`,
+    );
+  }
+  return name;
 }
 
 /**

@@ -29,7 +29,15 @@ export interface RuleRegistration {
   region?: string;
   /** The account whose bus holds the rule; absent: every account. */
   account?: string;
+  /**
+   * The name of the bus that holds the rule (created with CreateEventBus); absent: the default bus. A rule sees only
+   * the events put on its own bus, as in EventBridge.
+   */
+  bus?: string;
 }
+
+/** The name of every account and region's default bus. */
+export const DEFAULT_BUS = 'default';
 
 /** A target as a rule created through the EventBridge API keeps it: where it goes and what it receives. */
 export interface BusTarget {
@@ -55,8 +63,9 @@ export function lambdaFunctionName(arn: string): string | undefined {
 }
 
 /**
- * The default event bus of every region: rules with event patterns, delivering matching events to functions
- * with Lambda's asynchronous invocation (and its retries). Keeps the last events for the control API.
+ * The event buses of every region, the default one and those created with CreateEventBus: rules with event
+ * patterns, delivering matching events to functions with Lambda's asynchronous invocation (and its retries). An
+ * event reaches only the rules of the bus it was put on. Keeps the last events for the control API.
  *
  * Two kinds of rules: the stage's (`putRule`, in memory, see `RuleRegistration.region`) and the ones created
  * through the EventBridge API, which the events service persists and hands over as an `ApiRuleSource`; those are
@@ -70,7 +79,7 @@ export class EventBus {
    * localcloud runs only functions.
    */
   readonly undelivered: { rule: string; targetId: string; arn: string; eventId: string }[] = [];
-  readonly recent: (BusEvent & { matchedRules: string[] })[] = [];
+  readonly recent: (BusEvent & { matchedRules: string[]; eventBusName: string })[] = [];
 
   constructor(
     private readonly clock: VirtualClock,
@@ -91,8 +100,12 @@ export class EventBus {
     this.apiRules = source;
   }
 
-  /** Publishes one event: stamps id and time, then delivers it to every matching rule's targets. */
-  publish(entry: { source: string; detailType: string; detail: unknown; resources?: string[]; account: string; region: string; time?: Date }): BusEvent {
+  /**
+   * Publishes one event on `bus` (default: the default bus; AWS services publish there): stamps id and time, then
+   * delivers it to the targets of every matching rule of that bus.
+   */
+  publish(entry: { source: string; detailType: string; detail: unknown; resources?: string[]; account: string; region: string; time?: Date; bus?: string }): BusEvent {
+    const bus = entry.bus ?? DEFAULT_BUS;
     const event: BusEvent = {
       version: '0',
       id: randomUUID(),
@@ -105,10 +118,15 @@ export class EventBus {
       detail: entry.detail,
     };
     const stage = [...this.rules.values()].filter(
-      (r) => (r.region === undefined || r.region === event.region) && (r.account === undefined || r.account === event.account) && matchesEventPattern(r.pattern, event),
+      (r) =>
+        (r.bus ?? DEFAULT_BUS) === bus &&
+        (r.region === undefined || r.region === event.region) &&
+        (r.account === undefined || r.account === event.account) &&
+        matchesEventPattern(r.pattern, event),
     );
-    const api = this.apiRules(event.account, event.region).filter((r) => matchesEventPattern(r.pattern, event));
-    this.record(event, [...stage.map((r) => r.name), ...api.map((r) => r.name)]);
+    // Rules created through the API live on the default bus (see the events service).
+    const api = bus === DEFAULT_BUS ? this.apiRules(event.account, event.region).filter((r) => matchesEventPattern(r.pattern, event)) : [];
+    this.record(event, [...stage.map((r) => r.name), ...api.map((r) => r.name)], bus);
     for (const rule of stage) {
       for (const target of rule.targets) this.lambda.invokeAsync(target, event, `rule ${rule.name}`);
     }
@@ -121,7 +139,7 @@ export class EventBus {
    * schedule expression.
    */
   deliverScheduled(rule: string, targets: BusTarget[], event: BusEvent): void {
-    this.record(event, [rule]);
+    this.record(event, [rule], DEFAULT_BUS);
     this.deliver(rule, targets, event);
   }
 
@@ -138,8 +156,8 @@ export class EventBus {
     }
   }
 
-  private record(event: BusEvent, matchedRules: string[]): void {
-    this.recent.push({ ...event, matchedRules });
+  private record(event: BusEvent, matchedRules: string[], eventBusName: string): void {
+    this.recent.push({ ...event, matchedRules, eventBusName });
     if (this.recent.length > 500) this.recent.splice(0, this.recent.length - 500);
   }
 }

@@ -26,7 +26,7 @@ import {
   type StartPorts,
   type StepExecution,
 } from '@opsauto/core';
-import { runbookStartPolicy } from '@opsauto/functions';
+import { eventBusName, runbookStartPolicy } from '@opsauto/functions';
 import type { Command } from 'commander';
 import { print } from '../output.js';
 import { projectRoot } from '../project.js';
@@ -46,7 +46,12 @@ interface Runbooks {
 
 async function runbooks(program: Command): Promise<Runbooks> {
   const ctx = await stageContext(program);
-  return { ctx, store: new DynamoExecutionStore(ctx.clients, ctx.tableName, { ttlDays: ctx.config.runbooks.executionTtlDays, clock: ctx.clock }), dispatch: eventBridgeDispatch(ctx.clients) };
+  // The worker listens for dispatches on opsauto's bus only.
+  return {
+    ctx,
+    store: new DynamoExecutionStore(ctx.clients, ctx.tableName, { ttlDays: ctx.config.runbooks.executionTtlDays, clock: ctx.clock }),
+    dispatch: eventBridgeDispatch(ctx.clients, eventBusName(ctx.tableName)),
+  };
 }
 
 /** The execution, or `no execution <id>` (exit 1). */

@@ -11,3 +11,4 @@ export * from './rate-control.js';
 export * from './targets.js';
 export * from './status-events.js';
 export * from './start.js';
+export * from './permissions.js';

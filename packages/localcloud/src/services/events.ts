@@ -1,8 +1,12 @@
 /**
- * Amazon EventBridge (awsJson1_1, `AWSEvents.*`), default bus only: PutEvents, and rules with targets (PutRule,
- * DescribeRule, ListRules, EnableRule, DisableRule, DeleteRule, PutTargets, ListTargetsByRule, RemoveTargets).
- * Rules are kept per account and region and delivered by the same EventBus as the stage's rules.
+ * Amazon EventBridge (awsJson1_1, `AWSEvents.*`): custom buses (CreateEventBus, DescribeEventBus, ListEventBuses,
+ * DeleteEventBus), PutEvents on any bus of the account and region, and rules with targets (PutRule, DescribeRule,
+ * ListRules, EnableRule, DisableRule, DeleteRule, PutTargets, ListTargetsByRule, RemoveTargets). Rules created
+ * through this API live on the default bus only (a custom bus's rules are the stage's, registered in memory);
+ * they are kept per account and region and delivered by the same EventBus as the stage's rules. Bus policies are
+ * not modelled: localcloud checks no permissions.
  */
+import { DEFAULT_BUS } from '../bus.js';
 import { AwsError, validation } from '../errors.js';
 import { InvalidEventPatternError, validateEventPattern } from '../event-pattern.js';
 import { InvalidScheduleExpressionError, parseScheduleExpression } from '../schedule-expression.js';
@@ -35,13 +39,103 @@ export function entrySize(e: PutEventsEntry): number {
   return (e.Time !== undefined ? 14 : 0) + bytes(e.Source) + bytes(e.DetailType) + bytes(e.Detail) + (e.Resources ?? []).reduce((n, r) => n + bytes(r), 0);
 }
 
+// --- buses ---------------------------------------------------------------------------------------------------
+
+/** A bus created with CreateEventBus. */
+interface BusRecord {
+  name: string;
+  arn: string;
+  description?: string;
+  createdAt: number;
+}
+
+/** Kept as a list, not keyed by name: a bus name is caller data and must never walk an object's prototype. */
+const busesState = (ctx: Pick<RequestContext, 'store' | 'account' | 'region'>) =>
+  ctx.store.scope<{ buses: BusRecord[] }>('event-buses', ctx.account, ctx.region, () => ({ buses: [] }));
+
+const busArn = (ctx: RequestContext, name: string) => `arn:aws:events:${ctx.region}:${ctx.account}:event-bus/${name}`;
+const BUS_NAME = /^[\/.\-_A-Za-z0-9]{1,256}$/;
+
+/** A bus name or ARN as requests give it -> its name (absent: the default bus). */
+function busName(ctx: RequestContext, given: string | undefined): string {
+  if (given === undefined || given === DEFAULT_BUS) return DEFAULT_BUS;
+  const prefix = `arn:aws:events:${ctx.region}:${ctx.account}:event-bus/`;
+  return given.startsWith(prefix) ? given.slice(prefix.length) : given;
+}
+
+function findBus(ctx: RequestContext, name: string): BusRecord | undefined {
+  return busesState(ctx).buses.find((b) => b.name === name);
+}
+
+/** The bus a PutEvents entry names, which must exist in the caller's account and region: its name. */
+function existingBus(ctx: RequestContext, given: string | undefined): string {
+  const name = busName(ctx, given);
+  if (name !== DEFAULT_BUS && !findBus(ctx, name)) throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
+  return name;
+}
+
 /**
- * The default bus is the only one: `default`, its ARN, or absent. Any other bus does not exist, as in an account
- * that never created one.
+ * Rules through the API are on the default bus only (see the header): a custom bus is refused with a message that
+ * says so, a bus that does not exist as EventBridge refuses it.
  */
-function checkBus(ctx: RequestContext, name: string | undefined): void {
-  if (name === undefined || name === 'default' || name === `arn:aws:events:${ctx.region}:${ctx.account}:event-bus/default`) return;
-  throw new AwsError('ResourceNotFoundException', `Event bus ${name.split('/').pop()} does not exist.`);
+function checkBus(ctx: RequestContext, given: string | undefined): void {
+  const name = existingBus(ctx, given);
+  if (name !== DEFAULT_BUS) throw validation(`localcloud keeps rules created through the API on the default bus only, not on ${name}.`);
+}
+
+function checkBusName(name: unknown): string {
+  if (typeof name !== 'string' || !BUS_NAME.test(name)) {
+    throw validation(`1 validation error detected: Value '${String(name).slice(0, 300)}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+ and have length between 1 and 256`);
+  }
+  return name;
+}
+
+function createEventBus(input: { Name?: unknown; Description?: unknown; EventSourceName?: unknown }, ctx: RequestContext) {
+  const name = checkBusName(input.Name);
+  if (name === DEFAULT_BUS) throw validation('Event bus name must not be default.');
+  if (input.EventSourceName !== undefined) throw validation('localcloud does not model partner event sources.');
+  // Only partner buses (named after their event source) may contain `/`.
+  if (name.includes('/')) throw validation(`Event bus name must not contain '/'.`);
+  if (input.Description !== undefined && (typeof input.Description !== 'string' || input.Description.length > 512)) {
+    throw validation(`1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 512`);
+  }
+  if (findBus(ctx, name)) throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
+  const bus: BusRecord = { name, arn: busArn(ctx, name), createdAt: ctx.clock.nowMs(), ...(typeof input.Description === 'string' ? { description: input.Description } : {}) };
+  busesState(ctx).buses.push(bus);
+  ctx.store.changed();
+  return { EventBusArn: bus.arn, ...(bus.description !== undefined ? { Description: bus.description } : {}) };
+}
+
+function busOut(bus: BusRecord) {
+  const time = bus.createdAt / 1000;
+  return { Name: bus.name, Arn: bus.arn, ...(bus.description !== undefined ? { Description: bus.description } : {}), CreationTime: time, LastModifiedTime: time };
+}
+
+function describeEventBus(input: { Name?: unknown }, ctx: RequestContext) {
+  if (input.Name !== undefined && typeof input.Name !== 'string') checkBusName(input.Name);
+  const name = busName(ctx, input.Name as string | undefined);
+  if (name === DEFAULT_BUS) return { Name: DEFAULT_BUS, Arn: busArn(ctx, DEFAULT_BUS) };
+  const bus = findBus(ctx, name);
+  if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
+  return busOut(bus);
+}
+
+function listEventBuses(input: { NamePrefix?: string; NextToken?: string; Limit?: number }, ctx: RequestContext) {
+  const all = [{ name: DEFAULT_BUS, arn: busArn(ctx, DEFAULT_BUS) }, ...busesState(ctx).buses]
+    .filter((b) => input.NamePrefix === undefined || b.name.startsWith(input.NamePrefix))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const { page, nextToken } = pageAfter(all, (b) => b.name, limit(input.Limit), input.NextToken, invalidToken);
+  return { EventBuses: page.map((b) => ('createdAt' in b ? busOut(b) : { Name: b.name, Arn: b.arn })), ...(nextToken ? { NextToken: nextToken } : {}) };
+}
+
+function deleteEventBus(input: { Name?: unknown }, ctx: RequestContext) {
+  const name = checkBusName(input.Name);
+  if (name === DEFAULT_BUS) throw validation('Cannot delete event bus default.');
+  // Deleting a bus that is not there succeeds, as in EventBridge.
+  const state = busesState(ctx);
+  state.buses = state.buses.filter((b) => b.name !== name);
+  ctx.store.changed();
+  return {};
 }
 
 /** Why one PutEvents entry is refused (its ErrorCode and ErrorMessage), or undefined when it is accepted. */
@@ -56,7 +150,7 @@ function entryProblem(ctx: RequestContext, e: PutEventsEntry): { ErrorCode: stri
   if (e.Source.startsWith('aws.')) return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: `Not authorized for the source.` };
   if (e.EventBusName !== undefined) {
     try {
-      checkBus(ctx, e.EventBusName);
+      existingBus(ctx, e.EventBusName);
     } catch (err) {
       return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: (err as Error).message };
     }
@@ -94,6 +188,7 @@ function putEvents(input: { Entries?: PutEventsEntry[] }, ctx: RequestContext) {
       account: ctx.account,
       region: ctx.region,
       time: e.Time !== undefined ? new Date(e.Time * 1000) : undefined,
+      bus: busName(ctx, e.EventBusName),
     });
     return { EventId: event.id };
   });
@@ -302,6 +397,10 @@ export const events: ServiceDefinition = {
   protocol: 'json',
   targetPrefix: 'AWSEvents',
   operations: {
+    CreateEventBus: createEventBus,
+    DescribeEventBus: describeEventBus,
+    ListEventBuses: listEventBuses,
+    DeleteEventBus: deleteEventBus,
     PutEvents: putEvents,
     PutRule: putRule,
     DescribeRule: describeRule,

@@ -1,0 +1,170 @@
+import { ValidationError } from '../errors.js';
+import type { Runbook, RunbookStep } from './document.js';
+
+/*
+ * What a runbook's steps may call, as IAM actions: the stacks grant a runbook role exactly these, so a role can do
+ * what its runbooks do and nothing else. Derived from the document alone (no AWS call), at synth time.
+ */
+
+/** The IAM service prefix of each service aws:executeAwsApi can call, by the boto3 name documents use. */
+export const IAM_SERVICE_PREFIXES: Readonly<Record<string, string>> = {
+  ec2: 'ec2',
+  rds: 'rds',
+  s3: 's3',
+  sns: 'sns',
+  ssm: 'ssm',
+};
+
+/**
+ * APIs whose IAM action is not `<prefix>:<Api>`, keyed `<service>:<api in lower case>` (IAM matches action names
+ * without case). From the Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3",
+ * table "API operations defined by Amazon S3".
+ */
+export const IAM_ACTION_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
+  's3:getbucketencryption': ['s3:GetEncryptionConfiguration'],
+  's3:putbucketencryption': ['s3:PutEncryptionConfiguration'],
+  's3:deletebucketencryption': ['s3:PutEncryptionConfiguration'],
+  's3:listobjects': ['s3:ListBucket'],
+  's3:listobjectsv2': ['s3:ListBucket'],
+  's3:listobjectversions': ['s3:ListBucketVersions'],
+  's3:headbucket': ['s3:ListBucket'],
+  's3:headobject': ['s3:GetObject'],
+  's3:deleteobjects': ['s3:DeleteObject'],
+  's3:copyobject': ['s3:GetObject', 's3:PutObject'],
+  's3:getbucketlifecycleconfiguration': ['s3:GetLifecycleConfiguration'],
+  's3:putbucketlifecycleconfiguration': ['s3:PutLifecycleConfiguration'],
+  's3:getbucketreplication': ['s3:GetReplicationConfiguration'],
+  's3:putbucketreplication': ['s3:PutReplicationConfiguration'],
+  's3:getpublicaccessblock': ['s3:GetBucketPublicAccessBlock'],
+  's3:putpublicaccessblock': ['s3:PutBucketPublicAccessBlock'],
+};
+
+type InstanceState = 'running' | 'stopped' | 'terminated';
+type TagResourceType = 'EC2' | 'ManagedInstance' | 'MaintenanceWindow' | 'Parameter';
+
+/**
+ * The AWS APIs each built-in AWS action of the engine calls (packages/aws/src/runbooks/action-runner.ts), as IAM
+ * actions. Actions the engine runs itself (aws:branch, aws:sleep, aws:pause, aws:approve) call no AWS API.
+ */
+export const BUILT_IN_ACTION_CALLS = {
+  /** Reads the instances, asks for the change still needed; `running` also waits for the status checks. */
+  'aws:changeInstanceState': {
+    running: ['ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:DescribeInstanceStatus'],
+    stopped: ['ec2:DescribeInstances', 'ec2:StopInstances'],
+    terminated: ['ec2:DescribeInstances', 'ec2:TerminateInstances'],
+  } satisfies Record<InstanceState, string[]>,
+  /** Looks for the image an earlier attempt made (by tag), creates it tagged (TagSpecifications need CreateTags). */
+  'aws:createImage': ['ec2:DescribeImages', 'ec2:CreateImage', 'ec2:CreateTags'],
+  /** Reads the image's snapshots, deregisters it, deletes them. */
+  'aws:deleteImage': ['ec2:DescribeImages', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'],
+  /** EC2 resources through EC2; the others through SSM. */
+  'aws:createTags': {
+    EC2: ['ec2:CreateTags'],
+    ManagedInstance: ['ssm:AddTagsToResource'],
+    MaintenanceWindow: ['ssm:AddTagsToResource'],
+    Parameter: ['ssm:AddTagsToResource'],
+  } satisfies Record<TagResourceType, string[]>,
+} as const;
+
+/** A runbook's permissions cannot be derived from the document: the stacks fail synth with this message. */
+export class RunbookPermissionsError extends ValidationError {
+  override name = 'RunbookPermissionsError';
+}
+
+const REFERENCE = /\{\{.*?\}\}/;
+
+/**
+ * The IAM actions a runbook's steps can call, sorted and without duplicates: `<prefix>:<Api>` for each
+ * aws:executeAwsApi, aws:waitForAwsResourceProperty and aws:assertAwsResourceProperty step (with
+ * IAM_ACTION_EXCEPTIONS), BUILT_IN_ACTION_CALLS for the built-in actions, and a child runbook's actions for
+ * aws:executeAutomation (its DocumentName must be literal; `loadChild` finds it).
+ *
+ * @throws RunbookPermissionsError naming the step when a Service or Api is interpolated, a service is unknown, or a
+ *   child runbook cannot be named or found (the automation's role must then be given explicitly).
+ * @example
+ * runbookIamActions(parseRunbook(text, { name: 'AWS-StopRdsInstance' })); // ['rds:DescribeDBInstances', 'rds:StopDBInstance']
+ */
+export function runbookIamActions(runbook: Runbook, loadChild?: (name: string) => Runbook | undefined): string[] {
+  const actions = new Set<string>();
+  collect(runbook, loadChild, actions, []);
+  return [...actions].sort();
+}
+
+function collect(runbook: Runbook, loadChild: ((name: string) => Runbook | undefined) | undefined, into: Set<string>, chain: string[]): void {
+  for (const step of runbook.mainSteps) {
+    for (const action of stepActions(step, loadChild, chain)) into.add(action);
+  }
+}
+
+function stepActions(step: RunbookStep, loadChild: ((name: string) => Runbook | undefined) | undefined, chain: string[]): string[] {
+  const where = `step ${step.name} (${step.action})`;
+  switch (step.action) {
+    case 'aws:executeAwsApi':
+    case 'aws:waitForAwsResourceProperty':
+    case 'aws:assertAwsResourceProperty':
+      return apiActions(step.inputs.Service, step.inputs.Api, where);
+    case 'aws:changeInstanceState': {
+      const table = BUILT_IN_ACTION_CALLS['aws:changeInstanceState'];
+      const desired = step.inputs.DesiredState;
+      // Interpolated: the parameter can ask for any of the three states.
+      const states = REFERENCE.test(desired) ? (Object.keys(table) as InstanceState[]) : [desired as InstanceState];
+      return states.flatMap((state) => table[state]);
+    }
+    case 'aws:createImage':
+    case 'aws:deleteImage':
+      return [...BUILT_IN_ACTION_CALLS[step.action]];
+    case 'aws:createTags': {
+      const table = BUILT_IN_ACTION_CALLS['aws:createTags'];
+      const type = step.inputs.ResourceType;
+      const types = REFERENCE.test(type) ? (Object.keys(table) as TagResourceType[]) : [type as TagResourceType];
+      return types.flatMap((t) => table[t]);
+    }
+    case 'aws:executeAutomation':
+      return childActions(step.inputs.DocumentName, loadChild, chain, where);
+    case 'aws:branch':
+    case 'aws:sleep':
+    case 'aws:pause':
+    case 'aws:approve':
+      return [];
+  }
+}
+
+function apiActions(service: unknown, api: unknown, where: string): string[] {
+  if (typeof service !== 'string' || typeof api !== 'string' || REFERENCE.test(service) || REFERENCE.test(api)) {
+    throw new RunbookPermissionsError(
+      `${where}: Service and Api must be literal (found ${JSON.stringify(service)} / ${JSON.stringify(api)}); the actions it calls cannot be derived, so the automation's role must be given`,
+      'Service',
+    );
+  }
+  const prefix = IAM_SERVICE_PREFIXES[service.toLowerCase()];
+  if (!prefix) {
+    throw new RunbookPermissionsError(`${where}: Service ${JSON.stringify(service)} is not one the engine calls (${Object.keys(IAM_SERVICE_PREFIXES).join(', ')})`, 'Service');
+  }
+  const name = pascalCase(api);
+  return [...(IAM_ACTION_EXCEPTIONS[`${prefix}:${name.toLowerCase()}`] ?? [`${prefix}:${name}`])];
+}
+
+/** boto3's `stop_db_instance` -> `StopDbInstance`; `StopDBInstance` stays as it is (IAM ignores case). */
+function pascalCase(api: string): string {
+  return api
+    .split('_')
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
+function childActions(name: string, loadChild: ((name: string) => Runbook | undefined) | undefined, chain: string[], where: string): string[] {
+  if (REFERENCE.test(name)) {
+    throw new RunbookPermissionsError(
+      `${where}: DocumentName ${JSON.stringify(name)} is interpolated, so the child runbook's actions cannot be derived; the automation's role must be given`,
+      'DocumentName',
+    );
+  }
+  // A runbook that starts itself (directly or not) adds nothing new the second time round.
+  if (chain.includes(name)) return [];
+  const child = loadChild?.(name);
+  if (!child) throw new RunbookPermissionsError(`${where}: child runbook ${name} is not known, so its actions cannot be derived`, 'DocumentName');
+  const into = new Set<string>();
+  collect(child, loadChild, into, [...chain, name]);
+  return [...into];
+}
