@@ -1,16 +1,12 @@
 import type { OpsautoConfig, StartPolicy } from '@opsauto/core';
-
-/** The name of the role executions started by hand (CLI, HTTP API) run as: `<app>-<stage>-runbook-cli`. */
-export function cliRunbookRoleName(tableName: string): string {
-  return `${tableName.replace(/-state$/, '')}-runbook-cli`;
-}
+import { runbookRoleName } from './manifest.js';
 
 /** Who may start what, for the stage whose table is `tableName` (see StartPolicy). */
 export function runbookStartPolicy(config: OpsautoConfig, accountId: string, tableName: string, partition = 'aws'): StartPolicy {
   return {
     allowedRunbooks: config.runbooks.allowedRunbooks,
     assumeRoles: config.runbooks.assumeRoles,
-    defaultRoleArn: `arn:${partition}:iam::${accountId}:role/${cliRunbookRoleName(tableName)}`,
+    defaultRoleArn: `arn:${partition}:iam::${accountId}:role/${runbookRoleName(tableName, 'cli')}`,
   };
 }
 
