@@ -1,7 +1,6 @@
-import { ec2InstanceFinder, ownAccountId, repositoryRunbooks, runbookEngineAdapters, type LoadedRunbook } from '@opsauto/aws';
+import { ec2InstanceFinder, ownAccountId, runbookEngineAdapters } from '@opsauto/aws';
 import { planStart, runbookWorkerEvent, runExecution, startExecution, type EngineDeps, type EngineOptions } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
@@ -16,12 +15,6 @@ const TICK_BATCH = 100;
 
 let engine: (EngineDeps & { accountId: string }) | undefined;
 
-/** The runbooks shipped with the function (`runbooks/`, copied into the bundle), by name. */
-function shippedRunbooks(): Map<string, LoadedRunbook> {
-  const dir = resolve(process.env.RUNBOOKS_DIR ?? 'runbooks');
-  return new Map(existsSync(dir) ? repositoryRunbooks(dir).map((r) => [r.name, r]) : []);
-}
-
 /** The function's ARN without a version or alias: what a wake-up schedule invokes. */
 function unqualified(arn: string): string {
   return arn.split(':').slice(0, 7).join(':');
@@ -30,24 +23,16 @@ function unqualified(arn: string): string {
 async function engineFor(context: Context): Promise<EngineDeps & { accountId: string }> {
   if (engine) return engine;
   const tableName = requireEnv('TABLE_NAME');
-  const shipped = shippedRunbooks();
   const adapters = runbookEngineAdapters(clients, {
     tableName,
     clock: systemClock,
     wakeUp: { functionArn: unqualified(context.invokedFunctionArn), roleArn: requireEnv('WAKE_UP_ROLE_ARN'), namePrefix: requireEnv('WAKE_UP_PREFIX') },
     pollIntervalMs: process.env.RUNBOOK_POLL_MS ? Number(process.env.RUNBOOK_POLL_MS) : undefined,
     onNotifyError: (e) => logger.warn('runbook status notification not sent', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
+    // The runbooks shipped with the function (`runbooks/`, copied into the bundle) before the account's documents.
+    runbooks: { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') },
   });
-  const ssmLoad = (name: string, version?: string) => adapters.loadRunbook(name, version);
-  engine = {
-    ...adapters,
-    // Shipped runbooks first (they are this release's), then the account's Automation documents.
-    loadRunbook: (name, version) => {
-      const own = version === undefined ? shipped.get(name) : undefined;
-      return own ? Promise.resolve(own) : ssmLoad(name, version);
-    },
-    accountId: await ownAccountId(clients, context.invokedFunctionArn),
-  };
+  engine = { ...adapters, accountId: await ownAccountId(clients, context.invokedFunctionArn) };
   return engine;
 }
 

@@ -1,0 +1,15 @@
+import type { AwsClients } from './clients.js';
+
+/**
+ * The backend's own account: from the Lambda context's `invokedFunctionArn` when there is one (no call), else
+ * from STS GetCallerIdentity. Call it once per container. The STS client is imported only when it is asked, so a
+ * function that has its ARN never loads it.
+ */
+export async function ownAccountId(clients: AwsClients, invokedFunctionArn?: string): Promise<string> {
+  const fromArn = invokedFunctionArn?.split(':')[4];
+  if (fromArn && /^\d{12}$/.test(fromArn)) return fromArn;
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const out = await clients.get(STSClient).send(new GetCallerIdentityCommand({}));
+  if (!out.Account) throw new Error('STS GetCallerIdentity returned no account');
+  return out.Account;
+}
