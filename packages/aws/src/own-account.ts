@@ -8,8 +8,6 @@ import type { AwsClients } from './clients.js';
 export async function ownAccountId(clients: AwsClients, invokedFunctionArn?: string): Promise<string> {
   const fromArn = invokedFunctionArn?.split(':')[4];
   if (fromArn && /^\d{12}$/.test(fromArn)) return fromArn;
-  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
-  const out = await clients.get(STSClient).send(new GetCallerIdentityCommand({}));
-  if (!out.Account) throw new Error('STS GetCallerIdentity returned no account');
-  return out.Account;
+  const { callerAccount } = await import('./caller-identity.js');
+  return callerAccount(clients);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients, ec2InstanceFinder } from '@opsauto/aws';
+import { AwsClients } from '@opsauto/aws';
+import { ec2InstanceFinder } from '@opsauto/aws/runbooks';
 import type { Localcloud } from '@opsauto/localcloud';
 import { seedEc2 } from '../../../packages/localcloud/src/services/ec2.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';

@@ -1,5 +1,5 @@
 import type { ActionContext, ActionResult, ActionRunner, JsonValue } from '@opsauto/core';
-import { AwsClients, type ClientSettings } from '../clients.js';
+import type { AwsClients, ClientSettings } from '../clients.js';
 import type { ActionEnv } from './actions/action-module.js';
 import { loadAwsAction } from './actions/registry.js';
 
@@ -67,13 +67,9 @@ export class AwsActionRunner implements ActionRunner {
     let clients = this.roleClients.get(key);
     if (!clients) {
       // STS only for documents that name a role: most runbooks never need it.
-      const [{ STSClient }, { assumeRoleCredentials }] = await Promise.all([import('@aws-sdk/client-sts'), import('../ebs/account-clients.js')]);
-      // Another step may have made them while the modules loaded.
-      clients = this.roleClients.get(key);
-      if (!clients) {
-        const credentials = assumeRoleCredentials(this.clients.get(STSClient), { RoleArn: roleArn, RoleSessionName: sessionName }, this.options.now);
-        clients = new AwsClients(this.clients.homeRegion, { ...this.options.settings, credentials });
-      }
+      const { assumedRoleClients } = await import('./role-clients.js');
+      // Another step may have made them while the module loaded.
+      clients = this.roleClients.get(key) ?? assumedRoleClients(this.clients, roleArn, sessionName, this.options.settings, this.options.now);
     }
     this.roleClients.delete(key); // re-inserted: most recently used last
     this.roleClients.set(key, clients);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
-  ec2InstanceFilters,
   RUNBOOK_EVENT_SOURCE,
   runbookStatusEntries,
   type Clock,
@@ -68,15 +67,8 @@ export function eventBridgeNotify(clients: AwsClients, onError: (error: unknown)
  */
 export function ec2InstanceFinder(clients: AwsClients, region?: string): (query: InstanceTargetQuery) => Promise<string[]> {
   return async (query) => {
-    const { EC2Client, paginateDescribeInstances } = await import('@aws-sdk/client-ec2');
-    const client = clients.get(EC2Client, region);
-    const ids: string[] = [];
-    // EC2 refuses MaxResults together with InstanceIds.
-    const input = query.kind === 'instances' ? { InstanceIds: query.instanceIds, Filters: ec2InstanceFilters(query) } : { Filters: ec2InstanceFilters(query), MaxResults: 1000 };
-    for await (const page of paginateDescribeInstances({ client }, input)) {
-      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
-    }
-    return [...new Set(ids)].sort();
+    const { describeTargetInstances } = await import('./ec2-targets.js');
+    return describeTargetInstances(clients, region, query);
   };
 }
 

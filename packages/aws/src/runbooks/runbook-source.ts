@@ -62,9 +62,9 @@ export class SsmRunbookSource {
   }
 
   private async fetch(name: string, version?: string): Promise<LoadedRunbook> {
-    const { GetDocumentCommand, SSMClient } = await import('@aws-sdk/client-ssm');
+    const { getDocument } = await import('./ssm-document.js');
     try {
-      const doc = await this.clients.get(SSMClient, this.region).send(new GetDocumentCommand({ Name: name, DocumentVersion: version, DocumentFormat: 'YAML' }));
+      const doc = await getDocument(this.clients, this.region, name, version);
       if (doc.DocumentType !== 'Automation') throw new ValidationError(`document ${name} is a ${doc.DocumentType ?? 'document'} document, not an Automation runbook`, 'documentName');
       const content = doc.Content ?? '';
       return { name, version: doc.DocumentVersion, content, runbook: parseRunbook(content, { name }) };

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { DynamoExecutionStore, ec2InstanceFinder, eventBridgeDispatch, ownAccountId, RunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import { DynamoExecutionStore, ownAccountId, RunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
   isTerminal,

@@ -1,4 +1,5 @@
-import { ec2InstanceFinder, ownAccountId, runbookEngineAdapters } from '@opsauto/aws';
+import { ownAccountId } from '@opsauto/aws';
+import { ec2InstanceFinder, runbookEngineAdapters } from '@opsauto/aws/runbooks';
 import { planStart, runbookWorkerEvent, runExecution, startExecution, type EngineDeps, type EngineOptions } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { resolve } from 'node:path';

@@ -1,4 +1,5 @@
-import { AWS_ACTION_MODULES, AWS_ACTIONS, AwsActionRunner, AwsClients, isAwsAction, loadAwsAction } from '@opsauto/aws';
+import { AwsClients } from '@opsauto/aws';
+import { AWS_ACTION_MODULES, AWS_ACTIONS, AwsActionRunner, isAwsAction, loadAwsAction } from '@opsauto/aws/runbooks';
 import { SUPPORTED_ACTIONS, type ActionContext } from '@opsauto/core';
 import { describe, expect, it } from 'vitest';
 

@@ -1,3 +1,5 @@
+import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AddTagsToResourceCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ActionFailure, type ActionContext, type ActionResult } from '@opsauto/core';
 import { named } from '../aws-api.js';
 import { nothingToPoll, type ActionEnv } from './action-module.js';
@@ -8,15 +10,13 @@ const RESOURCES_PER_CALL = 1000;
 
 /**
  * aws:createTags: EC2 resources through EC2 CreateTags; managed instances, maintenance windows and parameters
- * through SSM AddTagsToResource. Tagging is idempotent, so a resumed attempt tags again. Only the client of the
- * resource type's service is loaded.
+ * through SSM AddTagsToResource. Tagging is idempotent, so a resumed attempt tags again.
  */
 export async function start(inputs: Record<string, unknown>, context: ActionContext, env: ActionEnv): Promise<ActionResult> {
   const ids = stringList(inputs.ResourceIds, 'ResourceIds');
   const tags = tagList(inputs.Tags);
   const type = inputs.ResourceType ?? 'EC2';
   if (type === 'EC2') {
-    const { CreateTagsCommand, EC2Client } = await import('@aws-sdk/client-ec2');
     const ec2 = (await env.clientsFor(context)).get(EC2Client, context.region);
     for (const chunk of chunks(ids, RESOURCES_PER_CALL)) await named('CreateTags', () => ec2.send(new CreateTagsCommand({ Resources: chunk, Tags: tags })));
     return { kind: 'done' };
@@ -24,7 +24,6 @@ export async function start(inputs: Record<string, unknown>, context: ActionCont
   if (type !== 'ManagedInstance' && type !== 'MaintenanceWindow' && type !== 'Parameter') {
     throw new ActionFailure(`ResourceType must be EC2, ManagedInstance, MaintenanceWindow or Parameter, not ${JSON.stringify(type)}`);
   }
-  const { AddTagsToResourceCommand, SSMClient } = await import('@aws-sdk/client-ssm');
   const ssm = (await env.clientsFor(context)).get(SSMClient, context.region);
   for (const id of ids) {
     await named('AddTagsToResource', () => ssm.send(new AddTagsToResourceCommand({ ResourceType: type, ResourceId: id, Tags: tags })));
