@@ -1,6 +1,5 @@
 import { ownAccountId } from '@opsauto/aws';
-import { ec2InstanceFinder, runbookEngineAdapters } from '@opsauto/aws/runbooks';
-import { planStart, runbookWorkerEvent, runExecution, startExecution, type EngineDeps, type EngineOptions } from '@opsauto/core';
+import { runbookWorkerEvent, type EngineDeps, type EngineOptions } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
@@ -24,6 +23,7 @@ function unqualified(arn: string): string {
 async function engineFor(context: Context): Promise<EngineDeps & { accountId: string }> {
   if (engine) return engine;
   const tableName = requireEnv('TABLE_NAME');
+  const { runbookEngineAdapters } = await import('../runbook-engine.js');
   const adapters = runbookEngineAdapters(clients, {
     tableName,
     clock: systemClock,
@@ -50,6 +50,8 @@ function engineOptions(): EngineOptions {
  */
 export const handler = eventHandler(runbookWorkerEvent, async (event, context) => {
   const deps = await engineFor(context);
+  // Loaded on the first event, not at init: the engine, its YAML parser and the AWS adapters (runbook-engine.ts).
+  const { ec2InstanceFinder, planStart, runExecution, startExecution } = await import('../runbook-engine.js');
   const deadline = () => new Date(systemClock.now().getTime() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   let executionIds: string[];
   if ('executionId' in event) executionIds = [event.executionId];
