@@ -3,7 +3,8 @@ import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsComma
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsActionRunner, AwsClients, IDEMPOTENCY_TAG, runbookSessionName } from '@opsauto/aws';
+import { AwsClients } from '@opsauto/aws';
+import { AwsActionRunner, IDEMPOTENCY_TAG, runbookSessionName } from '@opsauto/aws/runbooks';
 import { ActionFailure, type ActionContext, type ActionResult } from '@opsauto/core';
 import type { Localcloud } from '@opsauto/localcloud';
 import { IMAGE_AVAILABLE_DELAY_MS, INSTANCE_FORCED_STOP_DELAY_MS, INSTANCE_RUNNING_DELAY_MS, INSTANCE_STOPPED_DELAY_MS, INSTANCE_TERMINATED_DELAY_MS, seedEc2 } from '../../../packages/localcloud/src/services/ec2.js';

@@ -13,7 +13,8 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { AddTagsToResourceCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { AwsActionRunner, AwsClients } from '@opsauto/aws';
+import { AwsClients } from '@opsauto/aws';
+import { AwsActionRunner } from '@opsauto/aws/runbooks';
 import { ValidationError, type ActionContext } from '@opsauto/core';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';

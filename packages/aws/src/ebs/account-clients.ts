@@ -1,4 +1,4 @@
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { AwsClients, type ClientSettings } from '../clients.js';
 
 /** Another account the backend works in, through a role it assumes there (`config.staleVolumes.accounts`). */
@@ -108,16 +108,4 @@ export class AccountClients {
     this.byAccount.set(account, clients);
     return clients;
   }
-}
-
-/**
- * The backend's own account: from the Lambda context's `invokedFunctionArn` when there is one (no call), else
- * from STS GetCallerIdentity. Call it once per container.
- */
-export async function ownAccountId(clients: AwsClients, invokedFunctionArn?: string): Promise<string> {
-  const fromArn = invokedFunctionArn?.split(':')[4];
-  if (fromArn && /^\d{12}$/.test(fromArn)) return fromArn;
-  const out = await clients.get(STSClient).send(new GetCallerIdentityCommand({}));
-  if (!out.Account) throw new Error('STS GetCallerIdentity returned no account');
-  return out.Account;
 }

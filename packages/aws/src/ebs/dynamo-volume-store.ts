@@ -1,5 +1,5 @@
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { type Clock, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
+import { mapBounded, type Clock, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 import { pick } from '../items.js';
 
@@ -141,11 +141,7 @@ export class DynamoVolumeStore implements VolumeStore {
   private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
     const batches: Record<string, unknown>[][] = [];
     for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) batches.push(requests.slice(i, i + BATCH_WRITE_MAX));
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) await this.writeBatch(batches[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, batches.length) }, worker));
+    await mapBounded(batches, BATCH_CONCURRENCY, (batch) => this.writeBatch(batch));
   }
 
   private async writeBatch(batch: Record<string, unknown>[]): Promise<void> {

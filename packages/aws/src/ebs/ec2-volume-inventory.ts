@@ -1,5 +1,5 @@
 import { EC2Client, paginateDescribeVolumes, type Filter, type Volume } from '@aws-sdk/client-ec2';
-import type { VolumeInfo, VolumeInventory } from '@opsauto/core';
+import { mapBounded, type VolumeInfo, type VolumeInventory } from '@opsauto/core';
 import type { AccountClients } from './account-clients.js';
 
 /** DescribeVolumes' largest page ("This value can be between 5 and 500", API reference, MaxResults). */
@@ -34,16 +34,11 @@ export class Ec2VolumeInventory implements VolumeInventory {
     const ids = [...new Set(volumeIds)];
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += FILTER_VALUES_MAX) chunks.push(ids.slice(i, i + FILTER_VALUES_MAX));
-    const found: VolumeInfo[][] = new Array<VolumeInfo[]>(chunks.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        const n = next++;
-        found[n] = [];
-        for await (const page of this.pages(account, region, [{ Name: 'volume-id', Values: chunks[n] }])) found[n].push(...page);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY, chunks.length) }, worker));
+    const found = await mapBounded(chunks, DESCRIBE_CONCURRENCY, async (chunk) => {
+      const volumes: VolumeInfo[] = [];
+      for await (const page of this.pages(account, region, [{ Name: 'volume-id', Values: chunk }])) volumes.push(...page);
+      return volumes;
+    });
     return found.flat();
   }
 

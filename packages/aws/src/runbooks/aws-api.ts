@@ -1,30 +1,10 @@
 import { Readable } from 'node:stream';
-import * as ec2 from '@aws-sdk/client-ec2';
-import * as rds from '@aws-sdk/client-rds';
-import * as s3 from '@aws-sdk/client-s3';
-import * as sns from '@aws-sdk/client-sns';
-import * as ssm from '@aws-sdk/client-ssm';
 import { ActionFailure } from '@opsauto/core';
-import type { ClientClass, ClientSettings } from '../clients.js';
+import type { AwsClients, ClientClass } from '../clients.js';
 
 // The AWS APIs a runbook may call by name (aws:executeAwsApi and the property actions), through SDK v3. Documents
 // name services as boto3 does (`ec2`, `rds`, `s3`, `ssm`, `sns`) and operations in PascalCase (`StopDBInstance`);
 // the parameters and the response members have the same names in boto3 and in SDK v3.
-
-/**
- * The S3 client runbooks use. On a custom endpoint (localcloud, or any S3-compatible store named by
- * AWS_ENDPOINT_URL) buckets are addressed path-style, as such endpoints expect; and a bucket in another region is
- * reached by following S3's redirect, as boto3 (which Automation uses) does.
- */
-export class RunbookS3Client extends s3.S3Client {
-  constructor(config: ClientSettings & { region: string }) {
-    super({ ...config, forcePathStyle: hasCustomEndpoint(config), followRegionRedirects: true });
-  }
-}
-
-function hasCustomEndpoint(config: ClientSettings): boolean {
-  return config.endpoint !== undefined || Boolean(process.env.AWS_ENDPOINT_URL_S3) || Boolean(process.env.AWS_ENDPOINT_URL);
-}
 
 interface ApiService {
   client: ClientClass<unknown>;
@@ -32,14 +12,45 @@ interface ApiService {
   module: Readonly<Record<string, unknown>>;
 }
 
-/** The services aws:executeAwsApi may call, by their boto3 names. */
-const SERVICES: Readonly<Record<string, ApiService>> = {
-  ec2: { client: ec2.EC2Client, module: ec2 },
-  rds: { client: rds.RDSClient, module: rds },
-  s3: { client: RunbookS3Client, module: s3 },
-  sns: { client: sns.SNSClient, module: sns },
-  ssm: { client: ssm.SSMClient, module: ssm },
+/**
+ * The services aws:executeAwsApi may call, by their boto3 names. Each SDK client package is imported the first time
+ * a step calls that service: a worker whose runbooks only stop instances never loads RDS, S3, SNS or SSM.
+ */
+const SERVICES: Readonly<Record<string, () => Promise<ApiService>>> = {
+  ec2: async () => {
+    const module = await import('@aws-sdk/client-ec2');
+    return { client: module.EC2Client, module };
+  },
+  rds: async () => {
+    const module = await import('@aws-sdk/client-rds');
+    return { client: module.RDSClient, module };
+  },
+  s3: async () => {
+    const [module, { RunbookS3Client }] = await Promise.all([import('@aws-sdk/client-s3'), import('./runbook-s3-client.js')]);
+    return { client: RunbookS3Client, module };
+  },
+  sns: async () => {
+    const module = await import('@aws-sdk/client-sns');
+    return { client: module.SNSClient, module };
+  },
+  ssm: async () => {
+    const module = await import('@aws-sdk/client-ssm');
+    return { client: module.SSMClient, module };
+  },
 };
+
+const loaded = new Map<string, Promise<ApiService>>();
+
+/** The service's client package, imported once per container (a failed import is tried again next time). */
+function loadService(service: string): Promise<ApiService> {
+  let loading = loaded.get(service);
+  if (!loading) {
+    loading = SERVICES[service]();
+    loaded.set(service, loading);
+    loading.catch(() => loaded.delete(service));
+  }
+  return loading;
+}
 
 /** The boto3 service names a runbook may call. */
 export const AWS_API_SERVICES: readonly string[] = Object.keys(SERVICES);
@@ -76,16 +87,32 @@ const operationKey = (api: string) => api.replace(/_/g, '').toLowerCase();
  *
  * @throws ActionFailure for a service outside the allowed ones, or an operation the service does not have.
  * @example
- * resolveApi('rds', 'StopDBInstance'); // { client: RDSClient, operation: 'StopDBInstance', Command: StopDBInstanceCommand }
+ * await resolveApi('rds', 'StopDBInstance'); // { client: RDSClient, operation: 'StopDBInstance', Command: StopDBInstanceCommand }
  */
-export function resolveApi(service: unknown, api: unknown): ResolvedApi {
+export async function resolveApi(service: unknown, api: unknown): Promise<ResolvedApi> {
   if (typeof service !== 'string' || !Object.hasOwn(SERVICES, service)) {
     throw new ActionFailure(`Service ${JSON.stringify(service)} is not one runbooks may call (allowed: ${AWS_API_SERVICES.join(', ')})`);
   }
-  const { client, module } = SERVICES[service];
+  const { client, module } = await loadService(service);
   const operation = typeof api === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(api) ? operationIndex(service, module).get(operationKey(api)) : undefined;
   if (operation === undefined) throw new ActionFailure(`Api ${JSON.stringify(api)} is not an operation of the ${service} service`);
   return { client, operation, Command: module[`${operation}Command`] as CommandClass };
+}
+
+/**
+ * Calls the `Service` / `Api` of `inputs` in `region` with every input but `reserved` as its parameters, and
+ * answers the response as plain JSON (see plainResponse).
+ *
+ * @throws ActionFailure for a service or operation runbooks may not call; AwsApiError when the call fails.
+ * @example
+ * await callAwsApi(clients, 'us-east-1', { Service: 'rds', Api: 'DescribeDBInstances', DBInstanceIdentifier: 'db-1' }, ['Service', 'Api']);
+ */
+export async function callAwsApi(clients: AwsClients, region: string, inputs: Record<string, unknown>, reserved: readonly string[]): Promise<Record<string, unknown>> {
+  const { client, operation, Command } = await resolveApi(inputs.Service, inputs.Api);
+  const params = Object.fromEntries(Object.entries(inputs).filter(([k]) => !reserved.includes(k)));
+  const sdk = clients.get(client, region) as { send(command: object): Promise<unknown> };
+  const output = await named(operation, () => sdk.send(new Command(params)));
+  return plainResponse(operation, output);
 }
 
 /**

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
-  ec2InstanceFilters,
   RUNBOOK_EVENT_SOURCE,
   type Clock,
   type EngineDeps,
@@ -13,7 +11,7 @@ import type { AwsClients, ClientSettings } from '../clients.js';
 import { SchedulerWakeUp } from '../scheduler-wake-up.js';
 import { AwsActionRunner } from './action-runner.js';
 import { DynamoExecutionStore } from './dynamo-execution-store.js';
-import { SsmRunbookSource } from './runbook-source.js';
+import { RunbookSource, type RunbookSourceOptions } from './runbook-source.js';
 
 /** The event that asks a worker to run executions (the worker's own trigger). */
 export const DISPATCH_DETAIL_TYPE = 'Runbook Execution Dispatched';
@@ -60,21 +58,14 @@ export function eventBridgePublish(clients: AwsClients, eventBusName?: string): 
     );
 }
 
-/** EC2 instances matching a target query, through DescribeInstances (paginated, 1000 a page). */
+/**
+ * EC2 instances matching a target query, through DescribeInstances (SDK paginator; 1000 a page for a filter, whose
+ * pages may be many). The EC2 client is imported on the first query: most executions have no targets.
+ */
 export function ec2InstanceFinder(clients: AwsClients, region?: string): (query: InstanceTargetQuery) => Promise<string[]> {
   return async (query) => {
-    const client = clients.get(EC2Client, region);
-    const ids: string[] = [];
-    const input = query.kind === 'instances' ? { InstanceIds: query.instanceIds, Filters: ec2InstanceFilters(query) } : { Filters: ec2InstanceFilters(query), MaxResults: 1000 };
-    if (query.kind === 'instances') {
-      const out = await client.send(new DescribeInstancesCommand(input));
-      for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
-    } else {
-      for await (const page of paginateDescribeInstances({ client }, input)) {
-        for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
-      }
-    }
-    return [...new Set(ids)].sort();
+    const { describeTargetInstances } = await import('./ec2-targets.js');
+    return describeTargetInstances(clients, region, query);
   };
 }
 
@@ -92,13 +83,15 @@ export interface EngineAdapterOptions {
   onPublishError: (error: unknown) => void;
   /** opsauto's own bus for dispatch and status events (default: the default bus). */
   eventBusName?: string;
+  /** Where runbooks are loaded from, before the account's Automation documents (see RunbookSource). */
+  runbooks?: Pick<RunbookSourceOptions, 'shippedDirectory'>;
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** The engine's ports on AWS: DynamoDB, the actions' AWS calls, EventBridge, Scheduler and SSM documents. */
-export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapterOptions): EngineDeps & { runbooks: SsmRunbookSource } {
+/** The engine's ports on AWS: DynamoDB, the actions' AWS calls, EventBridge, Scheduler, shipped runbooks and SSM documents. */
+export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapterOptions): EngineDeps & { runbooks: RunbookSource } {
   const wakeUp = new SchedulerWakeUp(clients, { ...options.wakeUp, now: () => options.clock.now() });
-  const runbooks = new SsmRunbookSource(clients);
+  const runbooks = new RunbookSource(clients, { shippedDirectory: options.runbooks?.shippedDirectory });
   return {
     store: new DynamoExecutionStore(clients, options.tableName, { ttlDays: options.executionTtlDays, clock: options.clock }),
     actions: new AwsActionRunner(clients, { settings: options.settings, pollIntervalMs: options.pollIntervalMs, now: () => options.clock.now().getTime() }),

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DynamoExecutionStore, ec2InstanceFinder, eventBridgeDispatch, ownAccountId, runbookFromFile, SsmRunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import { join } from 'node:path';
+import { DynamoExecutionStore, ownAccountId, RunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
   checkSignal,
@@ -34,7 +34,6 @@ import { LOCAL_STAGE, stageContext, type GlobalOptions, type StageContext } from
 
 /** Where the runbooks shipped with the repository live (loaded by name before the account's documents). */
 const RUNBOOKS_DIR = join(projectRoot, 'runbooks');
-const RUNBOOK_FILE = /\.(ya?ml|json)$/i;
 /** How often `--wait` reads the execution. */
 const WAIT_POLL_MS = 500;
 
@@ -62,28 +61,11 @@ async function load(store: DynamoExecutionStore, executionId: string): Promise<E
 }
 
 /**
- * Loads a runbook by name as the worker does: a runbook shipped in `runbooks/` (unless a version is asked for, which
- * only SSM documents have), else the account's Automation document.
+ * Where `runbook start` finds a runbook, as the worker does (RunbookSource): shipped in `runbooks/` (unless a version
+ * is asked for, which only SSM documents have), else the account's Automation document; and a YAML or JSON file.
  */
-function runbookLoader(ctx: StageContext): StartPorts['loadRunbook'] {
-  const ssm = new SsmRunbookSource(ctx.clients);
-  return async (name, version) => {
-    if (version === undefined && /^[A-Za-z0-9_.-]+$/.test(name)) {
-      const file = ['.yaml', '.yml', '.json'].map((ext) => join(RUNBOOKS_DIR, `${name}${ext}`)).find((f) => existsSync(f));
-      if (file) return runbookFromFile(file);
-    }
-    try {
-      return await ssm.load(name, version);
-    } catch (e) {
-      if (e instanceof NotFoundError && version === undefined) throw new NotFoundError(`${e.message}, nor in runbooks/ (a file path must exist or end in .yaml, .yml or .json)`);
-      throw e;
-    }
-  };
-}
-
-/** A path to a runbook file: one that exists, or that names a YAML or JSON file (then a missing file is an error). */
-function isRunbookFile(arg: string): boolean {
-  return (existsSync(arg) && statSync(arg).isFile()) || RUNBOOK_FILE.test(arg);
+function runbookSource(ctx: StageContext): RunbookSource {
+  return new RunbookSource(ctx.clients, { shippedDirectory: RUNBOOKS_DIR, files: true });
 }
 
 /** The core names fields as StartAutomationExecution does; the user typed options. */
@@ -123,11 +105,11 @@ interface StartOptions {
 }
 
 /** What `runbook start` asks the core for: the runbook (a file, or a name to load), parameters, targets, limits. */
-function startInput(arg: string, opts: StartOptions): StartInput {
+async function startInput(arg: string, opts: StartOptions, source: RunbookSource): Promise<StartInput> {
   let file: LoadedRunbook | undefined;
-  if (isRunbookFile(arg)) {
+  if (source.isFile(arg)) {
     if (opts.version !== undefined) throw new ValidationError('--version: applies to a runbook loaded by name, not to a file', '--version');
-    file = runbookFromFile(resolve(arg));
+    file = await source.load(arg);
   }
   if (opts.targets !== undefined && opts.targetParameterName === undefined) {
     throw new ValidationError('--target-parameter-name: is required with --targets (the runbook parameter that receives each target)', '--target-parameter-name');
@@ -315,9 +297,16 @@ export function runbookCommands(program: Command): void {
       const region = ctx.config.regions[0];
       let planned;
       try {
-        const input = startInput(arg, opts);
+        const source = runbookSource(ctx);
+        const input = await startInput(arg, opts, source);
         const accountId = await ownAccountId(ctx.clients);
-        const ports: StartPorts = { accountId, region, policy: runbookStartPolicy(ctx.config, accountId, ctx.tableName), loadRunbook: runbookLoader(ctx), findInstances: ec2InstanceFinder(ctx.clients, region) };
+        const ports: StartPorts = {
+          accountId,
+          region,
+          policy: runbookStartPolicy(ctx.config, accountId, ctx.tableName),
+          loadRunbook: (name, version) => source.load(name, version),
+          findInstances: ec2InstanceFinder(ctx.clients, region),
+        };
         planned = await planStart({ ...input, idempotencyKey: `cli:${randomUUID()}`, triggeredBy: 'cli' }, ports);
       } catch (e) {
         throw asCliError(e);

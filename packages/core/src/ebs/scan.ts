@@ -1,3 +1,4 @@
+import { mapBounded } from '../bounded-concurrency.js';
 import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
 import type { RegionScanSummary, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
@@ -175,7 +176,7 @@ async function fileStale(
     if (batch.length) await deps.store.put(batch);
   };
   let stopped = false;
-  await boundedAll(toFile, FILING_CONCURRENCY, async ({ volume, record, item }) => {
+  await mapBounded(toFile, FILING_CONCURRENCY, async ({ volume, record, item }) => {
     if (!stopped && input.shouldStop?.()) {
       stopped = true;
       s.errors.push('filing stopped: out of time for this run');
@@ -212,20 +213,6 @@ async function fileStale(
 /** Filings recorded per batch write (DynamoDB's BatchWriteItem limit). */
 const RECORD_BATCH = 25;
 
-/** Runs `work` over `items` with at most `limit` at a time, in order of start. */
-async function boundedAll<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /** The (account, region) pairs a scan covers: the backend's own account plus configured ones, in every region. */
 export function scanTargets(config: OpsautoConfig, ownAccount: string): { account: string; region: string }[] {
   const regions = config.staleVolumes.regions ?? config.regions;
@@ -240,7 +227,7 @@ export function scanTargets(config: OpsautoConfig, ownAccount: string): { accoun
 export async function scanFleet(deps: StaleVolumeDeps, input: ScanInput & { ownAccount: string; runId: string }): Promise<{ summary: ScanRunSummary; results: RegionScanResult[] }> {
   const startedAt = deps.clock.now().toISOString();
   const targets = scanTargets(deps.config, input.ownAccount);
-  const results = await boundedAll(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
+  const results = await mapBounded(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
     try {
       return await scanRegion(deps, { account, region, dryRun: input.dryRun, at: input.at, shouldStop: input.shouldStop });
     } catch (e) {

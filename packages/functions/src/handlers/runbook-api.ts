@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DynamoExecutionStore, ec2InstanceFinder, eventBridgeDispatch, ownAccountId, repositoryRunbooks, SsmRunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import { DynamoExecutionStore, ownAccountId, RunbookSource } from '@opsauto/aws';
+import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import { planStart, startExecution, ValidationError, type StartPorts } from '@opsauto/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
@@ -59,20 +59,13 @@ function caller(event: APIGatewayProxyEventV2): string {
   return typeof iam?.userArn === 'string' && iam.userArn !== '' ? iam.userArn : 'api';
 }
 
-let shipped: Map<string, LoadedRunbook> | undefined;
+let source: RunbookSource | undefined;
 
 /** Runbooks by name as the worker loads them: shipped with the function first, then the account's documents. */
 function runbookLoader(): StartPorts['loadRunbook'] {
-  if (!shipped) {
-    const dir = resolve(process.env.RUNBOOKS_DIR ?? 'runbooks');
-    shipped = new Map(existsSync(dir) ? repositoryRunbooks(dir).map((r) => [r.name, r]) : []);
-  }
-  const own = shipped;
-  const ssm = new SsmRunbookSource(clients);
-  return (name, version) => {
-    const found = version === undefined ? own.get(name) : undefined;
-    return found ? Promise.resolve(found) : ssm.load(name, version);
-  };
+  source ??= new RunbookSource(clients, { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') });
+  const loaded = source;
+  return (name, version) => loaded.load(name, version);
 }
 
 /**

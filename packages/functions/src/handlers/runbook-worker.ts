@@ -1,21 +1,6 @@
-import { ec2InstanceFinder, ownAccountId, repositoryRunbooks, runbookEngineAdapters, type LoadedRunbook } from '@opsauto/aws';
-import {
-  ActionFailure,
-  continueExecution,
-  ForbiddenError,
-  planStart,
-  runbookWorkerEvent,
-  runExecution,
-  startExecution,
-  type ActionContext,
-  type ActionRunner,
-  type EngineDeps,
-  type EngineOptions,
-  type RunResult,
-  type StartPolicy,
-} from '@opsauto/core';
+import { ownAccountId } from '@opsauto/aws';
+import { runbookWorkerEvent, type ActionContext, type ActionRunner, type EngineDeps, type EngineOptions, type RunResult, type StartPolicy } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
@@ -33,12 +18,6 @@ type Worker = EngineDeps & { accountId: string; policy: StartPolicy };
 
 let worker: Worker | undefined;
 
-/** The runbooks shipped with the function (`runbooks/`, copied into the bundle), by name. */
-function shippedRunbooks(): Map<string, LoadedRunbook> {
-  const dir = resolve(process.env.RUNBOOKS_DIR ?? 'runbooks');
-  return new Map(existsSync(dir) ? repositoryRunbooks(dir).map((r) => [r.name, r]) : []);
-}
-
 /** The function's ARN without a version or alias: what a wake-up schedule invokes. */
 function unqualified(arn: string): string {
   return arn.split(':').slice(0, 7).join(':');
@@ -47,7 +26,7 @@ function unqualified(arn: string): string {
 async function engineFor(context: Context): Promise<Worker> {
   if (worker) return worker;
   const tableName = requireEnv('TABLE_NAME');
-  const shipped = shippedRunbooks();
+  const { ActionFailure, runbookEngineAdapters } = await import('../runbook-engine.js');
   const adapters = runbookEngineAdapters(clients, {
     tableName,
     clock: systemClock,
@@ -56,19 +35,12 @@ async function engineFor(context: Context): Promise<Worker> {
     pollIntervalMs: process.env.RUNBOOK_POLL_MS ? Number(process.env.RUNBOOK_POLL_MS) : undefined,
     eventBusName: process.env.EVENT_BUS_NAME || undefined,
     onPublishError: (e) => logger.warn('runbook events not published; they stay in the outbox for the tick', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
+    // The runbooks shipped with the function (`runbooks/`, copied into the bundle) before the account's documents.
+    runbooks: { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') },
   });
-  const ssmLoad = (name: string, version?: string) => adapters.loadRunbook(name, version);
-  const engine: EngineDeps = {
-    ...adapters,
-    // Shipped runbooks first (they are this release's), then the account's Automation documents.
-    loadRunbook: (name, version) => {
-      const own = version === undefined ? shipped.get(name) : undefined;
-      return own ? Promise.resolve(own) : ssmLoad(name, version);
-    },
-  };
   const accountId = await ownAccountId(clients, context.invokedFunctionArn);
   const policy = runbookStartPolicy(loadConfig(), accountId, tableName);
-  worker = { ...engine, accountId, policy, actions: asAllowedRole(adapters.actions, policy) };
+  worker = { ...adapters, accountId, policy, actions: asAllowedRole(adapters.actions, policy, ActionFailure) };
   return worker;
 }
 
@@ -76,10 +48,10 @@ async function engineFor(context: Context): Promise<Worker> {
  * The worker holds no permission to change anything itself: every step acts as its execution's role. A role that is
  * not the stage's own runbook role nor one the config allows is refused here, before STS is asked for it.
  */
-function asAllowedRole(actions: ActionRunner, policy: StartPolicy): ActionRunner {
+function asAllowedRole(actions: ActionRunner, policy: StartPolicy, Failure: new (message: string) => Error): ActionRunner {
   const check = (context: ActionContext) => {
-    if (!context.assumeRole) throw new ActionFailure('the execution has no role to run its steps as (it was not started through opsauto)');
-    if (!mayAssume(policy, context.assumeRole)) throw new ActionFailure(`role ${context.assumeRole} is not one runbooks may run as here (runbooks.assumeRoles)`);
+    if (!context.assumeRole) throw new Failure('the execution has no role to run its steps as (it was not started through opsauto)');
+    if (!mayAssume(policy, context.assumeRole)) throw new Failure(`role ${context.assumeRole} is not one runbooks may run as here (runbooks.assumeRoles)`);
   };
   return {
     start: (action, inputs, context) => {
@@ -107,6 +79,8 @@ function engineOptions(): EngineOptions {
  */
 export const handler = eventHandler(runbookWorkerEvent, async (event, context) => {
   const deps = await engineFor(context);
+  // Loaded on the first event, not at init: the engine, its YAML parser and the AWS adapters (runbook-engine.ts).
+  const { continueExecution, ec2InstanceFinder, ForbiddenError, planStart, runExecution, startExecution } = await import('../runbook-engine.js');
   const deadline = () => new Date(systemClock.now().getTime() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
   let executionIds: string[];
   if ('executionId' in event) executionIds = [event.executionId];
