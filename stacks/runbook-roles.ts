@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { parseRunbook, runbookIamActions, type OpsautoConfig, type Runbook } from '@opsauto/core';
-import { runbookAutomations, runbookRoleName } from '@opsauto/functions';
+import type { OpsautoConfig } from '@opsauto/core';
+import { automationActions, knownRunbooks, runbookAutomations, runbookRoleName } from '@opsauto/functions';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
@@ -10,37 +8,6 @@ import type { Construct } from 'constructs';
  * One IAM role per runbook automation, with exactly the actions its runbooks' steps can call (derived from the
  * documents at synth time), scoped to the configured regions and the stack's account wherever IAM allows it.
  */
-
-/** Where the runbooks the roles are derived from live, relative to the project root. */
-export const RUNBOOK_DIRECTORIES = ['runbooks', 'packages/localcloud/aws-documents'];
-
-/**
- * Every runbook document the stacks know by name: the shipped ones (`runbooks/`) and the AWS-owned ones opsauto
- * knows (`packages/localcloud/aws-documents/`), parsed with core's runbook parser.
- */
-export function knownRunbooks(root: string): Map<string, Runbook> {
-  const known = new Map<string, Runbook>();
-  for (const directory of RUNBOOK_DIRECTORIES) {
-    for (const file of readdirSync(join(root, directory)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
-      const name = basename(file, extname(file));
-      known.set(name, parseRunbook(readFileSync(join(root, directory, file), 'utf8'), { name }));
-    }
-  }
-  return known;
-}
-
-/** The IAM actions an automation's role needs: every action any of its runbooks can call. */
-export function automationActions(automation: { name: string; runbooks: string[] }, known: Map<string, Runbook>): string[] {
-  const actions = new Set<string>();
-  for (const name of automation.runbooks) {
-    const runbook = known.get(name);
-    if (!runbook) {
-      throw new Error(`runbook automation ${automation.name}: runbook ${name} is neither in runbooks/ nor an AWS-owned document opsauto knows, so its role cannot be derived`);
-    }
-    for (const action of runbookIamActions(runbook, (child) => known.get(child))) actions.add(action);
-  }
-  return [...actions].sort();
-}
 
 /** Where a scoped action's resources are: the deployment's partition, account and the configured regions. */
 interface ScopeContext {

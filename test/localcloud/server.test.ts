@@ -53,10 +53,10 @@ describe('localcloud endpoint', () => {
   it('answers an awsJson operation it does not emulate with UnknownOperationException', async () => {
     const res = await fetch(cloud.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.CreateEventBus', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=x' },
-      body: '{"Name":"custom"}',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.CreateArchive', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=x' },
+      body: '{"ArchiveName":"custom","EventSourceArn":"arn:aws:events:us-east-1:000000000000:event-bus/default"}',
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException', message: 'localcloud does not emulate events:CreateEventBus' });
+    expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException', message: 'localcloud does not emulate events:CreateArchive' });
   });
 });

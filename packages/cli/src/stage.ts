@@ -5,7 +5,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
-import { eventBusName, functionEnvironment, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
+import {
+  automationActions,
+  eventBusName,
+  functionEnvironment,
+  knownRunbooks,
+  manifest,
+  runbookAutomations,
+  runbookRoleName,
+  scheduledEventInput,
+  type FunctionDefinition,
+} from '@opsauto/functions';
 import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
 import { handlerLocation, projectRoot } from './project.js';
@@ -98,6 +108,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     const ddb = new DynamoDBClient({ endpoint: cloud.url, region });
     await ensureTable(ddb, table);
     await ensureEventBus(new EventBridgeClient({ endpoint: cloud.url, region }), eventBusName(table));
+    registerRunbookRoles(cloud, options.config, table);
     // AWS-owned runbooks exist in every account and region of AWS: in every configured region of the stage too.
     const documents = awsDocuments();
     cloud.seed({ regions: Object.fromEntries(options.config.regions.map((r) => [r, { documents }])) }, AWS_DOCUMENTS_DIR);
@@ -150,4 +161,20 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     await cloud.stop();
     throw e;
   }
+}
+
+/**
+ * The runbook roles, as the stacks create them, registered with localcloud: a step run as a role may call only the
+ * actions that role's runbooks need, as in AWS. A role one of whose runbooks opsauto cannot read from the repository
+ * (an account document, allow-listed in config) is left unrestricted on the stage: its actions cannot be derived.
+ */
+export function registerRunbookRoles(cloud: Localcloud, config: OpsautoConfig, table: string): string[] {
+  const known = knownRunbooks(projectRoot);
+  const unrestricted: string[] = [];
+  for (const automation of runbookAutomations(config)) {
+    const roleArn = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/${runbookRoleName(table, automation.name)}`;
+    if (automation.runbooks.every((name) => known.has(name))) cloud.iam.allow({ roleArn, actions: automationActions(automation, known) });
+    else unrestricted.push(roleArn);
+  }
+  return unrestricted;
 }

@@ -1,3 +1,4 @@
 export * from './manifest.js';
 export { sleep } from './sleep.js';
 export * from './runbook-policy.js';
+export * from './runbook-roles.js';
