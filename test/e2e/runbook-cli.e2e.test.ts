@@ -192,6 +192,27 @@ describe('opsauto runbook on the local stage', { timeout: 60_000 }, () => {
     ]);
   });
 
+  it('cannot terminate an instance with a file runbook: its steps run as the cli role, which may not', async () => {
+    // Prepare: a document of the operator's own that calls TerminateInstances, which no allow-listed runbook needs.
+    const terminate = `schemaVersion: '0.3'
+parameters:
+  InstanceId: { type: String }
+mainSteps:
+  - name: terminate
+    action: aws:executeAwsApi
+    inputs: { Service: ec2, Api: TerminateInstances, InstanceIds: ['{{ InstanceId }}'] }
+`;
+    // Act
+    const id = await start(runbookFile('terminate.yaml', terminate), '--param', `InstanceId=${soloId}`);
+    await stage.cloud.settle();
+    // Assess
+    const ended = await status(id);
+    expect(ended.status).toBe('Failed');
+    expect(ended.failureMessage).toMatch(/UnauthorizedOperation/);
+    expect(await instanceState(soloId)).not.toMatch(/shutting-down|terminated/);
+    expect(stage.cloud.iam.denials().map((d) => [d.roleArn, d.action])).toContainEqual([`arn:aws:iam::000000000000:role/${stage.tableName.replace(/-state$/, '')}-runbook-cli`, 'ec2:TerminateInstances']);
+  });
+
   it('fails the execution at aws:approve with the decision kept when an approver denies', async () => {
     // Prepare
     const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK));
