@@ -92,6 +92,13 @@ export async function run(): Promise<boolean> {
     const rounds = Math.ceil(TARGETS / CONCURRENCY);
     const idealMs = rounds * pathMs;
     const makespanMs = Date.parse(fleet.parent.endedAt!) - Date.parse(fleet.parent.createdAt);
+    // Where a loaded child's time goes: before its first step, each step, and after its last.
+    const mean = (values: number[]) => Math.round(values.reduce((n, v) => n + v, 0) / Math.max(1, values.length));
+    const breakdown = (cs: Execution[]) => ({
+      beforeFirstStepMs: mean(cs.map((c) => Date.parse(c.steps[0]?.startedAt ?? c.createdAt) - Date.parse(c.createdAt))),
+      stepsMs: [0, 1].map((i) => mean(cs.filter((c) => c.steps[i]?.endedAt).map((c) => Date.parse(c.steps[i].endedAt!) - Date.parse(c.steps[i].startedAt!)))),
+      afterLastStepMs: mean(cs.map((c) => Date.parse(c.endedAt!) - Date.parse(c.steps.at(-1)?.endedAt ?? c.endedAt!))),
+    });
     const meanChildMs = Math.round(fleet.children.reduce((n, c) => n + childMs(c), 0) / fleet.children.length);
     // Hand-off: from a child's end to the start of the child that took its slot (children are created at hand-off).
     const byIndex = new Map(fleet.children.map((c) => [c.targetIndex!, c]));
@@ -127,6 +134,7 @@ export async function run(): Promise<boolean> {
       invocationsPerTarget: Math.round((fleet.invocations / TARGETS) * 100) / 100,
       dynamoCalls: fleet.calls.dynamodb,
       baseline: { wallMs: Math.round(baseline.wallMs), childMs: pathMs, status: baseline.parent.status },
+      childBreakdown: { loaded: breakdown(fleet.children), baseline: breakdown(baseline.children) },
     };
     console.log(`AWS-StopEC2Instance over ${TARGETS} instances, MaxConcurrency ${CONCURRENCY}, ${LATENCY_MS} ms per call; ${result.status} ${JSON.stringify(result.counters)}`);
     console.table({
@@ -137,6 +145,7 @@ export async function run(): Promise<boolean> {
       invocations: { measured: fleet.invocations, bound: '-', ratio: result.invocationsPerTarget, target: '(per target, for reference)' },
     });
     console.log('DynamoDB calls:', JSON.stringify(fleet.calls.dynamodb));
+    console.log('A child, loaded vs alone:', JSON.stringify(result.childBreakdown));
     const met = { makespan: result.makespanRatio <= 1.25, writes: result.writesPerTransition <= 3, handoff: handoffCalls <= 3, completed: result.status === 'Success' };
     console.log(`targets: makespan ${met.makespan ? 'met' : 'MISSED'}, writes ${met.writes ? 'met' : 'MISSED'}, hand-off ${met.handoff ? 'met' : 'MISSED'}, completed ${met.completed ? 'yes' : 'NO'}`);
     writeResult('runbook-rate', { ...result, met });

@@ -22,8 +22,9 @@ export interface Turn {
   executionChanged: boolean;
   /** Step transitions this turn has made (bounded by maxTransitionsPerTurn). */
   transitions: number;
-  /** Transitions since signals were last read. */
+  /** Transitions since signals were last read, and when (clock ms) they were. */
   sinceSignalCheck: number;
+  signalsReadAt: number;
   /** A child of a rate-controlled parent, created and claimed by this turn's end, for the worker to run next. */
   handoff?: Execution;
   /** The version whose stored copy still holds events this turn has since published (cleared when the turn ends). */
@@ -31,7 +32,8 @@ export interface Turn {
 }
 
 export function newTurn(execution: Execution, signals: ExecutionSignal[], deps: EngineDeps, deadline: Date, options: Required<EngineOptions>): Turn {
-  return { execution, signals, consumed: [], deadline, deps, options, changedSteps: [], executionChanged: false, transitions: 0, sinceSignalCheck: 0 };
+  const signalsReadAt = deps.clock.now().getTime();
+  return { execution, signals, consumed: [], deadline, deps, options, changedSteps: [], executionChanged: false, transitions: 0, sinceSignalCheck: 0, signalsReadAt };
 }
 
 /** Moves what changed since the last save into the execution's outbox (before the write that holds it). */
@@ -169,7 +171,14 @@ export async function refreshSignals(turn: Turn): Promise<void> {
   const pending = await turn.deps.store.pendingSignals(turn.execution.executionId);
   turn.signals = pending.filter((s) => !turn.consumed.some((c) => c.kind === s.kind && c.at === s.at));
   turn.sinceSignalCheck = 0;
+  turn.signalsReadAt = turn.deps.clock.now().getTime();
 }
+
+/**
+ * Signals are read again once a second at most while a step polls (a poll every 250 ms would otherwise read them four
+ * times a second for every running execution); a wait of a second or more always ends with a read.
+ */
+export const SIGNAL_READ_INTERVAL_MS = 1_000;
 
 /**
  * Waits until `at`: in the worker when the wait is short and ends before the deadline (saving first what changed, so
@@ -184,7 +193,7 @@ export async function waitFor(turn: Turn, at: Date): Promise<'waited' | 'left'> 
   }
   if (turn.changedSteps.length > 0 || turn.executionChanged) await save(turn);
   if (waitMs > 0) await deps.sleep(waitMs);
-  await refreshSignals(turn);
+  if (deps.clock.now().getTime() - turn.signalsReadAt >= SIGNAL_READ_INTERVAL_MS) await refreshSignals(turn);
   return 'waited';
 }
 
