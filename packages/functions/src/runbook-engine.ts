@@ -3,3 +3,4 @@
 // the event schema and the middleware; bundled with code splitting, all of this is a chunk read at that first event.
 export { ActionFailure, continueExecution, ForbiddenError, planStart, runExecution, startExecution } from '@opsauto/core';
 export { ec2InstanceFinder, runbookEngineAdapters } from '@opsauto/aws/runbooks';
+export { mayAssume, runbookStartPolicy } from './runbook-policy.js';

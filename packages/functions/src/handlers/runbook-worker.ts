@@ -7,7 +7,6 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
-import { mayAssume, runbookStartPolicy } from '../runbook-policy.js';
 
 /** The worker leaves this much of its Lambda time unused: the last save and its notifications must fit. */
 const DEADLINE_MARGIN_MS = 30_000;
@@ -26,7 +25,7 @@ function unqualified(arn: string): string {
 async function engineFor(context: Context): Promise<Worker> {
   if (worker) return worker;
   const tableName = requireEnv('TABLE_NAME');
-  const { ActionFailure, runbookEngineAdapters } = await import('../runbook-engine.js');
+  const { ActionFailure, mayAssume, runbookEngineAdapters, runbookStartPolicy } = await import('../runbook-engine.js');
   const adapters = runbookEngineAdapters(clients, {
     tableName,
     clock: systemClock,
@@ -40,7 +39,7 @@ async function engineFor(context: Context): Promise<Worker> {
   });
   const accountId = await ownAccountId(clients, context.invokedFunctionArn);
   const policy = runbookStartPolicy(loadConfig(), accountId, tableName);
-  worker = { ...adapters, accountId, policy, actions: asAllowedRole(adapters.actions, policy, ActionFailure) };
+  worker = { ...adapters, accountId, policy, actions: asAllowedRole(adapters.actions, (role) => mayAssume(policy, role), ActionFailure) };
   return worker;
 }
 
@@ -48,10 +47,10 @@ async function engineFor(context: Context): Promise<Worker> {
  * The worker holds no permission to change anything itself: every step acts as its execution's role. A role that is
  * not the stage's own runbook role nor one the config allows is refused here, before STS is asked for it.
  */
-function asAllowedRole(actions: ActionRunner, policy: StartPolicy, Failure: new (message: string) => Error): ActionRunner {
+function asAllowedRole(actions: ActionRunner, mayAssume: (roleArn: string) => boolean, Failure: new (message: string) => Error): ActionRunner {
   const check = (context: ActionContext) => {
     if (!context.assumeRole) throw new Failure('the execution has no role to run its steps as (it was not started through opsauto)');
-    if (!mayAssume(policy, context.assumeRole)) throw new Failure(`role ${context.assumeRole} is not one runbooks may run as here (runbooks.assumeRoles)`);
+    if (!mayAssume(context.assumeRole)) throw new Failure(`role ${context.assumeRole} is not one runbooks may run as here (runbooks.assumeRoles)`);
   };
   return {
     start: (action, inputs, context) => {
