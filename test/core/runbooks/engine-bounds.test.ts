@@ -93,6 +93,28 @@ describe('runbook engine: bounds', () => {
     expect(largest).toBeLessThanOrEqual(EXECUTION_SIZE_LIMIT_BYTES);
     expect(String(done.steps.at(-1)?.outputs?.Blob)).toMatch(/^\[output of \d+ bytes left out/);
   });
+
+  it('ends Failed, saying why, an execution whose outputs no longer fit one item, instead of failing its writes for ever', async () => {
+    // Prepare: each step outputs 95 KB (under the per-step cap); four of them cannot fit one 400 KB item.
+    const blob = 'y'.repeat(95_000);
+    const actions = new FakeActions({ 'aws:executeAwsApi': () => ({ kind: 'done', response: { Blob: blob } }) });
+    const h = harness({ actions });
+    const steps = Array.from({ length: 6 }, (_, i) => ({
+      name: `s${i}`,
+      action: 'aws:executeAwsApi',
+      inputs: { Service: 'ec2', Api: 'DescribeInstances' },
+      outputs: [{ Name: 'Blob', Selector: '$.Blob', Type: 'String' }],
+    }));
+    // Act
+    const ex = await h.start({ runbook: doc(steps) });
+    await h.drain();
+    // Assess
+    const done = await h.get(ex.executionId);
+    expect(done.status).toBe('Failed');
+    expect(done.failureMessage).toMatch(/exceeds what one item may hold; its outputs and inputs were dropped/);
+    expect(actions.calls.length).toBeLessThan(6);
+    expect(h.published.at(-1)?.detail.Status).toBe('Failed');
+  });
 });
 
 describe('runbook engine: outbox', () => {
@@ -180,6 +202,8 @@ describe('runbook engine: hand-off between targets', () => {
       const create = log.find((l) => l.call === 'create' && l.round > handoff.round)!;
       expect(create.round - handoff.round + 1, 'sequential calls from the end to the next child').toBeLessThanOrEqual(2);
     }
+    // No two events share an ID, across the hand-offs too.
+    expect(new Set(h.published.map((e) => e.id)).size).toBe(h.published.length);
     // The parent dispatched the first child; the others were handed over, never dispatched.
     expect(dispatched.filter((id) => id !== parent.executionId)).toHaveLength(1);
   });

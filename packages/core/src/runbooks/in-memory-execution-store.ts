@@ -69,6 +69,11 @@ export class InMemoryExecutionStore implements ExecutionStore {
       if (isOtherRequest(existing, execution)) return Promise.reject(idempotencyConflict(existing));
       return Promise.resolve({ created: false, execution: this.withCounters(existing) });
     }
+    try {
+      checkItemSize(execution);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const stored = storedCopy({ ...execution, version: 1 });
     this.executions.set(stored.executionId, stored);
     return Promise.resolve({ created: true, execution: structuredClone(stored) });
@@ -87,6 +92,7 @@ export class InMemoryExecutionStore implements ExecutionStore {
 
   save(execution: Execution, consumedSignals: readonly ExecutionSignal[] = []): Promise<void> {
     try {
+      checkItemSize(execution);
       const consumed = new Set(consumedSignals.map((s) => consumedSignalId(execution.executionId, s, signalIdentity.get(s))));
       const stored = this.executions.get(execution.executionId);
       if (!stored || stored.version !== execution.version - 1) {
@@ -234,6 +240,12 @@ function consumedSignalId(executionId: string, signal: ExecutionSignal, identity
     throw new ValidationError(`a consumed ${signal.kind} signal was not read by get(${executionId}); pass the signal objects get returned`, 'consumedSignals');
   }
   return identity.id;
+}
+
+/** DynamoDB refuses an item over 400 KB; so does this store (its JSON as the measure), so that tests see it too. */
+function checkItemSize(execution: Execution): void {
+  const size = Buffer.byteLength(JSON.stringify(execution));
+  if (size > 400 * 1024) throw new ValidationError(`Item size has exceeded the maximum allowed size (${size} bytes)`, 'execution');
 }
 
 const countersOf = (c: RateCounters): RateCounters => ({ launched: c.launched, running: c.running, succeeded: c.succeeded, failed: c.failed });

@@ -48,6 +48,26 @@ export function trimHistory(ex: Execution, limit = STEP_HISTORY_LIMIT): void {
 export function fitItem(ex: Execution): number | undefined {
   if (jsonBytes(ex) <= EXECUTION_SIZE_LIMIT_BYTES) return undefined;
   trimHistory(ex, 5);
+  if (jsonBytes(ex) <= EXECUTION_SIZE_LIMIT_BYTES) return undefined;
+  // The step runs' outputs are also in `stepOutputs` (what later steps read), and events' Outputs in the execution.
+  for (const entry of ex.steps) if (entry.outputs && entry.endedAt) entry.outputs = { '@omitted': 'kept in the execution\'s stepOutputs only, to fit one item' };
+  for (const entry of Object.values(ex.outbox ?? {})) delete entry.detail.Outputs;
   const size = jsonBytes(ex);
   return size <= EXECUTION_SIZE_LIMIT_BYTES ? undefined : size;
+}
+
+/**
+ * Cuts an execution that cannot fit to what ending it needs: no outputs, no inputs, its last few step runs. The
+ * open step run ends Failed.
+ */
+export function shrinkToEnd(ex: Execution): void {
+  ex.outputs = undefined;
+  ex.stepOutputs = undefined;
+  trimHistory(ex, 5);
+  for (const entry of ex.steps) {
+    entry.outputs = undefined;
+    entry.inputs = undefined;
+    entry.actionState = undefined;
+  }
+  for (const entry of Object.values(ex.outbox ?? {})) delete entry.detail.Outputs;
 }

@@ -12,15 +12,16 @@ export const EVENT_DETAIL_LIMIT_BYTES = 200_000;
 export const OUTBOX_RETRY_MS = 60_000;
 
 /**
- * Adds the events for this change to the execution's outbox, keyed so that they sort in publication order and IDs
- * stay the same when published again. Returns the entries added.
+ * Adds the events for this change to the execution's outbox, keyed by the version of the write that will hold them
+ * (so that they sort in publication order, no two events share an ID, and an ID stays the same when published
+ * again). Returns the entries added.
  */
-export function stageEvents(ex: Execution, steps: readonly StepExecution[], executionChanged: boolean, now: Date): OutboxEntry[] {
+export function stageEvents(ex: Execution, steps: readonly StepExecution[], executionChanged: boolean, now: Date, version: number): OutboxEntry[] {
   const entries = runbookStatusEntries(ex, steps, executionChanged);
   if (entries.length === 0) return [];
   const outbox = (ex.outbox ??= {});
   const added = entries.map((entry, i) => {
-    const key = `${String(ex.version).padStart(8, '0')}-${String(i).padStart(3, '0')}`;
+    const key = `${String(version).padStart(8, '0')}-${String(i).padStart(3, '0')}`;
     const id = `${ex.executionId}/${key}`;
     const detail = withinLimit({ ...(entry.Detail as unknown as Record<string, unknown>), EventId: id });
     const staged: OutboxEntry = { id, detailType: entry.DetailType, detail };

@@ -2,8 +2,8 @@ import { ConcurrentUpdateError } from '../../errors.js';
 import { isTerminal, type Execution } from '../execution.js';
 import { ENGINE_DEFAULTS, type EngineDeps, type EngineOptions } from './deps.js';
 import { advanceParent, reportToParent } from './parent.js';
-import { advance } from './step-loop.js';
-import { beginCurrentStep, endTurn, newTurn, publishOutbox, save, setStatus, type RunOutcome, type Turn } from './turn.js';
+import { advance, endTooLarge } from './step-loop.js';
+import { beginCurrentStep, endTurn, ExecutionTooLargeError, newTurn, publishOutbox, save, setStatus, type RunOutcome, type Turn } from './turn.js';
 
 // The interpreter's entry. It advances one execution as far as it can within a worker's time, writing the execution
 // to the store after every step (one conditional write per step: the write that ends a step also starts the next),
@@ -72,7 +72,14 @@ export async function continueExecution(execution: Execution, deps: EngineDeps, 
 }
 
 async function play(turn: Turn): Promise<RunResult> {
-  const outcome = turn.execution.rateControl ? await advanceParent(turn) : await advance(turn);
+  let outcome: RunOutcome;
+  try {
+    outcome = turn.execution.rateControl ? await advanceParent(turn) : await advance(turn);
+  } catch (e) {
+    if (!(e instanceof ExecutionTooLargeError)) throw e;
+    await endTooLarge(turn, e);
+    outcome = 'ended';
+  }
   await endTurn(turn);
   return { outcome, execution: turn.execution, ...(turn.handoff ? { next: turn.handoff } : {}) };
 }

@@ -2,7 +2,7 @@ import { actionRules } from '../actions.js';
 import type { RunbookStep } from '../document.js';
 import { isTerminal, type ActionResult, type ExecutionStatus, type StepExecution } from '../execution.js';
 import { selectOutputs } from '../selector.js';
-import { boundedOutputs, fitItem } from './bounds.js';
+import { boundedOutputs, shrinkToEnd } from './bounds.js';
 import { builtInActions, isBuiltIn } from './built-in-actions.js';
 import { reportToParent } from './parent.js';
 import {
@@ -18,6 +18,7 @@ import {
   stepDefinition,
   takeSignal,
   waitFor,
+  type ExecutionTooLargeError,
   type RunOutcome,
   type Turn,
 } from './turn.js';
@@ -237,17 +238,26 @@ export async function finish(turn: Turn, status?: ExecutionStatus): Promise<void
   turn.consumed.push(...turn.signals);
   turn.signals = [];
   setStatus(turn, status ?? finalStatus(ex));
-  const tooLarge = fitItem(ex);
-  if (tooLarge !== undefined) {
-    // Even the final write would not fit: keep the status and why, drop the outputs.
-    ex.outputs = undefined;
-    ex.stepOutputs = undefined;
-    for (const entry of ex.steps) entry.outputs = entry.inputs = undefined;
-    ex.failureMessage = `the execution's state (${tooLarge} bytes) exceeds what one item may hold; its outputs were dropped`;
-    setStatus(turn, 'Failed');
-  }
   await save(turn);
   turn.handoff = await reportToParent(ex, turn);
+}
+
+/**
+ * Ends an execution whose next write would not fit one item (ExecutionTooLargeError from `save`): Failed, saying
+ * so, with its outputs and inputs dropped, rather than a write that fails and a step that runs again for ever.
+ */
+export async function endTooLarge(turn: Turn, error: ExecutionTooLargeError): Promise<void> {
+  const ex = turn.execution;
+  const now = turn.deps.clock.now();
+  shrinkToEnd(ex);
+  const open = openEntry(ex);
+  if (open) {
+    open.endedAt = now.toISOString();
+    open.failureMessage = error.message;
+    setStepStatus(turn, open, 'Failed');
+  }
+  ex.failureMessage = `${error.message}; its outputs and inputs were dropped`;
+  await finish(turn, 'Failed');
 }
 
 /**

@@ -36,24 +36,33 @@ export function newTurn(execution: Execution, signals: ExecutionSignal[], deps: 
   return { execution, signals, consumed: [], deadline, deps, options, changedSteps: [], executionChanged: false, transitions: 0, sinceSignalCheck: 0, signalsReadAt };
 }
 
-/** Moves what changed since the last save into the execution's outbox (before the write that holds it). */
-function stage(turn: Turn): void {
+/** Moves what changed since the last save into the execution's outbox, for the write of `version` that holds it. */
+function stage(turn: Turn, version: number): void {
   const ex = turn.execution;
-  if (turn.changedSteps.length > 0 || turn.executionChanged) stageEvents(ex, turn.changedSteps, turn.executionChanged, turn.deps.clock.now());
+  if (turn.changedSteps.length > 0 || turn.executionChanged) stageEvents(ex, turn.changedSteps, turn.executionChanged, turn.deps.clock.now(), version);
   turn.changedSteps = [];
   turn.executionChanged = false;
 }
 
+/** The execution would not fit one item even cut down (bounds.ts): the turn ends it Failed instead of writing it. */
+export class ExecutionTooLargeError extends Error {
+  override name = 'ExecutionTooLargeError';
+  constructor(readonly size: number) {
+    super(`the execution's state (${size} bytes) exceeds what one item may hold`);
+  }
+}
+
 /**
  * Writes the execution (conditional on the version read) with the events of what changed, then publishes them.
- * An execution grown past an item's size is cut down first (bounds.ts); one that still does not fit is the caller's
- * to end (see `tooLarge`).
+ * An execution grown past an item's size is cut down first (bounds.ts); one that still does not fit throws
+ * ExecutionTooLargeError, and nothing is written.
  */
 export async function save(turn: Turn): Promise<void> {
   const ex = turn.execution;
-  stage(turn);
+  stage(turn, ex.version + 1);
   trimHistory(ex);
-  fitItem(ex);
+  const tooLarge = fitItem(ex);
+  if (tooLarge !== undefined) throw new ExecutionTooLargeError(tooLarge);
   ex.version += 1;
   try {
     await turn.deps.store.save(ex, turn.consumed);
@@ -69,8 +78,8 @@ export async function save(turn: Turn): Promise<void> {
 
 /** Creates a new execution (version 1) with the events of its first changes, then publishes them. */
 export async function createWithEvents(turn: Turn): Promise<boolean> {
-  stage(turn);
   const ex = turn.execution;
+  stage(turn, ex.version);
   const { created } = await turn.deps.store.create(ex);
   if (!created || ex.outbox === undefined) return created;
   await publishOutbox(turn.deps, ex, false);
