@@ -6,6 +6,7 @@ import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
   checkSignal,
+  runningStep,
   isTerminal,
   NotFoundError,
   ParameterValueError,
@@ -170,12 +171,6 @@ function printPlan(program: Command, plan: ExecutionPlan): void {
   );
 }
 
-/** The step entry that is running or waiting now, if any. */
-function openStep(ex: Execution): StepExecution | undefined {
-  const last = ex.steps.at(-1);
-  return last && last.name === ex.currentStep && (last.status === 'InProgress' || last.status === 'Waiting') ? last : undefined;
-}
-
 function stepResult(step: StepExecution): string {
   if (step.failureMessage) return step.failureMessage;
   if (step.outputs) return JSON.stringify(step.outputs);
@@ -197,7 +192,7 @@ function printExecution(program: Command, ex: Execution, children: ExecutionSumm
   field('parameters', assignments(ex.parameters));
   field('outputs', assignments(ex.outputs));
   field('failure', ex.failureMessage);
-  const open = openStep(ex);
+  const open = runningStep(ex);
   if (open?.action === 'aws:pause') field('waiting', `at ${open.name} (aws:pause): ${hint(program, `resume ${ex.executionId}`)}`);
   if (open?.action === 'aws:approve') {
     const approvers = Array.isArray(open.inputs?.Approvers) ? ` by ${(open.inputs.Approvers as unknown[]).join(', ')}` : '';
@@ -238,7 +233,7 @@ async function waitForEnd(store: DynamoExecutionStore, executionId: string, json
   let last = '';
   for (;;) {
     const ex = await load(store, executionId);
-    const open = openStep(ex);
+    const open = runningStep(ex);
     const line = `${ex.status}${open ? ` at ${open.name} (${open.status})` : ''}`;
     if (line !== last && !json) console.log(`... ${line}`);
     last = line;
