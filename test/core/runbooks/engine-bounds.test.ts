@@ -5,6 +5,19 @@ import { doc, FakeActions, harness } from './engine-harness.js';
 // A document that loops on itself without ever waiting: AWS allows it, so the engine must bound it.
 const selfLoop = doc([{ name: 'again', action: 'aws:sleep', inputs: { Duration: 'PT0S' }, nextStep: 'again' }]);
 
+/** `count` steps, each outputting (through a selector) a string of `bytes` characters. */
+function blobSteps(count: number, bytes: number) {
+  const blob = 'x'.repeat(bytes);
+  const actions = new FakeActions({ 'aws:executeAwsApi': () => ({ kind: 'done', response: { Blob: blob } }) });
+  const steps = Array.from({ length: count }, (_, i) => ({
+    name: `s${i}`,
+    action: 'aws:executeAwsApi',
+    inputs: { Service: 'ec2', Api: 'DescribeInstances' },
+    outputs: [{ Name: 'Blob', Selector: '$.Blob', Type: 'String' }],
+  }));
+  return { actions, runbook: doc(steps) };
+}
+
 describe('runbook engine: bounds', () => {
   it('ends a document that loops without waiting Failed at the per-execution limit, each worker turn making at most the per-turn limit', async () => {
     // Prepare
@@ -69,15 +82,8 @@ describe('runbook engine: bounds', () => {
 
   it('keeps an execution under the item limit when its steps output more than it could hold, saying what it left out', async () => {
     // Prepare: each step outputs 150 KB, through 12 steps.
-    const big = 'x'.repeat(150_000);
-    const actions = new FakeActions({ 'aws:executeAwsApi': () => ({ kind: 'done', response: { Blob: big } }) });
+    const { actions, runbook } = blobSteps(12, 150_000);
     const h = harness({ actions });
-    const steps = Array.from({ length: 12 }, (_, i) => ({
-      name: `s${i}`,
-      action: 'aws:executeAwsApi',
-      inputs: { Service: 'ec2', Api: 'DescribeInstances' },
-      outputs: [{ Name: 'Blob', Selector: '$.Blob', Type: 'String' }],
-    }));
     let largest = 0;
     const save = h.store.save.bind(h.store);
     h.store.save = (ex, consumed) => {
@@ -85,7 +91,7 @@ describe('runbook engine: bounds', () => {
       return save(ex, consumed);
     };
     // Act
-    const ex = await h.start({ runbook: doc(steps) });
+    const ex = await h.start({ runbook });
     await h.drain();
     // Assess
     const done = await h.get(ex.executionId);
@@ -96,17 +102,10 @@ describe('runbook engine: bounds', () => {
 
   it('ends Failed, saying why, an execution whose outputs no longer fit one item, instead of failing its writes for ever', async () => {
     // Prepare: each step outputs 95 KB (under the per-step cap); four of them cannot fit one 400 KB item.
-    const blob = 'y'.repeat(95_000);
-    const actions = new FakeActions({ 'aws:executeAwsApi': () => ({ kind: 'done', response: { Blob: blob } }) });
+    const { actions, runbook } = blobSteps(6, 95_000);
     const h = harness({ actions });
-    const steps = Array.from({ length: 6 }, (_, i) => ({
-      name: `s${i}`,
-      action: 'aws:executeAwsApi',
-      inputs: { Service: 'ec2', Api: 'DescribeInstances' },
-      outputs: [{ Name: 'Blob', Selector: '$.Blob', Type: 'String' }],
-    }));
     // Act
-    const ex = await h.start({ runbook: doc(steps) });
+    const ex = await h.start({ runbook });
     await h.drain();
     // Assess
     const done = await h.get(ex.executionId);
