@@ -30,10 +30,13 @@ const LOCAL_WAKE_UP_ROLE = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/opsauto-local-w
 /** AWS-owned Automation documents localcloud serves (see its README there). */
 const AWS_DOCUMENTS_DIR = fileURLToPath(new URL('../../localcloud/aws-documents/', import.meta.url));
 
-function awsDocuments(): { name: string; file: string; owner: 'Amazon' }[] {
-  return readdirSync(AWS_DOCUMENTS_DIR)
-    .filter((f) => /^AWS-.*\.(json|ya?ml)$/.test(f))
-    .map((file) => ({ name: basename(file, extname(file)), file, owner: 'Amazon' as const }));
+function awsDocuments(): { name: string; file: string; owner: 'Amazon'; documentType: 'Automation' | 'Command' }[] {
+  const documents = (dir: string, documentType: 'Automation' | 'Command') =>
+    readdirSync(join(AWS_DOCUMENTS_DIR, dir))
+      .filter((f) => /^AWS-.*\.(json|ya?ml)$/.test(f))
+      .map((file) => ({ name: basename(file, extname(file)), file: join(dir, file), owner: 'Amazon' as const, documentType }));
+  // Command documents (Run Command's, for aws:runCommand) live in their own folder: runbook roles read the others.
+  return [...documents('.', 'Automation'), ...documents('command', 'Command')];
 }
 
 /** Creates opsauto's event bus unless it exists (a restored stage keeps it). */

@@ -5,7 +5,8 @@ import { seedEc2, seedVolumes, type Ec2Seed } from './services/ec2.js';
 import type { VolumeSeed } from './services/ec2-volume-seed.js';
 import { seedDbInstances, type DbInstanceSeed } from './services/rds.js';
 import { seedBuckets, type BucketSeed } from './services/s3-buckets.js';
-import { seedDocuments, seedParameters, type SeedDocument, type SeedParameter } from './services/ssm.js';
+import { configureAgent, seedDocuments, seedParameters, type AgentSettings, type SeedDocument, type SeedParameter } from './services/ssm.js';
+import { checkAgentSettings } from './services/ssm-managed-nodes.js';
 import type { Store } from './store.js';
 
 /**
@@ -16,7 +17,10 @@ import type { Store } from './store.js';
  * regions:
  *   us-east-1:
  *     images:      [{ name, creationDate?, tags?, state?, description?, public? }]
- *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone? }]
+ *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone?,
+ *                    agent?: { status?: online|offline, platform?, result?: success|failure|timeout, exitCode?, output?,
+ *                              error?, durationSeconds?, documents?: { <document name>: { result?, exitCode?, … } },
+ *                              patches?: { installed?, missing?, failed?, baselineId? } } }]   # agent: an SSM managed node
  *     volumes:     [{ size?, type?, availabilityZone?, tags?, createTime?, attachedTo?: <instance Name tag or id>,
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
@@ -31,7 +35,7 @@ export interface Fleet {
     string,
     {
       images?: NonNullable<Ec2Seed['images']>;
-      instances?: (Omit<NonNullable<Ec2Seed['instances']>[number], 'imageId' | 'instanceType'> & { image?: string; type?: string })[];
+      instances?: (Omit<NonNullable<Ec2Seed['instances']>[number], 'imageId' | 'instanceType'> & { image?: string; type?: string; agent?: AgentSettings })[];
       volumes?: VolumeSeed[];
       parameters?: SeedParameter[];
       dbInstances?: DbInstanceSeed[];
@@ -70,7 +74,15 @@ function checkFleet(fleet: unknown): asserts fleet is Fleet {
       check(typeof p?.name === 'string', `regions.${region}.parameters[${i}].name`, 'is required');
       check(typeof p.value === 'string', `regions.${region}.parameters[${i}].value`, 'is required (a string)');
     });
-    content.instances?.forEach((inst, i) => check(inst === null || typeof inst === 'object', `regions.${region}.instances[${i}]`, 'must be a mapping'));
+    content.instances?.forEach((inst, i) => {
+      check(inst === null || typeof inst === 'object', `regions.${region}.instances[${i}]`, 'must be a mapping');
+      if (inst?.agent === undefined) return;
+      try {
+        checkAgentSettings(inst.agent, `fleet.regions.${region}.instances[${i}].agent`);
+      } catch (e) {
+        throw new SeedError((e as Error).message);
+      }
+    });
     content.dbInstances?.forEach((db, i) => check(typeof db?.identifier === 'string', `regions.${region}.dbInstances[${i}].identifier`, 'is required'));
     content.buckets?.forEach((b, i) => check(typeof b?.name === 'string', `regions.${region}.buckets[${i}].name`, 'is required'));
     content.documents?.forEach((d, i) => {
@@ -90,12 +102,17 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
     const { imageIds } = seedEc2(store, account, region, { images: content.images ?? [] });
     const byName = new Map((content.images ?? []).map((img, i) => [img.name, imageIds[i]]));
     const instances = (content.instances ?? []).map((inst, i) => {
-      const { image, type, ...rest } = inst ?? {};
+      // The agent is not EC2's: it is configured once the instance exists.
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      const { image, type, agent, ...rest } = inst ?? {};
       const imageId = image === undefined ? undefined : byName.get(image);
       check(image === undefined || imageId !== undefined, `regions.${region}.instances[${i}].image`, `names no image of this fleet (${[...byName.keys()].join(', ') || 'none'})`);
       return { ...rest, imageId, instanceType: type };
     });
     const { instanceIds } = seedEc2(store, account, region, { instances });
+    (content.instances ?? []).forEach((inst, i) => {
+      if (inst?.agent !== undefined) configureAgent(store, account, region, instanceIds[i], inst.agent, now);
+    });
     // A fleet names instances by their Name tag; volumes refer to them that way.
     const instancesByName = new Map(instances.flatMap((inst, i) => {
       const tags = inst.tags;

@@ -1,6 +1,6 @@
 /**
  * Hybrid activations and the managed nodes (`mi-…`) registered with them: CreateActivation, DescribeActivations,
- * DeleteActivation, DescribeInstanceInformation, DeregisterManagedInstance, and the registration an SSM Agent
+ * DeleteActivation, DeregisterManagedInstance, and the registration an SSM Agent
  * performs with an activation id and code (`registerManagedInstance`, also served as the agent's
  * `AmazonSSM.RegisterManagedInstance` call).
  *
@@ -266,95 +266,6 @@ export function registerFromControlApi(store: Store, account: string, defaultReg
 
 // --- managed nodes ------------------------------------------------------------------------------------------------
 
-const INFORMATION_FILTER_KEYS = ['InstanceIds', 'AgentVersion', 'PingStatus', 'PlatformTypes', 'ActivationIds', 'IamRole', 'ResourceType', 'AssociationStatus'];
-const ALLOWED_VALUES: Record<string, string[]> = {
-  PingStatus: ['Online', 'ConnectionLost', 'Inactive'],
-  PlatformTypes: ['Windows', 'Linux', 'MacOS'],
-  ResourceType: ['ManagedInstance', 'EC2Instance'],
-};
-
-/** A predicate for one filter key and its values; `tag:K` and `tag-key` come from the string filters only. */
-function nodeFilter(key: string, values: string[]): (n: ManagedNodeRecord) => boolean {
-  if (values.length === 0) throw new AwsError('InvalidInstanceInformationFilterValue', `The filter ${key} needs at least one value.`);
-  const allowed = ALLOWED_VALUES[key];
-  const bad = allowed && values.find((v) => !allowed.includes(v));
-  if (bad) throw new AwsError('InvalidInstanceInformationFilterValue', `The filter value ${bad} is not valid for ${key}. Valid values: ${allowed.join(', ')}.`);
-  if (key.startsWith('tag:')) return (n) => n.tags.some((t) => t.Key === key.slice(4) && values.includes(t.Value));
-  switch (key) {
-    case 'tag-key':
-      return (n) => n.tags.some((t) => values.includes(t.Key));
-    case 'InstanceIds':
-      return (n) => values.includes(n.instanceId);
-    case 'AgentVersion':
-      return (n) => values.includes(n.agentVersion);
-    case 'PingStatus':
-      // Emulated nodes stay Online: there is no agent behind them to stop pinging.
-      return () => values.includes('Online');
-    case 'PlatformTypes':
-      return (n) => values.includes(n.platformType);
-    case 'ActivationIds':
-      return (n) => values.includes(n.activationId);
-    case 'IamRole':
-      return (n) => values.includes(n.iamRole);
-    case 'ResourceType':
-      return () => values.includes('ManagedInstance');
-    default:
-      // AssociationStatus: no associations are emulated, so no node has one.
-      return () => false;
-  }
-}
-
-function describeInstanceInformation(
-  input: {
-    InstanceInformationFilterList?: { key?: string; valueSet?: string[] }[];
-    Filters?: { Key?: string; Values?: string[] }[];
-    MaxResults?: number;
-    NextToken?: string;
-  },
-  ctx: RequestContext,
-) {
-  const limit = maxResults(input.MaxResults, 50, 50, 5);
-  const legacy = (input.InstanceInformationFilterList ?? []).map((f, i) => {
-    const key = f.key ?? '';
-    if (!INFORMATION_FILTER_KEYS.includes(key)) {
-      throw validation(`1 validation error detected: Value '${key}' at 'instanceInformationFilterList.${i + 1}.member.key' failed to satisfy constraint: Member must satisfy enum value set: [${INFORMATION_FILTER_KEYS.join(', ')}]`);
-    }
-    return nodeFilter(key, f.valueSet ?? []);
-  });
-  const filters = (input.Filters ?? []).map((f) => {
-    const key = f.Key ?? '';
-    if (!INFORMATION_FILTER_KEYS.includes(key) && key !== 'tag-key' && !/^tag:.+/.test(key)) {
-      throw new AwsError('InvalidFilterKey', `The filter key ${key} is not valid. Valid keys: ${INFORMATION_FILTER_KEYS.join(', ')}, tag-key, tag:<key>.`);
-    }
-    return nodeFilter(key, f.Values ?? []);
-  });
-  const checks = [...legacy, ...filters];
-  const nodes = Object.values(activationsState(ctx.store, ctx.account, ctx.region).nodes).filter((n) => checks.every((c) => c(n)));
-  const { page, nextToken } = pageAfter(nodes, (n) => n.instanceId, limit, input.NextToken, invalidNextToken);
-  return {
-    InstanceInformationList: page.map((n) => ({
-      InstanceId: n.instanceId,
-      PingStatus: 'Online',
-      LastPingDateTime: new Date(n.lastPingDateTime),
-      AgentVersion: n.agentVersion,
-      IsLatestVersion: true,
-      PlatformType: n.platformType,
-      PlatformName: n.platformName,
-      PlatformVersion: n.platformVersion,
-      ActivationId: n.activationId,
-      IamRole: n.iamRole,
-      RegistrationDate: new Date(n.registrationDate),
-      ResourceType: 'ManagedInstance',
-      ...(n.name !== undefined ? { Name: n.name } : {}),
-      IPAddress: n.ipAddress,
-      ComputerName: n.computerName,
-      SourceId: n.instanceId,
-      SourceType: 'AWS::SSM::ManagedInstance',
-    })),
-    ...(nextToken ? { NextToken: nextToken } : {}),
-  };
-}
-
 /** The managed node an id names; undefined for unknown ids and for ids that are not `mi-` ids. */
 export function findManagedNode(store: Store, account: string, region: string, instanceId: string | undefined): ManagedNodeRecord | undefined {
   if (!instanceId || !MANAGED_INSTANCE_ID.test(instanceId)) return undefined;
@@ -373,7 +284,6 @@ export const activationOperations: Record<string, Operation> = {
   CreateActivation: createActivation,
   DescribeActivations: describeActivations,
   DeleteActivation: deleteActivation,
-  DescribeInstanceInformation: describeInstanceInformation,
   DeregisterManagedInstance: deregisterManagedInstance,
   /** The SSM Agent's own call (not in the public SDK): `{ActivationId, ActivationCode, PublicKey, …}` -> `{InstanceId}`. */
   RegisterManagedInstance(input: { ActivationId?: string; ActivationCode?: string }, ctx: RequestContext) {

@@ -2,15 +2,18 @@
  * SSM (awsJson1_1, `AmazonSSM.*`). Parameter Store here: parameters with versions, labels, tiers, data types (with
  * `aws:ec2:image` checked against the emulated EC2 images), `Parameter Store Change` events, and policies that act
  * on the virtual clock (ssm-policies.ts). The rest of SSM comes from its own modules: tags (ssm-tags.ts), OpsCenter
- * (ssm-opsitems.ts), hybrid activations and managed nodes (ssm-activations.ts) and documents (ssm-documents.ts).
+ * (ssm-opsitems.ts), hybrid activations (ssm-activations.ts), managed nodes (ssm-managed-nodes.ts), Run Command with its
+ * simulated agent and patch states (ssm-commands.ts) and documents (ssm-documents.ts).
  */
 import { AwsError, validation } from '../errors.js';
 import type { Store } from '../store.js';
 import { findImage, IMAGE_ID } from './ec2-model.js';
 import { pageAfter, upsertTags, type Tag } from './filters.js';
 import { activationOperations } from './ssm-activations.js';
+import { armAllCommands, commandOperations } from './ssm-commands.js';
 import { documentOperations } from './ssm-documents.js';
 import { opsItemOperations } from './ssm-opsitems.js';
+import { managedNodeOperations } from './ssm-managed-nodes.js';
 import { invalidNextToken, maxResults } from './ssm-paging.js';
 import { armAllPolicies, armParameterPolicies } from './ssm-policies.js';
 import { tagOperations } from './ssm-tags.js';
@@ -39,6 +42,8 @@ import type { RequestContext, ServiceDefinition } from './types.js';
 
 export { registerFromControlApi, registerManagedInstance, type RegistrationDetails } from './ssm-activations.js';
 export { seedDocuments, type SeedDocument } from './ssm-documents.js';
+export { configureAgent, type AgentOutcome, type AgentSettings } from './ssm-managed-nodes.js';
+export { kickCommands } from './ssm-commands.js';
 export { DEFAULT_OPEN_OPSITEM_LIMIT, setOpenOpsItemLimit } from './ssm-opsitems.js';
 export { setImageValidationDelay } from './ssm-parameters.js';
 
@@ -347,9 +352,12 @@ export const ssm: ServiceDefinition = {
     ...opsItemOperations,
     ...activationOperations,
     ...documentOperations,
+    ...managedNodeOperations,
+    ...commandOperations,
   },
   start(rt) {
     armAllPolicies(rt);
+    armAllCommands(rt);
   },
 };
 
