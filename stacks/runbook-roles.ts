@@ -95,6 +95,20 @@ export function actionScope(action: string, context: ScopeContext): Scope {
         condition: { StringEquals: { 'aws:ResourceAccount': account } },
       };
     case 'ssm': {
+      // Run Command (Service Authorization Reference, "Actions defined by AWS Systems Manager"): SendCommand is
+      // authorised on the document (AWS's own have no account in their ARN) and on each node it runs on; reading
+      // commands and their invocations supports no resource-level permissions.
+      if (api === 'sendcommand') {
+        return {
+          resources: regions.flatMap((region) => [
+            `arn:${partition}:ssm:${region}::document/*`,
+            `arn:${partition}:ssm:${region}:${account}:document/*`,
+            `arn:${partition}:ec2:${region}:${account}:instance/*`,
+            `arn:${partition}:ssm:${region}:${account}:managed-instance/*`,
+          ]),
+        };
+      }
+      if (api === 'listcommands' || api === 'listcommandinvocations') return { resources: ['*'] };
       const types = SSM_RESOURCE_TYPES[api];
       if (!types) throw unknown();
       return { resources: regions.flatMap((region) => types.map((type) => `arn:${partition}:ssm:${region}:${account}:${type}`)) };

@@ -154,7 +154,7 @@ export interface ActionRule<S extends z.ZodMiniType = z.ZodMiniType> {
 const rule = <S extends z.ZodMiniType>(r: ActionRule<S>): ActionRule<S> => r;
 
 /**
- * The input rules of each supported action. A document with any other action (aws:executeScript, aws:runCommand,
+ * The input rules of each supported action. A document with any other action (aws:executeScript,
  * aws:invokeLambdaFunction …) is rejected when it is loaded.
  */
 export const actionRules = {
@@ -274,6 +274,40 @@ export const actionRules = {
       Array.isArray(Approvers) && typeof MinRequiredApprovals === 'number' && MinRequiredApprovals > Approvers.length
         ? [{ path: 'MinRequiredApprovals', message: `cannot exceed the ${Approvers.length} approver(s) listed` }]
         : [],
+  }),
+
+  // automation-action-runcommand: DocumentName required; InstanceIds (at most 50) or Targets; "supports most send
+  // command parameters". Outputs CommandId, Status, ResponseCode and Output (the last two for a single node).
+  // Output to S3, CloudWatch Logs and SNS notifications are not built: refused when the document is loaded.
+  'aws:runCommand': rule({
+    inputs: z.looseObject({
+      DocumentName: nonEmpty,
+      InstanceIds: z.optional(stringList),
+      Targets: z.optional(orReference(z.array(z.looseObject({ Key: nonEmpty, Values: z.array(z.string()) })), 'a list of { Key, Values }')),
+      Parameters: z.optional(orReference(mapping, 'a mapping of parameter names to values')),
+      TimeoutSeconds: z.optional(orReference(z.int().check(z.gte(30, 'must be at least 30'), z.lte(2_592_000, 'must be at most 2592000')), 'a number of seconds')),
+      Comment: z.optional(text.check(z.maxLength(100, 'must be at most 100 characters'))),
+      DocumentVersion: z.optional(text),
+      DocumentHash: z.optional(text),
+      DocumentHashType: z.optional(text),
+      MaxConcurrency: z.optional(text),
+      MaxErrors: z.optional(text),
+    }),
+    outputs: { CommandId: 'String', Status: 'String', ResponseCode: 'Integer', Output: 'String' },
+    check: (inputs) => {
+      const problems: InputProblem[] = [];
+      for (const refused of ['OutputS3BucketName', 'OutputS3KeyPrefix', 'OutputS3Region', 'CloudWatchOutputConfig', 'NotificationConfig', 'ServiceRoleArn', 'AlarmConfiguration']) {
+        if (refused in inputs) problems.push({ path: refused, message: 'is not supported by opsauto\'s aws:runCommand (command output stays in the invocation; read it with the step\'s Output)' });
+      }
+      const known = ['DocumentName', 'InstanceIds', 'Targets', 'Parameters', 'TimeoutSeconds', 'Comment', 'DocumentVersion', 'DocumentHash', 'DocumentHashType', 'MaxConcurrency', 'MaxErrors'];
+      for (const key of Object.keys(inputs)) {
+        if (!known.includes(key) && !problems.some((p) => p.path === key)) problems.push({ path: key, message: `is not an input of aws:runCommand (${known.join(', ')})` });
+      }
+      if (inputs.InstanceIds === undefined && inputs.Targets === undefined) problems.push({ path: 'InstanceIds', message: 'InstanceIds or Targets is required' });
+      if (inputs.InstanceIds !== undefined && inputs.Targets !== undefined) problems.push({ path: 'Targets', message: 'give InstanceIds or Targets, not both' });
+      if (Array.isArray(inputs.InstanceIds) && inputs.InstanceIds.length > 50) problems.push({ path: 'InstanceIds', message: 'can list at most 50 instances (use Targets for more)' });
+      return problems;
+    },
   }),
 
   // automation-action-executeAutomation: DocumentName required; DocumentVersion, RuntimeParameters. The rate

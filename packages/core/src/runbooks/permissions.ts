@@ -64,6 +64,8 @@ export const BUILT_IN_ACTION_CALLS = {
     MaintenanceWindow: ['ssm:AddTagsToResource'],
     Parameter: ['ssm:AddTagsToResource'],
   } satisfies Record<TagResourceType, string[]>,
+  /** Looks for the command an interrupted start sent, sends it, then follows it and its invocations' output. */
+  'aws:runCommand': ['ssm:ListCommands', 'ssm:SendCommand', 'ssm:ListCommandInvocations'],
 } as const;
 
 /** A runbook's permissions cannot be derived from the document: the stacks fail synth with this message. */
@@ -112,6 +114,7 @@ function stepActions(step: RunbookStep, loadChild: ((name: string) => Runbook | 
     }
     case 'aws:createImage':
     case 'aws:deleteImage':
+    case 'aws:runCommand':
       return [...BUILT_IN_ACTION_CALLS[step.action]];
     case 'aws:createTags': {
       const table = BUILT_IN_ACTION_CALLS['aws:createTags'];

@@ -32,9 +32,9 @@ describe('AWS action registry', () => {
 
   it('rejects with an error naming the action and the known ones when the action is not an AWS action', async () => {
     // Act
-    const loading = loadAwsAction('aws:runCommand');
+    const loading = loadAwsAction('aws:nope');
     // Assess
-    await expect(loading).rejects.toThrow(/^aws:runCommand is not an AWS action the runner knows \(aws:executeAwsApi, .*aws:createTags\)$/);
+    await expect(loading).rejects.toThrow(/^aws:nope is not an AWS action the runner knows \(aws:executeAwsApi, .*aws:runCommand\)$/);
   });
 
   it('rejects a step of an unknown action through the runner without calling AWS when started or polled', async () => {
