@@ -26,6 +26,13 @@ function commentWith(given: unknown, token: string): string {
   return `${text.slice(0, Math.max(0, MAX_COMMENT - mark.length - 1))} ${mark}`;
 }
 
+/** A text input (MaxConcurrency, DocumentVersion …), which a Integer parameter may carry as a number. */
+function textInput(value: unknown, name: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  throw new ActionFailure(`${name} must be text`);
+}
+
 /** SendCommand takes every parameter as a list of strings; a document may give a scalar or a list. */
 function commandParameters(value: unknown): Record<string, string[]> | undefined {
   if (value === undefined || value === null) return undefined;
@@ -47,14 +54,14 @@ export async function start(inputs: Record<string, unknown>, context: ActionCont
   if (sent) return progressOf(ssm, sent, context, env);
   const params: SendCommandCommandInput = {
     DocumentName: documentName,
-    ...(inputs.DocumentVersion !== undefined ? { DocumentVersion: String(inputs.DocumentVersion) } : {}),
-    ...(inputs.DocumentHash !== undefined ? { DocumentHash: String(inputs.DocumentHash), DocumentHashType: inputs.DocumentHashType as SendCommandCommandInput['DocumentHashType'] } : {}),
+    ...(inputs.DocumentVersion !== undefined ? { DocumentVersion: textInput(inputs.DocumentVersion, 'DocumentVersion') } : {}),
+    ...(inputs.DocumentHash !== undefined ? { DocumentHash: textInput(inputs.DocumentHash, 'DocumentHash'), DocumentHashType: inputs.DocumentHashType as SendCommandCommandInput['DocumentHashType'] } : {}),
     ...(inputs.InstanceIds !== undefined ? { InstanceIds: stringList(inputs.InstanceIds, 'InstanceIds') } : {}),
     ...(inputs.Targets !== undefined ? { Targets: inputs.Targets as SendCommandCommandInput['Targets'] } : {}),
     ...(inputs.Parameters !== undefined ? { Parameters: commandParameters(inputs.Parameters) } : {}),
     ...(inputs.TimeoutSeconds !== undefined ? { TimeoutSeconds: Number(inputs.TimeoutSeconds) } : {}),
-    ...(inputs.MaxConcurrency !== undefined ? { MaxConcurrency: String(inputs.MaxConcurrency) } : {}),
-    ...(inputs.MaxErrors !== undefined ? { MaxErrors: String(inputs.MaxErrors) } : {}),
+    ...(inputs.MaxConcurrency !== undefined ? { MaxConcurrency: textInput(inputs.MaxConcurrency, 'MaxConcurrency') } : {}),
+    ...(inputs.MaxErrors !== undefined ? { MaxErrors: textInput(inputs.MaxErrors, 'MaxErrors') } : {}),
     Comment: commentWith(inputs.Comment, context.idempotencyToken),
   };
   const out = await named('SendCommand', () => ssm.send(new SendCommandCommand(params)));
