@@ -362,7 +362,7 @@ describe('validateRunbook: steps', () => {
     expect(rejection(act)).toEqual([{ path: 'mainSteps[2] (stopInstance)', message: expect.stringMatching(/^action aws:executeScript is not supported/) }]);
   });
 
-  it.each(['aws:runCommand', 'aws:invokeLambdaFunction', 'aws:runInstances', 'aws:createStack', 'aws:copyImage'])('rejects %s', (action) => {
+  it.each(['aws:invokeLambdaFunction', 'aws:runInstances', 'aws:createStack', 'aws:copyImage'])('rejects %s', (action) => {
     expect(problemsOf(withSteps({ name: 'x', action, inputs: {} }))).toEqual([
       { path: 'mainSteps[0] (x)', message: expect.stringMatching(new RegExp(`^action ${action} is not supported`)) },
     ]);
