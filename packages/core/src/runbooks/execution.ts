@@ -309,6 +309,8 @@ export interface ActionContext {
   idempotencyToken: string;
   /** When the step's timeout (its timeoutSeconds, else the action's default) runs out; absent when it has none. */
   deadline?: Date;
+  /** The step's timeout in seconds, which `deadline` ends. */
+  timeoutSeconds?: number;
   now(): Date;
 }
 

@@ -63,7 +63,7 @@ export async function start(inputs: Record<string, unknown>, context: ActionCont
     throw new Error(`the script runner failed (${out.FunctionError}): ${error.errorType ?? 'Error'}: ${error.errorMessage ?? text.slice(0, 500)}`);
   }
   const log = answer.Logs ?? '';
-  if (answer.TimedOut) throw new ActionTimedOut(`Step timed out after ${timeoutSeconds} seconds: the script was still running${excerpt(log)}`);
+  if (answer.TimedOut) throw new ActionTimedOut(`Step timed out after ${context.timeoutSeconds ?? timeoutSeconds} seconds: the script was still running${excerpt(log)}`);
   if (answer.Error) {
     const line = typeof answer.Error.Line === 'number' ? ` (script line ${answer.Error.Line})` : '';
     throw new ActionFailure(`${answer.Error.Type ?? 'Error'}: ${answer.Error.Message ?? ''}${line}${excerpt(log)}`);

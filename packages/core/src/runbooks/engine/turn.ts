@@ -154,11 +154,11 @@ export function runIndex(ex: Execution, entry: StepExecution): number {
 }
 
 /** When a step's timeout runs out: its start plus its timeoutSeconds, else its action's default timeout. */
-function stepDeadline(runbook: Execution['runbook'], entry: StepExecution): { deadline?: Date } {
+function stepDeadline(runbook: Execution['runbook'], entry: StepExecution): { deadline?: Date; timeoutSeconds?: number } {
   const step = runbook.mainSteps.find((s) => s.name === entry.name);
   const timeout = step ? (step.timeoutSeconds ?? actionRules[step.action].defaultTimeoutSeconds) : undefined;
   if (timeout === undefined || !entry.startedAt) return {};
-  return { deadline: new Date(Date.parse(entry.startedAt) + timeout * 1000) };
+  return { deadline: new Date(Date.parse(entry.startedAt) + timeout * 1000), timeoutSeconds: timeout };
 }
 
 export function actionContext(turn: Turn, entry: StepExecution): ActionContext {
