@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
+import { forgetPython } from '../../packages/localcloud/src/python-runtime.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
 
 // Lambda Invoke through the real SDK client, on in-process Node functions and on Python functions run by the
@@ -117,6 +119,27 @@ describe('localcloud Lambda API', () => {
     expect(denied.FunctionError).toBe('Unhandled');
     expect(payloadOf(denied).errorMessage).toMatch(/UnauthorizedOperation/);
     cloud.iam.forget(roleArn);
+  });
+
+  it('fails a Python invocation saying what to install when no python3 can import boto3', async () => {
+    const saved = { PATH: process.env.PATH, OPSAUTO_PYTHON: process.env.OPSAUTO_PYTHON };
+    forgetPython();
+    // No python3 on the PATH, OPSAUTO_PYTHON pointing nowhere; /usr/bin/python3, where it exists, lacks boto3 or is used.
+    process.env.PATH = '/nonexistent';
+    process.env.OPSAUTO_PYTHON = '/nonexistent/python3';
+    try {
+      const usrBinHasBoto3 = await new Promise<boolean>((resolve) => execFile('/usr/bin/python3', ['-c', 'import boto3'], (e) => resolve(!e)));
+      const out = await lambda.send(new InvokeCommand({ FunctionName: 'py-echo', Payload: encode({ word: 'x' }) }));
+      if (usrBinHasBoto3) expect(out.FunctionError).toBeUndefined();
+      else {
+        expect(out.FunctionError).toBe('Unhandled');
+        expect(payloadOf(out)).toMatchObject({ errorType: 'Runtime.PythonUnavailable', errorMessage: expect.stringContaining('apt-get install python3-boto3') });
+      }
+    } finally {
+      Object.assign(process.env, saved);
+      if (saved.OPSAUTO_PYTHON === undefined) delete process.env.OPSAUTO_PYTHON;
+      forgetPython();
+    }
   });
 
   it('starts an Event invocation and answers 202; DryRun answers 204 and runs nothing', async () => {
