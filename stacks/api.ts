@@ -1,6 +1,7 @@
 import { manifest, type FunctionDefinition } from '@opsauto/functions';
 import type { Construct } from 'constructs';
-import { Api as HttpApi, dependsOn, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Api as HttpApi, dependsOn, Function as SstFunction, use, type StackContext } from 'sst/constructs';
 import config from '../opsauto.config.js';
 import { Automation } from './automation.js';
 import { functionFromManifest, type FunctionWiring } from './function-from-manifest.js';
@@ -28,13 +29,15 @@ export function buildApi(
   scope: Construct,
   definitions: FunctionDefinition[],
   wiring: FunctionWiring,
-  existing: Record<string, SstFunction> = {},
+  existing: Record<string, SstFunction | lambda.Function> = {},
 ): HttpApi<Record<string, never>> {
   const routes: Record<string, { function: SstFunction; authorizer: 'iam' | 'none' }> = {};
   for (const definition of definitions) {
     const httpTriggers = definition.triggers.filter((trigger) => trigger.type === 'http');
     if (httpTriggers.length === 0) continue;
     const fn = existing[definition.name] ?? functionFromManifest(scope, definition, wiring);
+    // Routes are SST's: a Node.js function of the manifest (a Python one has no HTTP trigger).
+    if (!(fn instanceof SstFunction)) throw new Error(`manifest function ${definition.name}: an HTTP route needs a Node.js function`);
     for (const trigger of httpTriggers) {
       const routeKey = `${trigger.method} ${trigger.path}`;
       if (routes[routeKey]) throw new Error(`manifest: route "${routeKey}" is declared twice (${definition.name})`);

@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -87,7 +88,7 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
     ? new events.EventBus(scope, 'Bus', { eventBusName: eventBusName(wiring.tableName), description: "opsauto's own events: runbook requests, dispatches, images" })
     : undefined;
 
-  const functions: Record<string, SstFunction> = {};
+  const functions: Record<string, SstFunction | lambda.Function> = {};
   for (const definition of definitions) {
     const id = constructId(definition.name);
     // An HTTP-only function built here (see builtByAutomation) is invoked synchronously: no async retries.

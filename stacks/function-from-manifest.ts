@@ -1,11 +1,23 @@
 import type { OpsautoConfig } from '@opsauto/core';
-import { eventBusName, functionEnvironment, runbookAutomations, runbookRoleName, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
+import { join } from 'node:path';
+import {
+  eventBusName,
+  functionEnvironment,
+  functionPhysicalName,
+  runbookAutomations,
+  runbookRoleName,
+  type FunctionDefinition,
+  type Permission,
+  type ResourceScope,
+} from '@opsauto/functions';
 import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Function as SstFunction, type FunctionProps } from 'sst/constructs';
+import { useProject } from 'sst/project.js';
 import { nodejsBundling } from './bundling.js';
 
 /**
@@ -44,7 +56,7 @@ export function functionFromManifest(
   definition: FunctionDefinition,
   wiring: FunctionWiring,
   extra: Pick<FunctionProps, 'retryAttempts' | 'onFailure' | 'maxEventAge'> = {},
-): SstFunction {
+): SstFunction | lambda.Function {
   const id = constructId(definition.name);
   assertWakeUpWiring(definition);
   // Created before the function, which names it in its environment and may pass it (iam:PassRole); the role's
@@ -52,13 +64,34 @@ export function functionFromManifest(
   const wakeUp = definition.wakeUp ? wakeUpRole(scope, id, definition.name) : undefined;
   const environment = functionEnvironment(wiring.config, wiring.tableName, wakeUp?.roleArn ?? '');
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
+  const permissions = policyStatements(scope, definition, { config: wiring.config, tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp });
+  if (definition.python) {
+    // A plain CDK function: the directory as is (boto3 comes with the runtime), no Docker bundling.
+    const fn = new lambda.Function(scope, id, {
+      functionName: functionPhysicalName(wiring.tableName, definition.name),
+      runtime: new lambda.Runtime(definition.python.runtime, lambda.RuntimeFamily.PYTHON),
+      architecture: lambda.Architecture.ARM_64,
+      code: lambda.Code.fromAsset(join(useProject().paths.root, definition.python.code), { exclude: ['__pycache__', '*.pyc'] }),
+      handler: definition.handler,
+      description: definition.description,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      memorySize: definition.memoryMB,
+      environment: Object.fromEntries(definition.environment.map((key) => [key, environment[key]])),
+      logGroup,
+      ...extra,
+    });
+    for (const statement of permissions) fn.addToRolePolicy(statement);
+    Tags.of(fn).add(functionTag, definition.name);
+    errorsAlarm(scope, id, definition.name, fn);
+    return fn;
+  }
   const fn = new SstFunction(scope, id, {
     handler: definition.handler,
     description: definition.description,
     timeout: definition.timeoutSeconds,
     memorySize: definition.memoryMB,
     environment: Object.fromEntries(definition.environment.map((key) => [key, environment[key]])),
-    permissions: policyStatements(scope, definition, { config: wiring.config, tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp }),
+    permissions,
     logGroup,
     ...(definition.files ? { copyFiles: definition.files.map(({ from, to }) => ({ from, to })) } : {}),
     ...extra,
@@ -71,15 +104,20 @@ export function functionFromManifest(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn, `${fn.functionArn}:*`] }),
     );
   }
+  errorsAlarm(scope, id, definition.name, fn);
+  return fn;
+}
+
+/** An alarm on the function's Errors metric: at least one failed invocation in 5 minutes. */
+function errorsAlarm(scope: Construct, id: string, name: string, fn: lambda.Function): void {
   new cloudwatch.Alarm(scope, `${id}Errors`, {
-    alarmDescription: `${definition.name}: at least one invocation failed in 5 minutes`,
+    alarmDescription: `${name}: at least one invocation failed in 5 minutes`,
     metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
-  return fn;
 }
 
 /** `ami-publisher` -> `AmiPublisher`: readable CloudFormation logical IDs. */
@@ -179,6 +217,8 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
     case 'wake-up-role':
       if (!context.wakeUp) throw new Error(`manifest function ${functionName}: resource scope "wake-up-role" needs wakeUp: true`);
       return [context.wakeUp.roleArn];
+    case 'function':
+      return [`arn:${partition}:lambda:${region}:${account}:function:${functionPhysicalName(context.tableName, resource.name)}`];
     case 'arns':
       return resource.arns;
     case 'any':

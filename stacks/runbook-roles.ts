@@ -115,6 +115,10 @@ export function actionScope(action: string, context: ScopeContext): Scope {
     }
     case 'sns':
       return { resources: regions.map((region) => `arn:${partition}:sns:${region}:${account}:*`) };
+    case 'lambda':
+      // aws:invokeLambdaFunction: the account's functions in the configured regions (a name may be interpolated).
+      if (api !== 'invokefunction') throw unknown();
+      return { resources: regions.flatMap((region) => [`arn:${partition}:lambda:${region}:${account}:function:*`]) };
     default:
       throw unknown();
   }

@@ -263,6 +263,8 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
     case 'ssm-opsitems':
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:opsitem/*`);
+    case 'function':
+      return [`arn:aws:lambda:${region}:${account}:function:${config.app}-${stage}-${scope.name}`];
     case 'arns':
       return scope.arns;
     case 'any':
@@ -472,14 +474,21 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
     for (const definition of definitions) {
       const fn = functionOf(templates, definition.name);
       const p = props(fn);
-      const environment = (p.Environment as { Variables: Record<string, Json> }).Variables;
+      const environment = (p.Environment as { Variables: Record<string, Json> } | undefined)?.Variables ?? {};
       // The wake-up role's ARN is a reference to the role the stacks create; every other value is a plain string.
       const wakeUpRole = wakeUpRoleOf(templates, fn);
       const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage), wakeUpRole && arnOf(wakeUpRole));
 
-      // Placeholder code always carries nodejs22.x; SST's metadata holds the runtime it would build and deploy with.
-      expect(p.Runtime, definition.name).toBe('nodejs22.x');
-      expect(sstMetadataOf(templates, fn), definition.name).toMatchObject({ runtime: 'nodejs22.x', handler: definition.handler });
+      if (definition.python) {
+        // A plain CDK function: the manifest's Python runtime and handler, deployed under its fixed name.
+        expect(p.Runtime, definition.name).toBe(definition.python.runtime);
+        expect(p.Handler, definition.name).toBe(definition.handler);
+        expect(p.FunctionName, definition.name).toBe(`${config.app}-${stage}-${definition.name}`);
+      } else {
+        // Placeholder code always carries nodejs22.x; SST's metadata holds the runtime it would build and deploy with.
+        expect(p.Runtime, definition.name).toBe('nodejs22.x');
+        expect(sstMetadataOf(templates, fn), definition.name).toMatchObject({ runtime: 'nodejs22.x', handler: definition.handler });
+      }
       expect(p.Architectures, definition.name).toEqual(['arm64']);
       expect(p.Timeout, definition.name).toBe(definition.timeoutSeconds);
       expect(p.MemorySize, definition.name).toBe(definition.memoryMB);
@@ -669,6 +678,11 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
   it('copies the manifest files into the bundle SST builds when a function lists files', () => {
     for (const definition of definitions) {
       const fn = functionOf(templates, definition.name);
+      // A Python function is its directory as is: SST builds no bundle for it.
+      if (definition.python) {
+        expect(definition.files, definition.name).toBeUndefined();
+        continue;
+      }
 
       expect(buildPropsOf(templates, fn).copyFiles, definition.name).toEqual(definition.files);
     }
@@ -790,9 +804,28 @@ describe('the opsauto app', () => {
     ]);
     expect(byService('sts')).toEqual(['sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-cli']);
     expect(byService('sqs')).toEqual(['GetQueueAttributes', 'GetQueueUrl', 'SendMessage'].map((a) => `sqs:${a} ${failureQueue[0]}`));
+    expect(byService('lambda')).toEqual(['lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:opsauto-test-execute-script']);
     expect(granted).toEqual(
-      [...byService('dynamodb'), ...byService('events'), ...byService('scheduler'), ...byService('iam'), ...byService('ssm'), ...byService('sts'), ...byService('sqs')].sort(),
+      [...byService('dynamodb'), ...byService('events'), ...byService('scheduler'), ...byService('iam'), ...byService('ssm'), ...byService('sts'), ...byService('sqs'), ...byService('lambda')].sort(),
     );
+  });
+
+  it('grants the executeScript runner only sts:AssumeRole on the runbook roles, and logging; it runs python3.12 from its directory', () => {
+    // Prepare
+    const fn = functionOf(templates, 'execute-script');
+    const failureQueue = invokeConfigOf(templates, fn).map((c) => render((props(c).DestinationConfig as { OnFailure: { Destination: Json } }).OnFailure.Destination));
+
+    // Act
+    const granted = grants(roleStatements(templates, roleOf(templates, fn)));
+
+    // Assess
+    expect(granted.filter((g) => !g.startsWith('sqs:'))).toEqual(['sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-cli']);
+    expect(granted.filter((g) => g.startsWith('sqs:'))).toEqual(['GetQueueAttributes', 'GetQueueUrl', 'SendMessage'].map((a) => `sqs:${a} ${failureQueue[0]}`));
+    expect(props(roleOf(templates, fn)).ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
+    ]);
+    expect(props(fn)).toMatchObject({ Runtime: 'python3.12', Handler: 'handler.handler', Timeout: 660, Architectures: ['arm64'] });
+    expect(props(fn).Environment).toBeUndefined();
   });
 
   it('grants runbook-worker no action of a runbook step: nothing on ec2, rds, s3 or sns, and only GetDocument on ssm', () => {
@@ -802,7 +835,7 @@ describe('the opsauto app', () => {
     expect(granted.filter((g) => g.startsWith('ssm:') && !g.startsWith('ssm:GetDocument '))).toEqual([]);
   });
 
-  it('creates one runbook role per automation with exactly the actions its runbooks derive to, trusted only by the worker', () => {
+  it('creates one runbook role per automation with exactly the actions its runbooks derive to, trusted only by the worker and the executeScript runner', () => {
     // Prepare: the documents read here independently of the stacks' loader.
     const root = fileURLToPath(new URL('../../', import.meta.url));
     const known = new Map<string, Runbook>();
@@ -813,6 +846,7 @@ describe('the opsauto app', () => {
       }
     }
     const worker = roleOf(templates, functionOf(templates, 'runbook-worker'));
+    const runner = roleOf(templates, functionOf(templates, 'execute-script'));
 
     // Act
     const roles = resources(templates, 'AWS::IAM::Role').filter(isRunbookRole);
@@ -827,9 +861,9 @@ describe('the opsauto app', () => {
       expect(actions, automation.name).toEqual(expected);
       expect(actions, 'not allow-listed: AWS-TerminateEC2Instance').not.toContain('ec2:TerminateInstances');
       const trust = props(role).AssumeRolePolicyDocument as { Statement: { Effect: string; Action: string; Principal: { AWS: Json } }[] };
-      expect(trust.Statement, automation.name).toHaveLength(1);
-      expect(trust.Statement[0]).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole' });
-      expect(asList(trust.Statement[0].Principal.AWS).map((p) => resolve(templates, role.stack, p))).toEqual([worker]);
+      // The worker runs the steps as the role; the executeScript runner runs scripts as it.
+      for (const statement of trust.Statement) expect(statement).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole' });
+      expect(trust.Statement.flatMap((s) => asList(s.Principal.AWS)).map((p) => resolve(templates, role.stack, p))).toEqual([worker, runner]);
       expect(props(role).ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -919,7 +953,8 @@ describe('the opsauto app', () => {
 
   it('ships the repository runbooks with runbook-worker and runbook-api and with no other function', () => {
     const runbooks = fileURLToPath(new URL('../../runbooks', import.meta.url));
-    const shipped = [...manifestFunctions(templates)].filter(([, [fn]]) => buildPropsOf(templates, fn).copyFiles !== undefined);
+    const python = new Set(manifest(config).filter((d) => d.python).map((d) => d.name));
+    const shipped = [...manifestFunctions(templates)].filter(([name, [fn]]) => !python.has(name) && buildPropsOf(templates, fn).copyFiles !== undefined);
 
     expect(shipped.map(([name]) => name).sort()).toEqual(['runbook-api', 'runbook-worker']);
     for (const [, [fn]] of shipped) expect(buildPropsOf(templates, fn).copyFiles).toEqual([{ from: 'runbooks', to: 'runbooks' }]);

@@ -8,7 +8,9 @@ import type { OpsautoConfig } from '@opsauto/core';
 import {
   automationActions,
   eventBusName,
+  EXECUTE_SCRIPT_RUNNER,
   functionEnvironment,
+  functionPhysicalName,
   knownRunbooks,
   manifest,
   runbookAutomations,
@@ -126,8 +128,27 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     await provision(cloud.restored);
     const functions = manifest(options.config);
     // The stage's --log-level wins over the config's, for the functions' own logs.
-    const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL! };
+    // The executeScript runner is registered under its manifest name, as every function of the stage is.
+    const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL!, EXECUTE_SCRIPT_FUNCTION: EXECUTE_SCRIPT_RUNNER };
     for (const fn of functions) {
+      if (fn.python) {
+        // Run by the machine's python3 (boto3 pointed at localcloud), with credentials of its own role, which may
+        // only assume roles, as the stacks grant it.
+        const roleArn = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/${functionPhysicalName(table, fn.name)}`;
+        cloud.iam.allow({ roleArn, actions: pythonRoleActions(fn) });
+        cloud.registerPython({
+          name: fn.name,
+          runtime: fn.python.runtime,
+          codeDirectory: join(projectRoot, fn.python.code),
+          handler: fn.handler,
+          region,
+          roleArn,
+          environment: Object.fromEntries(fn.environment.map((k) => [k, environment[k]])),
+          timeoutSeconds: fn.timeoutSeconds,
+          memoryMB: fn.memoryMB,
+        });
+        continue;
+      }
       const { file, exportName } = handlerLocation(fn.handler);
       const mod = await importTypeScript(file);
       const handler = mod[exportName];
@@ -180,4 +201,9 @@ export function registerRunbookRoles(cloud: Localcloud, config: OpsautoConfig, t
     else unrestricted.push(roleArn);
   }
   return unrestricted;
+}
+
+/** The IAM actions a Python function's role is registered with on the stage: its manifest permissions' actions. */
+function pythonRoleActions(fn: FunctionDefinition): string[] {
+  return [...new Set(fn.permissions.flatMap((p) => p.actions))].sort();
 }

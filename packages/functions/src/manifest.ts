@@ -42,6 +42,8 @@ export type ResourceScope =
   | { kind: 'runbook-roles' }
   /** SSM documents of the function's region: AWS-owned (`arn:aws:ssm:<region>::document/*`) and the account's. */
   | { kind: 'ssm-documents' }
+  /** One function of the manifest, by its manifest name (its physical name is `functionPhysicalName`). */
+  | { kind: 'function'; name: string }
   /** Exactly these ARNs (e.g. roles in other accounts to assume). */
   | { kind: 'arns'; arns: string[] }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
@@ -55,13 +57,22 @@ export interface Permission {
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX' | 'EVENT_BUS_NAME';
+export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX' | 'EVENT_BUS_NAME' | 'EXECUTE_SCRIPT_FUNCTION';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
   name: string;
-  /** `<file without extension>.<export>`, relative to the repository root, as SST v2 expects. */
+  /**
+   * Node.js: `<file without extension>.<export>`, relative to the repository root, as SST v2 expects. Python:
+   * `module.function` inside `code`.
+   */
   handler: string;
+  /**
+   * A Python function (`python3.12`): its code is the directory `code` (relative to the repository root), deployed
+   * as is (no bundling, no dependencies beyond the runtime's boto3), under the name `functionPhysicalName`. Absent:
+   * a Node.js function bundled by SST.
+   */
+  python?: { runtime: 'python3.12'; code: string };
   description: string;
   timeoutSeconds: number;
   memoryMB: number;
@@ -127,6 +138,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     },
     staleVolumeScan(config),
     runbookWorker(config),
+    executeScriptRunner(config),
     runbookApi(),
     {
       name: 'status',
@@ -206,7 +218,7 @@ function runbookWorker(config: OpsautoConfig): FunctionDefinition {
       { type: 'event', name: 'runbook-dispatched', pattern: { source: ['opsauto.runbooks'], 'detail-type': ['Runbook Execution Dispatched'] }, bus: 'opsauto' },
       { type: 'schedule', name: 'runbook-tick', expression: config.runbooks.tickSchedule, timezone: 'UTC' },
     ],
-    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'WAKE_UP_ROLE_ARN', 'WAKE_UP_PREFIX', 'EVENT_BUS_NAME'],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'WAKE_UP_ROLE_ARN', 'WAKE_UP_PREFIX', 'EVENT_BUS_NAME', 'EXECUTE_SCRIPT_FUNCTION'],
     wakeUp: true,
     // The runbooks shipped in the repository, read by the worker at run time.
     files: [{ from: 'runbooks', to: 'runbooks' }],
@@ -220,7 +232,33 @@ function runbookWorker(config: OpsautoConfig): FunctionDefinition {
       { actions: ['iam:PassRole'], resources: [{ kind: 'wake-up-role' }], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } },
       { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
       { actions: ['sts:AssumeRole'], resources: [{ kind: 'runbook-roles' }, ...(roles.length ? [{ kind: 'arns' as const, arns: roles }] : [])] },
+      // aws:executeScript steps run in the runner, which the worker invokes (as itself: the runner assumes the role).
+      { actions: ['lambda:InvokeFunction'], resources: [{ kind: 'function', name: EXECUTE_SCRIPT_RUNNER }] },
     ],
+  };
+}
+
+/** The manifest name of the aws:executeScript runner. */
+export const EXECUTE_SCRIPT_RUNNER = 'execute-script';
+
+/**
+ * aws:executeScript's runner: a Python function (packages/functions/python/execute_script) the worker invokes with a
+ * step's script. It assumes the execution's role (the runbook roles, or a role the config allows) and runs the script
+ * with those credentials as boto3's default; its own role may do nothing else. Timeout: the longest script (600 s)
+ * and the AssumeRole before it.
+ */
+function executeScriptRunner(config: OpsautoConfig): FunctionDefinition {
+  const roles = config.runbooks.assumeRoles;
+  return {
+    name: EXECUTE_SCRIPT_RUNNER,
+    handler: 'handler.handler',
+    python: { runtime: 'python3.12', code: 'packages/functions/python/execute_script' },
+    description: "Runs aws:executeScript steps' Python scripts as the execution's role",
+    timeoutSeconds: 660,
+    memoryMB: 512,
+    triggers: [],
+    environment: [],
+    permissions: [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'runbook-roles' }, ...(roles.length ? [{ kind: 'arns' as const, arns: roles }] : [])] }],
   };
 }
 
@@ -259,7 +297,19 @@ export function functionEnvironment(config: OpsautoConfig, tableName: string, wa
     WAKE_UP_ROLE_ARN: wakeUpRoleArn,
     WAKE_UP_PREFIX: wakeUpPrefix(tableName),
     EVENT_BUS_NAME: eventBusName(tableName),
+    EXECUTE_SCRIPT_FUNCTION: functionPhysicalName(tableName, EXECUTE_SCRIPT_RUNNER),
   };
+}
+
+/**
+ * The deployed name of a manifest function that has a fixed one (the Python runner, which the worker names in its
+ * environment and its policy): `<app>-<stage>-<name>`.
+ *
+ * @example
+ * functionPhysicalName('opsauto-prod-state', 'execute-script') // 'opsauto-prod-execute-script'
+ */
+export function functionPhysicalName(tableName: string, name: string): string {
+  return `${stagePrefix(tableName)}-${name}`;
 }
 
 /** Wake-up schedule names start with the stage's table name minus `-state` (unique per app and stage). */

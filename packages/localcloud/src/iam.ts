@@ -35,11 +35,12 @@ const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/(?:[\u0021-\u007E]*\/)?[\w+=,
 const ACTION = /^(\*|[A-Za-z0-9-]{1,64}:[A-Za-z0-9*?]{1,128})$/;
 
 /** The service prefix of IAM actions, by localcloud service name (the signing name), where they differ or not. */
-const PREFIXES: Record<string, string> = { ssm: 'ssm', ec2: 'ec2', events: 'events', scheduler: 'scheduler', dynamodb: 'dynamodb', sts: 'sts', rds: 'rds', s3: 's3', sns: 'sns', cloudformation: 'cloudformation' };
+const PREFIXES: Record<string, string> = { ssm: 'ssm', ec2: 'ec2', events: 'events', scheduler: 'scheduler', dynamodb: 'dynamodb', sts: 'sts', rds: 'rds', s3: 's3', sns: 'sns', cloudformation: 'cloudformation', lambda: 'lambda' };
 
 /** Operations whose IAM action is not `<prefix>:<OperationName>` (AWS's Service Authorization Reference). */
 const ACTION_EXCEPTIONS: Record<string, string> = {
   's3:ListBuckets': 's3:ListAllMyBuckets',
+  'lambda:Invoke': 'lambda:InvokeFunction',
   's3:HeadBucket': 's3:ListBucket',
   's3:ListObjects': 's3:ListBucket',
   's3:ListObjectsV2': 's3:ListBucket',

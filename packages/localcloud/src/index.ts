@@ -1,4 +1,5 @@
-export { startLocalcloud, CLOCK_OFFSET_ENV, type Localcloud, type LocalcloudOptions } from './localcloud.js';
+export { startLocalcloud, CLOCK_OFFSET_ENV, type Localcloud, type LocalcloudOptions, type PythonFunctionRegistration } from './localcloud.js';
+export { findPython, PYTHON_HINT, PYTHON_RUNTIME } from './python-runtime.js';
 export { ClockMoveCancelled, MAX_ADVANCE_MS, parseDuration, VirtualClock } from './clock.js';
 export type { FunctionRegistration, LambdaHandler, LambdaContext, InvocationRecord } from './lambda.js';
 export type { RuleRegistration, BusEvent } from './bus.js';

@@ -14,6 +14,11 @@ export interface LambdaContext {
   logStreamName: string;
   callbackWaitsForEmptyEventLoop: boolean;
   getRemainingTimeInMillis(): number;
+  /**
+   * Adds a line to this invocation's log (what `LogType: Tail` returns). localcloud's own runtimes (Python) write
+   * their stdout and stderr here; in-process Node handlers log to the stage's console as before.
+   */
+  log?(line: string): void;
   done(): void;
   fail(): void;
   succeed(): void;
@@ -27,6 +32,12 @@ export interface FunctionRegistration {
   timeoutSeconds?: number;
   memoryMB?: number;
 }
+
+/** The outcome of one synchronous invocation, with its log, as the Lambda API's Invoke reports it. */
+export type InvocationOutcome = { requestId: string; logs: string[] } & ({ failed: false; result: unknown } | { failed: true; error: unknown });
+
+/** The most log text kept per invocation (Lambda's Tail returns the last 4 KB; this keeps a little more). */
+export const MAX_INVOCATION_LOG_CHARS = 64 * 1024;
 
 export interface InvocationRecord {
   function: string;
@@ -81,6 +92,12 @@ export class LambdaRuntime {
     return run.result;
   }
 
+  /** RequestResponse invoke that reports the outcome (result or error) with the invocation's log lines, never throwing. */
+  async invokeWithLog(name: string, event: unknown, trigger: string): Promise<InvocationOutcome> {
+    const run = await this.run(name, event, trigger, 1);
+    return run.failed ? { requestId: run.record.requestId, logs: run.logs, failed: true, error: run.error } : { requestId: run.record.requestId, logs: run.logs, failed: false, result: run.result };
+  }
+
   /**
    * Runs one invocation and records it. The outcome comes back with its own record, so that a caller that
    * reports a failure reports this invocation's, even while others finish around it.
@@ -90,7 +107,7 @@ export class LambdaRuntime {
     event: unknown,
     trigger: string,
     attempt: number,
-  ): Promise<{ record: InvocationRecord } & ({ failed: false; result: unknown } | { failed: true; error: unknown })> {
+  ): Promise<{ record: InvocationRecord; logs: string[] } & ({ failed: false; result: unknown } | { failed: true; error: unknown })> {
     const fn = this.functions.get(name);
     if (!fn) {
       const error = new Error(`no function named ${name} (registered: ${this.list().join(', ') || 'none'})`);
@@ -98,11 +115,19 @@ export class LambdaRuntime {
       // with the function's name, among the invocations and then the failures.
       const record: InvocationRecord = { function: name, requestId: randomUUID(), trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: false, error: `${error.name}: ${error.message}` };
       this.record(record);
-      return { record, failed: true, error };
+      return { record, logs: [], failed: true, error };
     }
     const requestId = randomUUID();
     const started = Date.now();
     const timeoutMs = (fn.timeoutSeconds ?? 30) * 1000;
+    // Lambda's own lines around the function's, as CloudWatch Logs (and Tail) show them.
+    const logs: string[] = [`START RequestId: ${requestId} Version: $LATEST`];
+    let logChars = 0;
+    const log = (line: string) => {
+      logs.push(line);
+      logChars += line.length + 1;
+      while (logChars > MAX_INVOCATION_LOG_CHARS && logs.length > 1) logChars -= logs.splice(1, 1)[0].length + 1;
+    };
     const context: LambdaContext = {
       functionName: fn.name,
       functionVersion: '$LATEST',
@@ -113,6 +138,7 @@ export class LambdaRuntime {
       logStreamName: `local/${requestId}`,
       callbackWaitsForEmptyEventLoop: false,
       getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
+      log,
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,
@@ -124,14 +150,16 @@ export class LambdaRuntime {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`Task timed out after ${fn.timeoutSeconds ?? 30}.00 seconds`)), timeoutMs);
       });
-      return { record, failed: false, result: await Promise.race([fn.handler(event, context), timeout]) };
+      return { record, logs, failed: false, result: await Promise.race([fn.handler(event, context), timeout]) };
     } catch (e) {
       record.ok = false;
       record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      return { record, failed: true, error: e };
+      log(`${requestId}\tERROR\t${record.error}`);
+      return { record, logs, failed: true, error: e };
     } finally {
       clearTimeout(timer);
       record.durationMs = Date.now() - started;
+      logs.push(`END RequestId: ${requestId}`, `REPORT RequestId: ${requestId}\tDuration: ${record.durationMs.toFixed(2)} ms\tMemory Size: ${fn.memoryMB ?? 256} MB`);
       this.record(record);
     }
   }

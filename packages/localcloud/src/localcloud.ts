@@ -13,6 +13,9 @@ import { ComplianceInputError, listCompliance, parseComplianceResults, recordCom
 import { publishedMessages } from './services/sns.js';
 import { registerFromControlApi } from './services/ssm.js';
 import { LambdaRuntime } from './lambda.js';
+import { pythonHandler, type PythonCode } from './python-runtime.js';
+import { lambdaService } from './services/lambda.js';
+import { issueRoleCredentials } from './services/sts.js';
 import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
 import { cloudformation } from './services/cloudformation.js';
 import { ec2 } from './services/ec2.js';
@@ -61,6 +64,12 @@ export interface Localcloud {
   store: Store;
   /** True when state was loaded from disk rather than started empty. */
   restored: boolean;
+  /**
+   * Registers a Python function (`python3.x`, a code directory, `module.function`), run by the machine's python3
+   * with boto3 pointed at localcloud (see python-runtime.ts). With `roleArn`, it gets credentials of that role (IAM
+   * enforcement applies to them when the role is registered); without, any-credentials keys.
+   */
+  registerPython(fn: PythonFunctionRegistration): void;
   /** Loads a fleet (see seed.ts) into the running emulator; `baseDir` resolves its document files. Returns a summary. */
   seed(fleet: unknown, baseDir?: string): string;
   /** Runs due timers and waits until no invocation is running, repeatedly, until all is quiet. */
@@ -68,6 +77,17 @@ export interface Localcloud {
   /** Moves the virtual clock forward (`P46D`, `2m`, or ms), running everything due on the way, then settles. */
   advance(duration: string | number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface PythonFunctionRegistration extends PythonCode {
+  name: string;
+  environment?: Record<string, string>;
+  /** The region the function runs in (AWS_REGION); default localcloud's default region. */
+  region?: string;
+  /** The function's execution role: its credentials are the function's. */
+  roleArn?: string;
+  timeoutSeconds?: number;
+  memoryMB?: number;
 }
 
 /** The environment variable through which functions in this process read the virtual clock. */
@@ -97,7 +117,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const faults = new Faults();
   const calls = new CallCounter();
   const iam = new IamPolicies(store, clock);
-  const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation, schedulerService(scheduler)];
+  const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation, schedulerService(scheduler), lambdaService(lambda)];
   const context = { clock, store, bus };
   const dynamo = dynalite({
     createTableMs: 0,
@@ -263,8 +283,22 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const ticker = tickMs > 0 ? setInterval(() => void clock.runDue().then(() => dynamoTtl.sweepIfDue()), tickMs) : undefined;
   ticker?.unref();
 
+  const url = `http://127.0.0.1:${port}`;
+  /** Role credentials per function, renewed when less than 15 minutes of them are left. */
+  const roleCredentials = new Map<string, ReturnType<typeof issueRoleCredentials>>();
+  const credentialsOf = (fn: PythonFunctionRegistration) => () => {
+    if (!fn.roleArn) return { accessKeyId: 'local', secretAccessKey: 'local' };
+    let issued = roleCredentials.get(fn.name);
+    if (!issued || issued.expiresAt - clock.nowMs() < 15 * 60_000) {
+      issued = issueRoleCredentials(store, clock, fn.roleArn, fn.name.replace(/[^\w+=,.@-]/g, '-').slice(0, 64).padEnd(2, '-'));
+      roleCredentials.set(fn.name, issued);
+      store.changed();
+    }
+    return issued;
+  };
+
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     clock,
     lambda,
@@ -276,6 +310,25 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     iam,
     store,
     restored,
+    registerPython(fn) {
+      const timeoutSeconds = fn.timeoutSeconds ?? 3;
+      const memoryMB = fn.memoryMB ?? 128;
+      lambda.register({
+        name: fn.name,
+        timeoutSeconds,
+        memoryMB,
+        handler: pythonHandler(fn, {
+          endpoint: url,
+          region: fn.region ?? DEFAULT_REGION,
+          functionArn: `arn:aws:lambda:${fn.region ?? DEFAULT_REGION}:${DEFAULT_ACCOUNT}:function:${fn.name}`,
+          memoryMB,
+          timeoutSeconds,
+          clockOffsetMs: () => clock.offset,
+          credentials: credentialsOf(fn),
+          environment: fn.environment,
+        }),
+      });
+    },
     seed(fleet, baseDir) {
       const summary = seedFleet(store, fleet, baseDir);
       startServices();

@@ -11,7 +11,7 @@ import { parseJsonBody } from './protocols/json.js';
 import { checkJsonShape } from './protocols/json-shapes.js';
 import { escapeXml, toXml, type XmlValue } from './protocols/xml.js';
 import { callerFor, type Caller } from './services/sts.js';
-import type { RequestContext, RestRequest, RestResponse, ServiceDefinition } from './services/types.js';
+import { RawRestJsonResponse, type RequestContext, type RestRequest, type RestResponse, type ServiceDefinition } from './services/types.js';
 
 export const DEFAULT_ACCOUNT = '000000000000';
 export const DEFAULT_REGION = 'us-east-1';
@@ -240,7 +240,10 @@ export function createRequestListener(d: Dispatcher): RequestListener {
               : new AwsError('UnknownOperationException', `localcloud does not emulate ${request.method} ${excerpt(request.path)} on ${rest.name}`);
           }
           const out = await call(rest, operation, request, region, requestId, identify);
-          if (rest.protocol === 'rest-json') {
+          if (out instanceof RawRestJsonResponse) {
+            res.writeHead(out.status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, ...out.headers });
+            res.end(out.body);
+          } else if (rest.protocol === 'rest-json') {
             res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
             res.end(awsJson(out ?? {}));
           } else {

@@ -16,6 +16,8 @@ export interface AwsActionRunnerOptions {
   pollIntervalMs?: number;
   /** Epoch ms by which assumed-role credentials are renewed: the virtual clock under localcloud. Default `Date.now`. */
   now?: () => number;
+  /** The aws:executeScript runner function (name or ARN), invoked with the backend's own credentials. */
+  executeScriptFunction?: string;
 }
 
 /**
@@ -38,16 +40,19 @@ export interface AwsActionRunnerOptions {
 export class AwsActionRunner implements ActionRunner {
   private readonly pollIntervalMs: number;
   private readonly roleClients = new Map<string, AwsClients>();
-  private readonly env: ActionEnv = {
-    clientsFor: (context) => this.clientsFor(context),
-    waiting: (context, state) => ({ kind: 'waiting', nextCheckAt: new Date(context.now().getTime() + this.pollIntervalMs), state }),
-  };
+  private readonly env: ActionEnv;
 
   constructor(
     private readonly clients: AwsClients,
     private readonly options: AwsActionRunnerOptions = {},
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.env = {
+      clientsFor: (context) => this.clientsFor(context),
+      waiting: (context, state) => ({ kind: 'waiting', nextCheckAt: new Date(context.now().getTime() + this.pollIntervalMs), state }),
+      ownClients: clients,
+      executeScriptFunction: options.executeScriptFunction,
+    };
   }
 
   async start(action: string, inputs: Record<string, unknown>, context: ActionContext): Promise<ActionResult> {

@@ -86,6 +86,8 @@ export interface EngineAdapterOptions {
   /** Where runbooks are loaded from, before the account's Automation documents (see RunbookSource). */
   runbooks?: Pick<RunbookSourceOptions, 'shippedDirectory'>;
   sleep?: (ms: number) => Promise<void>;
+  /** The aws:executeScript runner function (EXECUTE_SCRIPT_FUNCTION); without it, executeScript steps fail saying so. */
+  executeScriptFunction?: string;
 }
 
 /** The engine's ports on AWS: DynamoDB, the actions' AWS calls, EventBridge, Scheduler, shipped runbooks and SSM documents. */
@@ -94,7 +96,7 @@ export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapte
   const runbooks = new RunbookSource(clients, { shippedDirectory: options.runbooks?.shippedDirectory });
   return {
     store: new DynamoExecutionStore(clients, options.tableName, { ttlDays: options.executionTtlDays, clock: options.clock }),
-    actions: new AwsActionRunner(clients, { settings: options.settings, pollIntervalMs: options.pollIntervalMs, now: () => options.clock.now().getTime() }),
+    actions: new AwsActionRunner(clients, { settings: options.settings, pollIntervalMs: options.pollIntervalMs, now: () => options.clock.now().getTime(), executeScriptFunction: options.executeScriptFunction }),
     clock: options.clock,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     dispatch: eventBridgeDispatch(clients, options.eventBusName),

@@ -119,6 +119,18 @@ function checkCondition(condition: unknown, path: string, topLevel: boolean): In
   return problems;
 }
 
+/**
+ * The Python runtimes aws:executeScript accepts (automation-action-executeScript; python3.6 and python3.7 are still
+ * accepted by SSM for existing documents). Scripts run with the runner's Python (3.12 in AWS, the machine's python3
+ * on the local stage) whatever the version named.
+ */
+export const PYTHON_SCRIPT_RUNTIMES = ['python3.6', 'python3.7', 'python3.8', 'python3.9', 'python3.10', 'python3.11'] as const;
+
+/** AWS's longest aws:executeScript step (automation-action-executeScript: "up to a maximum duration of 600 seconds"). */
+export const MAX_EXECUTE_SCRIPT_SECONDS = 600;
+/** AWS's longest aws:invokeLambdaFunction step (automation-action-lamb: "up to a maximum duration of 300 seconds"). */
+export const MAX_INVOKE_LAMBDA_SECONDS = 300;
+
 const ISO_DURATION = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 
 /**
@@ -154,8 +166,8 @@ export interface ActionRule<S extends z.ZodMiniType = z.ZodMiniType> {
 const rule = <S extends z.ZodMiniType>(r: ActionRule<S>): ActionRule<S> => r;
 
 /**
- * The input rules of each supported action. A document with any other action (aws:executeScript,
- * aws:invokeLambdaFunction …) is rejected when it is loaded.
+ * The input rules of each supported action. A document with any other action (aws:copyImage, aws:createStack …)
+ * is rejected when it is loaded.
  */
 export const actionRules = {
   // automation-action-executeAwsApi: Service and Api required; every other input is an API parameter.
@@ -310,6 +322,51 @@ export const actionRules = {
     },
   }),
 
+  // automation-action-executeScript: Runtime required; Handler and Script for Python (inline scripts only: an
+  // Attachment, a script stored with the document in S3, is refused, as are the PowerShell runtimes); InputPayload
+  // a JSON/YAML object passed to the handler. Outputs Payload (what the handler returned) and ExecutionLog (what it
+  // printed); at most 600 s.
+  'aws:executeScript': rule({
+    inputs: z.strictObject({
+      Runtime: nonEmpty,
+      Handler: z.optional(nonEmpty),
+      Script: z.optional(text),
+      InputPayload: z.optional(z.union([mapping, reference], { error: unlessMissing('must be a mapping of names to values or a {{ }} reference') })),
+      Attachment: z.optional(text),
+    }),
+    outputs: { Payload: 'StringMap', ExecutionLog: 'String' },
+    defaultTimeoutSeconds: MAX_EXECUTE_SCRIPT_SECONDS,
+    check: ({ Runtime, Handler, Script, Attachment }) => {
+      const problems: InputProblem[] = [];
+      if (/powershell|dotnet/i.test(Runtime)) {
+        problems.push({ path: 'Runtime', message: `${Runtime} is a PowerShell runtime: opsauto runs Python scripts only (${PYTHON_SCRIPT_RUNTIMES.join(', ')})` });
+      } else if (!isWholeReference(Runtime) && !(PYTHON_SCRIPT_RUNTIMES as readonly string[]).includes(Runtime)) {
+        problems.push({ path: 'Runtime', message: `must be one of the Python runtimes aws:executeScript accepts (${PYTHON_SCRIPT_RUNTIMES.join(', ')}), not ${Runtime}` });
+      }
+      if (Attachment !== undefined) problems.push({ path: 'Attachment', message: 'scripts attached to the document (Attachment) are not supported: put the script inline in Script' });
+      else if (Script === undefined) problems.push({ path: 'Script', message: 'is required (opsauto runs inline scripts)' });
+      if (Handler === undefined) problems.push({ path: 'Handler', message: 'is required: the name of the function in Script that is called with (events, context)' });
+      return problems;
+    },
+  }),
+
+  // automation-action-lamb: FunctionName required; Qualifier, InvocationType (Event, RequestResponse, DryRun),
+  // LogType (None, Tail), ClientContext, Payload (a JSON string) or InputPayload (a mapping, which wins). Outputs
+  // StatusCode, FunctionError, LogResult, ExecutedVersion and Payload; at most 300 s.
+  'aws:invokeLambdaFunction': rule({
+    inputs: z.strictObject({
+      FunctionName: nonEmpty,
+      Qualifier: z.optional(nonEmpty),
+      InvocationType: z.optional(orReference(z.enum(['Event', 'RequestResponse', 'DryRun']), 'Event, RequestResponse or DryRun')),
+      LogType: z.optional(orReference(z.enum(['None', 'Tail']), 'None or Tail')),
+      ClientContext: z.optional(text),
+      Payload: z.optional(text),
+      InputPayload: z.optional(z.union([mapping, reference], { error: unlessMissing('must be a mapping of names to values or a {{ }} reference') })),
+    }),
+    outputs: { StatusCode: 'Integer', FunctionError: 'String', LogResult: 'String', ExecutedVersion: 'String', Payload: 'String' },
+    defaultTimeoutSeconds: MAX_INVOKE_LAMBDA_SECONDS,
+  }),
+
   // automation-action-executeAutomation: DocumentName required; DocumentVersion, RuntimeParameters. The rate
   // control inputs mirror StartAutomationExecution. Outputs Output, ExecutionId and Status.
   'aws:executeAutomation': rule({
@@ -330,6 +387,8 @@ export const actionRules = {
 };
 
 export type SupportedAction = keyof typeof actionRules;
+
+
 /** The inputs of a step running `A`, after validation and AWS's documented defaults. */
 export type ActionInputs<A extends SupportedAction> = z.output<(typeof actionRules)[A]['inputs']>;
 

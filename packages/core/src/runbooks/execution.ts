@@ -307,6 +307,10 @@ export interface ActionContext {
   assumeRole?: string;
   /** The same for every resume of one attempt: lets an action find what an earlier, interrupted run of it did. */
   idempotencyToken: string;
+  /** When the step's timeout (its timeoutSeconds, else the action's default) runs out; absent when it has none. */
+  deadline?: Date;
+  /** The step's timeout in seconds, which `deadline` ends. */
+  timeoutSeconds?: number;
   now(): Date;
 }
 
@@ -322,6 +326,11 @@ export type ActionResult =
 /** A step failed for a reason the action understands (a property that did not match, an unexpected instance state). */
 export class ActionFailure extends Error {
   override name = 'ActionFailure';
+}
+
+/** A step's action ran past the step's timeout while it ran (a script that did not end in time): the step is TimedOut. */
+export class ActionTimedOut extends ActionFailure {
+  override name = 'ActionTimedOut';
 }
 
 /**

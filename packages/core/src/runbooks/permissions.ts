@@ -66,6 +66,8 @@ export const BUILT_IN_ACTION_CALLS = {
   } satisfies Record<TagResourceType, string[]>,
   /** Looks for the command an interrupted start sent, sends it, then follows it and its invocations' output. */
   'aws:runCommand': ['ssm:ListCommands', 'ssm:SendCommand', 'ssm:ListCommandInvocations'],
+  /** Invokes the function with the execution's role. */
+  'aws:invokeLambdaFunction': ['lambda:InvokeFunction'],
 } as const;
 
 /** A runbook's permissions cannot be derived from the document: the stacks fail synth with this message. */
@@ -124,6 +126,10 @@ function stepActions(step: RunbookStep, loadChild: ((name: string) => Runbook | 
     }
     case 'aws:executeAutomation':
       return childActions(step.inputs.DocumentName, loadChild, chain, where);
+    case 'aws:invokeLambdaFunction':
+      return [...BUILT_IN_ACTION_CALLS['aws:invokeLambdaFunction']];
+    case 'aws:executeScript':
+      return scriptIamActions(step.inputs.Script ?? '', where);
     case 'aws:branch':
     case 'aws:sleep':
     case 'aws:pause':
@@ -170,4 +176,88 @@ function childActions(name: string, loadChild: ((name: string) => Runbook | unde
   const into = new Set<string>();
   collect(child, loadChild, into, [...chain, name]);
   return [...into];
+}
+
+/** The boto3 services a script's calls are derived for, by boto3 name: those of executeAwsApi, and STS. */
+const SCRIPT_SERVICE_PREFIXES: Readonly<Record<string, string>> = { ...IAM_SERVICE_PREFIXES, sts: 'sts' };
+
+/** Client methods that are not API calls (paginators and waiters are read for the API they call). */
+const CLIENT_HELPERS = new Set(['get_paginator', 'get_waiter', 'can_paginate', 'close', 'exceptions', 'meta', 'generate_presigned_url', 'generate_presigned_post']);
+
+/** Calls that need no permission (AWS: GetCallerIdentity is allowed to every principal). */
+const NO_PERMISSION = new Set(['sts:GetCallerIdentity']);
+
+/** The API each boto3 waiter polls, for the waiters AWS-authored scripts use. */
+const WAITER_APIS: Readonly<Record<string, string>> = {
+  'ec2:instance_exists': 'DescribeInstances',
+  'ec2:instance_running': 'DescribeInstances',
+  'ec2:instance_stopped': 'DescribeInstances',
+  'ec2:instance_terminated': 'DescribeInstances',
+  'ec2:instance_status_ok': 'DescribeInstanceStatus',
+  'ec2:system_status_ok': 'DescribeInstanceStatus',
+  'ec2:volume_available': 'DescribeVolumes',
+  'ec2:volume_in_use': 'DescribeVolumes',
+  'ec2:volume_deleted': 'DescribeVolumes',
+  'ec2:snapshot_completed': 'DescribeSnapshots',
+  'ec2:image_available': 'DescribeImages',
+  'ec2:image_exists': 'DescribeImages',
+  'rds:db_instance_available': 'DescribeDBInstances',
+  'rds:db_instance_deleted': 'DescribeDBInstances',
+  'rds:db_snapshot_available': 'DescribeDBSnapshots',
+  'rds:db_snapshot_completed': 'DescribeDBSnapshots',
+  'rds:db_snapshot_deleted': 'DescribeDBSnapshots',
+  's3:bucket_exists': 'HeadBucket',
+  's3:object_exists': 'HeadObject',
+};
+
+const CLIENT_CALL = /\.client\(\s*(?:service_name\s*=\s*)?(['"])([\w-]+)\1/;
+const CLIENT_BINDING = /^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)\s*(?::[^=]+)?=\s*[\w.]*\.client\(\s*(?:service_name\s*=\s*)?(['"])([\w-]+)\2/gm;
+const CHAINED_CALL = /\.client\(\s*(?:service_name\s*=\s*)?(['"])([\w-]+)\1[^()]*\)\s*\.\s*(\w+)\s*\(\s*(?:(['"])(\w+)\4)?/g;
+
+/**
+ * The IAM actions an aws:executeScript step's Python script calls, read from its boto3 clients: a client bound to a
+ * name (`ec2 = boto3.client('ec2')`, `self.rds = session.client(service_name='rds')`) and the methods called on that
+ * name (`ec2.describe_volumes(...)`), paginators (`get_paginator('describe_snapshots')`) and the common waiters, or a
+ * call straight on `boto3.client('ssm').get_parameter(...)`. The script runs as the execution's role, so what is
+ * read here is what that role is granted.
+ *
+ * @throws RunbookPermissionsError naming the step when the script uses boto3 in a way whose calls cannot be read:
+ *   `boto3.resource`, a client of a service named by a variable, a service or waiter the table does not know.
+ * @example
+ * scriptIamActions("ec2 = boto3.client('ec2')\nec2.create_tags(Resources=[v], Tags=t)", 'step tag'); // ['ec2:CreateTags']
+ */
+export function scriptIamActions(script: string, where: string): string[] {
+  const refuse = (what: string) =>
+    new RunbookPermissionsError(`${where}: the script ${what}, so the AWS calls it makes cannot be derived; the automation's role must be given`, 'Script');
+  const code = script.replace(/^\s*#.*$/gm, '');
+  if (/\.resource\(/.test(code)) throw refuse('uses boto3 resources (boto3.resource)');
+  const clientCalls = code.match(/\.client\(\s*[^)]*\)/g) ?? [];
+  const literal = clientCalls.filter((c) => CLIENT_CALL.test(c));
+  if (literal.length !== clientCalls.length) throw refuse(`makes a client of a service it names at run time (${clientCalls.find((c) => !CLIENT_CALL.test(c))})`);
+  const actions = new Set<string>();
+  const add = (service: string, method: string, argument: string | undefined) => {
+    const prefix = SCRIPT_SERVICE_PREFIXES[service.toLowerCase()];
+    if (!prefix) throw refuse(`calls ${service}, which is not a service opsauto derives permissions for (${Object.keys(SCRIPT_SERVICE_PREFIXES).join(', ')})`);
+    let api: string | undefined;
+    if (method === 'get_paginator') api = argument;
+    else if (method === 'get_waiter') {
+      api = argument === undefined ? undefined : WAITER_APIS[`${prefix}:${argument}`];
+      if (api === undefined) throw refuse(`waits with ${service} waiter ${argument ?? '(named at run time)'}, which opsauto does not know`);
+    } else if (!CLIENT_HELPERS.has(method)) api = method;
+    if (api === undefined) return;
+    const name = pascalCase(api);
+    for (const action of IAM_ACTION_EXCEPTIONS[`${prefix}:${name.toLowerCase()}`] ?? [`${prefix}:${name}`]) if (!NO_PERMISSION.has(action)) actions.add(action);
+  };
+  for (const m of code.matchAll(CHAINED_CALL)) add(m[2], m[3], m[5]);
+  const bindings = new Map<string, Set<string>>();
+  for (const m of code.matchAll(CLIENT_BINDING)) {
+    const services = bindings.get(m[1]) ?? new Set<string>();
+    services.add(m[3]);
+    bindings.set(m[1], services);
+  }
+  for (const [name, services] of bindings) {
+    const call = new RegExp(`(?<![\\w.])${name.replace('.', '\\.')}\\s*\\.\\s*(\\w+)\\s*\\(\\s*(?:(['"])(\\w+)\\2)?`, 'g');
+    for (const m of code.matchAll(call)) for (const service of services) add(service, m[1], m[3]);
+  }
+  return [...actions].sort();
 }

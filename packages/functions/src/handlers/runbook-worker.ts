@@ -33,6 +33,7 @@ async function engineFor(context: Context): Promise<Worker> {
     wakeUp: { functionArn: unqualified(context.invokedFunctionArn), roleArn: requireEnv('WAKE_UP_ROLE_ARN'), namePrefix: requireEnv('WAKE_UP_PREFIX') },
     pollIntervalMs: process.env.RUNBOOK_POLL_MS ? Number(process.env.RUNBOOK_POLL_MS) : undefined,
     eventBusName: process.env.EVENT_BUS_NAME || undefined,
+    executeScriptFunction: process.env.EXECUTE_SCRIPT_FUNCTION || undefined,
     onPublishError: (e) => logger.warn('runbook events not published; they stay in the outbox for the tick', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
     // The runbooks shipped with the function (`runbooks/`, copied into the bundle) before the account's documents.
     runbooks: { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') },

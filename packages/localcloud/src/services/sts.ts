@@ -78,6 +78,38 @@ export function callerFor(store: Store, clock: VirtualClock, defaultAccount: str
 const fieldError = (value: string, field: string, constraint: string) =>
   new AwsError('ValidationError', `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`);
 
+/** Creates and keeps an AssumeRole session of `roleArn` (valid ARN), whose keys act as the role until they expire. */
+function newSession(store: Store, clock: VirtualClock, roleArn: string, sessionName: string, durationSeconds: number): { accessKeyId: string; session: Session } {
+  const [, account, roleName] = ROLE_ARN.exec(roleArn) as unknown as [string, string, string];
+  const accessKeyId = awsId('ASIA');
+  const session: Session = {
+    account,
+    roleName,
+    roleArn,
+    roleId: awsId('AROA', `${account}/${roleName}`),
+    sessionName,
+    secretAccessKey: randomBytes(30).toString('base64'),
+    sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(96).toString('base64')}`,
+    expiresAt: clock.nowMs() + durationSeconds * 1000,
+  };
+  // Sessions are kept after they expire, so that their keys keep answering ExpiredToken rather than acting in
+  // the default account.
+  stsState(store).sessions[accessKeyId] = session;
+  return { accessKeyId, session };
+}
+
+/**
+ * Credentials of `roleArn` as Lambda gives a function its execution role's: an STS session made by localcloud
+ * itself (no caller, no AssumeRole call counted), so that IAM enforcement of a registered role applies to them.
+ *
+ * @throws Error when roleArn is not an IAM role ARN.
+ */
+export function issueRoleCredentials(store: Store, clock: VirtualClock, roleArn: string, sessionName: string, durationSeconds = 3600) {
+  if (!ROLE_ARN.test(roleArn) || !SESSION_NAME.test(sessionName)) throw new Error(`cannot issue credentials for ${roleArn} (session ${sessionName}): not an IAM role ARN or session name`);
+  const { accessKeyId, session } = newSession(store, clock, roleArn, sessionName, durationSeconds);
+  return { accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken, expiresAt: session.expiresAt };
+}
+
 function assumeRole(input: QueryTree, ctx: RequestContext) {
   const caller = callerOf(ctx);
   // A parameter sent with nested keys (`RoleArn.x=…`) is not the string AssumeRole takes: it counts as absent.
@@ -99,21 +131,8 @@ function assumeRole(input: QueryTree, ctx: RequestContext) {
     throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.`);
   }
   // localcloud has no IAM: every role exists and trusts every caller. Its MaxSessionDuration is taken as 12 h.
-  const [, account, roleName] = role as unknown as [string, string, string];
-  const accessKeyId = awsId('ASIA');
-  const session: Session = {
-    account,
-    roleName,
-    roleArn: RoleArn,
-    roleId: awsId('AROA', `${account}/${roleName}`),
-    sessionName: RoleSessionName,
-    secretAccessKey: randomBytes(30).toString('base64'),
-    sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(96).toString('base64')}`,
-    expiresAt: ctx.clock.nowMs() + duration * 1000,
-  };
-  // Sessions are kept after they expire, so that their keys keep answering ExpiredToken rather than acting in
-  // the default account.
-  state.sessions[accessKeyId] = session;
+  const { accessKeyId, session } = newSession(ctx.store, ctx.clock, RoleArn, RoleSessionName, duration);
+  const { account, roleName } = session;
   return {
     Credentials: {
       AccessKeyId: accessKeyId,

@@ -59,3 +59,15 @@ export interface RestResponse {
   headers?: Record<string, string>;
   body?: string;
 }
+
+/**
+ * What a rest-json operation answers when its response is not a JSON object of members (Lambda Invoke: the
+ * function's own payload, its status code and its `X-Amz-*` headers): sent as is.
+ */
+export class RawRestJsonResponse {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly body: string,
+  ) {}
+}

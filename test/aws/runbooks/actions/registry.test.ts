@@ -34,7 +34,7 @@ describe('AWS action registry', () => {
     // Act
     const loading = loadAwsAction('aws:nope');
     // Assess
-    await expect(loading).rejects.toThrow(/^aws:nope is not an AWS action the runner knows \(aws:executeAwsApi, .*aws:runCommand\)$/);
+    await expect(loading).rejects.toThrow(/^aws:nope is not an AWS action the runner knows \(aws:executeAwsApi, .*aws:runCommand, aws:executeScript, aws:invokeLambdaFunction\)$/);
   });
 
   it('rejects a step of an unknown action through the runner without calling AWS when started or polled', async () => {

@@ -10,6 +10,10 @@ export interface ActionEnv {
   clientsFor(context: ActionContext): Promise<AwsClients>;
   /** A result that asks to be polled again after the runner's poll interval, carrying `state` to that poll. */
   waiting(context: ActionContext, state: JsonValue): ActionResult;
+  /** The backend's own clients (not the execution's role): aws:executeScript invokes its runner with them. */
+  ownClients: AwsClients;
+  /** The name (or ARN) of the aws:executeScript runner function, when the worker has one. */
+  executeScriptFunction?: string;
 }
 
 /**

@@ -14,6 +14,8 @@ export const AWS_ACTION_MODULES = {
   'aws:deleteImage': () => import('./delete-image.js'),
   'aws:createTags': () => import('./create-tags.js'),
   'aws:runCommand': () => import('./run-command.js'),
+  'aws:executeScript': () => import('./execute-script.js'),
+  'aws:invokeLambdaFunction': () => import('./invoke-lambda-function.js'),
 } as const satisfies Record<string, () => Promise<AwsActionModule>>;
 
 export type AwsAction = keyof typeof AWS_ACTION_MODULES;

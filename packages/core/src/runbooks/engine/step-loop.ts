@@ -1,6 +1,6 @@
 import { actionRules } from '../actions.js';
 import type { RunbookStep } from '../document.js';
-import { isTerminal, type ActionResult, type ExecutionStatus, type StepExecution } from '../execution.js';
+import { ActionFailure, ActionTimedOut, isTerminal, type ActionResult, type ExecutionStatus, type StepExecution } from '../execution.js';
 import { selectOutputs } from '../selector.js';
 import { boundedOutputs, shrinkToEnd } from './bounds.js';
 import { builtInActions, isBuiltIn } from './built-in-actions.js';
@@ -73,7 +73,7 @@ export async function advance(turn: Turn): Promise<RunOutcome> {
       try {
         result = await perform(turn, step, entry);
       } catch (e) {
-        failure = { status: 'Failed', message: failureText(e) };
+        failure = { status: e instanceof ActionTimedOut ? 'TimedOut' : 'Failed', message: failureText(e) };
       }
     }
     if (failure || !result) {
@@ -137,7 +137,7 @@ function stepTimedOut(step: RunbookStep, entry: StepExecution, now: Date): numbe
 }
 
 function failureText(e: unknown): string {
-  if (e instanceof Error) return e.name && e.name !== 'Error' && e.name !== 'ActionFailure' ? `${e.name}: ${e.message}` : e.message;
+  if (e instanceof Error) return e.name && e.name !== 'Error' && !(e instanceof ActionFailure) ? `${e.name}: ${e.message}` : e.message;
   return String(e);
 }
 

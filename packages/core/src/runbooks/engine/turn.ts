@@ -1,4 +1,5 @@
 import { ConcurrentUpdateError } from '../../errors.js';
+import { actionRules } from '../actions.js';
 import type { Runbook, RunbookStep } from '../document.js';
 import type { ActionContext, Execution, ExecutionSignal, ExecutionStatus, StepExecution } from '../execution.js';
 import { interpolate, type InterpolationContext } from '../interpolate.js';
@@ -152,6 +153,14 @@ export function runIndex(ex: Execution, entry: StepExecution): number {
   return (ex.omittedSteps ?? 0) + ex.steps.indexOf(entry);
 }
 
+/** When a step's timeout runs out: its start plus its timeoutSeconds, else its action's default timeout. */
+function stepDeadline(runbook: Execution['runbook'], entry: StepExecution): { deadline?: Date; timeoutSeconds?: number } {
+  const step = runbook.mainSteps.find((s) => s.name === entry.name);
+  const timeout = step ? (step.timeoutSeconds ?? actionRules[step.action].defaultTimeoutSeconds) : undefined;
+  if (timeout === undefined || !entry.startedAt) return {};
+  return { deadline: new Date(Date.parse(entry.startedAt) + timeout * 1000), timeoutSeconds: timeout };
+}
+
 export function actionContext(turn: Turn, entry: StepExecution): ActionContext {
   const ex = turn.execution;
   return {
@@ -162,6 +171,7 @@ export function actionContext(turn: Turn, entry: StepExecution): ActionContext {
     region: ex.region,
     assumeRole: ex.assumeRole,
     idempotencyToken: `${ex.executionId}:${runIndex(ex, entry)}:${entry.attempt}`,
+    ...stepDeadline(ex.runbook, entry),
     now: () => turn.deps.clock.now(),
   };
 }

@@ -1,0 +1,95 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ActionFailure, ActionTimedOut, MAX_EXECUTE_SCRIPT_SECONDS, PYTHON_SCRIPT_RUNTIMES, type ActionContext, type ActionResult } from '@opsauto/core';
+import { named } from '../aws-api.js';
+import { runbookSessionName } from '../action-runner.js';
+import { nothingToPoll, type ActionEnv } from './action-module.js';
+
+/** What the runner (packages/functions/python/execute_script/handler.py) answers. */
+interface RunnerAnswer {
+  Payload?: unknown;
+  Error?: { Type?: string; Message?: string; Line?: number | null };
+  TimedOut?: boolean;
+  Logs?: string;
+}
+
+/** The end of the script's output quoted in a failure message. */
+const LOG_EXCERPT_CHARS = 1000;
+
+/**
+ * aws:executeScript: invokes the runner function (with the backend's own credentials, which may invoke only it)
+ * with the step's Runtime, Handler, Script and InputPayload, the execution's role (which the runner assumes, so the
+ * script's boto3 acts as that role) and the time left before the step's timeout (at most 600 s). Outputs Payload (what
+ * the handler returned, also what output selectors `$.Payload…` read) and ExecutionLog (what it printed). An exception
+ * fails the step with its type and message; a script still running at the timeout ends the step TimedOut. A resumed
+ * attempt runs the script again: it cannot know what the script did.
+ */
+export async function start(inputs: Record<string, unknown>, context: ActionContext, env: ActionEnv): Promise<ActionResult> {
+  const { Runtime, Handler, Script, InputPayload } = inputs;
+  if (typeof Runtime !== 'string' || !(PYTHON_SCRIPT_RUNTIMES as readonly string[]).includes(Runtime)) {
+    throw new ActionFailure(`Runtime must be one of ${PYTHON_SCRIPT_RUNTIMES.join(', ')} (PowerShell scripts are not supported), not ${JSON.stringify(Runtime)}`);
+  }
+  if (typeof Handler !== 'string' || Handler === '') throw new ActionFailure('Handler must name the function in Script to call');
+  if (typeof Script !== 'string') throw new ActionFailure('Script must be the Python script (inline)');
+  const payload = inputPayload(InputPayload);
+  if (!env.executeScriptFunction) throw new ActionFailure('aws:executeScript needs the script runner function, and this worker has none (EXECUTE_SCRIPT_FUNCTION is not set)');
+  if (!context.assumeRole) throw new ActionFailure("aws:executeScript runs the script as the execution's role, and this execution has none (assumeRole)");
+  const left = context.deadline ? Math.floor((context.deadline.getTime() - context.now().getTime()) / 1000) : MAX_EXECUTE_SCRIPT_SECONDS;
+  const timeoutSeconds = Math.min(MAX_EXECUTE_SCRIPT_SECONDS, left);
+  if (timeoutSeconds <= 0) throw new ActionTimedOut('Step timed out before the script could start');
+
+  const lambda = env.ownClients.get(LambdaClient);
+  const request = {
+    Runtime,
+    Handler,
+    Script,
+    InputPayload: payload,
+    RoleArn: context.assumeRole,
+    RoleSessionName: runbookSessionName(context.executionId),
+    TimeoutSeconds: timeoutSeconds,
+    Region: context.region,
+    ExecutionId: context.executionId,
+    StepName: context.stepName,
+  };
+  const out = await named('Invoke', () => lambda.send(new InvokeCommand({ FunctionName: env.executeScriptFunction, Payload: new TextEncoder().encode(JSON.stringify(request)) })));
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : 'null';
+  let answer: RunnerAnswer;
+  try {
+    answer = JSON.parse(text) as RunnerAnswer;
+  } catch {
+    throw new Error(`the script runner answered something that is not JSON: ${text.slice(0, 200)}`);
+  }
+  if (out.FunctionError) {
+    const error = answer as { errorType?: string; errorMessage?: string };
+    throw new Error(`the script runner failed (${out.FunctionError}): ${error.errorType ?? 'Error'}: ${error.errorMessage ?? text.slice(0, 500)}`);
+  }
+  const log = answer.Logs ?? '';
+  if (answer.TimedOut) throw new ActionTimedOut(`Step timed out after ${context.timeoutSeconds ?? timeoutSeconds} seconds: the script was still running${excerpt(log)}`);
+  if (answer.Error) {
+    const line = typeof answer.Error.Line === 'number' ? ` (script line ${answer.Error.Line})` : '';
+    throw new ActionFailure(`${answer.Error.Type ?? 'Error'}: ${answer.Error.Message ?? ''}${line}${excerpt(log)}`);
+  }
+  const result = answer.Payload ?? null;
+  return { kind: 'done', outputs: { Payload: result, ExecutionLog: log }, response: { Payload: result } };
+}
+
+export const poll = nothingToPoll('aws:executeScript');
+
+/** The InputPayload the handler receives as `events`: a mapping (a JSON text is read), `{}` when absent. */
+function inputPayload(value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value === 'string') {
+    try {
+      return inputPayload(JSON.parse(value));
+    } catch {
+      throw new ActionFailure('InputPayload must be a mapping of names to values');
+    }
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ActionFailure('InputPayload must be a mapping of names to values');
+  return value as Record<string, unknown>;
+}
+
+function excerpt(log: string): string {
+  const trimmed = log.trimEnd();
+  if (!trimmed) return '';
+  return `; the script printed: ${trimmed.length > LOG_EXCERPT_CHARS ? `…${trimmed.slice(-LOG_EXCERPT_CHARS)}` : trimmed}`;
+}
