@@ -8,7 +8,9 @@ import { parse as parseYaml } from 'yaml';
 // built-in actions, and through boto3 in its aws:executeScript scripts), computed from the files so that the table
 // in docs/runbook-survey.md can be rebuilt at any time (`npx tsx test/runbook-corpus/write-survey.ts`).
 
-export const CORPUS_DIR = fileURLToPath(new URL('../fixtures/runbooks/corpus/', import.meta.url));
+/** test/fixtures/runbooks: the AWS-owned documents kept there before, and corpus/ with the rest. */
+export const RUNBOOK_FIXTURES_DIR = fileURLToPath(new URL('../fixtures/runbooks/', import.meta.url));
+export const CORPUS_DIR = join(RUNBOOK_FIXTURES_DIR, 'corpus');
 const SCRIPTS_DIR = join(CORPUS_DIR, 'asr-scripts');
 
 /** The services opsauto covers (EBS is part of EC2's API); a runbook is in scope when it calls no other. */
@@ -37,7 +39,7 @@ export interface OperationUse {
 }
 
 export interface SurveyedDocument {
-  /** File name under the corpus directory. */
+  /** Path under test/fixtures/runbooks (`AWS-StopEC2Instance.json`, `corpus/asr__EnableKeyRotation.yaml`). */
   file: string;
   /** The document text as AWS runs it: the file, with the ASR build's `%%SCRIPT=x%%` placeholders filled in. */
   text: string;
@@ -141,28 +143,28 @@ export function scriptOperations(script: string): { service: string; api: string
   const factories = new Map<string, string>();
   // def connect_to_ec2(...):\n    return boto3.client('ec2', ...)
   for (const m of script.matchAll(new RegExp(String.raw`def\s+(\w+)\s*\([^)]*\)\s*(?:->[^:]+)?:\s*\n(?:\s*(?:#.*|""".*?"""|'''.*?''')?\n)*?\s*return\s+` + clientCall, 'gs'))) {
-    factories.set(m[1]!, m[2]!);
+    factories.set(m[1], m[2]);
   }
   const clients = new Map<string, string>();
-  for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*` + clientCall, 'g'))) clients.set(m[1]!, m[2]!);
+  for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*` + clientCall, 'g'))) clients.set(m[1], m[2]);
   for (const [fn, service] of factories) {
-    for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*${fn}\s*\(`, 'g'))) clients.set(m[1]!, service);
+    for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*${fn}\s*\(`, 'g'))) clients.set(m[1], service);
   }
   const found: { service: string; api: string }[] = [];
   const add = (service: string, api: string) => {
     if (!found.some((f) => f.service === service && f.api === api)) found.push({ service, api });
   };
   // boto3.client('ec2').describe_instances(  /  connect_to_ec2().describe_instances(
-  for (const m of script.matchAll(new RegExp(clientCall + String.raw`[^)]*\)\s*\.\s*([a-z][a-z0-9_]*)\s*\(`, 'g'))) if (!NOT_OPERATIONS.has(m[2]!)) add(m[1]!, m[2]!);
+  for (const m of script.matchAll(new RegExp(clientCall + String.raw`[^)]*\)\s*\.\s*([a-z][a-z0-9_]*)\s*\(`, 'g'))) if (!NOT_OPERATIONS.has(m[2])) add(m[1], m[2]);
   for (const [fn, service] of factories) {
-    for (const m of script.matchAll(new RegExp(String.raw`\b${fn}\s*\([^)]*\)\s*\.\s*([a-z][a-z0-9_]*)\s*\(`, 'g'))) if (!NOT_OPERATIONS.has(m[1]!)) add(service, m[1]!);
+    for (const m of script.matchAll(new RegExp(String.raw`\b${fn}\s*\([^)]*\)\s*\.\s*([a-z][a-z0-9_]*)\s*\(`, 'g'))) if (!NOT_OPERATIONS.has(m[1])) add(service, m[1]);
   }
   for (const [variable, service] of clients) {
     const v = variable.replace(/\./g, '\\.');
     for (const m of script.matchAll(new RegExp(String.raw`(?<![\w.])${v}\s*\.\s*([a-z][a-z0-9_]*)\s*\(`, 'g'))) {
-      if (!NOT_OPERATIONS.has(m[1]!)) add(service, m[1]!);
+      if (!NOT_OPERATIONS.has(m[1])) add(service, m[1]);
     }
-    for (const m of script.matchAll(new RegExp(String.raw`(?<![\w.])${v}\s*\.\s*get_paginator\(\s*['"](\w+)['"]`, 'g'))) add(service, m[1]!);
+    for (const m of script.matchAll(new RegExp(String.raw`(?<![\w.])${v}\s*\.\s*get_paginator\(\s*['"](\w+)['"]`, 'g'))) add(service, m[1]);
   }
   return found.map((f) => ({ service: serviceName(f.service), api: f.api }));
 }
@@ -189,7 +191,7 @@ async function surveyText(file: string, text: string, missingScripts: string[]):
       if (!doc.actions.includes(action)) doc.actions.push(action);
       const inputs = step.inputs ?? {};
       if (['aws:executeAwsApi', 'aws:waitForAwsResourceProperty', 'aws:assertAwsResourceProperty'].includes(action)) {
-        raw.push({ service: String(inputs.Service ?? '?').toLowerCase(), api: String(inputs.Api ?? '?'), via: 'api' });
+        raw.push({ service: typeof inputs.Service === 'string' ? inputs.Service.toLowerCase() : '?', api: typeof inputs.Api === 'string' ? inputs.Api : '?', via: 'api' });
       } else if (action === 'aws:executeScript') {
         if (typeof inputs.Runtime === 'string' && !doc.runtimes.includes(inputs.Runtime)) doc.runtimes.push(inputs.Runtime);
         if (typeof inputs.Script === 'string') for (const op of scriptOperations(inputs.Script)) raw.push({ ...op, via: 'script' });
@@ -213,14 +215,17 @@ async function surveyText(file: string, text: string, missingScripts: string[]):
   return doc;
 }
 
+/** The corpus's document files, relative to test/fixtures/runbooks, in name order. */
+export function corpusFiles(): string[] {
+  const documents = (dir: string) => readdirSync(join(RUNBOOK_FIXTURES_DIR, dir)).filter((f) => /\.(ya?ml|json)$/.test(f));
+  return [...documents('.'), ...documents('corpus').map((f) => `corpus/${f}`)].sort();
+}
+
 /** Every document of the corpus, surveyed, in file-name order. */
-export async function surveyCorpus(dir = CORPUS_DIR): Promise<SurveyedDocument[]> {
-  const files = readdirSync(dir)
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
-    .sort();
+export async function surveyCorpus(): Promise<SurveyedDocument[]> {
   const out: SurveyedDocument[] = [];
-  for (const file of files) {
-    const { text, missing } = assembleScripts(readFileSync(join(dir, file), 'utf8'), readScript);
+  for (const file of corpusFiles()) {
+    const { text, missing } = assembleScripts(readFileSync(join(RUNBOOK_FIXTURES_DIR, file), 'utf8'), readScript);
     out.push(await surveyText(file, text, missing));
   }
   return out;
