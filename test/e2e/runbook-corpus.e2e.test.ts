@@ -6,7 +6,8 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateDocumentCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
-import { defineConfig, executionIdFor, parseRunbook, type Execution } from '@opsauto/core';
+import { eventBridgeDispatch } from '@opsauto/aws/runbooks';
+import { defineConfig, executionIdFor, parseRunbook, signalExecution, type Execution } from '@opsauto/core';
 import { eventBusName } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
@@ -26,9 +27,9 @@ const config = defineConfig({ regions: [REGION] });
 config.runbooks.allowedRunbooks = [...config.runbooks.allowedRunbooks, 'AWS-TerminateEC2Instance', ...CORPUS_CASES.map((c) => c.name)];
 config.runbooks.assumeRoles = [ROLE_ARN];
 
-const INSTANCE_KEYS = ['stop', 'start', 'restart', 'terminate', 'image', 'imds', 'imds2'];
+const INSTANCE_KEYS = ['stop', 'start', 'restart', 'terminate', 'image', 'imds', 'imds2', 'approve-stop', 'approve-start', 'approve-terminate'];
 const DB_KEYS = ['stop', 'public', 'multiaz', 'copytags', 'protect', 'backup'];
-const BUCKET_KEYS = ['keys', 'versioning', 'versioning2', 'encryption', 'pab'];
+const BUCKET_KEYS = ['keys', 'versioning', 'versioning2', 'encryption', 'pab', 'ssl'];
 
 let stage: Stage;
 let store: DynamoExecutionStore;
@@ -62,7 +63,9 @@ beforeAll(async () => {
   const dbs = new Map(
     ((await clients.rds.send(new DescribeDBInstancesCommand({}))).DBInstances ?? []).map((d) => [d.DBInstanceIdentifier!.slice('corpus-'.length), { id: d.DBInstanceIdentifier!, resourceId: d.DbiResourceId!, arn: d.DBInstanceArn! }]),
   );
-  const topic = (await clients.sns.send(new CreateTopicCommand({ Name: 'corpus-encrypt' }))).TopicArn!;
+  const topics = new Map<string, string>();
+  // AWS's approval documents ask for a topic whose name starts with Automation.
+  for (const [key, name] of [['encrypt', 'corpus-encrypt'], ['approval', 'Automation-corpus-approvals']]) topics.set(key, (await clients.sns.send(new CreateTopicCommand({ Name: name }))).TopicArn!);
   const get = <T>(map: Map<string, T>, what: string) => (key: string) => {
     const found = map.get(key);
     if (found === undefined) throw new Error(`no seeded ${what} ${key}`);
@@ -76,8 +79,9 @@ beforeAll(async () => {
     image: get(images, 'image'),
     db: get(dbs, 'DB instance'),
     bucket: (key) => `corpus-${key}`,
-    topic: () => topic,
-    // Neither is emulated yet (their cases are expected to fail): well-formed identifiers of nothing.
+    topic: get(topics, 'topic'),
+    // None of these is emulated yet (their cases are expected to fail): well-formed identifiers of nothing.
+    securityGroup: () => 'sg-0123456789abcdef0',
     subnetArn: () => `arn:aws:ec2:${REGION}:${DEFAULT_ACCOUNT}:subnet/subnet-0123456789abcdef0`,
     snapshot: () => 'snap-0123456789abcdef0',
     documentArn: () => `arn:aws:ssm:${REGION}:${DEFAULT_ACCOUNT}:document/Corpus-SharedDocument`,
@@ -154,6 +158,16 @@ describe('the corpus of AWS-authored runbooks', () => {
     // Prepare / Act: every case starts at once on the shared stage; the virtual clock then runs them all.
     const started = new Map<CorpusCase, { id: string } | { why: string }>();
     for (const [i, c] of CORPUS_CASES.entries()) started.set(c, await start(c, docs.find((d) => d.file === c.file)!, `corpus-${i}`));
+    await stage.cloud.settle();
+    await stage.cloud.advance('1m');
+    // Approval documents: the approver their Approvers parameter names approves, as `opsauto runbook approve` does.
+    const dispatch = eventBridgeDispatch(new AwsClients(REGION, clientConfig(stage.cloud, REGION)), eventBusName(stage.tableName));
+    for (const c of CORPUS_CASES.filter((k) => k.approver)) {
+      const s = started.get(c)!;
+      if ('why' in s) continue;
+      const waiting = (await store.get(s.id))?.execution.steps.find((step) => step.status === 'Waiting' && step.action === 'aws:approve');
+      if (waiting) await signalExecution(s.id, { kind: 'Approve', at: stage.cloud.clock.now().toISOString(), approver: c.approver! }, { store, dispatch });
+    }
     await stage.cloud.settle();
     const longest = CORPUS_CASES.some((c) => c.advance === '30m') ? '30m' : '15m';
     await stage.cloud.advance(longest);

@@ -1,8 +1,8 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotAttributeCommand, DescribeSubnetsCommand, GetEbsEncryptionByDefaultCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeDBInstancesCommand, DescribeDBSnapshotAttributesCommand, type RDSClient } from '@aws-sdk/client-rds';
-import { GetBucketEncryptionCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSnapshotAttributeCommand, DescribeSubnetsCommand, GetEbsEncryptionByDefaultCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeDBInstancesCommand, DescribeDBSnapshotAttributesCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { DescribeDocumentPermissionCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeDocumentPermissionCommand, GetServiceSettingCommand, type SSMClient } from '@aws-sdk/client-ssm';
 
 // The corpus documents in scope (every API they call is in a covered service), one row each: the parameters to
 // start it with (ids of the resources the corpus test seeds), the effect to check with the SDK once it ended, and
@@ -24,6 +24,8 @@ export interface Seeded {
   bucket: (key: string) => string;
   /** A topic by case key. */
   topic: (key: string) => string;
+  /** A security group by case key (none seeded: localcloud has no security groups yet). */
+  securityGroup: (key: string) => string;
   /** A subnet ARN by case key (none seeded: localcloud has no subnets yet). */
   subnetArn: (key: string) => string;
   /** A shared SSM document by case key. */
@@ -50,6 +52,8 @@ export interface CorpusCase {
   /** Throws (an expect failing) when the effect is not there. */
   effect: (c: Clients, s: Seeded) => Promise<void>;
   expect: 'pass' | { fail: string };
+  /** The approver (one of its Approvers parameter) who approves once the execution waits at aws:approve. */
+  approver?: string;
 }
 
 const must = (ok: boolean, message: string) => {
@@ -60,6 +64,8 @@ const db = async (c: Clients, id: string) => (await c.rds.send(new DescribeDBIns
 const inst = async (c: Clients, id: string) => (await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances![0];
 
 const EXECUTE_SCRIPT = 'aws:executeScript is refused at load (the Python runner is another part of issue 9)';
+
+const APPROVER = `arn:aws:iam::000000000000:user/corpus-approver`;
 
 export const CORPUS_CASES: CorpusCase[] = [
   {
@@ -279,5 +285,69 @@ export const CORPUS_CASES: CorpusCase[] = [
       must(attrs.KmsMasterKeyId === `arn:aws:kms:${s.region}:${s.account}:key/0f0e0d0c-0b0a-4909-8807-060504030201`, 'KmsMasterKeyId not set');
     },
     expect: { fail: 'refused at load: allowedPattern with the inline flag group (?i:…) and a PropertySelector without $. (Attributes.KmsMasterKeyId): the document-details part of issue 9' },
+  },
+  {
+    file: 'corpus/awslabs__aws-StopEC2InstanceWithApproval.json',
+    name: 'Corpus-StopEC2InstanceWithApproval',
+    parameters: (s) => ({ InstanceId: [s.instance('approve-stop')], Approvers: [APPROVER], SNSTopicArn: s.topic('approval'), AutomationAssumeRole: s.roleArn }),
+    approver: APPROVER,
+    effect: async (c, s) => must((await inst(c, s.instance('approve-stop'))).State?.Name === 'stopped', 'instance not stopped'),
+    expect: 'pass',
+  },
+  {
+    file: 'corpus/awslabs__aws-StartEC2InstanceWithApproval.json',
+    name: 'Corpus-StartEC2InstanceWithApproval',
+    parameters: (s) => ({ InstanceId: [s.instance('approve-start')], Approvers: [APPROVER], SNSTopicArn: s.topic('approval'), AutomationAssumeRole: s.roleArn }),
+    approver: APPROVER,
+    effect: async (c, s) => must((await inst(c, s.instance('approve-start'))).State?.Name === 'running', 'instance not running'),
+    expect: 'pass',
+  },
+  {
+    file: 'corpus/awslabs__aws-TerminateEC2InstanceWithApproval.json',
+    name: 'Corpus-TerminateEC2InstanceWithApproval',
+    parameters: (s) => ({ InstanceId: [s.instance('approve-terminate')], Approvers: [APPROVER], SNSTopicArn: s.topic('approval'), AutomationAssumeRole: s.roleArn }),
+    approver: APPROVER,
+    effect: async (c, s) => must((await inst(c, s.instance('approve-terminate'))).State?.Name === 'terminated', 'instance not terminated'),
+    expect: 'pass',
+  },
+  {
+    file: 'corpus/asr__SetSSLBucketPolicy.yaml',
+    name: 'Corpus-SetSSLBucketPolicy',
+    parameters: (s) => ({ BucketName: s.bucket('ssl'), AccountId: s.account, AutomationAssumeRole: s.roleArn }),
+    effect: async (c, s) => {
+      const policy = (await c.s3.send(new GetBucketPolicyCommand({ Bucket: s.bucket('ssl') }))).Policy ?? '';
+      must(policy.includes('aws:SecureTransport'), 'no SecureTransport statement in the bucket policy');
+    },
+    expect: { fail: `${EXECUTE_SCRIPT}; also s3:GetBucketPolicy / PutBucketPolicy are not emulated` },
+  },
+  {
+    file: 'corpus/asr__RemoveVPCDefaultSecurityGroupRules.yaml',
+    name: 'Corpus-RemoveVPCDefaultSecurityGroupRules',
+    parameters: (s) => ({ GroupId: s.securityGroup('default'), AutomationAssumeRole: s.roleArn }),
+    effect: async (c, s) => {
+      const group = (await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [s.securityGroup('default')] }))).SecurityGroups?.[0];
+      must((group?.IpPermissions ?? []).length === 0 && (group?.IpPermissionsEgress ?? []).length === 0, 'default security group still has rules');
+    },
+    expect: { fail: `${EXECUTE_SCRIPT}; also security groups (DescribeSecurityGroups, RevokeSecurityGroupIngress/Egress) are not emulated` },
+  },
+  {
+    file: 'corpus/asr__EnableSSMDocumentBlockPublicSharing.yaml',
+    name: 'Corpus-EnableSSMDocumentBlockPublicSharing',
+    parameters: (s) => ({ AccountId: s.account, AutomationAssumeRole: s.roleArn }),
+    effect: async (c) => {
+      const setting = await c.ssm.send(new GetServiceSettingCommand({ SettingId: '/ssm/documents/console/public-sharing-permission' }));
+      must(setting.ServiceSetting?.SettingValue === 'Disable', 'public sharing not blocked');
+    },
+    expect: { fail: `${EXECUTE_SCRIPT}; also ssm:GetServiceSetting / UpdateServiceSetting are not emulated` },
+  },
+  {
+    file: 'corpus/asr__EncryptRDSSnapshot.yaml',
+    name: 'Corpus-EncryptRDSSnapshot',
+    parameters: (s) => ({ SourceDBSnapshotIdentifier: 'corpus-plain-snapshot', TargetDBSnapshotIdentifier: 'corpus-encrypted-snapshot', DBSnapshotType: 'snapshot', AutomationAssumeRole: s.roleArn }),
+    effect: async (c) => {
+      const out = await c.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'corpus-encrypted-snapshot' }));
+      must(out.DBSnapshots?.[0]?.Encrypted === true, 'no encrypted copy');
+    },
+    expect: { fail: 'refused at load: allowedPattern with the inline flag group (?i:…); also RDS snapshots (CopyDBSnapshot, DescribeDBSnapshots, DeleteDBSnapshot) are not emulated' },
   },
 ];

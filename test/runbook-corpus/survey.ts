@@ -18,7 +18,7 @@ export const COVERED_SERVICES = ['ec2', 'rds', 's3', 'ssm', 'sns', 'sts'] as con
 
 /** The AWS operations a built-in action calls, as the service runs it (used for the scope rule and the table). */
 export const ACTION_OPERATIONS: Record<string, string[]> = {
-  'aws:changeInstanceState': ['ec2:StartInstances', 'ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:DescribeInstanceStatus'],
+  // aws:changeInstanceState: by DesiredState, below.
   'aws:createImage': ['ec2:CreateImage', 'ec2:DescribeImages'],
   'aws:createTags': ['ec2:CreateTags'],
   'aws:deleteImage': ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:DescribeImages'],
@@ -30,6 +30,9 @@ export const ACTION_OPERATIONS: Record<string, string[]> = {
   'aws:invokeLambdaFunction': ['lambda:Invoke'],
   'aws:runInstances': ['ec2:RunInstances', 'ec2:DescribeInstances'],
 };
+
+/** aws:changeInstanceState's call by DesiredState (all of them when the state is a parameter). */
+const CHANGE_INSTANCE_STATE: Record<string, string[]> = { running: ['StartInstances'], stopped: ['StopInstances'], terminated: ['TerminateInstances'] };
 
 /** One operation a document calls, and how. */
 export interface OperationUse {
@@ -195,6 +198,10 @@ async function surveyText(file: string, text: string, missingScripts: string[]):
       } else if (action === 'aws:executeScript') {
         if (typeof inputs.Runtime === 'string' && !doc.runtimes.includes(inputs.Runtime)) doc.runtimes.push(inputs.Runtime);
         if (typeof inputs.Script === 'string') for (const op of scriptOperations(inputs.Script)) raw.push({ ...op, via: 'script' });
+      } else if (action === 'aws:changeInstanceState') {
+        const desired = typeof inputs.DesiredState === 'string' ? inputs.DesiredState : '';
+        const change = CHANGE_INSTANCE_STATE[desired] ?? Object.values(CHANGE_INSTANCE_STATE).flat();
+        for (const api of [...change, 'DescribeInstanceStatus']) raw.push({ service: 'ec2', api, via: 'action' });
       } else {
         for (const op of ACTION_OPERATIONS[action] ?? []) {
           const [service, api] = op.split(':') as [string, string];
