@@ -1,5 +1,5 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSnapshotAttributeCommand, DescribeSubnetsCommand, GetEbsEncryptionByDefaultCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeDBInstancesCommand, DescribeDBSnapshotAttributesCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, DescribeSnapshotAttributeCommand, DescribeSubnetsCommand, GetEbsEncryptionByDefaultCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotAttributesCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { DescribeDocumentPermissionCommand, GetServiceSettingCommand, type SSMClient } from '@aws-sdk/client-ssm';
@@ -349,5 +349,25 @@ export const CORPUS_CASES: CorpusCase[] = [
       must(out.DBSnapshots?.[0]?.Encrypted === true, 'no encrypted copy');
     },
     expect: { fail: 'refused at load: allowedPattern with the inline flag group (?i:…); also RDS snapshots (CopyDBSnapshot, DescribeDBSnapshots, DeleteDBSnapshot) are not emulated' },
+  },
+  {
+    file: 'corpus/asr__DisableUnrestrictedAccessToHighRiskPorts.yaml',
+    name: 'Corpus-DisableUnrestrictedAccessToHighRiskPorts',
+    parameters: (s) => ({ SecurityGroupId: s.securityGroup('ssh-open'), AutomationAssumeRole: s.roleArn }),
+    effect: async (c, s) => {
+      const rules = (await c.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [s.securityGroup('ssh-open')] }] }))).SecurityGroupRules ?? [];
+      must(!rules.some((r) => !r.IsEgress && r.CidrIpv4 === '0.0.0.0/0' && (r.FromPort ?? 0) <= 22 && 22 <= (r.ToPort ?? 0)), 'port 22 still open to 0.0.0.0/0');
+    },
+    expect: { fail: `${EXECUTE_SCRIPT}; also security groups (DescribeSecurityGroupRules, RevokeSecurityGroupIngress) are not emulated` },
+  },
+  {
+    file: 'corpus/asr__EnableCopyTagsToSnapshotOnRDSCluster.yaml',
+    name: 'Corpus-EnableCopyTagsToSnapshotOnRDSCluster',
+    parameters: (s) => ({ RDSClusterARN: `arn:aws:rds:${s.region}:${s.account}:cluster:corpus-cluster`, AutomationAssumeRole: s.roleArn }),
+    effect: async (c) => {
+      const cluster = (await c.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: 'corpus-cluster' }))).DBClusters?.[0];
+      must(cluster?.CopyTagsToSnapshot === true, 'CopyTagsToSnapshot not true on the cluster');
+    },
+    expect: { fail: 'RDS clusters (DescribeDBClusters, ModifyDBCluster) are not emulated' },
   },
 ];

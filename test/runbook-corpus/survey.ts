@@ -148,7 +148,15 @@ export function scriptOperations(script: string): { service: string; api: string
   for (const m of script.matchAll(new RegExp(String.raw`def\s+(\w+)\s*\([^)]*\)\s*(?:->[^:]+)?:\s*\n(?:\s*(?:#.*|""".*?"""|'''.*?''')?\n)*?\s*return\s+` + clientCall, 'gs'))) {
     factories.set(m[1], m[2]);
   }
+  // def connect_to_service(service):\n    return boto3.client(service, ...), called as connect_to_service('iam')
+  const serviceFactories = new Set<string>();
+  for (const m of script.matchAll(/def\s+(\w+)\s*\(\s*(\w+)[^)]*\)\s*(?:->[^:]+)?:\s*\n\s*return\s+(?:[\w.]+\.)?client\(\s*(\w+)\s*[,)]/g)) {
+    if (m[2] === m[3]) serviceFactories.add(m[1]);
+  }
   const clients = new Map<string, string>();
+  for (const fn of serviceFactories) {
+    for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*${fn}\s*\(\s*['"]([\w-]+)['"]`, 'g'))) clients.set(m[1], m[2]);
+  }
   for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*` + clientCall, 'g'))) clients.set(m[1], m[2]);
   for (const [fn, service] of factories) {
     for (const m of script.matchAll(new RegExp(String.raw`([\w.]+)\s*=\s*${fn}\s*\(`, 'g'))) clients.set(m[1], service);
