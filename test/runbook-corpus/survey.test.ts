@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CORPUS_CASES } from './cases.js';
+import { renderSurvey, SURVEY_DOC } from './survey-doc.js';
 import { assembleScripts, operationTable, scriptOperations, type SurveyedDocument } from './survey.js';
 
 describe('the runbook survey', () => {
@@ -56,5 +59,23 @@ describe('the runbook survey', () => {
       ['rds:ModifyDBInstance', 2],
       ['ec2:DescribeInstances', 1],
     ]);
+  });
+});
+
+describe('docs/runbook-survey.md', () => {
+  it('is what the corpus, the case table and localcloud say today (rewrite it with npx tsx test/runbook-corpus/write-survey.ts)', async () => {
+    // Act
+    const rendered = await renderSurvey();
+    // Assess
+    expect(readFileSync(SURVEY_DOC, 'utf8')).toBe(rendered);
+  });
+
+  it("is linked from the README, whose corpus figures match the case table's", () => {
+    // Prepare
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const passing = CORPUS_CASES.filter((c) => c.expect === 'pass').length;
+    // Assess
+    expect(readme).toContain('(docs/runbook-survey.md)');
+    expect(readme).toContain(`**runs: ${passing}/${CORPUS_CASES.length}**`);
   });
 });
