@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSnapshotCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -27,7 +27,7 @@ const config = defineConfig({ regions: [REGION] });
 config.runbooks.allowedRunbooks = [...config.runbooks.allowedRunbooks, 'AWS-TerminateEC2Instance', ...CORPUS_CASES.map((c) => c.name)];
 config.runbooks.assumeRoles = [ROLE_ARN];
 
-const INSTANCE_KEYS = ['stop', 'start', 'restart', 'terminate', 'image', 'imds', 'imds2', 'approve-stop', 'approve-start', 'approve-terminate'];
+const INSTANCE_KEYS = ['stop', 'start', 'restart', 'terminate', 'image', 'imds', 'imds2', 'approve-stop', 'approve-start', 'approve-terminate', 'approve-restart'];
 const DB_KEYS = ['stop', 'public', 'multiaz', 'copytags', 'protect', 'backup'];
 const BUCKET_KEYS = ['keys', 'versioning', 'versioning2', 'encryption', 'pab', 'ssl'];
 
@@ -66,6 +66,10 @@ beforeAll(async () => {
   const topics = new Map<string, string>();
   // AWS's approval documents ask for a topic whose name starts with Automation.
   for (const [key, name] of [['encrypt', 'corpus-encrypt'], ['approval', 'Automation-corpus-approvals']]) topics.set(key, (await clients.sns.send(new CreateTopicCommand({ Name: name }))).TopicArn!);
+  const volume = await clients.ec2.send(new CreateVolumeCommand({ AvailabilityZone: `${REGION}a`, Size: 8, VolumeType: 'gp3' }));
+  await stage.cloud.advance('1m');
+  const backupSnapshot = (await clients.ec2.send(new CreateSnapshotCommand({ VolumeId: volume.VolumeId!, Description: 'corpus backup' }))).SnapshotId!;
+  await stage.cloud.advance('10m');
   const get = <T>(map: Map<string, T>, what: string) => (key: string) => {
     const found = map.get(key);
     if (found === undefined) throw new Error(`no seeded ${what} ${key}`);
@@ -83,7 +87,8 @@ beforeAll(async () => {
     // None of these is emulated yet (their cases are expected to fail): well-formed identifiers of nothing.
     securityGroup: () => 'sg-0123456789abcdef0',
     subnetArn: () => `arn:aws:ec2:${REGION}:${DEFAULT_ACCOUNT}:subnet/subnet-0123456789abcdef0`,
-    snapshot: () => 'snap-0123456789abcdef0',
+    // 'public': a public snapshot needs ModifySnapshotAttribute, not emulated yet; 'backup' is a real one.
+    snapshot: (key) => (key === 'backup' ? backupSnapshot : 'snap-0123456789abcdef0'),
     documentArn: () => `arn:aws:ssm:${REGION}:${DEFAULT_ACCOUNT}:document/Corpus-SharedDocument`,
   };
 }, 120_000);

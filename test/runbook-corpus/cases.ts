@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, DescribeSnapshotAttributeCommand, DescribeSubnetsCommand, GetEbsEncryptionByDefaultCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, DescribeSnapshotAttributeCommand, DescribeSubnetsCommand, DescribeVolumesCommand, GetEbsEncryptionByDefaultCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotAttributesCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
@@ -369,5 +369,23 @@ export const CORPUS_CASES: CorpusCase[] = [
       must(cluster?.CopyTagsToSnapshot === true, 'CopyTagsToSnapshot not true on the cluster');
     },
     expect: { fail: 'RDS clusters (DescribeDBClusters, ModifyDBCluster) are not emulated' },
+  },
+  {
+    file: 'corpus/awslabs__RestartInstanceWithApproval__aws-RestartEC2Instance.json',
+    name: 'Corpus-RestartEC2InstanceWithApproval',
+    parameters: (s) => ({ InstanceId: [s.instance('approve-restart')], Approvers: [APPROVER], SNSTopicArn: s.topic('approval'), AutomationAssumeRole: s.roleArn }),
+    approver: APPROVER,
+    effect: async (c, s) => must((await inst(c, s.instance('approve-restart'))).State?.Name === 'running', 'instance not running again'),
+    expect: 'pass',
+  },
+  {
+    file: 'corpus/digito__EBSRestoreFromBackup_2020-05-26.yml',
+    name: 'Corpus-EBSRestoreFromBackup',
+    parameters: (s) => ({ EBSSnapshotIdentifier: s.snapshot('backup'), TargetAvailabilityZone: `${s.region}a`, AutomationAssumeRole: s.roleArn }),
+    effect: async (c, s) => {
+      const volumes = (await c.ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'snapshot-id', Values: [s.snapshot('backup')] }] }))).Volumes ?? [];
+      must(volumes.some((v) => v.State === 'available'), 'no available volume restored from the snapshot');
+    },
+    expect: { fail: EXECUTE_SCRIPT },
   },
 ];
