@@ -178,7 +178,7 @@ export const CORPUS_CASES: CorpusCase[] = [
     parameters: (s) => ({ DbiResourceId: s.db('public').resourceId, AutomationAssumeRole: s.roleArn }),
     advance: '30m',
     effect: async (c, s) => must((await db(c, s.db('public').id)).PubliclyAccessible === false, 'still PubliclyAccessible'),
-    expect: { fail: 'ModifyDBInstance ignores PubliclyAccessible (and never shows modifying): the missing-APIs part of issue 9' },
+    expect: { fail: 'ModifyDBInstance ignores PubliclyAccessible (which AWS applies at once, the instance going modifying then available, as the document waits for): the missing-APIs part of issue 9' },
   },
   {
     file: 'corpus/asr__EnableMultiAZOnRDSInstance.yaml',
