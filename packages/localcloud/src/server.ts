@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { DynamoTtl } from './dynamo-ttl.js';
-import { AwsError } from './errors.js';
+import { AwsError, notEmulated, OPERATION_NAME } from './errors.js';
 import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
 import type { IamPolicies } from './iam.js';
 import { BodyTooLarge, readBody, refuseAndClose } from './body-limit.js';
@@ -295,6 +295,9 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     const op = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
     d.calls.record(service.name, op ? operation : '(unknown)');
     if (!op) {
+      // A name of AWS's form is an operation AWS may have and localcloud does not emulate (UnsupportedOperation,
+      // naming it); anything else (`constructor`, `toString`) is no operation at all, as AWS answers those.
+      if (OPERATION_NAME.test(operation)) throw notEmulated(service.protocol, `${service.name}:${operation}`);
       throw service.protocol === 'json' || service.protocol === 'rest-json'
         ? new AwsError('UnknownOperationException', `localcloud does not emulate ${service.name}:${excerpt(operation)}`)
         : new AwsError('InvalidAction', `The action ${excerpt(operation)} is not valid for this web service (localcloud does not emulate ${service.name}:${excerpt(operation)}).`);
