@@ -6,6 +6,7 @@ import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
+import { encryptionOf } from './ec2-ebs-encryption.js';
 import type { RequestContext } from './types.js';
 import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
 import { armInstance, checkInstanceType, INSTANCE_RUNNING_DELAY_MS, publishInstanceState } from './ec2-instance-lifecycle.js';
@@ -117,7 +118,8 @@ export function runInstances(input: QueryTree, ctx: RequestContext): Record<stri
   }
   for (const instance of launched) {
     state.instances[instance.instanceId] = instance;
-    createRootVolume(state, instance, now, rootOf(image), volumeTags);
+    const root = rootOf(image);
+    createRootVolume(state, instance, now, { ...root, ...encryptionOf(ctx, state, {}, { encrypted: root.encrypted ?? false }) }, volumeTags);
     instance.settlesAt = now + INSTANCE_RUNNING_DELAY_MS;
     publishInstanceState(ctx, ctx.account, ctx.region, instance.instanceId, 'pending');
     armInstance(ctx, ctx.account, ctx.region, instance);
@@ -157,10 +159,10 @@ export function newInstance(
 }
 
 /** The root volume an image gives its instances (its root mapping; 8 GiB gp3 when the image is not emulated). */
-export function rootOf(image: ImageRecord | undefined): { size: number; type: VolumeType; snapshotId?: string } {
+export function rootOf(image: ImageRecord | undefined): { size: number; type: VolumeType; snapshotId?: string; encrypted?: boolean } {
   const mapping = image?.blockDeviceMappings.find((m) => m.deviceName === image.rootDeviceName);
   const type = mapping?.volumeType as VolumeType | undefined;
-  return { size: mapping?.volumeSize ?? 8, type: type ?? 'gp3', ...(mapping ? { snapshotId: mapping.snapshotId } : {}) };
+  return { size: mapping?.volumeSize ?? 8, type: type ?? 'gp3', ...(mapping ? { snapshotId: mapping.snapshotId, encrypted: mapping.encrypted } : {}) };
 }
 
 function randomPrivateIp(): string {

@@ -117,6 +117,8 @@ export interface VolumeRecord {
   availabilityZone: string;
   snapshotId?: string;
   encrypted: boolean;
+  /** The KMS key ARN of an encrypted volume. */
+  kmsKeyId?: string;
   state: VolumeState;
   /** ISO-8601 with milliseconds. */
   createTime: string;
@@ -148,6 +150,10 @@ export interface SnapshotRecord {
   /** ISO-8601, once completed. */
   completionTime?: string;
   encrypted: boolean;
+  /** The KMS key ARN of an encrypted snapshot. */
+  kmsKeyId?: string;
+  /** CopySnapshot's copy: the source snapshot id (its volume is reported as vol-ffffffff, as EC2 does). */
+  sourceSnapshotId?: string;
   tags: Tag[];
 }
 
@@ -160,6 +166,10 @@ export interface Ec2State {
   snapshots: Record<string, SnapshotRecord>;
   /** The account's default VPC in the region, made on first launch. */
   defaultVpcId?: string;
+  /** EBS encryption by default (EnableEbsEncryptionByDefault): new volumes and snapshot copies are encrypted. */
+  ebsEncryptionByDefault?: boolean;
+  /** ModifyEbsDefaultKmsKeyId's key ARN; absent: the AWS managed key `alias/aws/ebs`. */
+  ebsDefaultKmsKeyId?: string;
 }
 
 export function ec2State(store: Store, account: string, region: string): Ec2State {

@@ -2,7 +2,8 @@
  * EBS snapshots: CreateSnapshot (pending, then completed on the virtual clock), DescribeSnapshots and
  * DeleteSnapshot, with the shapes and errors of the EC2 API reference.
  */
-import { AwsError } from '../errors.js';
+import { AwsError, notEmulated } from '../errors.js';
+import { encryptionOf } from './ec2-ebs-encryption.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
@@ -13,6 +14,7 @@ import {
   ec2State,
   existingEc2State,
   isoTime,
+  optionalBool,
   optionalString,
   requiredString,
   snapshotsNotFound,
@@ -76,6 +78,7 @@ export function createSnapshot(input: QueryTree, ctx: RequestContext): Record<st
     startTime: isoTime(now),
     completedAt: now + SNAPSHOT_COMPLETED_DELAY_MS,
     encrypted: volume.encrypted,
+    ...(volume.kmsKeyId ? { kmsKeyId: volume.kmsKeyId } : {}),
     tags,
   };
   state.snapshots[snapshotId] = snapshot;
@@ -124,6 +127,48 @@ export function deleteSnapshot(input: QueryTree, ctx: RequestContext): Record<st
   return { return: true };
 }
 
+/** The volume id EC2 reports for a snapshot made by CopySnapshot: "arbitrary", not a volume that exists. */
+export const COPIED_SNAPSHOT_VOLUME_ID = 'vol-ffffffff';
+
+/**
+ * CopySnapshot: a copy of a completed snapshot of the account, from this region or another (SourceRegion), pending
+ * then completed on the virtual clock. The copy is encrypted when asked, when its source is, or when encryption
+ * by default is on; without a Description it gets EC2's `[Copied snap-… from us-east-1]`.
+ */
+export function copySnapshot(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const sourceId = requiredString(input, 'SourceSnapshotId');
+  const sourceRegion = requiredString(input, 'SourceRegion');
+  checkSnapshotId(sourceId);
+  // PresignedUrl and DestinationRegion (the SDK adds them) authorise the read in the source region: localcloud's regions share one store.
+  if (optionalString(input, 'CompletionDurationMinutes') !== undefined) throw notEmulated('ec2', 'ec2:CopySnapshot parameter CompletionDurationMinutes (time-based copies)');
+  const source = existingEc2State(ctx.store, ctx.account, sourceRegion)?.snapshots[sourceId];
+  if (!source) throw snapshotsNotFound([sourceId]);
+  if (source.state !== 'completed') throw new AwsError('IncorrectState', `Snapshot '${sourceId}' is in the '${source.state}' state.`);
+  const description = optionalString(input, 'Description') ?? `[Copied ${sourceId} from ${sourceRegion}]`;
+  if (description.length > 255) throw new AwsError('InvalidParameterValue', 'The description must be no longer than 255 characters.');
+  const state = ec2State(ctx.store, ctx.account, ctx.region);
+  const encryption = encryptionOf(ctx, state, { encrypted: optionalBool(input, 'Encrypted'), kmsKeyId: optionalString(input, 'KmsKeyId') }, source.encrypted ? source : undefined);
+  const tags = tagsFromSpecifications(input, 'snapshot', ['snapshot']);
+  const snapshotId = randomId('snap-');
+  checkTagLimit(snapshotId, tags);
+  const now = ctx.clock.nowMs();
+  const copy: SnapshotRecord = {
+    snapshotId,
+    volumeId: COPIED_SNAPSHOT_VOLUME_ID,
+    volumeSize: source.volumeSize,
+    description,
+    state: 'pending',
+    startTime: isoTime(now),
+    completedAt: now + SNAPSHOT_COMPLETED_DELAY_MS,
+    ...encryption,
+    sourceSnapshotId: sourceId,
+    tags,
+  };
+  state.snapshots[snapshotId] = copy;
+  armSnapshot(ctx, ctx.account, ctx.region, copy);
+  return { snapshotId, ...tagSetXml(tags) };
+}
+
 function progressOf(snapshot: SnapshotRecord): string {
   return snapshot.state === 'completed' ? '100%' : '0%';
 }
@@ -137,9 +182,11 @@ function snapshotXml(s: SnapshotRecord, account: string): Record<string, XmlValu
     ...(s.completionTime ? { completionTime: s.completionTime } : {}),
     progress: progressOf(s),
     ownerId: account,
-    ...(s.description !== undefined ? { description: s.description } : {}),
+    // EC2 always reports a description: "" when the snapshot was given none.
+    description: s.description ?? '',
     volumeSize: s.volumeSize,
     encrypted: s.encrypted,
+    ...(s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}),
     storageTier: 'standard',
     ...tagSetXml(s.tags),
   };

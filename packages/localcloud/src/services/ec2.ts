@@ -33,7 +33,15 @@ import {
   type Ec2State,
 } from './ec2-model.js';
 import { describeRegions } from './ec2-regions.js';
-import { armPendingSnapshots, createSnapshot, deleteSnapshot, describeSnapshots } from './ec2-snapshots.js';
+import { armPendingSnapshots, copySnapshot, createSnapshot, deleteSnapshot, describeSnapshots } from './ec2-snapshots.js';
+import {
+  disableEbsEncryptionByDefault,
+  enableEbsEncryptionByDefault,
+  getEbsDefaultKmsKeyId,
+  getEbsEncryptionByDefault,
+  modifyEbsDefaultKmsKeyId,
+  resetEbsDefaultKmsKeyId,
+} from './ec2-ebs-encryption.js';
 import { changeVolume } from './ec2-volume-index.js';
 import { armPendingVolumes, attachVolume, createVolume, deleteVolume, describeVolumes, detachVolume } from './ec2-volumes.js';
 import { removeTags, upsertTags, type Tag } from './filters.js';
@@ -141,6 +149,13 @@ export const ec2: ServiceDefinition = {
     CreateSnapshot: withDryRun(createSnapshot),
     DescribeSnapshots: withDryRun(describeSnapshots),
     DeleteSnapshot: withDryRun(deleteSnapshot),
+    CopySnapshot: withDryRun(copySnapshot),
+    GetEbsEncryptionByDefault: withDryRun(getEbsEncryptionByDefault),
+    EnableEbsEncryptionByDefault: withDryRun(enableEbsEncryptionByDefault),
+    DisableEbsEncryptionByDefault: withDryRun(disableEbsEncryptionByDefault),
+    GetEbsDefaultKmsKeyId: withDryRun(getEbsDefaultKmsKeyId),
+    ModifyEbsDefaultKmsKeyId: withDryRun(modifyEbsDefaultKmsKeyId),
+    ResetEbsDefaultKmsKeyId: withDryRun(resetEbsDefaultKmsKeyId),
     CreateTags: withDryRun(createTags),
     DeleteTags: withDryRun(deleteTags),
   },
