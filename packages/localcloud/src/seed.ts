@@ -15,7 +15,7 @@ import type { Store } from './store.js';
  * account: <12 digits>   # default 000000000000; another account's public images are seen by every account
  * regions:
  *   us-east-1:
- *     images:      [{ name, creationDate?, tags?, state?, description?, public? }]
+ *     images:      [{ name, creationDate?, tags?, state?, description?, public?, instanceStore? }]
  *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone? }]
  *     volumes:     [{ size?, type?, availabilityZone?, tags?, createTime?, attachedTo?: <instance Name tag or id>,
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]

@@ -33,6 +33,17 @@ import {
   type Ec2State,
 } from './ec2-model.js';
 import { describeRegions } from './ec2-regions.js';
+import { modifyInstanceMetadataOptions } from './ec2-metadata-options.js';
+import {
+  authorizeSecurityGroupEgress,
+  authorizeSecurityGroupIngress,
+  createSecurityGroup,
+  deleteSecurityGroup,
+  describeSecurityGroupRules,
+  describeSecurityGroups,
+  revokeSecurityGroupEgress,
+  revokeSecurityGroupIngress,
+} from './ec2-security-groups.js';
 import { armPendingSnapshots, copySnapshot, createSnapshot, deleteSnapshot, describeSnapshots } from './ec2-snapshots.js';
 import {
   disableEbsEncryptionByDefault,
@@ -150,6 +161,15 @@ export const ec2: ServiceDefinition = {
     DescribeSnapshots: withDryRun(describeSnapshots),
     DeleteSnapshot: withDryRun(deleteSnapshot),
     CopySnapshot: withDryRun(copySnapshot),
+    ModifyInstanceMetadataOptions: withDryRun(modifyInstanceMetadataOptions),
+    CreateSecurityGroup: withDryRun(createSecurityGroup),
+    DescribeSecurityGroups: withDryRun(describeSecurityGroups),
+    DescribeSecurityGroupRules: withDryRun(describeSecurityGroupRules),
+    AuthorizeSecurityGroupIngress: withDryRun(authorizeSecurityGroupIngress),
+    AuthorizeSecurityGroupEgress: withDryRun(authorizeSecurityGroupEgress),
+    RevokeSecurityGroupIngress: withDryRun(revokeSecurityGroupIngress),
+    RevokeSecurityGroupEgress: withDryRun(revokeSecurityGroupEgress),
+    DeleteSecurityGroup: withDryRun(deleteSecurityGroup),
     GetEbsEncryptionByDefault: withDryRun(getEbsEncryptionByDefault),
     EnableEbsEncryptionByDefault: withDryRun(enableEbsEncryptionByDefault),
     DisableEbsEncryptionByDefault: withDryRun(disableEbsEncryptionByDefault),
@@ -180,6 +200,8 @@ export interface Ec2Seed {
     architecture?: string;
     /** A public image: every account sees it (seed it under another `account` to play a stranger's AMI). */
     public?: boolean;
+    /** Instance store volumes the image maps (`/dev/sdb` as `ephemeral0`, …); default none. */
+    instanceStore?: number;
   }[];
   instances?: {
     /** An image id returned for this seed's images; default the region's first image. */
