@@ -6,7 +6,9 @@ import {
   CopySnapshotCommand,
   CreateSnapshotCommand,
   CreateVolumeCommand,
+  DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
+  ModifySnapshotAttributeCommand,
   DescribeVolumesCommand,
   DisableEbsEncryptionByDefaultCommand,
   EC2Client,
@@ -155,6 +157,24 @@ describe('localcloud EBS encryption by default, KMS keys and CopySnapshot', () =
     expect(await errorWithStatusOf(ec2.send(new CopySnapshotCommand({ SourceSnapshotId: 'snap-x', SourceRegion: 'us-east-1' })))).toMatchObject({ name: 'InvalidSnapshotID.Malformed' });
     expect(await errorWithStatusOf(ec2.send(new CopySnapshotCommand({ SourceSnapshotId: source.SnapshotId!, SourceRegion: 'us-east-1', KmsKeyId: KEY_ID })))).toMatchObject({ name: 'InvalidParameterDependency' });
     expect(await errorWithStatusOf(ec2.send(new CopySnapshotCommand({ SourceSnapshotId: source.SnapshotId!, SourceRegion: 'us-east-1', DryRun: true })))).toMatchObject({ name: 'DryRunOperation', status: 412 });
+  });
+
+  it('shares a snapshot and makes it public or private again through createVolumePermission, and never makes an encrypted one public', async () => {
+    const plain = await volume();
+    const { SnapshotId } = await completedSnapshot(plain.VolumeId!);
+    const permissions = async (id = SnapshotId!) => (await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: id, Attribute: 'createVolumePermission' }))).CreateVolumePermissions;
+    expect(await permissions()).toEqual([]);
+    await ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission', OperationType: 'add', GroupNames: ['all'], UserIds: ['111122223333'] }));
+    expect(await permissions()).toEqual([{ Group: 'all' }, { UserId: '111122223333' }]);
+    await ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission', CreateVolumePermission: { Remove: [{ Group: 'all' }] } }));
+    expect(await permissions()).toEqual([{ UserId: '111122223333' }]);
+    expect(await errorWithStatusOf(ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission', UserIds: ['111122223333'] })))).toMatchObject({ name: 'MissingParameter' });
+
+    const secret = await completedSnapshot((await volume({ Encrypted: true })).VolumeId!);
+    expect(await errorWithStatusOf(ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId: secret.SnapshotId, Attribute: 'createVolumePermission', OperationType: 'add', GroupNames: ['all'] })))).toMatchObject({
+      name: 'OperationNotPermitted',
+    });
+    expect(await permissions(secret.SnapshotId)).toEqual([]);
   });
 
   it('refuses EnableEbsEncryptionByDefault to a role allowed only to read the setting', async () => {

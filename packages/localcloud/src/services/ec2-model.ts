@@ -172,6 +172,9 @@ export interface SnapshotRecord {
   kmsKeyId?: string;
   /** CopySnapshot's copy: the source snapshot id (its volume is reported as vol-ffffffff, as EC2 does). */
   sourceSnapshotId?: string;
+  /** createVolumePermission: account ids it is shared with, and whether it is public (group `all`). */
+  sharedWith?: string[];
+  publicShare?: boolean;
   tags: Tag[];
 }
 

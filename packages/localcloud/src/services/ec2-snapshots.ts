@@ -20,6 +20,7 @@ import {
   snapshotsNotFound,
   stringList,
   tagSetXml,
+  treeList,
   tagsFromSpecifications,
   volumesNotFound,
   type Ec2State,
@@ -167,6 +168,81 @@ export function copySnapshot(input: QueryTree, ctx: RequestContext): Record<stri
   state.snapshots[snapshotId] = copy;
   armSnapshot(ctx, ctx.account, ctx.region, copy);
   return { snapshotId, ...tagSetXml(tags) };
+}
+
+/** The account ids and groups (`all`: public) a snapshot's createVolumePermission holds. */
+type Permission = { userId: string } | { group: 'all' };
+
+function permissionsOf(s: SnapshotRecord): Permission[] {
+  return [...(s.publicShare ? [{ group: 'all' as const }] : []), ...(s.sharedWith ?? []).map((userId) => ({ userId }))];
+}
+
+function existingSnapshot(input: QueryTree, ctx: RequestContext): SnapshotRecord {
+  const snapshotId = requiredString(input, 'SnapshotId');
+  checkSnapshotId(snapshotId);
+  const snapshot = existingEc2State(ctx.store, ctx.account, ctx.region)?.snapshots[snapshotId];
+  if (!snapshot) throw snapshotsNotFound([snapshotId]);
+  return snapshot;
+}
+
+function attributeOf(input: QueryTree): string {
+  const attribute = requiredString(input, 'Attribute');
+  if (attribute !== 'createVolumePermission' && attribute !== 'productCodes') {
+    throw new AwsError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Valid values: createVolumePermission, productCodes`);
+  }
+  return attribute;
+}
+
+/**
+ * ModifySnapshotAttribute for createVolumePermission: share with account ids or make public (group `all`), and
+ * undo either, as `OperationType` with `UserId.N` / `UserGroup.N` or as `CreateVolumePermission.Add|Remove.N`.
+ * An encrypted snapshot cannot be made public.
+ */
+export function modifySnapshotAttribute(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const snapshot = existingSnapshot(input, ctx);
+  if (optionalString(input, 'Attribute') !== undefined && attributeOf(input) !== 'createVolumePermission') {
+    throw new AwsError('InvalidParameterCombination', 'Only the createVolumePermission attribute of a snapshot can be modified.');
+  }
+  const add: Permission[] = [];
+  const remove: Permission[] = [];
+  const operation = optionalString(input, 'OperationType');
+  if (operation !== undefined && operation !== 'add' && operation !== 'remove') throw new AwsError('InvalidParameterValue', `Value (${operation}) for parameter operationType is invalid. Valid values: add, remove`);
+  const direct: Permission[] = [...stringList(input, 'UserId').map((userId) => ({ userId })), ...stringList(input, 'UserGroup').map((g) => ({ group: g as 'all' }))];
+  if (direct.length > 0) {
+    if (operation === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter operationType');
+    (operation === 'add' ? add : remove).push(...direct);
+  }
+  for (const tree of treeList(input, 'CreateVolumePermission')) {
+    for (const [key, into] of [['Add', add], ['Remove', remove]] as const) {
+      for (const p of treeList(tree, key)) {
+        const userId = optionalString(p, 'UserId');
+        const group = optionalString(p, 'Group');
+        if (userId !== undefined) into.push({ userId });
+        if (group !== undefined) into.push({ group: group as 'all' });
+      }
+    }
+  }
+  if (add.length === 0 && remove.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter createVolumePermission, userId or userGroup');
+  for (const p of [...add, ...remove]) {
+    if ('group' in p && p.group !== 'all') throw new AwsError('InvalidParameterValue', `Value (${String(p.group)}) for parameter group is invalid. Valid values: all`);
+    if ('userId' in p && !/^\d{12}$/.test(p.userId)) throw new AwsError('InvalidParameterValue', `Value (${p.userId}) for parameter userId is invalid. An AWS account id is 12 digits.`);
+  }
+  if (snapshot.encrypted && add.some((p) => 'group' in p)) throw new AwsError('OperationNotPermitted', 'Encrypted snapshots cannot be made public.');
+  const users = new Set(snapshot.sharedWith ?? []);
+  for (const p of remove) if ('userId' in p) users.delete(p.userId);
+  for (const p of add) if ('userId' in p) users.add(p.userId);
+  const makePublic = add.some((p) => 'group' in p);
+  const makePrivate = remove.some((p) => 'group' in p);
+  snapshot.sharedWith = [...users];
+  if (makePublic) snapshot.publicShare = true;
+  else if (makePrivate) delete snapshot.publicShare;
+  return { return: true };
+}
+
+export function describeSnapshotAttribute(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const snapshot = existingSnapshot(input, ctx);
+  const attribute = attributeOf(input);
+  return { snapshotId: snapshot.snapshotId, ...(attribute === 'createVolumePermission' ? { createVolumePermission: permissionsOf(snapshot) } : { productCodes: [] }) };
 }
 
 function progressOf(snapshot: SnapshotRecord): string {

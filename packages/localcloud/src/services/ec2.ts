@@ -44,7 +44,7 @@ import {
   revokeSecurityGroupEgress,
   revokeSecurityGroupIngress,
 } from './ec2-security-groups.js';
-import { armPendingSnapshots, copySnapshot, createSnapshot, deleteSnapshot, describeSnapshots } from './ec2-snapshots.js';
+import { armPendingSnapshots, copySnapshot, createSnapshot, deleteSnapshot, describeSnapshotAttribute, describeSnapshots, modifySnapshotAttribute } from './ec2-snapshots.js';
 import {
   disableEbsEncryptionByDefault,
   enableEbsEncryptionByDefault,
@@ -161,6 +161,8 @@ export const ec2: ServiceDefinition = {
     DescribeSnapshots: withDryRun(describeSnapshots),
     DeleteSnapshot: withDryRun(deleteSnapshot),
     CopySnapshot: withDryRun(copySnapshot),
+    ModifySnapshotAttribute: withDryRun(modifySnapshotAttribute),
+    DescribeSnapshotAttribute: withDryRun(describeSnapshotAttribute),
     ModifyInstanceMetadataOptions: withDryRun(modifyInstanceMetadataOptions),
     CreateSecurityGroup: withDryRun(createSecurityGroup),
     DescribeSecurityGroups: withDryRun(describeSecurityGroups),
