@@ -12,7 +12,7 @@ const PAGED: Record<string, { input: string; output: string; operations: string[
     output: 'nextToken',
     operations: ['DescribeImages', 'DescribeInstances', 'DescribeInstanceStatus', 'DescribeSecurityGroups', 'DescribeSnapshots', 'DescribeVolumes'],
   },
-  rds: { input: 'Marker', output: 'Marker', operations: ['DescribeDBInstances', 'DescribeDBSnapshots'] },
+  rds: { input: 'Marker', output: 'Marker', operations: ['DescribeDBClusters', 'DescribeDBInstances', 'DescribeDBSnapshots'] },
   ssm: { input: 'NextToken', output: 'NextToken', operations: ['DescribeOpsItems', 'DescribeParameters', 'GetParametersByPath', 'ListDocuments'] },
 };
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_ACCOUNT } from './server.js';
 import { seedEc2, seedVolumes, type Ec2Seed } from './services/ec2.js';
 import type { VolumeSeed } from './services/ec2-volume-seed.js';
-import { seedDbInstances, type DbInstanceSeed } from './services/rds.js';
+import { seedDbClusters, seedDbInstances, type DbClusterSeed, type DbInstanceSeed } from './services/rds.js';
 import { seedBuckets, type BucketSeed } from './services/s3-buckets.js';
 import { seedDocuments, seedParameters, type SeedDocument, type SeedParameter } from './services/ssm.js';
 import type { Store } from './store.js';
@@ -21,6 +21,7 @@ import type { Store } from './store.js';
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
  *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt? }]
+ *     dbClusters:  [{ identifier, engine? (aurora-postgresql | aurora-mysql), deletionProtection?, copyTagsToSnapshot?, tags? }]
  *     buckets:     [{ name, versioning?, encryption?, creationDate? }]
  *     documents:   [{ name, file (relative to the fleet file) | content, format?, owner?, documentType? }]
  * ```
@@ -35,13 +36,14 @@ export interface Fleet {
       volumes?: VolumeSeed[];
       parameters?: SeedParameter[];
       dbInstances?: DbInstanceSeed[];
+      dbClusters?: DbClusterSeed[];
       buckets?: BucketSeed[];
       documents?: (Omit<SeedDocument, 'content'> & { content?: string; file?: string })[];
     }
   >;
 }
 
-const KINDS = ['images', 'instances', 'volumes', 'parameters', 'dbInstances', 'buckets', 'documents'] as const;
+const KINDS = ['images', 'instances', 'volumes', 'parameters', 'dbInstances', 'dbClusters', 'buckets', 'documents'] as const;
 
 export class SeedError extends Error {
   override name = 'SeedError';
@@ -72,6 +74,7 @@ function checkFleet(fleet: unknown): asserts fleet is Fleet {
     });
     content.instances?.forEach((inst, i) => check(inst === null || typeof inst === 'object', `regions.${region}.instances[${i}]`, 'must be a mapping'));
     content.dbInstances?.forEach((db, i) => check(typeof db?.identifier === 'string', `regions.${region}.dbInstances[${i}].identifier`, 'is required'));
+    content.dbClusters?.forEach((db, i) => check(typeof db?.identifier === 'string', `regions.${region}.dbClusters[${i}].identifier`, 'is required'));
     content.buckets?.forEach((b, i) => check(typeof b?.name === 'string', `regions.${region}.buckets[${i}].name`, 'is required'));
     content.documents?.forEach((d, i) => {
       check(typeof d?.name === 'string', `regions.${region}.documents[${i}].name`, 'is required');
@@ -85,7 +88,7 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
   checkFleet(fleet);
   const account = fleet.account ?? DEFAULT_ACCOUNT;
   const now = Date.now() + store.clockOffsetMs;
-  const counts = { images: 0, instances: 0, volumes: 0, parameters: 0, dbInstances: 0, buckets: 0, documents: 0 };
+  const counts = { images: 0, instances: 0, volumes: 0, parameters: 0, dbInstances: 0, dbClusters: 0, buckets: 0, documents: 0 };
   for (const [region, content] of Object.entries(fleet.regions)) {
     const { imageIds } = seedEc2(store, account, region, { images: content.images ?? [] });
     const byName = new Map((content.images ?? []).map((img, i) => [img.name, imageIds[i]]));
@@ -111,6 +114,7 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
     seedVolumes(store, account, region, now, volumes);
     seedParameters(store, account, region, content.parameters ?? []);
     seedDbInstances(store, account, region, now, content.dbInstances ?? []);
+    seedDbClusters(store, account, region, now, content.dbClusters ?? []);
     seedBuckets(store, account, region, content.buckets ?? []);
     const documents = (content.documents ?? []).map(({ file, content: text, ...doc }, i) => {
       if (text !== undefined) return { ...doc, content: text };
@@ -126,6 +130,7 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
     counts.volumes += volumes.length;
     counts.parameters += content.parameters?.length ?? 0;
     counts.dbInstances += content.dbInstances?.length ?? 0;
+    counts.dbClusters += content.dbClusters?.length ?? 0;
     counts.buckets += content.buckets?.length ?? 0;
     counts.documents += documents.length;
   }

@@ -8,6 +8,7 @@ import { type QueryTree, type QueryValue, list, optionalBool, optionalString, re
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import type { Tag } from './filters.js';
+import type { DbClusterRecord } from './rds-clusters.js';
 
 export const RDS_SERVICE = 'rds';
 
@@ -81,6 +82,8 @@ export interface RdsState {
   instances: Record<string, DbInstanceRecord>;
   /** By identifier; absent in state files written before DB snapshots were emulated. */
   snapshots?: Record<string, DbSnapshotRecord>;
+  /** Aurora DB clusters by identifier (rds-clusters.ts); absent before they were emulated. */
+  clusters?: Record<string, DbClusterRecord>;
   /** The random part of the account's endpoint names in the region (`<id>.<suffix>.<region>.rds.amazonaws.com`). */
   endpointSuffix: string;
 }

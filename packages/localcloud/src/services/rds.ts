@@ -8,6 +8,7 @@ import type { QueryTree } from '../protocols/query.js';
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { pageAfter, type Tag } from './filters.js';
+import { armAllDbClusters, createDBCluster, deleteDBCluster, describeDBClusters, modifyDBCluster } from './rds-clusters.js';
 import {
   armAllDbSnapshots,
   checkSnapshotIdentifier,
@@ -47,6 +48,7 @@ import type { RequestContext, ServiceDefinition } from './types.js';
 
 export { AUTO_START_AFTER_MS, RDS_DELAYS_MS, RDS_EVENTS } from './rds-lifecycle.js';
 export { DB_SNAPSHOT_AVAILABLE_DELAY_MS } from './rds-snapshots.js';
+export { DB_CLUSTER_DELAYS_MS, seedDbClusters, type DbClusterSeed } from './rds-clusters.js';
 
 type RdsOperation = (input: QueryTree, ctx: RequestContext) => Record<string, XmlValue>;
 
@@ -270,10 +272,15 @@ export const rds: ServiceDefinition = {
     CopyDBSnapshot: copyDBSnapshot,
     ModifyDBSnapshotAttribute: modifyDBSnapshotAttribute,
     DescribeDBSnapshotAttributes: describeDBSnapshotAttributes,
+    CreateDBCluster: createDBCluster,
+    DescribeDBClusters: describeDBClusters,
+    ModifyDBCluster: modifyDBCluster,
+    DeleteDBCluster: deleteDBCluster,
   },
   start(rt) {
     armAllDbInstances(rt);
     armAllDbSnapshots(rt, rt.store.all<RdsState>(RDS_SERVICE));
+    armAllDbClusters(rt, rt.store.all<RdsState>(RDS_SERVICE));
   },
 };
 
