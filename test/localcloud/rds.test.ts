@@ -23,7 +23,8 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Localcloud } from '@opsauto/localcloud';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { allowRoleActions, type Localcloud } from '@opsauto/localcloud';
 import { AUTO_START_AFTER_MS, DB_SNAPSHOT_AVAILABLE_DELAY_MS, RDS_DELAYS_MS, seedDbInstances } from '../../packages/localcloud/src/services/rds.js';
 import { clientConfig, removeDir, startTestCloud } from '../helpers/localcloud.js';
 import { errorWithStatusOf } from '../helpers/errors.js';
@@ -417,6 +418,19 @@ describe('localcloud RDS', () => {
         name: 'UnsupportedOperation',
         message: expect.stringContaining('rds:CopyDBSnapshot a copy from another region'),
       });
+    });
+
+    it('refuses CreateDBSnapshot to a role allowed only to describe, and takes no snapshot', async () => {
+      await availableInstance('guarded');
+      const roleArn = `arn:aws:iam::${ACCOUNT}:role/rds-reader`;
+      await allowRoleActions(cloud.url, { roleArn, actions: ['rds:DescribeDBSnapshots'] });
+      const sts = new STSClient(clientConfig(cloud));
+      const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'reader' }))).Credentials!;
+      sts.destroy();
+      const reader = new RDSClient({ ...clientConfig(cloud), credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken! } });
+      expect(await errorWithStatusOf(reader.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'guarded', DBSnapshotIdentifier: 'sneaky' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
+      expect((await reader.send(new DescribeDBSnapshotsCommand({}))).DBSnapshots).toEqual([]);
+      reader.destroy();
     });
 
     it('takes the snapshot StopDBInstance and DeleteDBInstance ask for', async () => {
