@@ -1,11 +1,14 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, paginateGetParametersByPath, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { paginateDescribeDBInstances, RDSClient } from '@aws-sdk/client-rds';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Localcloud } from '@opsauto/localcloud';
 import { parseFaultRules } from '../../packages/localcloud/src/faults.js';
+import { seedEc2 } from '../../packages/localcloud/src/services/ec2.js';
+import { seedDbInstances } from '../../packages/localcloud/src/services/rds.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
 
 async function errorOf(promise: Promise<unknown>): Promise<{ name: string; status?: number }> {
@@ -32,6 +35,34 @@ describe('localcloud faults', () => {
   const attempts = (service: string, operation: string) => cloud.calls.snapshot()[service]?.[operation] ?? 0;
 
   describe('what the SDK sees', () => {
+    it('answers a filtered listing with an empty page and a token that leads to the page it stood for (EC2, RDS, SSM)', async () => {
+      const ec2 = new EC2Client(clientConfig(cloud));
+      const rds = new RDSClient(clientConfig(cloud));
+      const ssm = new SSMClient(clientConfig(cloud));
+      seedEc2(cloud.store, '000000000000', 'us-east-1', { images: [{ name: 'one' }, { name: 'two' }] });
+      seedDbInstances(cloud.store, '000000000000', 'us-east-1', cloud.clock.nowMs(), [{ identifier: 'db1' }]);
+      for (const n of [1, 2, 3]) await ssm.send(new PutParameterCommand({ Name: `/paged/p${n}`, Value: 'v', Type: 'String' }));
+      cloud.faults.set([{ emptyPageRate: 1 }]);
+
+      const first = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['one', 'two'] }] }));
+      expect(first.Images).toEqual([]);
+      expect(first.NextToken).toBeDefined();
+      const next = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['one', 'two'] }], NextToken: first.NextToken }));
+      expect(next.Images?.map((i) => i.Name).sort()).toEqual(['one', 'two']);
+      // Unfiltered listings and id lookups are answered whole.
+      expect((await ec2.send(new DescribeImagesCommand({}))).Images).toHaveLength(2);
+
+      const dbPages = [];
+      for await (const page of paginateDescribeDBInstances({ client: rds }, { Filters: [{ Name: 'engine', Values: ['postgres'] }] })) dbPages.push(page.DBInstances!.map((d) => d.DBInstanceIdentifier));
+      expect(dbPages).toEqual([[], ['db1']]);
+      const paramPages = [];
+      for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 2 }, { Path: '/paged', ParameterFilters: [{ Key: 'Type', Values: ['String'] }] })) paramPages.push(page.Parameters!.length);
+      expect(paramPages).toEqual([0, 2, 0, 1]);
+      ec2.destroy();
+      rds.destroy();
+      ssm.destroy();
+    });
+
     it('throttles with each service own throttling error', async () => {
       cloud.faults.set([{ throttleRate: 1 }]);
       const ssm = new SSMClient(noRetry(cloud));

@@ -2,7 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CopyDBSnapshotCommand,
   CreateDBInstanceCommand,
+  CreateDBSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBSnapshotAttributesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBSnapshotAttributeCommand,
+  waitUntilDBSnapshotAvailable,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
   ModifyDBInstanceCommand,
@@ -16,8 +23,9 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Localcloud } from '@opsauto/localcloud';
-import { AUTO_START_AFTER_MS, RDS_DELAYS_MS, seedDbInstances } from '../../packages/localcloud/src/services/rds.js';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { allowRoleActions, type Localcloud } from '@opsauto/localcloud';
+import { AUTO_START_AFTER_MS, DB_SNAPSHOT_AVAILABLE_DELAY_MS, RDS_DELAYS_MS, seedDbInstances } from '../../packages/localcloud/src/services/rds.js';
 import { clientConfig, removeDir, startTestCloud } from '../helpers/localcloud.js';
 import { errorWithStatusOf } from '../helpers/errors.js';
 
@@ -300,18 +308,142 @@ describe('localcloud RDS', () => {
       expect(rdsEvents(cloud, 'billing').map((d) => d.EventID)).toEqual(['RDS-EVENT-0005', 'RDS-EVENT-0012', 'RDS-EVENT-0014']);
     });
 
+    it('applies PubliclyAccessible at once through modifying, whatever ApplyImmediately says', async () => {
+      await availableInstance('exposed');
+      const modifying = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'exposed', PubliclyAccessible: true }));
+      expect(modifying.DBInstance).toMatchObject({ DBInstanceStatus: 'modifying', PubliclyAccessible: true });
+      await cloud.advance(RDS_DELAYS_MS.modifying);
+      await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'exposed', PubliclyAccessible: false, ApplyImmediately: false }));
+      expect(await describeOne('exposed')).toMatchObject({ DBInstanceStatus: 'modifying', PubliclyAccessible: false, PendingModifiedValues: {} });
+      await cloud.advance(RDS_DELAYS_MS.modifying);
+      expect(await describeOne('exposed')).toMatchObject({ DBInstanceStatus: 'available', PubliclyAccessible: false });
+    });
+
+    it('keeps MultiAZ pending without ApplyImmediately, and applies it (with what was pending) when asked', async () => {
+      await availableInstance('ha');
+      const pending = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ha', MultiAZ: true, DBInstanceClass: 'db.t3.small' }));
+      expect(pending.DBInstance).toMatchObject({ DBInstanceStatus: 'available', MultiAZ: false, PendingModifiedValues: { MultiAZ: true, DBInstanceClass: 'db.t3.small' } });
+      // A change of PubliclyAccessible alone does not apply what waits for the maintenance window.
+      await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ha', PubliclyAccessible: true }));
+      await cloud.advance(RDS_DELAYS_MS.modifying);
+      expect(await describeOne('ha')).toMatchObject({ DBInstanceStatus: 'available', MultiAZ: false, DBInstanceClass: 'db.t3.micro', PendingModifiedValues: { MultiAZ: true } });
+
+      const applying = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ha', ApplyImmediately: true }));
+      expect(applying.DBInstance).toMatchObject({ DBInstanceStatus: 'modifying', MultiAZ: false, PendingModifiedValues: { MultiAZ: true } });
+      await cloud.advance(RDS_DELAYS_MS.modifying);
+      const applied = await describeOne('ha');
+      expect(applied).toMatchObject({ DBInstanceStatus: 'available', MultiAZ: true, DBInstanceClass: 'db.t3.small', SecondaryAvailabilityZone: 'us-east-1b' });
+      expect(applied.PendingModifiedValues).toEqual({});
+    });
+
     it('refuses to modify an instance that is not available, and modifications it does not emulate', async () => {
       await availableInstance('ledger');
       await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'ledger' }));
       expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', DBInstanceClass: 'db.t3.small', ApplyImmediately: true })))).toMatchObject({
         name: 'InvalidDBInstanceStateFault',
       });
-      expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', AllocatedStorage: 100 })))).toMatchObject({
-        name: 'InvalidParameterCombination',
+      expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ledger', AllocatedStorage: 100, StorageType: 'gp3' })))).toMatchObject({
+        name: 'UnsupportedOperation',
+        message: expect.stringContaining('localcloud does not emulate rds:ModifyDBInstance parameters AllocatedStorage, StorageType'),
+        status: 400,
       });
       expect(await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'gone', DBInstanceClass: 'db.t3.small' })))).toMatchObject({
         name: 'DBInstanceNotFoundFault',
       });
+    });
+  });
+
+  describe('DB snapshots', () => {
+    it('creates a snapshot that is creating, then available on the clock, and describes and deletes it', async () => {
+      await availableInstance('orders');
+      const created = await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'orders', DBSnapshotIdentifier: 'Orders-Before', Tags: [{ Key: 'why', Value: 'test' }] }));
+      expect(created.DBSnapshot).toMatchObject({
+        DBSnapshotIdentifier: 'orders-before',
+        DBInstanceIdentifier: 'orders',
+        Status: 'creating',
+        Engine: 'postgres',
+        AllocatedStorage: 20,
+        SnapshotType: 'manual',
+        PercentProgress: 0,
+        Encrypted: false,
+        DBSnapshotArn: `arn:aws:rds:${REGION}:${ACCOUNT}:snapshot:orders-before`,
+        TagList: [{ Key: 'why', Value: 'test' }],
+      });
+      expect(created.DBSnapshot?.SnapshotCreateTime).toBeUndefined();
+
+      await cloud.advance(DB_SNAPSHOT_AVAILABLE_DELAY_MS);
+      await waitUntilDBSnapshotAvailable({ client: rds, maxWaitTime: 5, minDelay: 1 }, { DBSnapshotIdentifier: 'orders-before' });
+      const [described] = (await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'orders' }))).DBSnapshots!;
+      expect(described).toMatchObject({ Status: 'available', PercentProgress: 100, SnapshotCreateTime: expect.any(Date) });
+      expect((await rds.send(new DescribeDBSnapshotsCommand({ Filters: [{ Name: 'db-instance-id', Values: ['other'] }] }))).DBSnapshots).toEqual([]);
+
+      const deleted = await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: 'orders-before' }));
+      expect(deleted.DBSnapshot?.Status).toBe('deleted');
+      expect(await errorWithStatusOf(rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'orders-before' })))).toMatchObject({ name: 'DBSnapshotNotFoundFault', status: 404 });
+    });
+
+    it('answers RDS errors: duplicate identifier, bad identifier, instance not available, snapshot still creating, unknown snapshot', async () => {
+      await availableInstance('ledger');
+      await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'ledger', DBSnapshotIdentifier: 'first' }));
+      expect(await errorWithStatusOf(rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'ledger', DBSnapshotIdentifier: 'first' })))).toMatchObject({ name: 'DBSnapshotAlreadyExistsFault' });
+      expect(await errorWithStatusOf(rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'ledger', DBSnapshotIdentifier: 'two--hyphens' })))).toMatchObject({
+        name: 'InvalidParameterValue',
+        message: expect.stringContaining('DBSnapshotIdentifier'),
+      });
+      expect(await errorWithStatusOf(rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: 'first' })))).toMatchObject({ name: 'InvalidDBSnapshotStateFault' });
+      expect(await errorWithStatusOf(rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: 'nope' })))).toMatchObject({ name: 'DBSnapshotNotFoundFault' });
+      await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'ledger' }));
+      expect(await errorWithStatusOf(rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'ledger', DBSnapshotIdentifier: 'second' })))).toMatchObject({ name: 'InvalidDBInstanceStateFault' });
+      expect(await errorWithStatusOf(rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'absent', DBSnapshotIdentifier: 'third' })))).toMatchObject({ name: 'DBInstanceNotFoundFault' });
+    });
+
+    it('copies a snapshot (tags on request, encrypted with a KMS key), shares it through the restore attribute, and refuses a cross-region copy as not emulated', async () => {
+      await availableInstance('source');
+      await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'source', DBSnapshotIdentifier: 'base', Tags: [{ Key: 'team', Value: 'db' }] }));
+      expect(await errorWithStatusOf(rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: 'base', TargetDBSnapshotIdentifier: 'early' })))).toMatchObject({ name: 'InvalidDBSnapshotStateFault' });
+      await cloud.advance(DB_SNAPSHOT_AVAILABLE_DELAY_MS);
+
+      const copy = await rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: `arn:aws:rds:${REGION}:${ACCOUNT}:snapshot:base`, TargetDBSnapshotIdentifier: 'base-copy', CopyTags: true, KmsKeyId: 'alias/backup' }));
+      expect(copy.DBSnapshot).toMatchObject({ DBSnapshotIdentifier: 'base-copy', Status: 'creating', Encrypted: true, KmsKeyId: 'alias/backup', TagList: [{ Key: 'team', Value: 'db' }], SourceDBSnapshotIdentifier: `arn:aws:rds:${REGION}:${ACCOUNT}:snapshot:base` });
+      await cloud.advance(DB_SNAPSHOT_AVAILABLE_DELAY_MS);
+      expect((await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'base-copy' }))).DBSnapshots?.[0]?.Status).toBe('available');
+
+      const shared = await rds.send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: 'base', AttributeName: 'restore', ValuesToAdd: ['111122223333', 'all'] }));
+      expect(shared.DBSnapshotAttributesResult?.DBSnapshotAttributes).toEqual([{ AttributeName: 'restore', AttributeValues: ['111122223333', 'all'] }]);
+      await rds.send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: 'base', AttributeName: 'restore', ValuesToRemove: ['all'] }));
+      expect((await rds.send(new DescribeDBSnapshotAttributesCommand({ DBSnapshotIdentifier: 'base' }))).DBSnapshotAttributesResult?.DBSnapshotAttributes?.[0]?.AttributeValues).toEqual(['111122223333']);
+      expect(await errorWithStatusOf(rds.send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: 'base-copy', AttributeName: 'restore', ValuesToAdd: ['all'] })))).toMatchObject({ name: 'InvalidParameterCombination' });
+
+      expect(await errorWithStatusOf(rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: `arn:aws:rds:eu-west-1:${ACCOUNT}:snapshot:base`, TargetDBSnapshotIdentifier: 'far' })))).toMatchObject({
+        name: 'UnsupportedOperation',
+        message: expect.stringContaining('rds:CopyDBSnapshot a copy from another region'),
+      });
+    });
+
+    it('refuses CreateDBSnapshot to a role allowed only to describe, and takes no snapshot', async () => {
+      await availableInstance('guarded');
+      const roleArn = `arn:aws:iam::${ACCOUNT}:role/rds-reader`;
+      await allowRoleActions(cloud.url, { roleArn, actions: ['rds:DescribeDBSnapshots'] });
+      const sts = new STSClient(clientConfig(cloud));
+      const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'reader' }))).Credentials!;
+      sts.destroy();
+      const reader = new RDSClient({ ...clientConfig(cloud), credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken! } });
+      expect(await errorWithStatusOf(reader.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'guarded', DBSnapshotIdentifier: 'sneaky' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
+      expect((await reader.send(new DescribeDBSnapshotsCommand({}))).DBSnapshots).toEqual([]);
+      reader.destroy();
+    });
+
+    it('takes the snapshot StopDBInstance and DeleteDBInstance ask for', async () => {
+      await availableInstance('nightly');
+      await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'nightly', DBSnapshotIdentifier: 'before-stop' }));
+      await cloud.advance(RDS_DELAYS_MS.stopping);
+      await rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: 'nightly' }));
+      await cloud.advance(RDS_DELAYS_MS.starting);
+      expect(await errorWithStatusOf(rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'nightly', SkipFinalSnapshot: true, FinalDBSnapshotIdentifier: 'final' })))).toMatchObject({ name: 'InvalidParameterCombination' });
+      await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'nightly', FinalDBSnapshotIdentifier: 'final' }));
+      await cloud.advance(RDS_DELAYS_MS.deleting);
+      const snapshots = (await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'nightly' }))).DBSnapshots!;
+      expect(snapshots.map((s) => [s.DBSnapshotIdentifier, s.Status])).toEqual([['before-stop', 'available'], ['final', 'available']]);
     });
   });
 

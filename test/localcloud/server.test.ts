@@ -29,14 +29,16 @@ describe('localcloud endpoint', () => {
     expect(cloud.calls.snapshot().sts?.GetCallerIdentity).toBeGreaterThan(5);
   });
 
-  it('answers an operation it does not emulate with InvalidAction, not a hang', async () => {
+  it('answers an AWS operation it does not emulate with UnsupportedOperation naming it, not a hang', async () => {
     const res = await fetch(cloud.url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x' },
       body: 'Action=AssumeRoleWithSAML&Version=2011-06-15',
     });
     expect(res.status).toBe(400);
-    expect(await res.text()).toContain('<Code>InvalidAction</Code>');
+    const text = await res.text();
+    expect(text).toContain('<Code>UnsupportedOperation</Code>');
+    expect(text).toContain('<Message>localcloud does not emulate sts:AssumeRoleWithSAML</Message>');
   });
 
   it('answers an unsigned request as the default account in us-east-1', async () => {
@@ -50,13 +52,13 @@ describe('localcloud endpoint', () => {
     expect(xml).toContain('<Account>000000000000</Account>');
   });
 
-  it('answers an awsJson operation it does not emulate with UnknownOperationException', async () => {
+  it('answers an awsJson operation it does not emulate with UnsupportedOperationException naming it', async () => {
     const res = await fetch(cloud.url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.CreateArchive', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=x' },
       body: '{"ArchiveName":"custom","EventSourceArn":"arn:aws:events:us-east-1:000000000000:event-bus/default"}',
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException', message: 'localcloud does not emulate events:CreateArchive' });
+    expect(await res.json()).toMatchObject({ __type: 'UnsupportedOperationException', message: 'localcloud does not emulate events:CreateArchive' });
   });
 });

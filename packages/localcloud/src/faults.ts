@@ -17,10 +17,16 @@ export interface FaultRule {
   timeoutRate?: number;
   /** How long a timed-out call is held before its connection is dropped; default 5000, at most 60000. */
   timeoutMs?: number;
+  /**
+   * Share of paginated list/describe calls with a filter (0..1) answered, as AWS may, with an empty page and a
+   * NextToken (RDS: Marker); the call that follows that token is served as the first one would have been. A
+   * caller that stops at an empty page misses everything; one that follows the token to the end sees it all.
+   */
+  emptyPageRate?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
-const FIELDS = ['service', 'operation', 'throttleRate', 'errorRate', 'latencyMs', 'timeoutRate', 'timeoutMs'];
+const FIELDS = ['service', 'operation', 'throttleRate', 'errorRate', 'latencyMs', 'timeoutRate', 'timeoutMs', 'emptyPageRate'];
 
 /** Thrown by `Faults.apply` for a call drawn to time out: the server holds the request, then drops it. */
 export class TimeoutFault extends Error {
@@ -64,7 +70,7 @@ export function parseFaultRules(body: unknown): FaultRule[] {
     for (const key of Object.keys(rule)) {
       if (!FIELDS.includes(key)) throw new RangeError(`fault rule ${i}: unknown field ${key} (${FIELDS.join(', ')})`);
     }
-    for (const key of ['throttleRate', 'errorRate', 'timeoutRate'] as const) {
+    for (const key of ['throttleRate', 'errorRate', 'timeoutRate', 'emptyPageRate'] as const) {
       const v = rule[key];
       if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 1)) throw new RangeError(`fault rule ${i}: ${key} must be a number from 0 to 1`);
     }
@@ -117,6 +123,12 @@ export class Faults {
         throw new AwsError(internalErrors[service] ?? 'InternalServerError', 'We encountered an internal error. Please try again.', 500);
       }
     }
+  }
+
+  /** Whether this paginated call is drawn to answer an empty page with a token (`emptyPageRate`). */
+  emptyPage(service: string, operation: string): boolean {
+    const rate = Math.max(0, ...this.rules.filter((r) => (!r.service || r.service === service) && (!r.operation || r.operation === operation)).map((r) => r.emptyPageRate ?? 0));
+    return rate > 0 && this.random() < rate;
   }
 
   /** mulberry32 */

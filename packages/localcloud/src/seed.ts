@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_ACCOUNT } from './server.js';
 import { seedEc2, seedVolumes, type Ec2Seed } from './services/ec2.js';
 import type { VolumeSeed } from './services/ec2-volume-seed.js';
-import { seedDbInstances, type DbInstanceSeed } from './services/rds.js';
+import { seedDbClusters, seedDbInstances, type DbClusterSeed, type DbInstanceSeed } from './services/rds.js';
 import { seedBuckets, type BucketSeed } from './services/s3-buckets.js';
 import { configureAgent, seedDocuments, seedParameters, type AgentSettings, type SeedDocument, type SeedParameter } from './services/ssm.js';
 import { checkAgentSettings } from './services/ssm-managed-nodes.js';
@@ -16,7 +16,7 @@ import type { Store } from './store.js';
  * account: <12 digits>   # default 000000000000; another account's public images are seen by every account
  * regions:
  *   us-east-1:
- *     images:      [{ name, creationDate?, tags?, state?, description?, public? }]
+ *     images:      [{ name, creationDate?, tags?, state?, description?, public?, instanceStore? }]
  *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone?,
  *                    agent?: { status?: online|offline, platform?, result?: success|failure|timeout, exitCode?, output?,
  *                              error?, durationSeconds?, documents?: { <document name>: { result?, exitCode?, … } },
@@ -25,6 +25,7 @@ import type { Store } from './store.js';
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
  *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt? }]
+ *     dbClusters:  [{ identifier, engine? (aurora-postgresql | aurora-mysql), deletionProtection?, copyTagsToSnapshot?, tags? }]
  *     buckets:     [{ name, versioning?, encryption?, creationDate? }]
  *     documents:   [{ name, file (relative to the fleet file) | content, format?, owner?, documentType? }]
  * ```
@@ -39,13 +40,14 @@ export interface Fleet {
       volumes?: VolumeSeed[];
       parameters?: SeedParameter[];
       dbInstances?: DbInstanceSeed[];
+      dbClusters?: DbClusterSeed[];
       buckets?: BucketSeed[];
       documents?: (Omit<SeedDocument, 'content'> & { content?: string; file?: string })[];
     }
   >;
 }
 
-const KINDS = ['images', 'instances', 'volumes', 'parameters', 'dbInstances', 'buckets', 'documents'] as const;
+const KINDS = ['images', 'instances', 'volumes', 'parameters', 'dbInstances', 'dbClusters', 'buckets', 'documents'] as const;
 
 export class SeedError extends Error {
   override name = 'SeedError';
@@ -84,6 +86,7 @@ function checkFleet(fleet: unknown): asserts fleet is Fleet {
       }
     });
     content.dbInstances?.forEach((db, i) => check(typeof db?.identifier === 'string', `regions.${region}.dbInstances[${i}].identifier`, 'is required'));
+    content.dbClusters?.forEach((db, i) => check(typeof db?.identifier === 'string', `regions.${region}.dbClusters[${i}].identifier`, 'is required'));
     content.buckets?.forEach((b, i) => check(typeof b?.name === 'string', `regions.${region}.buckets[${i}].name`, 'is required'));
     content.documents?.forEach((d, i) => {
       check(typeof d?.name === 'string', `regions.${region}.documents[${i}].name`, 'is required');
@@ -97,7 +100,7 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
   checkFleet(fleet);
   const account = fleet.account ?? DEFAULT_ACCOUNT;
   const now = Date.now() + store.clockOffsetMs;
-  const counts = { images: 0, instances: 0, volumes: 0, parameters: 0, dbInstances: 0, buckets: 0, documents: 0 };
+  const counts = { images: 0, instances: 0, volumes: 0, parameters: 0, dbInstances: 0, dbClusters: 0, buckets: 0, documents: 0 };
   for (const [region, content] of Object.entries(fleet.regions)) {
     const { imageIds } = seedEc2(store, account, region, { images: content.images ?? [] });
     const byName = new Map((content.images ?? []).map((img, i) => [img.name, imageIds[i]]));
@@ -128,6 +131,7 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
     seedVolumes(store, account, region, now, volumes);
     seedParameters(store, account, region, content.parameters ?? []);
     seedDbInstances(store, account, region, now, content.dbInstances ?? []);
+    seedDbClusters(store, account, region, now, content.dbClusters ?? []);
     seedBuckets(store, account, region, content.buckets ?? []);
     const documents = (content.documents ?? []).map(({ file, content: text, ...doc }, i) => {
       if (text !== undefined) return { ...doc, content: text };
@@ -143,6 +147,7 @@ export function seedFleet(store: Store, fleet: unknown, baseDir = process.cwd())
     counts.volumes += volumes.length;
     counts.parameters += content.parameters?.length ?? 0;
     counts.dbInstances += content.dbInstances?.length ?? 0;
+    counts.dbClusters += content.dbClusters?.length ?? 0;
     counts.buckets += content.buckets?.length ?? 0;
     counts.documents += documents.length;
   }

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { DynamoTtl } from './dynamo-ttl.js';
-import { AwsError } from './errors.js';
+import { AwsError, notEmulated, OPERATION_NAME } from './errors.js';
 import { TimeoutFault, type Faults, type CallCounter } from './faults.js';
 import type { IamPolicies } from './iam.js';
+import { emptyPage, pageable, unwrapToken } from './paging-fault.js';
 import { BodyTooLarge, readBody, refuseAndClose } from './body-limit.js';
 import { decodeQuery, excerpt } from './protocols/query.js';
 import { parseJsonBody } from './protocols/json.js';
@@ -298,6 +299,9 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     const op = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
     d.calls.record(service.name, op ? operation : '(unknown)');
     if (!op) {
+      // A name of AWS's form is an operation AWS may have and localcloud does not emulate (UnsupportedOperation,
+      // naming it); anything else (`constructor`, `toString`) is no operation at all, as AWS answers those.
+      if (OPERATION_NAME.test(operation)) throw notEmulated(service.protocol, `${service.name}:${operation}`);
       throw service.protocol === 'json' || service.protocol === 'rest-json'
         ? new AwsError('UnknownOperationException', `localcloud does not emulate ${service.name}:${excerpt(operation)}`)
         : new AwsError('InvalidAction', `The action ${excerpt(operation)} is not valid for this web service (localcloud does not emulate ${service.name}:${excerpt(operation)}).`);
@@ -312,9 +316,12 @@ export function createRequestListener(d: Dispatcher): RequestListener {
     await d.faults.apply(service.name, operation);
     if (service.protocol === 'json') await checkJsonShape(service.name, operation, input as Record<string, unknown>);
     const ctx: RequestContext = { ...d.context, service: service.name, operation, region, account: caller.account, requestId, caller };
-    const out = await op(input, ctx);
+    // The empty-page fault: a token from an empty page leads to the page it stood for; a filtered listing may be drawn to answer one.
+    const { input: served, followed } = unwrapToken(service.name, input);
+    const empty = !followed && pageable(service.name, operation, served) && d.faults.emptyPage(service.name, operation);
+    const out = await op(served, ctx);
     if (!READ_ONLY.test(operation)) d.changed();
-    return out;
+    return empty ? emptyPage(service.name, out, served) : out;
   }
 
   /**

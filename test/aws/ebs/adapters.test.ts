@@ -1,5 +1,5 @@
 import { DeleteVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetOpsItemCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeOpsItemsCommand, GetOpsItemCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccountClients, AwsClients, Ec2VolumeInventory, RESOLUTION_KEY, SsmOpsCenter, ownAccountId } from '@opsauto/aws';
 import { OpsItemLimitError, ThrottledError, defineConfig, staleVolumeOpsItem, type VolumeInfo } from '@opsauto/core';
@@ -91,6 +91,17 @@ describe('Ec2VolumeInventory', () => {
     expect(volumes.every((v) => v.state === 'available' && v.attachedTo.length === 0)).toBe(true);
   });
 
+  it('lists every unattached volume when DescribeVolumes answers empty pages with a NextToken', async () => {
+    // Prepare
+    const without = (await listAll(inventory(), OWN, 'us-east-1')).flat().map((v) => v.volumeId).sort();
+    cloud.faults.set([{ service: 'ec2', operation: 'DescribeVolumes', emptyPageRate: 1 }]);
+    // Act
+    const pages = await listAll(inventory(), OWN, 'us-east-1');
+    // Assess
+    expect(pages.flat().map((v) => v.volumeId).sort()).toEqual(without);
+    expect(without.length).toBeGreaterThan(0);
+  });
+
   it('describes an attached volume with the instance it is attached to', async () => {
     // Prepare
     const inUse = (await new EC2Client(clientConfig(cloud)).send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['in-use'] }, { Name: 'size', Values: ['20'] }] }))).Volumes![0];
@@ -175,6 +186,21 @@ describe('SsmOpsCenter', () => {
     const again = await opsCenter().create(OWN, 'us-east-1', item({ volumeId: 'vol-0a1b2c3d4e5f6071a' }));
     expect(again.created).toBe(true);
     expect(again.opsItemId).not.toBe(opsItemId);
+  });
+
+  it('finds the open item of a volume by following NextToken past the empty pages OpsCenter may answer a filtered call with', async () => {
+    // Prepare
+    const { opsItemId } = await opsCenter().create(OWN, 'us-east-1', item({ volumeId: 'vol-0a1b2c3d4e5f6071e' }));
+    cloud.faults.set([{ service: 'ssm', operation: 'DescribeOpsItems', emptyPageRate: 1 }]);
+    const ssm = accounts.for(OWN).get(SSMClient, 'us-east-1');
+    const first = await ssm.send(new DescribeOpsItemsCommand({ OpsItemFilters: [{ Key: 'Source', Values: ['opsauto'], Operator: 'Equal' }] }));
+    // Act
+    const found = await opsCenter().findOpen(OWN, 'us-east-1', item({ volumeId: 'vol-0a1b2c3d4e5f6071e' }).dedupString);
+    // Assess: the first page alone holds nothing; the adapter follows its token to the item.
+    expect(first.OpsItemSummaries).toEqual([]);
+    expect(first.NextToken).toBeDefined();
+    expect(found).toBe(opsItemId);
+    expect(await opsCenter().findOpen(OWN, 'us-east-1', item({ volumeId: 'vol-0a1b2c3d4e5f6071f' }).dedupString)).toBeUndefined();
   });
 
   it('resolves an item that no longer exists without error', async () => {

@@ -365,6 +365,23 @@ describe('AwsActionRunner', () => {
       expect(resumedAgain).toEqual({ kind: 'done', outputs: { ImageId: (first.state as { imageId: string }).imageId, ImageState: 'available' } });
     });
 
+    it('adopts the image of an earlier start when DescribeImages answers empty pages with a NextToken', async () => {
+      // Prepare
+      const [id] = instances(1);
+      const inputs = { InstanceId: id, ImageName: `paged-${id}` };
+      const context = newContext();
+      const first = expectWaiting(await runner.start('aws:createImage', inputs, context));
+      cloud.faults.set([{ service: 'ec2', operation: 'DescribeImages', emptyPageRate: 1 }]);
+      cloud.calls.reset();
+      // Act
+      const resumed = expectWaiting(await runner.start('aws:createImage', inputs, context));
+      cloud.faults.set([]);
+      // Assess
+      expect(calls('ec2', 'CreateImage')).toBe(0);
+      expect(calls('ec2', 'DescribeImages')).toBeGreaterThanOrEqual(2);
+      expect(resumed.state).toEqual(first.state);
+    });
+
     it('creates a new image for the next attempt, whose token differs', async () => {
       // Prepare
       const [id] = instances(1);

@@ -1,4 +1,4 @@
-import { CreateOpsItemCommand, DescribeOpsItemsCommand, OpsItemAlreadyExistsException, OpsItemLimitExceededException, SSMClient, UpdateOpsItemCommand, type OpsItemDataValue } from '@aws-sdk/client-ssm';
+import { CreateOpsItemCommand, OpsItemAlreadyExistsException, OpsItemLimitExceededException, paginateDescribeOpsItems, SSMClient, UpdateOpsItemCommand, type OpsItemDataValue } from '@aws-sdk/client-ssm';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type StaleVolumeOpsItem } from '@opsauto/core';
 import { isAwsError } from '../errors.js';
 import type { AccountClients } from './account-clients.js';
@@ -58,16 +58,22 @@ export class SsmOpsCenter implements OpsCenter {
     // The dedup string is not searchable; opsauto's own `volumeId` data is, and the dedup string names the volume.
     const volumeId = dedupString.split(':').at(-1) ?? '';
     try {
-      const out = await this.ssm(account, region).send(
-        new DescribeOpsItemsCommand({
+      // Followed to the end: OpsCenter may answer a filtered call with an empty page and a NextToken.
+      const pages = paginateDescribeOpsItems(
+        { client: this.ssm(account, region) },
+        {
           OpsItemFilters: [
             { Key: 'Source', Values: ['opsauto'], Operator: 'Equal' },
             { Key: 'Status', Values: ['Open', 'InProgress'], Operator: 'Equal' },
             { Key: 'OperationalData', Values: [JSON.stringify({ key: 'volumeId', value: volumeId })], Operator: 'Equal' },
           ],
-        }),
+        },
       );
-      return out.OpsItemSummaries?.[0]?.OpsItemId;
+      for await (const page of pages) {
+        const id = page.OpsItemSummaries?.[0]?.OpsItemId;
+        if (id) return id;
+      }
+      return undefined;
     } catch (e) {
       throw mapThrottling(e);
     }

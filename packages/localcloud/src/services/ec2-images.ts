@@ -191,13 +191,20 @@ function ownedBy(owners: string[], owner: string, account: string): boolean {
   return owners.length === 0 || owners.some((o) => (o === 'self' ? owner === account : o === owner));
 }
 
+/** `2026-12-02T10:00:00.123Z` -> `2026-12-02T10:00:00.000Z`. */
+export function wholeSeconds(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : new Date(Math.floor(ms / 1000) * 1000).toISOString();
+}
+
 function imageXml({ image, owner }: VisibleImage): Record<string, XmlValue> {
   return {
     imageId: image.imageId,
     imageLocation: `${owner}/${image.name}`,
     imageState: image.state,
     imageOwnerId: owner,
-    creationDate: image.creationDate,
+    // EC2 prints an image's creation date at whole seconds (`2026-12-02T10:00:00.000Z`).
+    creationDate: wholeSeconds(image.creationDate),
     isPublic: image.public === true,
     architecture: image.architecture,
     imageType: 'machine',
@@ -208,13 +215,17 @@ function imageXml({ image, owner }: VisibleImage): Record<string, XmlValue> {
     ...(image.description !== undefined ? { description: image.description } : {}),
     rootDeviceType: 'ebs',
     rootDeviceName: image.rootDeviceName,
-    blockDeviceMapping: image.blockDeviceMappings.map((m) => ({
-      deviceName: m.deviceName,
-      ebs: { snapshotId: m.snapshotId, volumeSize: m.volumeSize, deleteOnTermination: m.deleteOnTermination, volumeType: m.volumeType, encrypted: m.encrypted },
-    })),
+    blockDeviceMapping: [
+      ...image.blockDeviceMappings.map((m) => ({
+        deviceName: m.deviceName,
+        ebs: { snapshotId: m.snapshotId, volumeSize: m.volumeSize, deleteOnTermination: m.deleteOnTermination, volumeType: m.volumeType, encrypted: m.encrypted },
+      })),
+      ...(image.instanceStoreMappings ?? []).map((m) => ({ deviceName: m.deviceName, virtualName: m.virtualName })),
+    ],
     virtualizationType: 'hvm',
     hypervisor: 'xen',
     enaSupport: true,
+    sriovNetSupport: 'simple',
     ...tagSetXml(image.tags),
   };
 }
@@ -252,8 +263,20 @@ export function seedImage(
   account: string,
   region: string,
   now: number,
-  spec: { name: string; tags?: Record<string, string> | { Key: string; Value: string }[]; creationDate?: string; state?: 'pending' | 'available'; description?: string; architecture?: string; public?: boolean },
+  spec: {
+    name: string;
+    tags?: Record<string, string> | { Key: string; Value: string }[];
+    creationDate?: string;
+    state?: 'pending' | 'available';
+    description?: string;
+    architecture?: string;
+    public?: boolean;
+    instanceStore?: number;
+  },
 ): string {
+  if (spec.instanceStore !== undefined && (!Number.isInteger(spec.instanceStore) || spec.instanceStore < 0 || spec.instanceStore > 24)) {
+    throw new RangeError(`image ${spec.name}: instanceStore must be a whole number of instance store volumes from 0 to 24`);
+  }
   const state = ec2State(store, account, region);
   checkImageName(spec.name);
   checkImageNameUnique(state.images, spec.name);
@@ -271,6 +294,8 @@ export function seedImage(
     architecture: spec.architecture ?? 'x86_64',
     rootDeviceName: '/dev/xvda',
     blockDeviceMappings: [rootMapping('/dev/xvda')],
+    // Instance store volumes mapped as EC2 names them: /dev/sdb -> ephemeral0, /dev/sdc -> ephemeral1 …
+    ...(spec.instanceStore ? { instanceStoreMappings: Array.from({ length: spec.instanceStore }, (_, n) => ({ deviceName: `/dev/sd${String.fromCharCode(98 + n)}`, virtualName: `ephemeral${n}` })) } : {}),
     tags: normalizeSeedTags(spec.tags),
     ...(spec.public === true ? { public: true } : {}),
   };

@@ -4,7 +4,8 @@
  * stopping -> stopped), TerminateInstances (-> shutting-down -> terminated, volumes released), and
  * ModifyInstanceAttribute's instance type, which EC2 changes only on a stopped instance.
  */
-import { AwsError } from '../errors.js';
+import { AwsError, notEmulated } from '../errors.js';
+import { launchGroups } from './ec2-security-groups.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import {
@@ -150,11 +151,13 @@ export function modifyInstanceAttribute(input: QueryTree, ctx: RequestContext): 
   checkInstanceId(instanceId);
   const attribute = optionalString(input, 'Attribute');
   const typeTree = treeList(input, 'InstanceType')[0];
+  const groupIds = stringList(input, 'GroupId');
   let type: string | undefined;
   if (typeTree) type = optionalString(typeTree, 'Value');
   else if (attribute === 'instanceType') type = optionalString(input, 'Value');
+  else if (groupIds.length > 0 && Object.keys(input).every((k) => ['InstanceId', 'DryRun', 'GroupId'].includes(k))) return setGroups(instanceId, groupIds, ctx);
   else if (attribute !== undefined || Object.keys(input).some((k) => !['InstanceId', 'DryRun'].includes(k))) {
-    throw new AwsError('UnsupportedOperation', `localcloud emulates only the instanceType attribute of ModifyInstanceAttribute (got ${attribute ?? Object.keys(input).join(', ')}).`);
+    throw notEmulated('ec2', `ec2:ModifyInstanceAttribute attribute ${attribute ?? Object.keys(input).filter((k) => !['InstanceId', 'DryRun'].includes(k)).join(', ')} (emulated: instanceType, GroupId)`);
   }
   if (type === undefined) throw new AwsError('InvalidParameterCombination', 'No attributes specified.');
   const state = existingEc2State(ctx.store, ctx.account, ctx.region);
@@ -163,6 +166,17 @@ export function modifyInstanceAttribute(input: QueryTree, ctx: RequestContext): 
   if (instance.state !== 'stopped') throw new AwsError('IncorrectInstanceState', `The instance '${instanceId}' is not in the 'stopped' state.`);
   checkInstanceType(type);
   instance.instanceType = type;
+  return { return: true };
+}
+
+/** ModifyInstanceAttribute `GroupId.N`: replaces the security groups of the instance's primary interface (any live state). */
+function setGroups(instanceId: string, groupIds: string[], ctx: RequestContext): Record<string, XmlValue> {
+  const state = existingEc2State(ctx.store, ctx.account, ctx.region);
+  const instance = state?.instances[instanceId];
+  if (!state || !instance) throw instancesNotFound([instanceId]);
+  if (instance.state === 'terminated' || instance.state === 'shutting-down') throw new AwsError('IncorrectInstanceState', `The instance '${instanceId}' is not in a state from which its security groups can be changed.`);
+  const tree: QueryTree = { SecurityGroupId: groupIds };
+  instance.securityGroupIds = launchGroups(state, tree).map((g) => g.groupId);
   return { return: true };
 }
 

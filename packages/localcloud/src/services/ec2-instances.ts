@@ -6,6 +6,9 @@ import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
+import { encryptionOf } from './ec2-ebs-encryption.js';
+import { DEFAULT_METADATA_OPTIONS, metadataOptionsOf } from './ec2-metadata-options.js';
+import { defaultVpc, launchGroups } from './ec2-security-groups.js';
 import type { RequestContext } from './types.js';
 import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
 import { armInstance, checkInstanceType, INSTANCE_RUNNING_DELAY_MS, publishInstanceState } from './ec2-instance-lifecycle.js';
@@ -96,6 +99,8 @@ export function runInstances(input: QueryTree, ctx: RequestContext): Record<stri
   checkAvailabilityZone(ctx.region, availabilityZone);
   const subnetId = optionalString(input, 'SubnetId') ?? randomId('subnet-');
   const keyName = optionalString(input, 'KeyName');
+  const securityGroupIds = launchGroups(state, input).map((g) => g.groupId);
+  const metadataOptions = metadataOptionsOf(treeList(input, 'MetadataOptions')[0], DEFAULT_METADATA_OPTIONS);
   const now = ctx.clock.nowMs();
   const reservationId = randomId('r-');
   const count = Math.min(maxCount, MAX_INSTANCES_PER_CALL);
@@ -110,6 +115,8 @@ export function runInstances(input: QueryTree, ctx: RequestContext): Record<stri
       availabilityZone,
       ...(keyName ? { keyName } : {}),
       ...(clientToken ? { clientToken } : {}),
+      securityGroupIds,
+      metadataOptions,
       tags,
     });
     checkTagLimit(instance.instanceId, tags);
@@ -117,7 +124,8 @@ export function runInstances(input: QueryTree, ctx: RequestContext): Record<stri
   }
   for (const instance of launched) {
     state.instances[instance.instanceId] = instance;
-    createRootVolume(state, instance, now, rootOf(image), volumeTags);
+    const root = rootOf(image);
+    createRootVolume(state, instance, now, { ...root, ...encryptionOf(ctx, state, {}, { encrypted: root.encrypted ?? false }) }, volumeTags);
     instance.settlesAt = now + INSTANCE_RUNNING_DELAY_MS;
     publishInstanceState(ctx, ctx.account, ctx.region, instance.instanceId, 'pending');
     armInstance(ctx, ctx.account, ctx.region, instance);
@@ -132,7 +140,10 @@ export function newInstance(
   image: ImageRecord | undefined,
   now: number,
   spec: Partial<
-    Pick<InstanceRecord, 'instanceId' | 'imageId' | 'instanceType' | 'state' | 'reservationId' | 'amiLaunchIndex' | 'subnetId' | 'availabilityZone' | 'volumeId' | 'keyName' | 'clientToken' | 'tags'>
+    Pick<
+      InstanceRecord,
+      'instanceId' | 'imageId' | 'instanceType' | 'state' | 'reservationId' | 'amiLaunchIndex' | 'subnetId' | 'availabilityZone' | 'volumeId' | 'keyName' | 'clientToken' | 'securityGroupIds' | 'metadataOptions' | 'tags'
+    >
   >,
 ): InstanceRecord {
   return {
@@ -146,7 +157,11 @@ export function newInstance(
     architecture: image?.architecture ?? 'x86_64',
     privateIpAddress: randomPrivateIp(),
     subnetId: spec.subnetId ?? randomId('subnet-'),
-    vpcId: (state.defaultVpcId ??= randomId('vpc-')),
+    vpcId: defaultVpc(state).vpcId,
+    securityGroupIds: spec.securityGroupIds ?? [defaultVpc(state).defaultGroup.groupId],
+    networkInterfaceId: randomId('eni-'),
+    macAddress: randomMac(),
+    metadataOptions: spec.metadataOptions ?? { ...DEFAULT_METADATA_OPTIONS },
     availabilityZone: spec.availabilityZone ?? `${region}a`,
     rootDeviceName: image?.rootDeviceName ?? '/dev/xvda',
     volumeId: spec.volumeId ?? randomId('vol-'),
@@ -157,10 +172,15 @@ export function newInstance(
 }
 
 /** The root volume an image gives its instances (its root mapping; 8 GiB gp3 when the image is not emulated). */
-export function rootOf(image: ImageRecord | undefined): { size: number; type: VolumeType; snapshotId?: string } {
+export function rootOf(image: ImageRecord | undefined): { size: number; type: VolumeType; snapshotId?: string; encrypted?: boolean } {
   const mapping = image?.blockDeviceMappings.find((m) => m.deviceName === image.rootDeviceName);
   const type = mapping?.volumeType as VolumeType | undefined;
-  return { size: mapping?.volumeSize ?? 8, type: type ?? 'gp3', ...(mapping ? { snapshotId: mapping.snapshotId } : {}) };
+  return { size: mapping?.volumeSize ?? 8, type: type ?? 'gp3', ...(mapping ? { snapshotId: mapping.snapshotId, encrypted: mapping.encrypted } : {}) };
+}
+
+function randomMac(): string {
+  const byte = () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  return `0e:${byte()}:${byte()}:${byte()}:${byte()}:${byte()}`;
 }
 
 function randomPrivateIp(): string {
@@ -182,7 +202,7 @@ export function describeInstances(input: QueryTree, ctx: RequestContext): Record
 }
 
 function reservationXml(reservationId: string, instances: InstanceRecord[], state: Ec2State, account: string): Record<string, XmlValue> {
-  return { reservationId, ownerId: account, groupSet: [], instancesSet: instances.map((i) => instanceXml(i, state)) };
+  return { reservationId, ownerId: account, groupSet: [], instancesSet: instances.map((i) => instanceXml(i, state, account)) };
 }
 
 /** The instance's attached EBS volumes, root first (a state written before volumes were emulated has only the root id). */
@@ -199,13 +219,46 @@ function blockDevicesXml(i: InstanceRecord, state: Ec2State): XmlValue[] {
     }));
 }
 
-function instanceXml(i: InstanceRecord, state: Ec2State): Record<string, XmlValue> {
+/** The instance's security groups as EC2 lists them (`groupSet`): id and name. */
+function groupsXml(i: InstanceRecord, state: Ec2State): { groupId: string; groupName: string }[] {
+  const groups = state.securityGroups ?? {};
+  const ids = i.securityGroupIds ?? [defaultVpc(state).defaultGroup.groupId];
+  return ids.map((id) => ({ groupId: id, groupName: groups[id]?.groupName ?? '' }));
+}
+
+/** The primary network interface of a live instance, as DescribeInstances reports it. */
+function networkInterfaceXml(i: InstanceRecord, state: Ec2State, account: string, privateDnsName: string): Record<string, XmlValue> {
+  const eni = i.networkInterfaceId ?? `eni-${i.instanceId.slice(2)}`;
+  return {
+    networkInterfaceId: eni,
+    subnetId: i.subnetId,
+    vpcId: i.vpcId,
+    description: '',
+    ownerId: account,
+    status: 'in-use',
+    macAddress: i.macAddress ?? '0e:00:00:00:00:00',
+    privateIpAddress: i.privateIpAddress,
+    privateDnsName,
+    sourceDestCheck: true,
+    groupSet: groupsXml(i, state),
+    attachment: { attachmentId: `eni-attach-${eni.slice(4)}`, deviceIndex: 0, status: 'attached', attachTime: i.launchTime, deleteOnTermination: true, networkCardIndex: 0 },
+    privateIpAddressesSet: [{ privateIpAddress: i.privateIpAddress, privateDnsName, primary: true }],
+    ipv6AddressesSet: [],
+    interfaceType: 'interface',
+  };
+}
+
+function instanceXml(i: InstanceRecord, state: Ec2State, account: string): Record<string, XmlValue> {
   const dnsSuffix = i.availabilityZone.startsWith('us-east-1') ? 'ec2.internal' : `${i.availabilityZone.slice(0, -1)}.compute.internal`;
+  // A terminated instance has no network: EC2 reports no subnet, VPC, address, interfaces or groups for it.
+  const live = i.state !== 'terminated';
+  const privateDnsName = live ? `ip-${i.privateIpAddress.replace(/\./g, '-')}.${dnsSuffix}` : '';
+  const metadata = i.metadataOptions ?? DEFAULT_METADATA_OPTIONS;
   return {
     instanceId: i.instanceId,
     imageId: i.imageId,
     instanceState: { code: INSTANCE_STATE_CODES[i.state], name: i.state },
-    privateDnsName: `ip-${i.privateIpAddress.replace(/\./g, '-')}.${dnsSuffix}`,
+    privateDnsName,
     dnsName: '',
     reason: i.stateTransitionReason ?? '',
     ...(i.keyName ? { keyName: i.keyName } : {}),
@@ -214,11 +267,11 @@ function instanceXml(i: InstanceRecord, state: Ec2State): Record<string, XmlValu
     launchTime: i.launchTime,
     placement: { availabilityZone: i.availabilityZone, groupName: '', tenancy: 'default' },
     monitoring: { state: 'disabled' },
-    subnetId: i.subnetId,
-    vpcId: i.vpcId,
-    privateIpAddress: i.privateIpAddress,
+    ...(live ? { subnetId: i.subnetId, vpcId: i.vpcId, privateIpAddress: i.privateIpAddress } : {}),
     sourceDestCheck: true,
-    groupSet: [],
+    groupSet: live ? groupsXml(i, state) : [],
+    networkInterfaceSet: live ? [networkInterfaceXml(i, state, account, privateDnsName)] : [],
+    metadataOptions: { state: 'applied', ...metadata },
     architecture: i.architecture,
     rootDeviceType: 'ebs',
     rootDeviceName: i.rootDeviceName,

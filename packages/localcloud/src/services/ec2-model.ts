@@ -6,6 +6,7 @@ import { AwsError } from '../errors.js';
 import type { QueryTree, QueryValue } from '../protocols/query.js';
 import { list, optionalBool, optionalString, requiredString } from '../protocols/query.js';
 import { dictionary, type Store } from '../store.js';
+import type { SecurityGroupRecord } from './ec2-security-groups.js';
 import type { Tag } from './filters.js';
 
 export const EC2_SERVICE = 'ec2';
@@ -46,6 +47,8 @@ export interface ImageRecord {
   architecture: string;
   rootDeviceName: string;
   blockDeviceMappings: EbsMapping[];
+  /** Instance store volumes the image maps (`/dev/sdb` -> `ephemeral0`); seeded only. */
+  instanceStoreMappings?: { deviceName: string; virtualName: string }[];
   tags: Tag[];
   /** Launchable by every account (a public AMI): other accounts see it in DescribeImages. */
   public?: boolean;
@@ -78,7 +81,22 @@ export interface InstanceRecord {
   volumeId: string;
   keyName?: string;
   clientToken?: string;
+  /** The VPC security groups of its primary network interface (absent in state written before they were emulated: the VPC's default group). */
+  securityGroupIds?: string[];
+  /** The primary network interface (`eni-…`) and its MAC address. */
+  networkInterfaceId?: string;
+  macAddress?: string;
+  /** Instance metadata service options (RunInstances MetadataOptions, ModifyInstanceMetadataOptions). */
+  metadataOptions?: MetadataOptions;
   tags: Tag[];
+}
+
+export interface MetadataOptions {
+  httpTokens: 'optional' | 'required';
+  httpPutResponseHopLimit: number;
+  httpEndpoint: 'enabled' | 'disabled';
+  httpProtocolIpv6: 'enabled' | 'disabled';
+  instanceMetadataTags: 'enabled' | 'disabled';
 }
 
 export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
@@ -117,6 +135,8 @@ export interface VolumeRecord {
   availabilityZone: string;
   snapshotId?: string;
   encrypted: boolean;
+  /** The KMS key ARN of an encrypted volume. */
+  kmsKeyId?: string;
   state: VolumeState;
   /** ISO-8601 with milliseconds. */
   createTime: string;
@@ -148,6 +168,13 @@ export interface SnapshotRecord {
   /** ISO-8601, once completed. */
   completionTime?: string;
   encrypted: boolean;
+  /** The KMS key ARN of an encrypted snapshot. */
+  kmsKeyId?: string;
+  /** CopySnapshot's copy: the source snapshot id (its volume is reported as vol-ffffffff, as EC2 does). */
+  sourceSnapshotId?: string;
+  /** createVolumePermission: account ids it is shared with, and whether it is public (group `all`). */
+  sharedWith?: string[];
+  publicShare?: boolean;
   tags: Tag[];
 }
 
@@ -160,6 +187,12 @@ export interface Ec2State {
   snapshots: Record<string, SnapshotRecord>;
   /** The account's default VPC in the region, made on first launch. */
   defaultVpcId?: string;
+  /** VPC security groups by id (ec2-security-groups.ts); absent in state written before they were emulated. */
+  securityGroups?: Record<string, SecurityGroupRecord>;
+  /** EBS encryption by default (EnableEbsEncryptionByDefault): new volumes and snapshot copies are encrypted. */
+  ebsEncryptionByDefault?: boolean;
+  /** ModifyEbsDefaultKmsKeyId's key ARN; absent: the AWS managed key `alias/aws/ebs`. */
+  ebsDefaultKmsKeyId?: string;
 }
 
 export function ec2State(store: Store, account: string, region: string): Ec2State {

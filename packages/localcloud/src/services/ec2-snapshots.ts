@@ -2,7 +2,8 @@
  * EBS snapshots: CreateSnapshot (pending, then completed on the virtual clock), DescribeSnapshots and
  * DeleteSnapshot, with the shapes and errors of the EC2 API reference.
  */
-import { AwsError } from '../errors.js';
+import { AwsError, notEmulated } from '../errors.js';
+import { encryptionOf } from './ec2-ebs-encryption.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
@@ -13,11 +14,13 @@ import {
   ec2State,
   existingEc2State,
   isoTime,
+  optionalBool,
   optionalString,
   requiredString,
   snapshotsNotFound,
   stringList,
   tagSetXml,
+  treeList,
   tagsFromSpecifications,
   volumesNotFound,
   type Ec2State,
@@ -76,6 +79,7 @@ export function createSnapshot(input: QueryTree, ctx: RequestContext): Record<st
     startTime: isoTime(now),
     completedAt: now + SNAPSHOT_COMPLETED_DELAY_MS,
     encrypted: volume.encrypted,
+    ...(volume.kmsKeyId ? { kmsKeyId: volume.kmsKeyId } : {}),
     tags,
   };
   state.snapshots[snapshotId] = snapshot;
@@ -124,6 +128,123 @@ export function deleteSnapshot(input: QueryTree, ctx: RequestContext): Record<st
   return { return: true };
 }
 
+/** The volume id EC2 reports for a snapshot made by CopySnapshot: "arbitrary", not a volume that exists. */
+export const COPIED_SNAPSHOT_VOLUME_ID = 'vol-ffffffff';
+
+/**
+ * CopySnapshot: a copy of a completed snapshot of the account, from this region or another (SourceRegion), pending
+ * then completed on the virtual clock. The copy is encrypted when asked, when its source is, or when encryption
+ * by default is on; without a Description it gets EC2's `[Copied snap-… from us-east-1]`.
+ */
+export function copySnapshot(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const sourceId = requiredString(input, 'SourceSnapshotId');
+  const sourceRegion = requiredString(input, 'SourceRegion');
+  checkSnapshotId(sourceId);
+  // PresignedUrl and DestinationRegion (the SDK adds them) authorise the read in the source region: localcloud's regions share one store.
+  if (optionalString(input, 'CompletionDurationMinutes') !== undefined) throw notEmulated('ec2', 'ec2:CopySnapshot parameter CompletionDurationMinutes (time-based copies)');
+  const source = existingEc2State(ctx.store, ctx.account, sourceRegion)?.snapshots[sourceId];
+  if (!source) throw snapshotsNotFound([sourceId]);
+  if (source.state !== 'completed') throw new AwsError('IncorrectState', `Snapshot '${sourceId}' is in the '${source.state}' state.`);
+  const description = optionalString(input, 'Description') ?? `[Copied ${sourceId} from ${sourceRegion}]`;
+  if (description.length > 255) throw new AwsError('InvalidParameterValue', 'The description must be no longer than 255 characters.');
+  const state = ec2State(ctx.store, ctx.account, ctx.region);
+  const encryption = encryptionOf(ctx, state, { encrypted: optionalBool(input, 'Encrypted'), kmsKeyId: optionalString(input, 'KmsKeyId') }, source.encrypted ? source : undefined);
+  const tags = tagsFromSpecifications(input, 'snapshot', ['snapshot']);
+  const snapshotId = randomId('snap-');
+  checkTagLimit(snapshotId, tags);
+  const now = ctx.clock.nowMs();
+  const copy: SnapshotRecord = {
+    snapshotId,
+    volumeId: COPIED_SNAPSHOT_VOLUME_ID,
+    volumeSize: source.volumeSize,
+    description,
+    state: 'pending',
+    startTime: isoTime(now),
+    completedAt: now + SNAPSHOT_COMPLETED_DELAY_MS,
+    ...encryption,
+    sourceSnapshotId: sourceId,
+    tags,
+  };
+  state.snapshots[snapshotId] = copy;
+  armSnapshot(ctx, ctx.account, ctx.region, copy);
+  return { snapshotId, ...tagSetXml(tags) };
+}
+
+/** The account ids and groups (`all`: public) a snapshot's createVolumePermission holds. */
+type Permission = { userId: string } | { group: 'all' };
+
+function permissionsOf(s: SnapshotRecord): Permission[] {
+  return [...(s.publicShare ? [{ group: 'all' as const }] : []), ...(s.sharedWith ?? []).map((userId) => ({ userId }))];
+}
+
+function existingSnapshot(input: QueryTree, ctx: RequestContext): SnapshotRecord {
+  const snapshotId = requiredString(input, 'SnapshotId');
+  checkSnapshotId(snapshotId);
+  const snapshot = existingEc2State(ctx.store, ctx.account, ctx.region)?.snapshots[snapshotId];
+  if (!snapshot) throw snapshotsNotFound([snapshotId]);
+  return snapshot;
+}
+
+function attributeOf(input: QueryTree): string {
+  const attribute = requiredString(input, 'Attribute');
+  if (attribute !== 'createVolumePermission' && attribute !== 'productCodes') {
+    throw new AwsError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Valid values: createVolumePermission, productCodes`);
+  }
+  return attribute;
+}
+
+/**
+ * ModifySnapshotAttribute for createVolumePermission: share with account ids or make public (group `all`), and
+ * undo either, as `OperationType` with `UserId.N` / `UserGroup.N` or as `CreateVolumePermission.Add|Remove.N`.
+ * An encrypted snapshot cannot be made public.
+ */
+export function modifySnapshotAttribute(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const snapshot = existingSnapshot(input, ctx);
+  if (optionalString(input, 'Attribute') !== undefined && attributeOf(input) !== 'createVolumePermission') {
+    throw new AwsError('InvalidParameterCombination', 'Only the createVolumePermission attribute of a snapshot can be modified.');
+  }
+  const add: Permission[] = [];
+  const remove: Permission[] = [];
+  const operation = optionalString(input, 'OperationType');
+  if (operation !== undefined && operation !== 'add' && operation !== 'remove') throw new AwsError('InvalidParameterValue', `Value (${operation}) for parameter operationType is invalid. Valid values: add, remove`);
+  const direct: Permission[] = [...stringList(input, 'UserId').map((userId) => ({ userId })), ...stringList(input, 'UserGroup').map((g) => ({ group: g as 'all' }))];
+  if (direct.length > 0) {
+    if (operation === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter operationType');
+    (operation === 'add' ? add : remove).push(...direct);
+  }
+  for (const tree of treeList(input, 'CreateVolumePermission')) {
+    for (const [key, into] of [['Add', add], ['Remove', remove]] as const) {
+      for (const p of treeList(tree, key)) {
+        const userId = optionalString(p, 'UserId');
+        const group = optionalString(p, 'Group');
+        if (userId !== undefined) into.push({ userId });
+        if (group !== undefined) into.push({ group: group as 'all' });
+      }
+    }
+  }
+  if (add.length === 0 && remove.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter createVolumePermission, userId or userGroup');
+  for (const p of [...add, ...remove]) {
+    if ('group' in p && p.group !== 'all') throw new AwsError('InvalidParameterValue', `Value (${String(p.group)}) for parameter group is invalid. Valid values: all`);
+    if ('userId' in p && !/^\d{12}$/.test(p.userId)) throw new AwsError('InvalidParameterValue', `Value (${p.userId}) for parameter userId is invalid. An AWS account id is 12 digits.`);
+  }
+  if (snapshot.encrypted && add.some((p) => 'group' in p)) throw new AwsError('OperationNotPermitted', 'Encrypted snapshots cannot be made public.');
+  const users = new Set(snapshot.sharedWith ?? []);
+  for (const p of remove) if ('userId' in p) users.delete(p.userId);
+  for (const p of add) if ('userId' in p) users.add(p.userId);
+  const makePublic = add.some((p) => 'group' in p);
+  const makePrivate = remove.some((p) => 'group' in p);
+  snapshot.sharedWith = [...users];
+  if (makePublic) snapshot.publicShare = true;
+  else if (makePrivate) delete snapshot.publicShare;
+  return { return: true };
+}
+
+export function describeSnapshotAttribute(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
+  const snapshot = existingSnapshot(input, ctx);
+  const attribute = attributeOf(input);
+  return { snapshotId: snapshot.snapshotId, ...(attribute === 'createVolumePermission' ? { createVolumePermission: permissionsOf(snapshot) } : { productCodes: [] }) };
+}
+
 function progressOf(snapshot: SnapshotRecord): string {
   return snapshot.state === 'completed' ? '100%' : '0%';
 }
@@ -137,9 +258,11 @@ function snapshotXml(s: SnapshotRecord, account: string): Record<string, XmlValu
     ...(s.completionTime ? { completionTime: s.completionTime } : {}),
     progress: progressOf(s),
     ownerId: account,
-    ...(s.description !== undefined ? { description: s.description } : {}),
+    // EC2 always reports a description: "" when the snapshot was given none.
+    description: s.description ?? '',
     volumeSize: s.volumeSize,
     encrypted: s.encrypted,
+    ...(s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}),
     storageTier: 'standard',
     ...tagSetXml(s.tags),
   };

@@ -9,6 +9,7 @@ import { AwsError } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import type { XmlValue } from '../protocols/xml.js';
 import { parseDescribeRequest } from './ec2-describe.js';
+import { availabilityZoneId, encryptionOf } from './ec2-ebs-encryption.js';
 import {
   checkInstanceId,
   checkSnapshotId,
@@ -129,7 +130,7 @@ export function createVolume(input: QueryTree, ctx: RequestContext): Record<stri
   checkVolumeType(type);
   const snapshotId = optionalString(input, 'SnapshotId');
   let size = optionalInt(input, 'Size');
-  let encrypted = optionalBool(input, 'Encrypted') ?? false;
+  let source: { encrypted: boolean; kmsKeyId?: string } | undefined;
   if (snapshotId !== undefined) {
     checkSnapshotId(snapshotId);
     const snapshot = state.snapshots[snapshotId];
@@ -139,8 +140,9 @@ export function createVolume(input: QueryTree, ctx: RequestContext): Record<stri
       throw new AwsError('InvalidParameterValue', `Volume of size ${size}GiB is smaller than snapshot '${snapshotId}', expect size >= ${snapshot.volumeSize}GiB`);
     }
     size ??= snapshot.volumeSize;
-    encrypted ||= snapshot.encrypted;
+    source = snapshot;
   }
+  const encryption = encryptionOf(ctx, state, { encrypted: optionalBool(input, 'Encrypted'), kmsKeyId: optionalString(input, 'KmsKeyId') }, source);
   if (size === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter size or snapshotId');
   checkVolumeSize(type, size);
   const iops = optionalInt(input, 'Iops');
@@ -159,7 +161,7 @@ export function createVolume(input: QueryTree, ctx: RequestContext): Record<stri
     ...volumePerformance(type, size, iops, throughput),
     availabilityZone: zone,
     ...(snapshotId !== undefined ? { snapshotId } : {}),
-    encrypted,
+    ...encryption,
     state: 'creating',
     createTime: isoTime(now),
     availableAt: now + VOLUME_AVAILABLE_DELAY_MS,
@@ -340,7 +342,7 @@ export function createRootVolume(
   state: Ec2State,
   instance: Pick<InstanceRecord, 'instanceId' | 'volumeId' | 'availabilityZone' | 'rootDeviceName'>,
   launchedAt: number,
-  root: { size: number; type: VolumeType; snapshotId?: string },
+  root: { size: number; type: VolumeType; snapshotId?: string; encrypted?: boolean; kmsKeyId?: string },
   tags: Tag[] = [],
 ): VolumeRecord {
   const volume: VolumeRecord = {
@@ -350,7 +352,8 @@ export function createRootVolume(
     ...volumePerformance(root.type, root.size),
     availabilityZone: instance.availabilityZone,
     ...(root.snapshotId ? { snapshotId: root.snapshotId } : {}),
-    encrypted: false,
+    encrypted: root.encrypted === true,
+    ...(root.encrypted && root.kmsKeyId ? { kmsKeyId: root.kmsKeyId } : {}),
     state: 'available',
     createTime: isoTime(launchedAt),
     attachmentHistory: [],
@@ -380,6 +383,7 @@ export function volumeXml(v: VolumeRecord): Record<string, XmlValue> {
     size: v.size,
     snapshotId: v.snapshotId ?? '',
     availabilityZone: v.availabilityZone,
+    availabilityZoneId: availabilityZoneId(v.availabilityZone),
     status: v.state,
     createTime: v.createTime,
     attachmentSet: v.attachment ? [attachmentXml(v)] : [],
@@ -387,6 +391,7 @@ export function volumeXml(v: VolumeRecord): Record<string, XmlValue> {
     ...(v.iops !== undefined ? { iops: v.iops } : {}),
     ...(v.throughput !== undefined ? { throughput: v.throughput } : {}),
     encrypted: v.encrypted,
+    ...(v.kmsKeyId ? { kmsKeyId: v.kmsKeyId } : {}),
     multiAttachEnabled: false,
     ...tagSetXml(v.tags),
   };

@@ -33,7 +33,26 @@ import {
   type Ec2State,
 } from './ec2-model.js';
 import { describeRegions } from './ec2-regions.js';
-import { armPendingSnapshots, createSnapshot, deleteSnapshot, describeSnapshots } from './ec2-snapshots.js';
+import { modifyInstanceMetadataOptions } from './ec2-metadata-options.js';
+import {
+  authorizeSecurityGroupEgress,
+  authorizeSecurityGroupIngress,
+  createSecurityGroup,
+  deleteSecurityGroup,
+  describeSecurityGroupRules,
+  describeSecurityGroups,
+  revokeSecurityGroupEgress,
+  revokeSecurityGroupIngress,
+} from './ec2-security-groups.js';
+import { armPendingSnapshots, copySnapshot, createSnapshot, deleteSnapshot, describeSnapshotAttribute, describeSnapshots, modifySnapshotAttribute } from './ec2-snapshots.js';
+import {
+  disableEbsEncryptionByDefault,
+  enableEbsEncryptionByDefault,
+  getEbsDefaultKmsKeyId,
+  getEbsEncryptionByDefault,
+  modifyEbsDefaultKmsKeyId,
+  resetEbsDefaultKmsKeyId,
+} from './ec2-ebs-encryption.js';
 import { changeVolume } from './ec2-volume-index.js';
 import { armPendingVolumes, attachVolume, createVolume, deleteVolume, describeVolumes, detachVolume } from './ec2-volumes.js';
 import { removeTags, upsertTags, type Tag } from './filters.js';
@@ -141,6 +160,24 @@ export const ec2: ServiceDefinition = {
     CreateSnapshot: withDryRun(createSnapshot),
     DescribeSnapshots: withDryRun(describeSnapshots),
     DeleteSnapshot: withDryRun(deleteSnapshot),
+    CopySnapshot: withDryRun(copySnapshot),
+    ModifySnapshotAttribute: withDryRun(modifySnapshotAttribute),
+    DescribeSnapshotAttribute: withDryRun(describeSnapshotAttribute),
+    ModifyInstanceMetadataOptions: withDryRun(modifyInstanceMetadataOptions),
+    CreateSecurityGroup: withDryRun(createSecurityGroup),
+    DescribeSecurityGroups: withDryRun(describeSecurityGroups),
+    DescribeSecurityGroupRules: withDryRun(describeSecurityGroupRules),
+    AuthorizeSecurityGroupIngress: withDryRun(authorizeSecurityGroupIngress),
+    AuthorizeSecurityGroupEgress: withDryRun(authorizeSecurityGroupEgress),
+    RevokeSecurityGroupIngress: withDryRun(revokeSecurityGroupIngress),
+    RevokeSecurityGroupEgress: withDryRun(revokeSecurityGroupEgress),
+    DeleteSecurityGroup: withDryRun(deleteSecurityGroup),
+    GetEbsEncryptionByDefault: withDryRun(getEbsEncryptionByDefault),
+    EnableEbsEncryptionByDefault: withDryRun(enableEbsEncryptionByDefault),
+    DisableEbsEncryptionByDefault: withDryRun(disableEbsEncryptionByDefault),
+    GetEbsDefaultKmsKeyId: withDryRun(getEbsDefaultKmsKeyId),
+    ModifyEbsDefaultKmsKeyId: withDryRun(modifyEbsDefaultKmsKeyId),
+    ResetEbsDefaultKmsKeyId: withDryRun(resetEbsDefaultKmsKeyId),
     CreateTags: withDryRun(createTags),
     DeleteTags: withDryRun(deleteTags),
   },
@@ -165,6 +202,8 @@ export interface Ec2Seed {
     architecture?: string;
     /** A public image: every account sees it (seed it under another `account` to play a stranger's AMI). */
     public?: boolean;
+    /** Instance store volumes the image maps (`/dev/sdb` as `ephemeral0`, …); default none. */
+    instanceStore?: number;
   }[];
   instances?: {
     /** An image id returned for this seed's images; default the region's first image. */

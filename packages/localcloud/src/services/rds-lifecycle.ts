@@ -125,12 +125,20 @@ function completeTransition(rt: Runtime, account: string, region: string, instan
       armAutoStart(rt, account, region, instance);
       publishRdsEvent(rt, account, region, instance, 'stopped', at);
       return;
-    case 'modifying':
+    case 'modifying': {
       instance.status = 'available';
+      // Records written before PubliclyAccessible and MultiAZ were emulated lack the flag: they applied what was pending.
+      const applyPending = instance.applyPendingOnModified ?? true;
+      delete instance.applyPendingOnModified;
+      if (!applyPending) return;
+      const classChanged = instance.pendingInstanceClass !== undefined;
       if (instance.pendingInstanceClass) instance.instanceClass = instance.pendingInstanceClass;
+      if (instance.pendingMultiAZ !== undefined) instance.multiAZ = instance.pendingMultiAZ;
       delete instance.pendingInstanceClass;
-      publishRdsEvent(rt, account, region, instance, 'classChanged', at);
+      delete instance.pendingMultiAZ;
+      if (classChanged) publishRdsEvent(rt, account, region, instance, 'classChanged', at);
       return;
+    }
     case 'deleting': {
       const state = existingRdsState(rt.store, account, region);
       if (state) delete state.instances[instance.identifier];

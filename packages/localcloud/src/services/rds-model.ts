@@ -8,6 +8,7 @@ import { type QueryTree, type QueryValue, list, optionalBool, optionalString, re
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import type { Tag } from './filters.js';
+import type { DbClusterRecord } from './rds-clusters.js';
 
 export const RDS_SERVICE = 'rds';
 
@@ -28,6 +29,10 @@ export interface DbInstanceRecord {
   autoStartAt?: number;
   /** A class change not applied yet: ApplyImmediately=false, or the change being applied while `modifying`. */
   pendingInstanceClass?: string;
+  /** A Multi-AZ change not applied yet (PendingModifiedValues.MultiAZ). */
+  pendingMultiAZ?: boolean;
+  /** Whether the current `modifying` applies the pending class and Multi-AZ change (ApplyImmediately), or only PubliclyAccessible. */
+  applyPendingOnModified?: boolean;
   allocatedStorage: number;
   storageType: string;
   masterUsername: string;
@@ -43,9 +48,42 @@ export interface DbInstanceRecord {
   tags: Tag[];
 }
 
+/** A manual DB snapshot: what it was taken of, and its status (`creating`, then `available`). */
+export interface DbSnapshotRecord {
+  /** Lower case, as RDS keeps it. */
+  identifier: string;
+  instanceIdentifier: string;
+  instanceResourceId: string;
+  engine: string;
+  engineVersion: string;
+  allocatedStorage: number;
+  storageType: string;
+  port: number;
+  availabilityZone: string;
+  masterUsername: string;
+  instanceCreateTime?: string;
+  encrypted: boolean;
+  kmsKeyId?: string;
+  status: 'creating' | 'available' | 'deleted';
+  /** Epoch ms (virtual) at which a creating snapshot is available. */
+  availableAt?: number;
+  /** ISO-8601: when the snapshot (or, for a copy, its source) was taken. */
+  createTime: string;
+  /** A copy's source snapshot ARN. */
+  sourceSnapshotArn?: string;
+  sourceRegion?: string;
+  /** The `restore` attribute: account ids, or `all` (public). */
+  restoreAccounts: string[];
+  tags: Tag[];
+}
+
 /** Plain JSON, persisted by the store. */
 export interface RdsState {
   instances: Record<string, DbInstanceRecord>;
+  /** By identifier; absent in state files written before DB snapshots were emulated. */
+  snapshots?: Record<string, DbSnapshotRecord>;
+  /** Aurora DB clusters by identifier (rds-clusters.ts); absent before they were emulated. */
+  clusters?: Record<string, DbClusterRecord>;
   /** The random part of the account's endpoint names in the region (`<id>.<suffix>.<region>.rds.amazonaws.com`). */
   endpointSuffix: string;
 }
@@ -191,6 +229,12 @@ export function wireFilters(input: QueryTree): { name: string; values: string[] 
   });
 }
 
+/** The standby's zone of a Multi-AZ instance: the next zone letter of the region (us-east-1a -> us-east-1b). */
+export function secondaryZone(zone: string): string {
+  const letter = zone.at(-1) === 'a' ? 'b' : 'a';
+  return zone.slice(0, -1) + letter;
+}
+
 // --- the DBInstance element ---------------------------------------------------------------------------------
 
 /** The `DBInstance` element with the SDK's member names, for every operation that answers one. */
@@ -216,8 +260,13 @@ export function dbInstanceXml(i: DbInstanceRecord, state: RdsState, account: str
       { DBParameterGroupName: `default.${engine?.parameterGroupFamily ?? i.engine}`, ParameterApplyStatus: 'in-sync' },
     ]),
     AvailabilityZone: i.availabilityZone,
+    // A Multi-AZ instance's standby is in another zone of the region.
+    ...(i.multiAZ ? { SecondaryAvailabilityZone: secondaryZone(i.availabilityZone) } : {}),
     PreferredMaintenanceWindow: 'sun:05:00-sun:05:30',
-    PendingModifiedValues: i.pendingInstanceClass ? { DBInstanceClass: i.pendingInstanceClass } : {},
+    PendingModifiedValues: {
+      ...(i.pendingInstanceClass ? { DBInstanceClass: i.pendingInstanceClass } : {}),
+      ...(i.pendingMultiAZ !== undefined ? { MultiAZ: i.pendingMultiAZ } : {}),
+    },
     MultiAZ: i.multiAZ,
     EngineVersion: i.engineVersion,
     AutoMinorVersionUpgrade: true,

@@ -3,11 +3,23 @@
  * RDS's automatic start of an instance stopped for 7 days, and `RDS DB Instance Event`s on the bus.
  * Operations return objects with RDS's wire element names; the server writes the XML.
  */
-import { AwsError } from '../errors.js';
+import { AwsError, notEmulated } from '../errors.js';
 import type { QueryTree } from '../protocols/query.js';
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { pageAfter, type Tag } from './filters.js';
+import { armAllDbClusters, createDBCluster, deleteDBCluster, describeDBClusters, modifyDBCluster } from './rds-clusters.js';
+import {
+  armAllDbSnapshots,
+  checkSnapshotIdentifier,
+  copyDBSnapshot,
+  createDBSnapshot,
+  deleteDBSnapshot,
+  describeDBSnapshotAttributes,
+  describeDBSnapshots,
+  modifyDBSnapshotAttribute,
+  takeSnapshot,
+} from './rds-snapshots.js';
 import { armAllDbInstances, AUTO_START_AFTER_MS, beginTransition, publishRdsEvent } from './rds-lifecycle.js';
 import {
   checkIdentifier,
@@ -23,6 +35,7 @@ import {
   optionalBool,
   optionalInt,
   optionalString,
+  RDS_SERVICE,
   rdsState,
   requiredString,
   STORAGE_TYPES,
@@ -34,6 +47,8 @@ import {
 import type { RequestContext, ServiceDefinition } from './types.js';
 
 export { AUTO_START_AFTER_MS, RDS_DELAYS_MS, RDS_EVENTS } from './rds-lifecycle.js';
+export { DB_SNAPSHOT_AVAILABLE_DELAY_MS } from './rds-snapshots.js';
+export { DB_CLUSTER_DELAYS_MS, seedDbClusters, type DbClusterSeed } from './rds-clusters.js';
 
 type RdsOperation = (input: QueryTree, ctx: RequestContext) => Record<string, XmlValue>;
 
@@ -51,9 +66,13 @@ function answer(ctx: RequestContext, state: RdsState, instance: DbInstanceRecord
   return { DBInstance: dbInstanceXml(instance, state, ctx.account, ctx.region) };
 }
 
-/** RDS keeps no snapshots here; a request that asks for one fails rather than pretending it was taken. */
-function refuseSnapshot(input: QueryTree, parameter: string): void {
-  if (optionalString(input, parameter)) throw invalidCombination(`localcloud does not emulate DB snapshots: ${parameter} cannot be honoured.`);
+/** A snapshot an operation asks for on the way (StopDBInstance, DeleteDBInstance): its identifier checked and free. */
+function snapshotToTake(input: QueryTree, parameter: string, state: RdsState): string | undefined {
+  const given = optionalString(input, parameter);
+  if (given === undefined) return undefined;
+  const identifier = checkSnapshotIdentifier(given, parameter);
+  if (state.snapshots?.[identifier]) throw new AwsError('DBSnapshotAlreadyExists', `Cannot create the snapshot because a snapshot with the identifier ${identifier} already exists.`);
+  return identifier;
 }
 
 const createDBInstance: RdsOperation = (input, ctx) => {
@@ -169,46 +188,67 @@ const startDBInstance: RdsOperation = (input, ctx) => {
 
 const stopDBInstance: RdsOperation = (input, ctx) => {
   const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
-  refuseSnapshot(input, 'DBSnapshotIdentifier');
+  const snapshot = snapshotToTake(input, 'DBSnapshotIdentifier', state);
   if (instance.status !== 'available') throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is not in available state.`);
+  if (snapshot) takeSnapshot(ctx, ctx.account, ctx.region, state, instance, snapshot, []);
   beginTransition(ctx, ctx.account, ctx.region, instance, 'stopping');
   return answer(ctx, state, instance);
 };
 
-/** What ModifyDBInstance applies here; any other modification fails rather than being dropped unseen. */
-const MODIFIABLE = new Set(['DBInstanceIdentifier', 'DBInstanceClass', 'ApplyImmediately', 'DeletionProtection']);
+/** What ModifyDBInstance applies here; any other parameter fails (UnsupportedOperation naming it) rather than being dropped unseen. */
+const MODIFIABLE = new Set(['DBInstanceIdentifier', 'DBInstanceClass', 'ApplyImmediately', 'DeletionProtection', 'PubliclyAccessible', 'MultiAZ']);
 
+/**
+ * ModifyDBInstance as the RDS API reference describes it: DeletionProtection and PubliclyAccessible apply at once
+ * ("Changes to the PubliclyAccessible parameter are applied immediately regardless of the value of the
+ * ApplyImmediately parameter"); DBInstanceClass and MultiAZ wait in PendingModifiedValues for the maintenance
+ * window (which localcloud does not run) unless ApplyImmediately, which also applies what earlier calls left
+ * pending: the instance is then `modifying` until they are applied.
+ */
 const modifyDBInstance: RdsOperation = (input, ctx) => {
   const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
   const unsupported = Object.keys(input).filter((k) => !MODIFIABLE.has(k));
-  if (unsupported.length > 0) {
-    throw invalidCombination(`localcloud's ModifyDBInstance applies DBInstanceClass and DeletionProtection only; not emulated: ${unsupported.join(', ')}.`);
-  }
+  if (unsupported.length > 0) throw notEmulated('query', `rds:ModifyDBInstance parameter${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} (emulated: ${[...MODIFIABLE].slice(1).join(', ')})`);
   if (instance.status !== 'available') throw new AwsError('InvalidDBInstanceState', 'Database instance is not in available state.');
   const requestedClass = optionalString(input, 'DBInstanceClass');
   if (requestedClass !== undefined) {
     checkInstanceClass(requestedClass, instance.engine, instance.engineVersion, ENGINES[instance.engine]?.license ?? '');
   }
-
+  const multiAZ = optionalBool(input, 'MultiAZ');
+  const publiclyAccessible = optionalBool(input, 'PubliclyAccessible');
   const deletionProtection = optionalBool(input, 'DeletionProtection');
+
   if (deletionProtection !== undefined) instance.deletionProtection = deletionProtection;
   const newClass = requestedClass !== undefined && requestedClass !== instance.instanceClass ? requestedClass : undefined;
   if (newClass) instance.pendingInstanceClass = newClass;
-  // ApplyImmediately also applies modifications left pending by earlier calls; without it they wait for the
-  // maintenance window, which localcloud does not run.
-  if (optionalBool(input, 'ApplyImmediately') === true && instance.pendingInstanceClass) {
+  if (multiAZ !== undefined) {
+    if (multiAZ !== instance.multiAZ) instance.pendingMultiAZ = multiAZ;
+    else delete instance.pendingMultiAZ;
+  }
+  const publicChange = publiclyAccessible !== undefined && publiclyAccessible !== instance.publiclyAccessible;
+  if (publicChange) instance.publiclyAccessible = publiclyAccessible;
+  const applyPending = optionalBool(input, 'ApplyImmediately') === true && (instance.pendingInstanceClass !== undefined || instance.pendingMultiAZ !== undefined);
+  if (applyPending || publicChange) {
+    // What is pending for the maintenance window is applied when `modifying` ends only if ApplyImmediately asked.
+    instance.applyPendingOnModified = applyPending;
     beginTransition(ctx, ctx.account, ctx.region, instance, 'modifying');
-    publishRdsEvent(ctx, ctx.account, ctx.region, instance, 'classChanging', ctx.clock.nowMs());
+    if (applyPending && instance.pendingInstanceClass) publishRdsEvent(ctx, ctx.account, ctx.region, instance, 'classChanging', ctx.clock.nowMs());
   }
   return answer(ctx, state, instance);
 };
 
 const deleteDBInstance: RdsOperation = (input, ctx) => {
   const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
-  refuseSnapshot(input, 'FinalDBSnapshotIdentifier');
-  if (optionalBool(input, 'SkipFinalSnapshot') !== true) throw invalidCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
+  const finalSnapshot = snapshotToTake(input, 'FinalDBSnapshotIdentifier', state);
+  const skip = optionalBool(input, 'SkipFinalSnapshot') === true;
+  if (!skip && !finalSnapshot) throw invalidCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
+  if (skip && finalSnapshot) throw invalidCombination('FinalDBSnapshotIdentifier can not be specified when deleting a DB instance with SkipFinalSnapshot enabled.');
   if (instance.deletionProtection) throw invalidCombination('Cannot delete protected DB Instance, please disable deletion protection and try again.');
   if (instance.status === 'deleting') throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is already being deleted.`);
+  if (finalSnapshot) {
+    if (instance.status !== 'available') throw new AwsError('InvalidDBInstanceState', `Cannot create a snapshot because the database instance ${instance.identifier} is not currently in the available state.`);
+    takeSnapshot(ctx, ctx.account, ctx.region, state, instance, finalSnapshot, instance.tags);
+  }
   delete instance.autoStartAt;
   delete instance.pendingInstanceClass;
   beginTransition(ctx, ctx.account, ctx.region, instance, 'deleting');
@@ -226,9 +266,21 @@ export const rds: ServiceDefinition = {
     StopDBInstance: stopDBInstance,
     ModifyDBInstance: modifyDBInstance,
     DeleteDBInstance: deleteDBInstance,
+    CreateDBSnapshot: createDBSnapshot,
+    DescribeDBSnapshots: describeDBSnapshots,
+    DeleteDBSnapshot: deleteDBSnapshot,
+    CopyDBSnapshot: copyDBSnapshot,
+    ModifyDBSnapshotAttribute: modifyDBSnapshotAttribute,
+    DescribeDBSnapshotAttributes: describeDBSnapshotAttributes,
+    CreateDBCluster: createDBCluster,
+    DescribeDBClusters: describeDBClusters,
+    ModifyDBCluster: modifyDBCluster,
+    DeleteDBCluster: deleteDBCluster,
   },
   start(rt) {
     armAllDbInstances(rt);
+    armAllDbSnapshots(rt, rt.store.all<RdsState>(RDS_SERVICE));
+    armAllDbClusters(rt, rt.store.all<RdsState>(RDS_SERVICE));
   },
 };
 

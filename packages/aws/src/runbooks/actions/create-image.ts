@@ -1,8 +1,26 @@
-import { CreateImageCommand, DescribeImagesCommand, EC2Client, type CreateImageCommandInput, type Image, type TagSpecification } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  paginateDescribeImages,
+  type CreateImageCommandInput,
+  type DescribeImagesCommandInput,
+  type Image,
+  type TagSpecification,
+} from '@aws-sdk/client-ec2';
 import { ActionFailure, type ActionContext, type ActionResult, type JsonValue } from '@opsauto/core';
 import { named } from '../aws-api.js';
 import { IDEMPOTENCY_TAG, type ActionEnv } from './action-module.js';
 import { flag } from './action-inputs.js';
+
+/** The first image a filtered DescribeImages finds, following NextToken: EC2 may answer empty pages with a token. */
+async function firstImage(ec2: EC2Client, input: DescribeImagesCommandInput): Promise<Image | undefined> {
+  for await (const page of paginateDescribeImages({ client: ec2 }, input)) {
+    const image = page.Images?.[0];
+    if (image) return image;
+  }
+  return undefined;
+}
 
 /**
  * aws:createImage: adopts the image an earlier run of this attempt created (found by its IDEMPOTENCY_TAG), or
@@ -11,10 +29,7 @@ import { flag } from './action-inputs.js';
 export async function start(inputs: Record<string, unknown>, context: ActionContext, env: ActionEnv): Promise<ActionResult> {
   const ec2 = (await env.clientsFor(context)).get(EC2Client, context.region);
   const token = context.idempotencyToken;
-  const earlier = await named('DescribeImages', () =>
-    ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [escapeFilterValue(token)] }] })),
-  );
-  const adopted = earlier.Images?.[0];
+  const adopted = await named('DescribeImages', () => firstImage(ec2, { Owners: ['self'], Filters: [{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [escapeFilterValue(token)] }] }));
   if (adopted) return imageProgress(adopted, context, env);
 
   const { InstanceId, ImageName, ImageDescription, NoReboot, TagSpecifications, ...others } = inputs;
