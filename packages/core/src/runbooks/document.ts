@@ -3,6 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import '../zod-locale.js';
 import { ValidationError } from '../errors.js';
 import { compileAllowedPattern, type AllowedPattern } from './allowed-pattern.js';
+import { selectorProblem } from './selector.js';
 import {
   actionRules,
   isSupportedAction,
@@ -268,7 +269,8 @@ const flag = z.union([z.boolean(), z.enum(['true', 'false'])], { error: unlessMi
 const outputSchema = z.strictObject({
   // Read back as `{{ step.Name }}`: a dot, a brace or a space would end the name.
   Name: z.string().check(z.regex(/^[^.{}\s]+$/, 'must not be empty or contain dots, braces or spaces')),
-  Selector: z.string().check(z.regex(/^\$/, 'must be a JSONPath starting with $')),
+  // With or without `$.`, as AWS takes them; filters may compare fields but not run code (selectorProblem).
+  Selector: z.string().check(z.refine((s) => selectorProblem(s) === undefined, { error: (issue) => selectorProblem(issue.input) ?? 'must be a JSONPath selector' })),
   // automation-action-outputs-inputs: "Type: (Optional) … The default value is String."
   Type: z._default(z.enum(OUTPUT_TYPES, { error: unlessMissing(`must be one of ${OUTPUT_TYPES.join(', ')}`) }), 'String'),
 });
