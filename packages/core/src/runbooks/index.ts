@@ -2,6 +2,7 @@ export * from './document.js';
 export * from './actions.js';
 export * from './values.js';
 export * from './allowed-pattern.js';
+export * from './approvers.js';
 export * from './interpolate.js';
 export * from './selector.js';
 export * from './branch.js';

@@ -64,6 +64,8 @@ export const BUILT_IN_ACTION_CALLS = {
     MaintenanceWindow: ['ssm:AddTagsToResource'],
     Parameter: ['ssm:AddTagsToResource'],
   } satisfies Record<TagResourceType, string[]>,
+  /** Publishes the approval request to NotificationArn, as the execution's role (only when the step names one). */
+  'aws:approve': ['sns:Publish'],
 } as const;
 
 /** A runbook's permissions cannot be derived from the document: the stacks fail synth with this message. */
@@ -121,10 +123,11 @@ function stepActions(step: RunbookStep, loadChild: ((name: string) => Runbook | 
     }
     case 'aws:executeAutomation':
       return childActions(step.inputs.DocumentName, loadChild, chain, where);
+    case 'aws:approve':
+      return step.inputs.NotificationArn === undefined ? [] : [...BUILT_IN_ACTION_CALLS['aws:approve']];
     case 'aws:branch':
     case 'aws:sleep':
     case 'aws:pause':
-    case 'aws:approve':
       return [];
   }
 }
