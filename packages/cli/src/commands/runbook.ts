@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { DynamoExecutionStore, ownAccountId, RunbookSource, type LoadedRunbook } from '@opsauto/aws';
 import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
   checkSignal,
+  ForbiddenError,
+  parseIdentity,
   runningStep,
   isTerminal,
   NotFoundError,
@@ -244,26 +245,51 @@ async function waitForEnd(store: DynamoExecutionStore, executionId: string, json
 
 // ---- signals ----
 
-function defaultApprover(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+/** The identity the local stage decides as when neither --approver nor OPSAUTO_IDENTITY names one. */
+export const LOCAL_DEFAULT_APPROVER = 'operator';
+
+/**
+ * Who decides at an aws:approve step. In AWS: the caller's own identity, from STS GetCallerIdentity (a user ARN, or an
+ * assumed-role ARN), and nothing the command line says can change it. On the local stage, whose credentials name
+ * nobody: `--approver`, else `OPSAUTO_IDENTITY`, else `operator` (a user of the local account); a bare name is a user.
+ */
+async function deciderIdentity(ctx: StageContext, asked: string | undefined, accountId: string): Promise<string> {
+  // --approver was refused before on any other stage; in AWS the caller's credentials say who decides.
+  if (ctx.stage !== LOCAL_STAGE) {
+    const { callerArn } = await import('@opsauto/aws/caller-identity.js');
+    return callerArn(ctx.clients);
   }
+  const named = asked ?? (process.env.OPSAUTO_IDENTITY?.trim() || LOCAL_DEFAULT_APPROVER);
+  return parseIdentity(named, accountId).arn;
 }
 
 function signalCommand(program: Command, runbook: Command, name: string, kind: OperatorSignalKind, description: string): void {
   const cmd = runbook.command(`${name} <executionId>`).description(description);
   if (kind === 'Approve' || kind === 'Reject') {
-    cmd.option('--approver <name>', 'who decides (default: your OS user name)').option('--comment <text>', 'why, kept with the decision');
+    cmd
+      .option('--approver <name|arn>', `local stage only: who decides (default: OPSAUTO_IDENTITY, else ${LOCAL_DEFAULT_APPROVER}); in AWS, your own identity`)
+      .option('--comment <text>', 'why, kept with the decision');
   }
   cmd.action(async (executionId: string, opts: { approver?: string; comment?: string }) => {
     const { ctx, store, dispatch } = await runbooks(program);
+    if (ctx.stage !== LOCAL_STAGE && opts.approver !== undefined) {
+      throw new ForbiddenError(`--approver is for the local stage only: on stage ${ctx.stage} you decide as your own AWS identity (STS GetCallerIdentity); run with the credentials of an approver`, 'approver');
+    }
     const ex = await load(store, executionId);
-    const approver = opts.approver ?? defaultApprover();
-    const step = checkSignal(ex, kind, approver);
+    const deciding = kind === 'Approve' || kind === 'Reject';
+    const approver = deciding ? await deciderIdentity(ctx, opts.approver, ex.accountId) : undefined;
+    let step: StepExecution | undefined;
+    try {
+      step = checkSignal(ex, kind, approver);
+    } catch (e) {
+      // A decision from someone who may not decide is kept for the operator to see (`opsauto runbook refusals`).
+      if (e instanceof ForbiddenError && approver !== undefined) {
+        await store.recordRefusal({ at: ctx.clock.now().toISOString(), documentName: ex.documentName, triggeredBy: approver, reason: e.message.slice(0, 1000) });
+      }
+      throw e;
+    }
     const at = ctx.clock.now().toISOString();
-    const signal: ExecutionSignal = kind === 'Approve' || kind === 'Reject' ? { kind, at, approver, ...(opts.comment ? { comment: opts.comment } : {}) } : { kind, at };
+    const signal: ExecutionSignal = kind === 'Approve' || kind === 'Reject' ? { kind, at, approver: approver ?? '', ...(opts.comment ? { comment: opts.comment } : {}) } : { kind, at };
     await signalExecution(executionId, signal, { store, dispatch });
     if (program.opts<GlobalOptions>().json) return print({ executionId, signal }, program);
     const what = kind === 'Cancel' ? 'cancel requested' : kind === 'Resume' ? `resumed at step ${step?.name}` : `${kind === 'Approve' ? 'approved' : 'denied'} at step ${step?.name} as ${approver}`;
@@ -367,5 +393,16 @@ export function runbookCommands(program: Command): void {
   signalCommand(program, runbook, 'cancel', 'Cancel', 'cancel an execution that has not ended (its onCancel step, if any, runs first)');
   signalCommand(program, runbook, 'resume', 'Resume', 'resume an execution waiting at an aws:pause step');
   signalCommand(program, runbook, 'approve', 'Approve', 'approve an execution waiting at an aws:approve step');
+  runbook
+    .command('refusals')
+    .description('refused starts and refused approval decisions, newest first')
+    .option('--limit <n>', 'how many (default 50)', (v) => Number(v))
+    .action(async (opts: { limit?: number }) => {
+      const { store } = await runbooks(program);
+      const refusals = await store.listRefusals(opts.limit ? { limit: opts.limit } : {});
+      if (program.opts<GlobalOptions>().json) return print({ refusals }, program);
+      if (refusals.length === 0) console.log('no refusals');
+      for (const r of refusals) console.log(`${r.at}  ${r.documentName}  ${r.triggeredBy ?? '-'}: ${r.reason}`);
+    });
   signalCommand(program, runbook, 'deny', 'Reject', 'deny (reject) an execution waiting at an aws:approve step: it fails there');
 }
