@@ -156,10 +156,44 @@ describe('opsauto runbook on the local stage', { timeout: 60_000 }, () => {
     expect(out).toMatch(new RegExp(`^targets +4 -> InstanceId: ${demoIds.join(', ')}$`, 'm'));
     expect(out).not.toContain(soloId);
     expect(out).toMatch(/max concurrency 50% \(2 at a time\), max errors 0/);
-    expect(out).toMatch(/^forceStopInstances\s+aws:changeInstanceState\s+Abort\s+1/m);
+    expect(out).toMatch(/^forceStopInstances\s+aws:changeInstanceState\s+Abort\s+1\s+yes$/m);
     expect(calls).toContain('ec2:DescribeInstances');
     expect(calls.filter((c) => c.startsWith('dynamodb:') || c.startsWith('events:') || !/:(Describe|Get|List)/.test(c))).toEqual([]);
     for (const id of demoIds) expect(await instanceState(id)).toBe('running');
+  });
+
+  it('says per step whether the local stage serves the APIs it calls when started with --dry-run', async () => {
+    // Prepare: a served call, one localcloud does not emulate, one it cannot know, a child runbook, and no call at all.
+    const file = runbookFile(
+      'mixed.yaml',
+      `
+schemaVersion: '0.3'
+parameters:
+  Api: { type: String, default: DescribeInstances }
+mainSteps:
+  - { name: served, action: aws:executeAwsApi, inputs: { Service: ec2, Api: DescribeVolumes } }
+  - { name: missing, action: aws:executeAwsApi, inputs: { Service: ec2, Api: DescribeVpnGateways } }
+  - { name: unknown, action: aws:executeAwsApi, inputs: { Service: ec2, Api: '{{ Api }}' } }
+  - { name: child, action: aws:executeAutomation, inputs: { DocumentName: AWS-StopEC2Instance, RuntimeParameters: { InstanceId: [i-0123456789abcdef0] } } }
+  - { name: nap, action: aws:sleep, inputs: { Duration: PT0S } }
+`,
+    );
+    // Act
+    const out = await opsauto('runbook', 'start', file, '--dry-run');
+    const plan = await opsautoJson<{ steps: { name: string; localStage: { served: boolean | null; missing: string[] } }[] }>('runbook', 'start', file, '--dry-run');
+    // Assess
+    expect(out).toMatch(/^served\s+aws:executeAwsApi\s+Abort\s+1\s+yes$/m);
+    expect(out).toMatch(/^missing\s+aws:executeAwsApi\s+Abort\s+1\s+no: ec2:DescribeVpnGateways not emulated$/m);
+    expect(out).toMatch(/^unknown\s+aws:executeAwsApi\s+Abort\s+1\s+not checked: Service\/Api are interpolated$/m);
+    expect(out).toMatch(/^child\s+aws:executeAutomation\s+Abort\s+1\s+yes$/m);
+    expect(out).toMatch(/^nap\s+aws:sleep\s+Abort\s+1\s+yes \(no AWS call\)$/m);
+    expect(plan.steps.map((s) => [s.name, s.localStage.served, s.localStage.missing])).toEqual([
+      ['served', true, []],
+      ['missing', false, ['ec2:DescribeVpnGateways']],
+      ['unknown', null, []],
+      ['child', true, []],
+      ['nap', true, []],
+    ]);
   });
 
   it('runs once per target, at most two at a time, and shows progress and children when started with --targets', async () => {

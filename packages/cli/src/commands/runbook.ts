@@ -4,6 +4,10 @@ import { DynamoExecutionStore, ownAccountId, RunbookSource, type LoadedRunbook }
 import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
+  missingCalls,
+  stepApiCalls,
+  type Runbook,
+  type RunbookStep,
   checkSignal,
   ForbiddenError,
   parseIdentity,
@@ -155,7 +159,53 @@ function hint(program: Command, args: string): string {
   return `opsauto${stage === LOCAL_STAGE ? '' : ` --stage ${stage}`} runbook ${args}`;
 }
 
-function printPlan(program: Command, plan: ExecutionPlan): void {
+/** Whether the local stage serves what one step calls: every call emulated, or what is missing, or why unknown. */
+interface LocalServing {
+  served: boolean | null;
+  calls: string[];
+  missing: string[];
+  note?: string;
+}
+
+/**
+ * For `--dry-run`: per step, whether localcloud emulates the APIs it calls (core's stepApiCalls against localcloud's
+ * own list of operations; a child runbook's steps count for its aws:executeAutomation step).
+ */
+async function localServing(runbook: Runbook, source: RunbookSource): Promise<Record<string, LocalServing>> {
+  const { emulatedOperations } = await import('@opsauto/localcloud/services/registry.js');
+  const emulated = emulatedOperations();
+  const callsOf = async (step: RunbookStep, seen: string[]): Promise<{ calls: string[]; note?: string }> => {
+    const found = stepApiCalls(step);
+    if (found.kind === 'calls') return { calls: found.calls };
+    if (found.kind === 'unchecked') return { calls: [], note: found.reason };
+    if (seen.includes(found.documentName) || seen.length > 5) return { calls: [] };
+    let child: Runbook;
+    try {
+      child = (await source.load(found.documentName)).runbook;
+    } catch (e) {
+      return { calls: [], note: `child ${found.documentName} not loaded: ${(e as Error).message}` };
+    }
+    const parts = await Promise.all(child.mainSteps.map((s) => callsOf(s, [...seen, found.documentName])));
+    const notes = parts.flatMap((p) => (p.note ? [p.note] : []));
+    return { calls: [...new Set(parts.flatMap((p) => p.calls))].sort(), ...(notes.length ? { note: `child ${found.documentName}: ${notes.join('; ')}` } : {}) };
+  };
+  const result: Record<string, LocalServing> = {};
+  for (const step of runbook.mainSteps) {
+    const { calls, note } = await callsOf(step, []);
+    const missing = missingCalls(calls, emulated);
+    result[step.name] = { served: missing.length > 0 ? false : note ? null : true, calls, missing, ...(note ? { note } : {}) };
+  }
+  return result;
+}
+
+function servingText(serving: LocalServing | undefined): string {
+  if (!serving) return '';
+  if (serving.served === false) return `no: ${serving.missing.join(', ')} not emulated${serving.note ? `; ${serving.note}` : ''}`;
+  if (serving.served === null) return `not checked: ${serving.note ?? ''}`;
+  return serving.calls.length === 0 ? 'yes (no AWS call)' : 'yes';
+}
+
+function printPlan(program: Command, plan: ExecutionPlan, serving: Record<string, LocalServing>): void {
   console.log('dry run: nothing was started or changed');
   field('document', documentText(plan.documentName, plan.documentVersion));
   field('parameters', assignments(plan.parameters) || '(none)');
@@ -166,9 +216,9 @@ function printPlan(program: Command, plan: ExecutionPlan): void {
   }
   console.log('steps:');
   print(
-    plan.steps.map((s) => ({ ...s, timeoutSeconds: s.timeoutSeconds ?? '' })),
+    plan.steps.map((s) => ({ ...s, timeoutSeconds: s.timeoutSeconds ?? '', 'local stage': servingText(serving[s.name]) })),
     program,
-    ['name', 'action', 'onFailure', 'maxAttempts', 'timeoutSeconds'],
+    ['name', 'action', 'onFailure', 'maxAttempts', 'timeoutSeconds', 'local stage'],
   );
 }
 
@@ -332,7 +382,11 @@ export function runbookCommands(program: Command): void {
       } catch (e) {
         throw asCliError(e);
       }
-      if (opts.dryRun) return json ? print(planned.plan, program) : printPlan(program, planned.plan);
+      if (opts.dryRun) {
+        const serving = await localServing(planned.request.runbook, runbookSource(ctx));
+        if (json) return print({ ...planned.plan, steps: planned.plan.steps.map((s) => ({ ...s, localStage: serving[s.name] })) }, program);
+        return printPlan(program, planned.plan, serving);
+      }
       let started;
       try {
         started = await startExecution(planned.request, { store, clock: ctx.clock, newId: randomUUID });

@@ -14,3 +14,4 @@ export * from './targets.js';
 export * from './status-events.js';
 export * from './start.js';
 export * from './permissions.js';
+export * from './step-api-calls.js';
