@@ -34,7 +34,7 @@ export class AllowedPatternError extends Error {
  * - Refused with the construct named: character class intersection `&&` and nested classes, the comments flag
  *   `(?x)`, `(?U)`, escapes neither engine knows.
  *
- * Differences left: `(?i)` folds non-ASCII letters too (Java folds ASCII only unless `(?u)`); `$` matches only at
+ * Differences left: on RE2, `(?i)` folds non-ASCII letters too (Java folds ASCII only unless `(?u)`); `$` matches only at
  * the very end (Java's also before a final line break), which refuses more, never less.
  *
  * @throws AllowedPatternError naming the construct that cannot be evaluated.
