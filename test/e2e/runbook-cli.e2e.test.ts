@@ -23,6 +23,8 @@ let ec2: EC2Client;
 let dir: string;
 let demoIds: string[];
 let soloId: string;
+/** Kept running for the shipped approval example. */
+let exampleId: string;
 /** Executions the tests started, oldest first. */
 const started: string[] = [];
 
@@ -75,6 +77,7 @@ beforeAll(async () => {
     );
   demoIds = (await launch(4, [{ Key: 'env', Value: 'demo' }])).sort();
   [soloId] = await launch(1, [{ Key: 'env', Value: 'solo' }]);
+  [exampleId] = await launch(1, [{ Key: 'env', Value: 'example' }]);
   await stage.cloud.advance('10s'); // pending -> running
   dir = mkdtempSync(join(tmpdir(), 'opsauto-runbook-cli-'));
 });
@@ -284,6 +287,21 @@ mainSteps:
     expect(await opsauto('runbook', 'status', id)).toMatch(/^status\s+Success$/m);
     const ended = await status(id);
     expect(ended.steps[0].outputs).toMatchObject({ ApprovalStatus: 'Approved', ApproverDecisions: [expect.objectContaining({ approver: `${LOCAL_USER}operator` })] });
+  });
+
+  it('runs the shipped approval example unmodified with the default local identity: waits, is approved, stops the instance', async () => {
+    // Prepare
+    const id = await start(join(projectRoot, 'docs/examples/approve-then-stop.yaml'), '--param', `InstanceId=${exampleId}`);
+    const waiting = await status(id);
+    // Act
+    await opsauto('runbook', 'approve', id);
+    await stage.cloud.settle();
+    await opsauto('clock', 'advance', '2m');
+    await stage.cloud.settle();
+    // Assess
+    expect(waiting.status).toBe('Waiting');
+    expect(await instanceState(exampleId)).toBe('stopped');
+    expect((await status(id)).status).toBe('Success');
   });
 
   it('refuses --approver on a stage in AWS, where the caller decides as its own identity', async () => {
