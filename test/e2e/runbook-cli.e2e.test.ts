@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
@@ -23,6 +23,8 @@ let ec2: EC2Client;
 let dir: string;
 let demoIds: string[];
 let soloId: string;
+/** Kept running for the shipped approval example. */
+let exampleId: string;
 /** Executions the tests started, oldest first. */
 const started: string[] = [];
 
@@ -75,6 +77,7 @@ beforeAll(async () => {
     );
   demoIds = (await launch(4, [{ Key: 'env', Value: 'demo' }])).sort();
   [soloId] = await launch(1, [{ Key: 'env', Value: 'solo' }]);
+  [exampleId] = await launch(1, [{ Key: 'env', Value: 'example' }]);
   await stage.cloud.advance('10s'); // pending -> running
   dir = mkdtempSync(join(tmpdir(), 'opsauto-runbook-cli-'));
 });
@@ -97,13 +100,16 @@ mainSteps:
     inputs: { Duration: PT0S }
 `;
 
+/** A bare --approver name on the local stage is a user of the local account. */
+const LOCAL_USER = 'arn:aws:iam::000000000000:user/';
+
 const APPROVE_RUNBOOK = `
 schemaVersion: '0.3'
 mainSteps:
   - name: askOps
     action: aws:approve
     inputs:
-      Approvers: [alice, bob, ${JSON.stringify(userInfo().username)}]
+      Approvers: [alice, bob, operator]
       Message: Go ahead?
   - name: done
     action: aws:sleep
@@ -153,10 +159,44 @@ describe('opsauto runbook on the local stage', { timeout: 60_000 }, () => {
     expect(out).toMatch(new RegExp(`^targets +4 -> InstanceId: ${demoIds.join(', ')}$`, 'm'));
     expect(out).not.toContain(soloId);
     expect(out).toMatch(/max concurrency 50% \(2 at a time\), max errors 0/);
-    expect(out).toMatch(/^forceStopInstances\s+aws:changeInstanceState\s+Abort\s+1/m);
+    expect(out).toMatch(/^forceStopInstances\s+aws:changeInstanceState\s+Abort\s+1\s+yes$/m);
     expect(calls).toContain('ec2:DescribeInstances');
     expect(calls.filter((c) => c.startsWith('dynamodb:') || c.startsWith('events:') || !/:(Describe|Get|List)/.test(c))).toEqual([]);
     for (const id of demoIds) expect(await instanceState(id)).toBe('running');
+  });
+
+  it('says per step whether the local stage serves the APIs it calls when started with --dry-run', async () => {
+    // Prepare: a served call, one localcloud does not emulate, one it cannot know, a child runbook, and no call at all.
+    const file = runbookFile(
+      'mixed.yaml',
+      `
+schemaVersion: '0.3'
+parameters:
+  Api: { type: String, default: DescribeInstances }
+mainSteps:
+  - { name: served, action: aws:executeAwsApi, inputs: { Service: ec2, Api: DescribeVolumes } }
+  - { name: missing, action: aws:executeAwsApi, inputs: { Service: ec2, Api: DescribeVpnGateways } }
+  - { name: unknown, action: aws:executeAwsApi, inputs: { Service: ec2, Api: '{{ Api }}' } }
+  - { name: child, action: aws:executeAutomation, inputs: { DocumentName: AWS-StopEC2Instance, RuntimeParameters: { InstanceId: [i-0123456789abcdef0] } } }
+  - { name: nap, action: aws:sleep, inputs: { Duration: PT0S } }
+`,
+    );
+    // Act
+    const out = await opsauto('runbook', 'start', file, '--dry-run');
+    const plan = await opsautoJson<{ steps: { name: string; localStage: { served: boolean | null; missing: string[] } }[] }>('runbook', 'start', file, '--dry-run');
+    // Assess
+    expect(out).toMatch(/^served\s+aws:executeAwsApi\s+Abort\s+1\s+yes$/m);
+    expect(out).toMatch(/^missing\s+aws:executeAwsApi\s+Abort\s+1\s+no: ec2:DescribeVpnGateways not emulated$/m);
+    expect(out).toMatch(/^unknown\s+aws:executeAwsApi\s+Abort\s+1\s+not checked: Service\/Api are interpolated$/m);
+    expect(out).toMatch(/^child\s+aws:executeAutomation\s+Abort\s+1\s+yes$/m);
+    expect(out).toMatch(/^nap\s+aws:sleep\s+Abort\s+1\s+yes \(no AWS call\)$/m);
+    expect(plan.steps.map((s) => [s.name, s.localStage.served, s.localStage.missing])).toEqual([
+      ['served', true, []],
+      ['missing', false, ['ec2:DescribeVpnGateways']],
+      ['unknown', null, []],
+      ['child', true, []],
+      ['nap', true, []],
+    ]);
   });
 
   it('runs once per target, at most two at a time, and shows progress and children when started with --targets', async () => {
@@ -222,26 +262,67 @@ mainSteps:
     await stage.cloud.settle();
     // Assess
     const ended = await status(id);
-    expect(ended).toMatchObject({ status: 'Failed', failureMessage: expect.stringContaining('Rejected by alice') });
+    expect(ended).toMatchObject({ status: 'Failed', failureMessage: expect.stringContaining(`Rejected by ${LOCAL_USER}alice`) });
     expect(ended.steps[0]).toMatchObject({
       name: 'askOps',
       status: 'Failed',
-      outputs: { ApprovalStatus: 'Rejected', ApproverDecisions: [expect.objectContaining({ approver: 'alice', decision: 'Rejected', comment: 'not during the freeze' })] },
+      outputs: { ApprovalStatus: 'Rejected', ApproverDecisions: [expect.objectContaining({ approver: `${LOCAL_USER}alice`, decision: 'Rejected', comment: 'not during the freeze' })] },
     });
     expect(ended.steps).toHaveLength(1);
   });
 
-  it('approves as the OS user and ends Success when approve is given no --approver', async () => {
-    // Prepare
-    const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK));
+  it('approves as the local identity (operator) and reads InProgress while the next step runs, then Success', async () => {
+    // Prepare: the step after the approval sleeps an hour.
+    const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK.replace('{ Duration: PT0S }', '{ Duration: PT1H }')));
     // Act
     const out = await opsauto('runbook', 'approve', id);
     await stage.cloud.settle();
+    const running = await status(id);
+    await opsauto('clock', 'advance', '2h');
+    await stage.cloud.settle();
     // Assess
-    expect(out).toContain(`approved at step askOps as ${userInfo().username}`);
+    expect(out).toContain(`approved at step askOps as ${LOCAL_USER}operator`);
+    expect(running.status).toBe('InProgress');
+    expect(running.steps.map((s) => [s.name, s.status])).toEqual([['askOps', 'Success'], ['done', 'InProgress']]);
+    expect(await opsauto('runbook', 'status', id)).toMatch(/^status\s+Success$/m);
     const ended = await status(id);
-    expect(ended.status).toBe('Success');
-    expect(ended.steps[0].outputs).toMatchObject({ ApprovalStatus: 'Approved', ApproverDecisions: [expect.objectContaining({ approver: userInfo().username })] });
+    expect(ended.steps[0].outputs).toMatchObject({ ApprovalStatus: 'Approved', ApproverDecisions: [expect.objectContaining({ approver: `${LOCAL_USER}operator` })] });
+  });
+
+  it('runs the shipped approval example unmodified with the default local identity: waits, is approved, stops the instance', async () => {
+    // Prepare
+    const id = await start(join(projectRoot, 'docs/examples/approve-then-stop.yaml'), '--param', `InstanceId=${exampleId}`);
+    const waiting = await status(id);
+    // Act
+    await opsauto('runbook', 'approve', id);
+    await stage.cloud.settle();
+    await opsauto('clock', 'advance', '2m');
+    await stage.cloud.settle();
+    // Assess
+    expect(waiting.status).toBe('Waiting');
+    expect(await instanceState(exampleId)).toBe('stopped');
+    expect((await status(id)).status).toBe('Success');
+  });
+
+  it('refuses --approver on a stage in AWS, where the caller decides as its own identity', async () => {
+    // Act
+    const { code, stderr } = await opsautoFails('--stage', 'prod', 'runbook', 'approve', 'any-execution', '--approver', 'alice');
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain('--approver is for the local stage only: on stage prod you decide as your own AWS identity (STS GetCallerIdentity)');
+  });
+
+  it('refuses a decision from someone not listed, naming who may decide, and records it', async () => {
+    // Prepare
+    const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK));
+    // Act
+    const { code, stderr } = await opsautoFails('runbook', 'approve', id, '--approver', 'mallory');
+    const refusals = await opsautoJson<{ refusals: { triggeredBy: string; reason: string }[] }>('runbook', 'refusals', '--limit', '5');
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${LOCAL_USER}mallory is not an approver of step askOps of execution ${id}: only alice, bob, operator may approve or deny it`);
+    expect(refusals.refusals[0]).toMatchObject({ triggeredBy: `${LOCAL_USER}mallory`, reason: expect.stringContaining('only alice, bob, operator may approve or deny it') });
+    expect((await status(id)).status).toBe('Waiting');
   });
 
   it('ends Cancelled with the sleeping step cancelled when a sleeping execution is cancelled', async () => {
@@ -269,7 +350,7 @@ mainSteps:
 
   it.each([
     ['resume', 'an execution waiting at aws:approve', () => ['resume'], /has no step waiting at aws:pause: it is at step askOps \(aws:approve, Waiting\)/],
-    ['approve', 'an execution waiting at aws:approve, twice by one approver', () => ['approve', '--approver', 'bob'], /bob has already decided at step askOps \(Approved\)/],
+    ['approve', 'an execution waiting at aws:approve, twice by one approver', () => ['approve', '--approver', 'bob'], /arn:aws:iam::000000000000:user\/bob has already decided at step askOps \(Approved\)/],
   ])('refuses %s when given %s', async (_name, _what, args, message) => {
     // Prepare
     const id = await start(runbookFile('approve-gate.yaml', APPROVE_RUNBOOK.replace('[alice, bob,', '[alice, bob, carol,').replace('Message:', 'MinRequiredApprovals: 2\n      Message:')));

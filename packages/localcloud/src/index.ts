@@ -12,3 +12,4 @@ export { instanceTimings } from './services/ec2-instance-lifecycle.js';
 export { iamActionOf, type Denial, type RolePermissions, type IamPolicies } from './iam.js';
 export { allowRoleActions, listRolePermissions, listDenials } from './iam-client.js';
 export type { Caller } from './services/sts.js';
+export { emulatedOperations } from './services/registry.js';

@@ -14,18 +14,9 @@ import { publishedMessages } from './services/sns.js';
 import { registerFromControlApi } from './services/ssm.js';
 import { LambdaRuntime } from './lambda.js';
 import { pythonHandler, type PythonCode } from './python-runtime.js';
-import { lambdaService } from './services/lambda.js';
 import { issueRoleCredentials } from './services/sts.js';
 import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
-import { cloudformation } from './services/cloudformation.js';
-import { ec2 } from './services/ec2.js';
-import { events } from './services/events.js';
-import { rds } from './services/rds.js';
-import { s3 } from './services/s3.js';
-import { schedulerService } from './services/scheduler.js';
-import { sns } from './services/sns.js';
-import { ssm } from './services/ssm.js';
-import { sts } from './services/sts.js';
+import { serviceDefinitions } from './services/registry.js';
 import type { ServiceDefinition } from './services/types.js';
 import { Store } from './store.js';
 import { AwsError } from './errors.js';
@@ -117,7 +108,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
   const faults = new Faults();
   const calls = new CallCounter();
   const iam = new IamPolicies(store, clock);
-  const services: ServiceDefinition[] = [ssm, ec2, events, sts, rds, s3, sns, cloudformation, schedulerService(scheduler), lambdaService(lambda)];
+  const services: ServiceDefinition[] = serviceDefinitions(scheduler, lambda);
   const context = { clock, store, bus };
   const dynamo = dynalite({
     createTableMs: 0,

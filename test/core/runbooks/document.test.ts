@@ -411,14 +411,29 @@ describe('validateRunbook: steps', () => {
     expect(validateRunbook(api([{ Name: 'id', Selector: '$.Reservations[0].Instances[0].InstanceId' }])).mainSteps[0]?.outputs).toEqual([
       { Name: 'id', Selector: '$.Reservations[0].Instances[0].InstanceId', Type: 'String' },
     ]);
-    expect(problemsOf(api([{ Name: 'a b', Selector: 'Reservations', Type: 'Float' }, { Name: 'x', Selector: '$' }, { Name: 'x', Selector: '$' }]))).toEqual([
+    expect(problemsOf(api([{ Name: 'a b', Selector: '$.R[(@.length-1)]', Type: 'Float' }, { Name: 'x', Selector: '$' }, { Name: 'x', Selector: '$' }]))).toEqual([
       { path: 'mainSteps[0] (get).outputs[0].Name', message: 'must not be empty or contain dots, braces or spaces' },
-      { path: 'mainSteps[0] (get).outputs[0].Selector', message: 'must be a JSONPath starting with $' },
+      { path: 'mainSteps[0] (get).outputs[0].Selector', message: 'script expressions [(…)] are not allowed in selectors: $.R[(@.length-1)]' },
       { path: 'mainSteps[0] (get).outputs[0].Type', message: 'must be one of String, Integer, Boolean, StringList, StringMap, MapList' },
     ]);
     expect(problemsOf(api([{ Name: 'x', Selector: '$' }, { Name: 'x', Selector: '$.y' }]))).toEqual([
       { path: 'mainSteps[0] (get).outputs[1].Name', message: 'x is declared twice' },
     ]);
+  });
+
+  it('accepts selectors written without $. and filters that compare fields, as AWS does', () => {
+    const api = (outputs: unknown, inputs: Record<string, unknown> = {}) =>
+      withSteps({ name: 'get', action: 'aws:executeAwsApi', inputs: { Service: 'ec2', Api: 'DescribeVolumes', ...inputs }, outputs });
+    const outputs = [
+      { Name: 'Key', Selector: 'Attributes.KmsMasterKeyId' },
+      { Name: 'Free', Selector: "$.Volumes[?(@.State=='available' && @.Size >= 8)].VolumeId", Type: 'StringList' },
+    ];
+    expect(validateRunbook(api(outputs)).mainSteps[0]?.outputs).toEqual([
+      { Name: 'Key', Selector: 'Attributes.KmsMasterKeyId', Type: 'String' },
+      { Name: 'Free', Selector: "$.Volumes[?(@.State=='available' && @.Size >= 8)].VolumeId", Type: 'StringList' },
+    ]);
+    const wait = withInputs('aws:waitForAwsResourceProperty', { Service: 'rds', Api: 'DescribeDBInstances', PropertySelector: 'DBInstances[0].DBInstanceStatus', DesiredValues: ['available'] });
+    expect(validateRunbook(wait).mainSteps[0]?.inputs).toMatchObject({ PropertySelector: 'DBInstances[0].DBInstanceStatus' });
   });
 });
 
@@ -439,8 +454,12 @@ describe('validateRunbook: action inputs', () => {
   });
 
   it.each(['aws:waitForAwsResourceProperty', 'aws:assertAwsResourceProperty'])('%s needs a JSONPath PropertySelector and DesiredValues', (action) => {
-    expect(inputProblems(action, { Service: 'ec2', Api: 'DescribeInstances', PropertySelector: 'State.Name', DesiredValues: [] })).toEqual([
-      { path: 'mainSteps[0] (act).inputs.PropertySelector', message: 'must be a JSONPath starting with $' },
+    expect(inputProblems(action, { Service: 'ec2', Api: 'DescribeInstances', PropertySelector: "$.R[?(@.x.toString() == '1')]", DesiredValues: [] })).toEqual([
+      {
+        path: 'mainSteps[0] (act).inputs.PropertySelector',
+        message:
+          "filter @.x.toString() == '1' uses a function call, which is not allowed: filters may read fields of @ or @root, compare them (==, !=, <, <=, >, >=), combine tests (&&, ||, !) and test that a field exists",
+      },
       { path: 'mainSteps[0] (act).inputs.DesiredValues', message: 'must list at least one value' },
     ]);
     expect(inputProblems(action, { Service: 'ec2', Api: 'DescribeInstances' })).toEqual([

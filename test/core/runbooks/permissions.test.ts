@@ -128,6 +128,17 @@ describe('runbookIamActions', () => {
   });
 });
 
+describe('runbookIamActions: aws:approve', () => {
+  it('grants sns:Publish to an approval step that names a NotificationArn, and nothing to one that does not', () => {
+    // Prepare
+    const approve = (inputs: Record<string, unknown>) => doc([{ name: 'approve', action: 'aws:approve', inputs: { Approvers: ['alice'], ...inputs } }]);
+
+    // Act / Assess
+    expect(runbookIamActions(approve({ NotificationArn: 'arn:aws:sns:us-east-1:000000000000:approvals' }))).toEqual(['sns:Publish']);
+    expect(runbookIamActions(approve({}))).toEqual([]);
+  });
+});
+
 describe('BUILT_IN_ACTION_CALLS', () => {
   const ec2 = mockClient(EC2Client);
   const ssm = mockClient(SSMClient);

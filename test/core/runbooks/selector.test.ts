@@ -3,6 +3,8 @@ import {
   evaluateSelector,
   matchesDesiredValues,
   SelectorError,
+  normalizeSelector,
+  selectorProblem,
   selectOutput,
   selectOutputs,
   selectProperty,
@@ -142,12 +144,59 @@ describe('selectOutputs', () => {
 });
 
 describe('evaluateSelector', () => {
-  it('refuses a selector that does not start with $', () => {
-    expect(() => evaluateSelector(describeInstances, 'Reservations[0]')).toThrow(SelectorError);
+  it('reads a selector written without $. as AWS does', () => {
+    expect(evaluateSelector(describeInstances, 'Reservations[1].ReservationId')).toEqual(['r-12345678910abcd']);
+    expect(evaluateSelector({ Attributes: { KmsMasterKeyId: 'alias/aws/sns' } }, 'Attributes.KmsMasterKeyId')).toEqual(['alias/aws/sns']);
+    expect(selectOutput({ Payload: { result: 'ok' } }, { Selector: 'Payload.result', Type: 'String' })).toBe('ok');
+    expect(normalizeSelector('[0].Id')).toBe('$[0].Id');
   });
 
-  it('refuses filter expressions so that a document cannot run code', () => {
-    expect(() => evaluateSelector(describeInstances, '$.Reservations[?(@.OwnerId)]')).toThrow(SelectorError);
+  const volumes = {
+    Volumes: [
+      { VolumeId: 'vol-1', State: 'available', Size: 8, Encrypted: false },
+      { VolumeId: 'vol-2', State: 'in-use', Size: 100, Encrypted: true, KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k' },
+      { VolumeId: 'vol-3', State: 'available', Size: '500', Encrypted: true, KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k' },
+    ],
+  };
+
+  it('evaluates filter expressions: ==, !=, <, >, &&, ||, ! and existence', () => {
+    expect(evaluateSelector(volumes, "$.Volumes[?(@.State=='available')].VolumeId")).toEqual(['vol-1', 'vol-3']);
+    expect(evaluateSelector(volumes, "$.Volumes[?(@.State != 'available')].VolumeId")).toEqual(['vol-2']);
+    expect(evaluateSelector(volumes, '$.Volumes[?(@.Size > 50)].VolumeId')).toEqual(['vol-2']);
+    expect(evaluateSelector(volumes, '$.Volumes[?(@.Size < 50)].VolumeId')).toEqual(['vol-1']);
+    expect(evaluateSelector(volumes, "$.Volumes[?(@.State == 'available' && @.Encrypted)].VolumeId")).toEqual(['vol-3']);
+    expect(evaluateSelector(volumes, "$.Volumes[?(@.State == 'in-use' || @.Size == 8)].VolumeId")).toEqual(['vol-1', 'vol-2']);
+    expect(evaluateSelector(volumes, '$.Volumes[?(@.KmsKeyId)].VolumeId')).toEqual(['vol-2', 'vol-3']);
+    expect(evaluateSelector(volumes, '$.Volumes[?(!@.KmsKeyId)].VolumeId')).toEqual(['vol-1']);
+    // A number and its text compare equal (AWS gives some numbers as text); order needs two of a kind.
+    expect(evaluateSelector(volumes, '$.Volumes[?(@.Size == 500)].VolumeId')).toEqual(['vol-3']);
+    expect(selectOutput(volumes, { Selector: "Volumes[?(@.State=='available')].VolumeId", Type: 'StringList' })).toEqual(['vol-1', 'vol-3']);
+  });
+
+  it('refuses script expressions and filters that would run code, naming what they use', () => {
+    const refused = (selector: string) => {
+      try {
+        evaluateSelector(volumes, selector);
+      } catch (error) {
+        expect(error).toBeInstanceOf(SelectorError);
+        return (error as Error).message;
+      }
+      throw new Error(`${selector} was evaluated`);
+    };
+    expect(refused('$.Volumes[(@.length-1)]')).toContain('script expressions [(…)] are not allowed');
+    expect(refused("$.Volumes[?(@.State.constructor('return 1')())]")).toContain('uses a function call, which is not allowed');
+    expect(refused('$.Volumes[?(@.VolumeId.repeat(1e9))]')).toContain('uses a function call');
+    expect(refused('$.Volumes[?(@.Size + 1 > 2)]')).toContain('uses the operator +');
+    expect(refused('$.Volumes[?(process.exit(1))]')).toContain('uses a function call');
+    expect(refused('$.Volumes[?(globalThis)]')).toContain('uses the name globalThis');
+    expect(refused('$.Volumes[?(@.a = 1)]')).toContain('is not an expression');
+    expect(selectorProblem('')).toBe('must be a JSONPath selector (with or without $.)');
+  });
+
+  it('reads only the data\'s own fields in a filter, never JavaScript\'s', () => {
+    expect(evaluateSelector(volumes, '$.Volumes[?(@.constructor)].VolumeId')).toEqual([]);
+    expect(evaluateSelector(volumes, '$.Volumes[?(@.__proto__)].VolumeId')).toEqual([]);
+    expect(evaluateSelector({ Items: [{ constructor: 'own' }] }, "$.Items[?(@.constructor == 'own')].constructor")).toEqual(['own']);
   });
 
   it('supports wildcards, bracket keys and negative slices beyond the documented subset', () => {

@@ -197,7 +197,7 @@ describe('resolveParameters', () => {
 
   it('reports an allowedPattern that is not a regular expression', () => {
     const err = errorOf(() => resolveParameters({ P: { type: 'String', allowedPattern: '([a-z' } }, { P: 'x' }));
-    expect(err.message).toContain('not a valid regular expression');
+    expect(err.message).toContain('has an allowedPattern this engine cannot evaluate (a character class [ without its ] at position 1)');
   });
 
   it('enforces minItems and maxItems on lists', () => {

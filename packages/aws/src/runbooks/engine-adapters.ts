@@ -59,6 +59,32 @@ export function eventBridgePublish(clients: AwsClients, eventBusName?: string): 
 }
 
 /**
+ * Publishes an outbox: SNS notifications (aws:approve's requests) as the execution's role, then the status events on
+ * the bus. A transient failure of either throws, and the outbox stays whole for the next publish.
+ */
+function runbookPublish(clients: AwsClients, options: EngineAdapterOptions): EngineDeps['publish'] {
+  const events = eventBridgePublish(clients, options.eventBusName);
+  let notifications: ((entries: OutboxEntry[]) => Promise<void>) | undefined;
+  return async (entries) => {
+    const notes = entries.filter((e) => e.notification);
+    if (notes.length > 0) {
+      if (!notifications) {
+        const { snsNotificationPublisher } = await import('./approval-notifications.js');
+        notifications = snsNotificationPublisher(clients, {
+          settings: options.settings,
+          now: () => options.clock.now().getTime(),
+          mayAssume: options.mayPublishAs,
+          onDropped: options.onNotificationDropped ?? ((_, error) => options.onPublishError(error)),
+        });
+      }
+      await notifications(notes);
+    }
+    const rest = entries.filter((e) => !e.notification);
+    if (rest.length > 0) await events(rest);
+  };
+}
+
+/**
  * EC2 instances matching a target query, through DescribeInstances (SDK paginator; 1000 a page for a filter, whose
  * pages may be many). The EC2 client is imported on the first query: most executions have no targets.
  */
@@ -81,6 +107,10 @@ export interface EngineAdapterOptions {
   pollIntervalMs?: number;
   /** Told when events could not be published (they stay in the outbox, for the worker's next try or the tick). */
   onPublishError: (error: unknown) => void;
+  /** Told when an approval request can never be sent (refused, no such topic): it leaves the outbox. */
+  onNotificationDropped?: (entry: OutboxEntry, error: unknown) => void;
+  /** Whether an approval request may be published as this role (the worker's check before every step). */
+  mayPublishAs?: (roleArn: string) => boolean;
   /** opsauto's own bus for dispatch and status events (default: the default bus). */
   eventBusName?: string;
   /** Where runbooks are loaded from, before the account's Automation documents (see RunbookSource). */
@@ -101,7 +131,7 @@ export function runbookEngineAdapters(clients: AwsClients, options: EngineAdapte
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     dispatch: eventBridgeDispatch(clients, options.eventBusName),
     wakeUp: (executionId, at) => wakeUp.schedule(executionId, at),
-    publish: eventBridgePublish(clients, options.eventBusName),
+    publish: runbookPublish(clients, options),
     onPublishError: options.onPublishError,
     loadRunbook: (name, version) => runbooks.load(name, version),
     newId: () => randomUUID(),

@@ -5,3 +5,4 @@ export * from './actions/registry.js';
 export * from './aws-api.js';
 export * from './runbook-source.js';
 export * from './engine-adapters.js';
+export * from './approval-notifications.js';

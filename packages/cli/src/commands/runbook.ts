@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { DynamoExecutionStore, ownAccountId, RunbookSource, type LoadedRunbook } from '@opsauto/aws';
 import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
+  missingCalls,
+  stepApiCalls,
+  type Runbook,
+  type RunbookStep,
   checkSignal,
+  ForbiddenError,
+  parseIdentity,
   runningStep,
   isTerminal,
   NotFoundError,
@@ -154,7 +159,53 @@ function hint(program: Command, args: string): string {
   return `opsauto${stage === LOCAL_STAGE ? '' : ` --stage ${stage}`} runbook ${args}`;
 }
 
-function printPlan(program: Command, plan: ExecutionPlan): void {
+/** Whether the local stage serves what one step calls: every call emulated, or what is missing, or why unknown. */
+interface LocalServing {
+  served: boolean | null;
+  calls: string[];
+  missing: string[];
+  note?: string;
+}
+
+/**
+ * For `--dry-run`: per step, whether localcloud emulates the APIs it calls (core's stepApiCalls against localcloud's
+ * own list of operations; a child runbook's steps count for its aws:executeAutomation step).
+ */
+async function localServing(runbook: Runbook, source: RunbookSource): Promise<Record<string, LocalServing>> {
+  const { emulatedOperations } = await import('@opsauto/localcloud/services/registry.js');
+  const emulated = emulatedOperations();
+  const callsOf = async (step: RunbookStep, seen: string[]): Promise<{ calls: string[]; note?: string }> => {
+    const found = stepApiCalls(step);
+    if (found.kind === 'calls') return { calls: found.calls };
+    if (found.kind === 'unchecked') return { calls: [], note: found.reason };
+    if (seen.includes(found.documentName) || seen.length > 5) return { calls: [] };
+    let child: Runbook;
+    try {
+      child = (await source.load(found.documentName)).runbook;
+    } catch (e) {
+      return { calls: [], note: `child ${found.documentName} not loaded: ${(e as Error).message}` };
+    }
+    const parts = await Promise.all(child.mainSteps.map((s) => callsOf(s, [...seen, found.documentName])));
+    const notes = parts.flatMap((p) => (p.note ? [p.note] : []));
+    return { calls: [...new Set(parts.flatMap((p) => p.calls))].sort(), ...(notes.length ? { note: `child ${found.documentName}: ${notes.join('; ')}` } : {}) };
+  };
+  const result: Record<string, LocalServing> = {};
+  for (const step of runbook.mainSteps) {
+    const { calls, note } = await callsOf(step, []);
+    const missing = missingCalls(calls, emulated);
+    result[step.name] = { served: missing.length > 0 ? false : note ? null : true, calls, missing, ...(note ? { note } : {}) };
+  }
+  return result;
+}
+
+function servingText(serving: LocalServing | undefined): string {
+  if (!serving) return '';
+  if (serving.served === false) return `no: ${serving.missing.join(', ')} not emulated${serving.note ? `; ${serving.note}` : ''}`;
+  if (serving.served === null) return `not checked: ${serving.note ?? ''}`;
+  return serving.calls.length === 0 ? 'yes (no AWS call)' : 'yes';
+}
+
+function printPlan(program: Command, plan: ExecutionPlan, serving: Record<string, LocalServing>): void {
   console.log('dry run: nothing was started or changed');
   field('document', documentText(plan.documentName, plan.documentVersion));
   field('parameters', assignments(plan.parameters) || '(none)');
@@ -165,9 +216,9 @@ function printPlan(program: Command, plan: ExecutionPlan): void {
   }
   console.log('steps:');
   print(
-    plan.steps.map((s) => ({ ...s, timeoutSeconds: s.timeoutSeconds ?? '' })),
+    plan.steps.map((s) => ({ ...s, timeoutSeconds: s.timeoutSeconds ?? '', 'local stage': servingText(serving[s.name]) })),
     program,
-    ['name', 'action', 'onFailure', 'maxAttempts', 'timeoutSeconds'],
+    ['name', 'action', 'onFailure', 'maxAttempts', 'timeoutSeconds', 'local stage'],
   );
 }
 
@@ -244,26 +295,51 @@ async function waitForEnd(store: DynamoExecutionStore, executionId: string, json
 
 // ---- signals ----
 
-function defaultApprover(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+/** The identity the local stage decides as when neither --approver nor OPSAUTO_IDENTITY names one. */
+export const LOCAL_DEFAULT_APPROVER = 'operator';
+
+/**
+ * Who decides at an aws:approve step. In AWS: the caller's own identity, from STS GetCallerIdentity (a user ARN, or an
+ * assumed-role ARN), and nothing the command line says can change it. On the local stage, whose credentials name
+ * nobody: `--approver`, else `OPSAUTO_IDENTITY`, else `operator` (a user of the local account); a bare name is a user.
+ */
+async function deciderIdentity(ctx: StageContext, asked: string | undefined, accountId: string): Promise<string> {
+  // --approver was refused before on any other stage; in AWS the caller's credentials say who decides.
+  if (ctx.stage !== LOCAL_STAGE) {
+    const { callerArn } = await import('@opsauto/aws/caller-identity.js');
+    return callerArn(ctx.clients);
   }
+  const named = asked ?? (process.env.OPSAUTO_IDENTITY?.trim() || LOCAL_DEFAULT_APPROVER);
+  return parseIdentity(named, accountId).arn;
 }
 
 function signalCommand(program: Command, runbook: Command, name: string, kind: OperatorSignalKind, description: string): void {
   const cmd = runbook.command(`${name} <executionId>`).description(description);
   if (kind === 'Approve' || kind === 'Reject') {
-    cmd.option('--approver <name>', 'who decides (default: your OS user name)').option('--comment <text>', 'why, kept with the decision');
+    cmd
+      .option('--approver <name|arn>', `local stage only: who decides (default: OPSAUTO_IDENTITY, else ${LOCAL_DEFAULT_APPROVER}); in AWS, your own identity`)
+      .option('--comment <text>', 'why, kept with the decision');
   }
   cmd.action(async (executionId: string, opts: { approver?: string; comment?: string }) => {
     const { ctx, store, dispatch } = await runbooks(program);
+    if (ctx.stage !== LOCAL_STAGE && opts.approver !== undefined) {
+      throw new ForbiddenError(`--approver is for the local stage only: on stage ${ctx.stage} you decide as your own AWS identity (STS GetCallerIdentity); run with the credentials of an approver`, 'approver');
+    }
     const ex = await load(store, executionId);
-    const approver = opts.approver ?? defaultApprover();
-    const step = checkSignal(ex, kind, approver);
+    const deciding = kind === 'Approve' || kind === 'Reject';
+    const approver = deciding ? await deciderIdentity(ctx, opts.approver, ex.accountId) : undefined;
+    let step: StepExecution | undefined;
+    try {
+      step = checkSignal(ex, kind, approver);
+    } catch (e) {
+      // A decision from someone who may not decide is kept for the operator to see (`opsauto runbook refusals`).
+      if (e instanceof ForbiddenError && approver !== undefined) {
+        await store.recordRefusal({ at: ctx.clock.now().toISOString(), documentName: ex.documentName, triggeredBy: approver, reason: e.message.slice(0, 1000) });
+      }
+      throw e;
+    }
     const at = ctx.clock.now().toISOString();
-    const signal: ExecutionSignal = kind === 'Approve' || kind === 'Reject' ? { kind, at, approver, ...(opts.comment ? { comment: opts.comment } : {}) } : { kind, at };
+    const signal: ExecutionSignal = kind === 'Approve' || kind === 'Reject' ? { kind, at, approver: approver ?? '', ...(opts.comment ? { comment: opts.comment } : {}) } : { kind, at };
     await signalExecution(executionId, signal, { store, dispatch });
     if (program.opts<GlobalOptions>().json) return print({ executionId, signal }, program);
     const what = kind === 'Cancel' ? 'cancel requested' : kind === 'Resume' ? `resumed at step ${step?.name}` : `${kind === 'Approve' ? 'approved' : 'denied'} at step ${step?.name} as ${approver}`;
@@ -306,7 +382,11 @@ export function runbookCommands(program: Command): void {
       } catch (e) {
         throw asCliError(e);
       }
-      if (opts.dryRun) return json ? print(planned.plan, program) : printPlan(program, planned.plan);
+      if (opts.dryRun) {
+        const serving = await localServing(planned.request.runbook, runbookSource(ctx));
+        if (json) return print({ ...planned.plan, steps: planned.plan.steps.map((s) => ({ ...s, localStage: serving[s.name] })) }, program);
+        return printPlan(program, planned.plan, serving);
+      }
       let started;
       try {
         started = await startExecution(planned.request, { store, clock: ctx.clock, newId: randomUUID });
@@ -367,5 +447,16 @@ export function runbookCommands(program: Command): void {
   signalCommand(program, runbook, 'cancel', 'Cancel', 'cancel an execution that has not ended (its onCancel step, if any, runs first)');
   signalCommand(program, runbook, 'resume', 'Resume', 'resume an execution waiting at an aws:pause step');
   signalCommand(program, runbook, 'approve', 'Approve', 'approve an execution waiting at an aws:approve step');
+  runbook
+    .command('refusals')
+    .description('refused starts and refused approval decisions, newest first')
+    .option('--limit <n>', 'how many (default 50)', (v) => Number(v))
+    .action(async (opts: { limit?: number }) => {
+      const { store } = await runbooks(program);
+      const refusals = await store.listRefusals(opts.limit ? { limit: opts.limit } : {});
+      if (program.opts<GlobalOptions>().json) return print({ refusals }, program);
+      if (refusals.length === 0) console.log('no refusals');
+      for (const r of refusals) console.log(`${r.at}  ${r.documentName}  ${r.triggeredBy ?? '-'}: ${r.reason}`);
+    });
   signalCommand(program, runbook, 'deny', 'Reject', 'deny (reject) an execution waiting at an aws:approve step: it fails there');
 }

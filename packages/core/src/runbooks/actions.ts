@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../zod-locale.js';
+import { selectorProblem } from './selector.js';
 
 // The input rules of every Automation action the engine runs, one entry per action, after AWS's Automation actions
 // reference (https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html) and AWS's own
@@ -47,7 +48,8 @@ const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const stringList = orReference(z.array(z.string()), 'a list of strings');
 const flag = orReference(z.boolean(), 'true or false');
 const mapping = z.record(z.string(), z.unknown());
-const jsonPath = z.string().check(z.regex(/^\$/, 'must be a JSONPath starting with $'));
+// AWS takes selectors with or without `$.`; filters may compare fields but not run code (selectorProblem).
+const jsonPath = z.string().check(z.refine((s) => selectorProblem(s) === undefined, { error: (issue) => selectorProblem(issue.input) ?? 'must be a JSONPath selector' }));
 
 // executeAwsApi, waitForAwsResourceProperty and assertAwsResourceProperty pass every other input to the API.
 const apiCall = { Service: nonEmpty, Api: nonEmpty };

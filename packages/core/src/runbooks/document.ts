@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import { parseAllDocuments } from 'yaml';
 import '../zod-locale.js';
 import { ValidationError } from '../errors.js';
+import { compileAllowedPattern, type AllowedPattern } from './allowed-pattern.js';
+import { selectorProblem } from './selector.js';
 import {
   actionRules,
   isSupportedAction,
@@ -98,15 +100,6 @@ const REFERENCES = /\{\{\s*([^{}]*?)\s*\}\}/g;
  */
 export function referencesIn(text: string): { expression: string; reference: Reference }[] {
   return [...text.matchAll(REFERENCES)].map((m) => ({ expression: m[1] ?? '', reference: parseReference(m[1] ?? '') }));
-}
-
-/**
- * An `allowedPattern` as a JavaScript RegExp. AWS evaluates patterns with Java's and Go's regex libraries; the
- * common subset behaves the same here, and a leading `(?i)` becomes the `i` flag. Throws SyntaxError for patterns
- * JavaScript cannot read.
- */
-export function compileAllowedPattern(pattern: string): RegExp {
-  return pattern.startsWith('(?i)') ? new RegExp(pattern.slice(4), 'i') : new RegExp(pattern);
 }
 
 export interface RunbookParameter {
@@ -276,7 +269,8 @@ const flag = z.union([z.boolean(), z.enum(['true', 'false'])], { error: unlessMi
 const outputSchema = z.strictObject({
   // Read back as `{{ step.Name }}`: a dot, a brace or a space would end the name.
   Name: z.string().check(z.regex(/^[^.{}\s]+$/, 'must not be empty or contain dots, braces or spaces')),
-  Selector: z.string().check(z.regex(/^\$/, 'must be a JSONPath starting with $')),
+  // With or without `$.`, as AWS takes them; filters may compare fields but not run code (selectorProblem).
+  Selector: z.string().check(z.refine((s) => selectorProblem(s) === undefined, { error: (issue) => selectorProblem(issue.input) ?? 'must be a JSONPath selector' })),
   // automation-action-outputs-inputs: "Type: (Optional) … The default value is String."
   Type: z._default(z.enum(OUTPUT_TYPES, { error: unlessMissing(`must be one of ${OUTPUT_TYPES.join(', ')}`) }), 'String'),
 });
@@ -322,7 +316,7 @@ function* stringsIn(value: unknown, path: string): Generator<[path: string, text
 const isParameterStoreReference = (v: unknown) =>
   typeof v === 'string' && isWholeReference(v) && referencesIn(v).every((r) => r.reference.kind === 'parameterStore');
 
-function defaultProblems(p: z.output<typeof parameterSchema>, pattern: RegExp | undefined): string[] {
+function defaultProblems(p: z.output<typeof parameterSchema>, pattern: AllowedPattern | undefined): string[] {
   const value = p.default;
   if (value === undefined || isParameterStoreReference(value)) return [];
   const list = isListParameterType(p.type);
@@ -369,7 +363,7 @@ function checkParameter(name: string, p: z.output<typeof parameterSchema>, probl
   if (p.minChars !== undefined && p.maxChars !== undefined && p.minChars > p.maxChars) {
     problems.push({ path: `${path}.minChars`, message: `is more than maxChars ${p.maxChars}` });
   }
-  let pattern: RegExp | undefined;
+  let pattern: AllowedPattern | undefined;
   if (p.allowedPattern !== undefined) {
     try {
       pattern = compileAllowedPattern(p.allowedPattern);

@@ -131,12 +131,25 @@ export interface Execution {
   version: number;
 }
 
-/** One event waiting in an execution's outbox: published on the bus as Source `opsauto.runbooks`. */
+/**
+ * One event waiting in an execution's outbox: published on the bus as Source `opsauto.runbooks`, or, with
+ * `notification`, to that SNS topic instead (an aws:approve step's request, sent as the execution's role).
+ */
 export interface OutboxEntry {
   /** Stable over retries (`<executionId>/<key>`): a consumer seeing it twice knows it is the same event. */
   id: string;
   detailType: string;
   detail: Record<string, unknown>;
+  notification?: OutboxNotification;
+}
+
+/** An SNS message in the outbox. */
+export interface OutboxNotification {
+  topicArn: string;
+  subject: string;
+  message: string;
+  /** The execution's role, which publishes it (as AWS's Automation does with the assume role). */
+  roleArn?: string;
 }
 
 /** The limits a target reservation checks, as the parent's rate control resolved them. */

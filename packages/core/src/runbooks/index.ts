@@ -1,6 +1,8 @@
 export * from './document.js';
 export * from './actions.js';
 export * from './values.js';
+export * from './allowed-pattern.js';
+export * from './approvers.js';
 export * from './interpolate.js';
 export * from './selector.js';
 export * from './branch.js';
@@ -12,3 +14,4 @@ export * from './targets.js';
 export * from './status-events.js';
 export * from './start.js';
 export * from './permissions.js';
+export * from './step-api-calls.js';

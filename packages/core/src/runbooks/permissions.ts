@@ -68,6 +68,8 @@ export const BUILT_IN_ACTION_CALLS = {
   'aws:runCommand': ['ssm:ListCommands', 'ssm:SendCommand', 'ssm:ListCommandInvocations'],
   /** Invokes the function with the execution's role. */
   'aws:invokeLambdaFunction': ['lambda:InvokeFunction'],
+  /** Publishes the approval request to NotificationArn, as the execution's role (only when the step names one). */
+  'aws:approve': ['sns:Publish'],
 } as const;
 
 /** A runbook's permissions cannot be derived from the document: the stacks fail synth with this message. */
@@ -130,10 +132,11 @@ function stepActions(step: RunbookStep, loadChild: ((name: string) => Runbook | 
       return [...BUILT_IN_ACTION_CALLS['aws:invokeLambdaFunction']];
     case 'aws:executeScript':
       return scriptIamActions(step.inputs.Script ?? '', where);
+    case 'aws:approve':
+      return step.inputs.NotificationArn === undefined ? [] : [...BUILT_IN_ACTION_CALLS['aws:approve']];
     case 'aws:branch':
     case 'aws:sleep':
     case 'aws:pause':
-    case 'aws:approve':
       return [];
   }
 }

@@ -1,4 +1,5 @@
 import { JSONPath } from 'jsonpath-plus';
+import { FilterExpression } from './selector-filter.js';
 
 /** The data types a step output can declare. */
 export type OutputType = 'String' | 'Integer' | 'Boolean' | 'StringList' | 'StringMap' | 'MapList';
@@ -23,23 +24,70 @@ export class SelectorError extends Error {
 }
 
 /**
+ * A selector as JSONPath: AWS also accepts selectors written without the leading `$.` (`Attributes.KmsMasterKeyId`,
+ * `Payload.result`), which mean the same as with it.
+ *
+ * @example
+ * normalizeSelector('Payload.x'); // '$.Payload.x'
+ * normalizeSelector('[0].Id'); // '$[0].Id'
+ */
+export function normalizeSelector(selector: string): string {
+  const trimmed = selector.trim();
+  if (trimmed.startsWith('$')) return trimmed;
+  return trimmed.startsWith('[') ? `$${trimmed}` : `$.${trimmed}`;
+}
+
+/**
+ * Why a selector cannot be used, or undefined when it can: empty, a script expression (`[(…)]`), or a filter
+ * expression that does more than compare fields (see {@link FilterExpression}). Documents are checked with it when
+ * they are loaded.
+ *
+ * @example
+ * selectorProblem("$.Volumes[?(@.State=='available')].VolumeId"); // undefined
+ * selectorProblem('$.Volumes[?(@.State.constructor("x"))]'); // 'filter … uses a function call, which is not allowed: …'
+ */
+export function selectorProblem(selector: unknown): string | undefined {
+  if (typeof selector !== 'string' || selector.trim() === '') return 'must be a JSONPath selector (with or without $.)';
+  const path = normalizeSelector(selector);
+  if (/\[\s*\(/.test(path)) return `script expressions [(…)] are not allowed in selectors: ${selector}`;
+  let parts: string[];
+  try {
+    parts = JSONPath.toPathArray(path);
+  } catch (error) {
+    return `is not a JSONPath: ${(error as Error).message}`;
+  }
+  for (const part of parts) {
+    const filter = /^\?\((.*)\)$/s.exec(part);
+    if (!filter) continue;
+    try {
+      // The same rewriting of @ that jsonpath-plus applies before it evaluates a filter.
+      new FilterExpression((filter[1] ?? '').replaceAll('@root', '_$_root').replaceAll(/@([.\s)[])/gu, '_$_v$1'));
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Every value a JSONPath selector matches in an API response, in document order. Supports what AWS documents for
- * Automation (`$.` children, `..` deep scan, `[n]` indexes) and the rest of JSONPath except filter and script
- * expressions, which are refused: selectors come from documents, and a document must not run code.
+ * Automation (`$.` children, or the same without `$.`, `..` deep scan, `[n]` indexes, `[*]`) and filter expressions
+ * that compare fields (`$.Volumes[?(@.State=='available')].VolumeId`), evaluated by {@link FilterExpression}
+ * without running code; script expressions `[(…)]` and filters that call anything are refused.
  *
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-aws-apis-calling.html
  *
  * @example
  * evaluateSelector({ Images: [{ ImageId: 'ami-1' }, { ImageId: 'ami-2' }] }, '$.Images..ImageId'); // ['ami-1', 'ami-2']
+ * evaluateSelector({ Volumes: [{ VolumeId: 'vol-1', State: 'available' }] }, "Volumes[?(@.State=='available')].VolumeId"); // ['vol-1']
  */
 export function evaluateSelector(response: unknown, selector: string): unknown[] {
-  if (typeof selector !== 'string' || !selector.trim().startsWith('$')) {
-    throw new SelectorError(`selector ${JSON.stringify(selector)} is not a JSONPath expression starting with $`, String(selector));
-  }
+  const problem = selectorProblem(selector);
+  if (problem) throw new SelectorError(`selector ${JSON.stringify(selector)}: ${problem}`, String(selector));
   if (typeof response !== 'object' || response === null) return [];
   let matches: unknown;
   try {
-    matches = JSONPath({ path: selector.trim(), json: response, wrap: true, eval: false });
+    matches = JSONPath({ path: normalizeSelector(selector), json: response, wrap: true, eval: FilterExpression });
   } catch (err) {
     throw new SelectorError(`selector ${selector} cannot be evaluated: ${(err as Error).message}`, selector);
   }

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { compileAllowedPattern, type AllowedPattern } from './allowed-pattern.js';
 
 /**
  * A runbook parameter as declared in a schemaVersion 0.3 document's `parameters` section: the fields that decide
@@ -265,9 +266,13 @@ function checkConstraints(base: ParameterBaseType, spec: ParameterSpec, value: P
   }
 
   if (spec.allowedPattern !== undefined) {
-    const pattern = compilePattern(spec.allowedPattern);
-    if (!pattern) failures.push(`has an allowedPattern that is not a valid regular expression: ${spec.allowedPattern}`);
-    else for (const s of strings) if (!pattern.test(s)) failures.push(`value ${JSON.stringify(s)} does not match the allowed pattern ${spec.allowedPattern}`);
+    let pattern: AllowedPattern | undefined;
+    try {
+      pattern = compileAllowedPattern(spec.allowedPattern);
+    } catch (error) {
+      failures.push(`has an allowedPattern this engine cannot evaluate (${(error as Error).message}): ${spec.allowedPattern}`);
+    }
+    if (pattern) for (const s of strings) if (!pattern.test(s)) failures.push(`value ${JSON.stringify(s)} does not match the allowed pattern ${spec.allowedPattern}`);
   }
 
   if (Array.isArray(value)) {
@@ -280,22 +285,6 @@ function checkConstraints(base: ParameterBaseType, spec: ParameterSpec, value: P
     if (spec.maxChars !== undefined && s.length > spec.maxChars) failures.push(`value ${JSON.stringify(s)} is longer than maxChars ${spec.maxChars}`);
   }
   return failures;
-}
-
-/**
- * AWS checks patterns with Java's regex library; JavaScript has no leading inline flags, so a leading `(?i)` (or m, s)
- * becomes a flag. No `u` flag: Java accepts identity escapes such as `\/`, which AWS's own patterns use. Matching is
- * a search, as Go's regexp (the agent's second check) does; AWS's patterns anchor themselves with ^ and $.
- */
-function compilePattern(source: string): RegExp | undefined {
-  const inline = /^\(\?([ims]+)\)/.exec(source);
-  const body = inline ? source.slice(inline[0].length) : source;
-  const flags = inline ? [...new Set(inline[1])].join('') : '';
-  try {
-    return new RegExp(body, flags);
-  } catch {
-    return undefined;
-  }
 }
 
 function canonical(value: unknown): string {

@@ -35,6 +35,10 @@ async function engineFor(context: Context): Promise<Worker> {
     eventBusName: process.env.EVENT_BUS_NAME || undefined,
     executeScriptFunction: process.env.EXECUTE_SCRIPT_FUNCTION || undefined,
     onPublishError: (e) => logger.warn('runbook events not published; they stay in the outbox for the tick', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
+    onNotificationDropped: (entry, e) =>
+      logger.warn('approval request not sent to its NotificationArn, and not retried', { eventId: entry.id, topicArn: entry.notification?.topicArn, errorName: (e as Error).name, errorMessage: (e as Error).message }),
+    // An approval request is published as the execution's role, checked as before every step.
+    mayPublishAs: (role) => worker !== undefined && mayAssume(worker.policy, role),
     // The runbooks shipped with the function (`runbooks/`, copied into the bundle) before the account's documents.
     runbooks: { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') },
   });

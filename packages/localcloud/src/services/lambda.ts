@@ -101,6 +101,9 @@ async function invoke(runtime: LambdaRuntime, request: RestRequest, ctx: Request
   return new RawRestJsonResponse(200, headers, outcome.result === undefined ? 'null' : JSON.stringify(outcome.result));
 }
 
+/** The Lambda operations localcloud serves. */
+export const LAMBDA_OPERATIONS = ['Invoke'] as const;
+
 /** The Lambda API over a runtime's functions. */
 export function lambdaService(runtime: LambdaRuntime): ServiceDefinition {
   return {
@@ -109,6 +112,6 @@ export function lambdaService(runtime: LambdaRuntime): ServiceDefinition {
     restOperation: (request) => (request.method === 'POST' && INVOKE_PATH.test(request.path) ? 'Invoke' : undefined),
     operations: {
       Invoke: (request: RestRequest, ctx: RequestContext) => invoke(runtime, request, ctx),
-    },
+    } satisfies Record<(typeof LAMBDA_OPERATIONS)[number], unknown>,
   };
 }

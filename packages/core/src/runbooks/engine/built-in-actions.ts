@@ -2,6 +2,7 @@ import { actionRules, isoDurationSeconds } from '../actions.js';
 import { evaluateBranch } from '../branch.js';
 import type { JsonValue, RunbookStep } from '../document.js';
 import { ActionFailure, isTerminal, type ActionResult, type StepExecution } from '../execution.js';
+import { isApprover, notAnApproverMessage } from '../approvers.js';
 import { startExecution } from './start.js';
 import { actionContext, takeSignal, type Turn } from './turn.js';
 
@@ -50,11 +51,42 @@ function sleepUntil(inputs: Record<string, unknown>, entry: StepExecution): Date
   return new Date(Date.parse(entry.startedAt!) + seconds * 1000);
 }
 
-function approve(turn: Turn, step: RunbookStep, entry: StepExecution, inputs: Record<string, unknown>, now: Date): ActionResult {
-  const state = (entry.actionState ?? { decisions: [] }) as { decisions: { approver: string; decision: string; at: string; comment?: string }[] };
+interface ApprovalState {
+  decisions: { approver: string; decision: string; at: string; comment?: string }[];
+  /** The approval request went to NotificationArn (staged with the write that set this). */
+  notified?: boolean;
+}
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$/;
+
+/**
+ * aws:approve: on its first run an attempt asks for the approval request to be sent to `NotificationArn` (once: the
+ * request is staged in the outbox by the same write that records it as asked); then it takes Approve and Reject
+ * signals from listed approvers (anyone else's is refused and recorded; the CLI refuses them first), succeeds once
+ * `MinRequiredApprovals` approved, and fails `Rejected by …` at the first rejection, as AWS does.
+ */
+async function approve(turn: Turn, step: RunbookStep, entry: StepExecution, inputs: Record<string, unknown>, now: Date): Promise<ActionResult> {
+  const state = structuredClone((entry.actionState ?? { decisions: [] }) as unknown as ApprovalState);
+  const approvers = Array.isArray(inputs.Approvers) ? (inputs.Approvers as unknown[]).filter((a): a is string => typeof a === 'string') : [];
+  const ex = turn.execution;
+  if (!state.notified && typeof inputs.NotificationArn === 'string' && inputs.NotificationArn !== '') {
+    if (!SNS_TOPIC_ARN.test(inputs.NotificationArn)) throw new ActionFailure(`NotificationArn ${inputs.NotificationArn} is not an SNS topic ARN`);
+    turn.notifications.push(approvalRequest(ex, step, entry, inputs, approvers, inputs.NotificationArn));
+    state.notified = true;
+  }
   for (;;) {
     const signal = takeSignal(turn, 'Approve') ?? takeSignal(turn, 'Reject');
     if (!signal) break;
+    if (!isApprover(signal.approver, approvers, ex.accountId)) {
+      // Only a signal written around the CLI gets here; it counts for nothing and is kept for the operator to see.
+      await turn.deps.store.recordRefusal({
+        at: now.toISOString(),
+        documentName: ex.documentName,
+        triggeredBy: signal.approver,
+        reason: notAnApproverMessage(signal.approver, step.name, approvers, ex.executionId),
+      });
+      continue;
+    }
     if (!state.decisions.some((d) => d.approver === signal.approver)) {
       state.decisions.push({ approver: signal.approver, decision: signal.kind === 'Approve' ? 'Approved' : 'Rejected', at: signal.at, ...(signal.comment ? { comment: signal.comment } : {}) });
     }
@@ -67,6 +99,31 @@ function approve(turn: Turn, step: RunbookStep, entry: StepExecution, inputs: Re
   const needed = typeof inputs.MinRequiredApprovals === 'number' ? inputs.MinRequiredApprovals : 1;
   if (state.decisions.length >= needed) return { kind: 'done', outputs: { ApprovalStatus: 'Approved', ApproverDecisions: decisions } };
   return { kind: 'waiting', nextCheckAt: farCheck(step, entry, now), state: state as unknown as JsonValue };
+}
+
+/** The SNS message that asks the approvers to decide: what, who, and the commands that decide. */
+function approvalRequest(ex: Turn['execution'], step: RunbookStep, entry: StepExecution, inputs: Record<string, unknown>, approvers: string[], topicArn: string) {
+  const needed = typeof inputs.MinRequiredApprovals === 'number' ? inputs.MinRequiredApprovals : 1;
+  const message = typeof inputs.Message === 'string' ? inputs.Message : undefined;
+  const text = [
+    `Runbook ${ex.documentName} (execution ${ex.executionId}) is waiting for approval at step ${step.name}.`,
+    ...(message ? ['', message, ''] : []),
+    `Approvers: ${approvers.join(', ')} (${needed} approval${needed === 1 ? '' : 's'} needed; one denial rejects the step).`,
+    `Approve: opsauto runbook approve ${ex.executionId} [--comment TEXT]`,
+    `Deny:    opsauto runbook deny ${ex.executionId} [--comment TEXT]`,
+    `Status:  opsauto runbook status ${ex.executionId}`,
+  ].join('\n');
+  return {
+    detailType: 'Runbook Approval Requested',
+    detail: { ExecutionId: ex.executionId, StepName: step.name, Attempt: entry.attempt, Approvers: approvers, MinRequiredApprovals: needed, ...(message ? { Message: message } : {}) },
+    notification: {
+      topicArn,
+      // SNS subjects: at most 100 characters.
+      subject: `Approval needed: ${ex.documentName} at ${step.name}`.slice(0, 100),
+      message: text,
+      ...(ex.assumeRole ? { roleArn: ex.assumeRole } : {}),
+    },
+  };
 }
 
 /** A child runbook: started once (its ID comes from the step's idempotency token), then waited on until it ends. */

@@ -1,4 +1,4 @@
-import type { Execution, OutboxEntry, StepExecution } from '../execution.js';
+import type { Execution, OutboxEntry, OutboxNotification, StepExecution } from '../execution.js';
 import { runbookStatusEntries } from '../status-events.js';
 
 // Status events and `Runbook Image Created` are never sent straight from memory: they are put into the execution's
@@ -30,6 +30,22 @@ export function stageEvents(ex: Execution, steps: readonly StepExecution[], exec
   });
   ex.outboxRetryAt = new Date(now.getTime() + OUTBOX_RETRY_MS).toISOString();
   return added;
+}
+
+/**
+ * Adds SNS notifications (aws:approve's requests) to the outbox, in the same write as the step state that asked
+ * for them: a step attempt's request is staged once, by the write that records it as sent, and published after it
+ * (again, with the same ID, only if that publish failed or the worker died before clearing it).
+ */
+export function stageNotifications(ex: Execution, notifications: readonly { detailType: string; detail: Record<string, unknown>; notification: OutboxNotification }[], now: Date, version: number): void {
+  if (notifications.length === 0) return;
+  const outbox = (ex.outbox ??= {});
+  notifications.forEach((n, i) => {
+    const key = `${String(version).padStart(8, '0')}-n${String(i).padStart(2, '0')}`;
+    const id = `${ex.executionId}/${key}`;
+    outbox[key] = { id, detailType: n.detailType, detail: { ...n.detail, EventId: id }, notification: n.notification };
+  });
+  ex.outboxRetryAt = new Date(now.getTime() + OUTBOX_RETRY_MS).toISOString();
 }
 
 /** The outbox's entries in publication order. */

@@ -1,4 +1,5 @@
-import { ValidationError } from '../../errors.js';
+import { ForbiddenError, ValidationError } from '../../errors.js';
+import { isApprover, notAnApproverMessage } from '../approvers.js';
 import { isTerminal, type Execution, type ExecutionSignal, type ExecutionStore, type StepExecution } from '../execution.js';
 
 /** The signals an operator sends (ChildEnded is the engine's own). */
@@ -15,7 +16,8 @@ export function runningStep(ex: Execution): StepExecution | undefined {
 /**
  * Whether an execution can act on an operator's signal now; refuses with a sentence saying why (ValidationError).
  * Cancel needs an execution that has not ended and is not being cancelled; Resume one at an aws:pause step; Approve
- * and Reject one at an aws:approve step, once per approver. Returns the step the signal is for (none for Cancel).
+ * and Reject one at an aws:approve step, from one of its `Approvers` (ForbiddenError naming who may decide; the caller
+ * records the refusal), once per approver. Returns the step the signal is for (none for Cancel).
  *
  * @example
  * checkSignal(execution, 'Resume'); // throws unless the execution is at an aws:pause step
@@ -34,6 +36,10 @@ export function checkSignal(ex: Execution, kind: OperatorSignalKind, approver?: 
     throw new ValidationError(`execution ${id} has no step waiting at ${wanted}: ${where}`, 'executionId');
   }
   if (kind !== 'Resume') {
+    const approvers = Array.isArray(open.inputs?.Approvers) ? (open.inputs.Approvers as unknown[]).filter((a): a is string => typeof a === 'string') : [];
+    if (approver === undefined || !isApprover(approver, approvers, ex.accountId)) {
+      throw new ForbiddenError(notAnApproverMessage(approver ?? 'an unknown caller', open.name, approvers, id), 'approver');
+    }
     const decided = ((open.actionState ?? null) as { decisions?: { approver: string; decision: string }[] } | null)?.decisions?.find((d) => d.approver === approver);
     if (decided) throw new ValidationError(`${approver} has already decided at step ${open.name} (${decided.decision})`, 'approver');
   }

@@ -174,6 +174,8 @@ function completeStep(turn: Turn, step: RunbookStep, entry: StepExecution, resul
   entry.actionState = undefined;
   entry.nextCheckAt = undefined;
   setStepStatus(turn, entry, 'Success');
+  // An approval or a resume taken up by a later worker: the execution runs again (AWS shows InProgress, not Waiting).
+  if (ex.status === 'Waiting') setStatus(turn, 'InProgress');
   ex.currentStep = typeof branchTo === 'string' ? branchTo : following(ex.runbook, step);
 }
 
@@ -196,6 +198,7 @@ async function stepFailed(turn: Turn, step: RunbookStep, entry: StepExecution, s
   entry.nextCheckAt = undefined;
   if (entry.outputs) keepOutputs(turn, entry, entry.outputs);
   setStepStatus(turn, entry, status);
+  if (ex.status === 'Waiting') setStatus(turn, 'InProgress');
   if (entry.attempt < step.maxAttempts && ex.status !== 'Cancelling' && (ex.transitions ?? 0) < turn.options.maxTransitionsPerExecution) {
     // Retry after 1 s, 2 s, 4 s … (at most a minute): a new entry, Pending until then.
     const delay = Math.min(60_000, 1000 * 2 ** (entry.attempt - 1));

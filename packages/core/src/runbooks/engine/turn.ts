@@ -1,11 +1,11 @@
 import { ConcurrentUpdateError } from '../../errors.js';
 import { actionRules } from '../actions.js';
 import type { Runbook, RunbookStep } from '../document.js';
-import type { ActionContext, Execution, ExecutionSignal, ExecutionStatus, StepExecution } from '../execution.js';
+import type { ActionContext, Execution, ExecutionSignal, ExecutionStatus, OutboxNotification, StepExecution } from '../execution.js';
 import { interpolate, type InterpolationContext } from '../interpolate.js';
 import { fitItem, trimHistory } from './bounds.js';
 import type { EngineDeps, EngineOptions } from './deps.js';
-import { emptyOutbox, pendingEvents, stageEvents } from './outbox.js';
+import { emptyOutbox, pendingEvents, stageEvents, stageNotifications } from './outbox.js';
 
 /** How a worker ended its turn on an execution. */
 export type RunOutcome = 'ended' | 'waiting' | 'busy' | 'not-found';
@@ -30,19 +30,23 @@ export interface Turn {
   handoff?: Execution;
   /** The version whose stored copy still holds events this turn has since published (cleared when the turn ends). */
   publishedUncleared?: number;
+  /** SNS notifications asked for since the last save (aws:approve), staged into the outbox by the next save. */
+  notifications: { detailType: string; detail: Record<string, unknown>; notification: OutboxNotification }[];
 }
 
 export function newTurn(execution: Execution, signals: ExecutionSignal[], deps: EngineDeps, deadline: Date, options: Required<EngineOptions>): Turn {
   const signalsReadAt = deps.clock.now().getTime();
-  return { execution, signals, consumed: [], deadline, deps, options, changedSteps: [], executionChanged: false, transitions: 0, sinceSignalCheck: 0, signalsReadAt };
+  return { execution, signals, consumed: [], deadline, deps, options, changedSteps: [], executionChanged: false, transitions: 0, sinceSignalCheck: 0, signalsReadAt, notifications: [] };
 }
 
 /** Moves what changed since the last save into the execution's outbox, for the write of `version` that holds it. */
 function stage(turn: Turn, version: number): void {
   const ex = turn.execution;
   if (turn.changedSteps.length > 0 || turn.executionChanged) stageEvents(ex, turn.changedSteps, turn.executionChanged, turn.deps.clock.now(), version);
+  stageNotifications(ex, turn.notifications, turn.deps.clock.now(), version);
   turn.changedSteps = [];
   turn.executionChanged = false;
+  turn.notifications = [];
 }
 
 /** The execution would not fit one item even cut down (bounds.ts): the turn ends it Failed instead of writing it. */
@@ -210,7 +214,7 @@ export async function waitFor(turn: Turn, at: Date): Promise<'waited' | 'left'> 
     await leave(turn, at);
     return 'left';
   }
-  if (turn.changedSteps.length > 0 || turn.executionChanged) await save(turn);
+  if (turn.changedSteps.length > 0 || turn.executionChanged || turn.notifications.length > 0) await save(turn);
   if (waitMs > 0) await deps.sleep(waitMs);
   if (deps.clock.now().getTime() - turn.signalsReadAt >= SIGNAL_READ_INTERVAL_MS) await refreshSignals(turn);
   return 'waited';
