@@ -16,14 +16,19 @@
  * Two variants are measured: `bundled` (what is deployed: the SDK inside the bundle) and `runtime-sdk` (the
  * SDK left external, loaded from node_modules as the Lambda runtime would load its own copy), so the trade-off
  * between bundle size and init time is on record. The targets are judged on the deployed variant.
+ *
+ * A Python function (`python` in the manifest: aws:executeScript's runner) is deployed as its code directory and
+ * uses the runtime's boto3: its row times `import <handler module>` in fresh python3 processes against a baseline that
+ * imports boto3 and nothing else, interleaved the same way; `bundleKB` is the size of the code directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { functionEnvironment, manifest, type FunctionDefinition } from '@opsauto/functions';
+import { findPython, PYTHON_HINT } from '@opsauto/localcloud';
 import type * as Esbuild from 'esbuild';
 import config from '../opsauto.config.js';
 import { nodejsBundling } from '../stacks/bundling.js';
@@ -137,6 +142,52 @@ async function initTime(file: string, env: NodeJS.ProcessEnv): Promise<number> {
 
 const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
 
+/** Milliseconds python3 takes to import `module` from `dir` (or only boto3 when `module` is undefined), in a fresh process. */
+async function pythonInitTime(python: string, dir: string, module: string | undefined): Promise<number> {
+  const load = module ? `import ${module}` : 'import boto3';
+  const script = `import sys, time\nsys.path.insert(0, ${JSON.stringify(dir)})\nt0 = time.perf_counter()\n${load}\nsys.stdout.write(str((time.perf_counter() - t0) * 1000))`;
+  const { stdout } = await promisify(execFile)(python, ['-c', script], { env: { PATH: process.env.PATH, AWS_REGION: config.regions[0] } });
+  return Number(stdout);
+}
+
+/** Bytes of every file under `dir` but Python's caches. */
+function directoryBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.name !== '__pycache__')
+    .reduce((sum, e) => sum + (e.isDirectory() ? directoryBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
+}
+
+/** The cold-start row of a Python function: its handler module's import against importing boto3 alone. */
+async function pythonRow(fn: FunctionDefinition & { python: NonNullable<FunctionDefinition['python']> }) {
+  const python = await findPython();
+  if (!python) throw new Error(`${fn.name} is a Python function and no python3 with boto3 was found: ${PYTHON_HINT}`);
+  const dir = join(projectRoot, fn.python.code);
+  const module = fn.handler.slice(fn.handler.lastIndexOf('/') + 1, fn.handler.lastIndexOf('.'));
+  const handlerMs: number[] = [];
+  const baselineMs: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    handlerMs.push(await pythonInitTime(python, dir, module));
+    baselineMs.push(await pythonInitTime(python, dir, undefined));
+  }
+  const ratio = median(handlerMs) / median(baselineMs);
+  const bytes = directoryBytes(dir);
+  return {
+    function: fn.name,
+    variant: `${fn.python.runtime} (deployed)`,
+    bundleKB: kb(bytes),
+    totalKB: kb(bytes),
+    baselineBundleKB: 0,
+    baselineClients: 'boto3 (import only)',
+    initMsMedian: Math.round(median(handlerMs) * 10) / 10,
+    baselineInitMsMedian: Math.round(median(baselineMs) * 10) / 10,
+    initRatio: Math.round(ratio * 100) / 100,
+    bundleTargetKB: TARGET_BYTES / 1024,
+    bundleOk: bytes <= TARGET_BYTES,
+    initOk: ratio <= TARGET_RATIO,
+    deployed: true,
+  };
+}
+
 export async function run() {
   const fns = manifest(config).filter((fn) => !ONLY || ONLY.includes(fn.name));
   if (ONLY && fns.length !== ONLY.length) throw new Error(`BENCH_FUNCTIONS names no manifest function among ${ONLY.join(', ')}`);
@@ -152,6 +203,10 @@ export async function run() {
   ];
   const rows = [];
   for (const fn of fns) {
+    if (fn.python) {
+      rows.push(await pythonRow({ ...fn, python: fn.python }));
+      continue;
+    }
     const entry = join(projectRoot, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.ts`);
     for (const { variant, external, deployed } of variants) {
       const dir = join(outRoot, fn.name, variant);
