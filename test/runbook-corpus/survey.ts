@@ -1,17 +1,48 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
-// The survey of the AWS-authored runbooks kept under test/fixtures/runbooks/corpus: which AWS operations each one
-// calls (through aws:executeAwsApi / aws:waitForAwsResourceProperty / aws:assertAwsResourceProperty, through the
-// built-in actions, and through boto3 in its aws:executeScript scripts), computed from the files so that the table
-// in docs/runbook-survey.md can be rebuilt at any time (`npx tsx test/runbook-corpus/write-survey.ts`).
+// The survey of AWS-authored runbooks: which AWS operations each one calls (through aws:executeAwsApi /
+// aws:waitForAwsResourceProperty / aws:assertAwsResourceProperty, through the built-in actions, and through boto3 in
+// its aws:executeScript scripts), computed from the files so that the tables in docs/runbook-survey.md can be rebuilt
+// at any time (`OPSAUTO_RUNBOOK_CORPUS=<dir> npx tsx test/runbook-corpus/write-survey.ts`).
+//
+// The corpus is the AWS-owned documents committed under test/fixtures/runbooks, plus, when OPSAUTO_RUNBOOK_CORPUS
+// names a directory, the documents there (listed as `corpus/<file>`), their ASR scripts under its asr-scripts/ and
+// their provenance in its SOURCES.md. Those are not in the repository: they were read through a search tool whose
+// terms make that material reference only (docs/runbook-survey.md says how to rebuild them).
 
-/** test/fixtures/runbooks: the AWS-owned documents kept there before, and corpus/ with the rest. */
+/** test/fixtures/runbooks: the AWS-owned documents, committed. */
 export const RUNBOOK_FIXTURES_DIR = fileURLToPath(new URL('../fixtures/runbooks/', import.meta.url));
-export const CORPUS_DIR = join(RUNBOOK_FIXTURES_DIR, 'corpus');
-const SCRIPTS_DIR = join(CORPUS_DIR, 'asr-scripts');
+
+/** The environment variable naming the directory of the local corpus. */
+export const CORPUS_ENV = 'OPSAUTO_RUNBOOK_CORPUS';
+
+/** Prefix of the local corpus's documents in file names (`corpus/asr__EnableKeyRotation.yaml`). */
+export const CORPUS_PREFIX = 'corpus/';
+
+/**
+ * The local corpus directory OPSAUTO_RUNBOOK_CORPUS names, or undefined when it is not set.
+ *
+ * @example
+ * corpusDir() // '/work/corpus-local' with OPSAUTO_RUNBOOK_CORPUS=/work/corpus-local
+ */
+export function corpusDir(): string | undefined {
+  const dir = process.env[CORPUS_ENV];
+  if (!dir) return undefined;
+  const full = resolve(dir);
+  if (!existsSync(full)) throw new Error(`${CORPUS_ENV}: ${full} does not exist (it names the directory of the local runbook corpus)`);
+  return full;
+}
+
+/** The path of a corpus file (`AWS-StopEC2Instance.json`, `corpus/x.yaml`) on disk. */
+export function corpusPath(file: string): string {
+  if (!file.startsWith(CORPUS_PREFIX)) return join(RUNBOOK_FIXTURES_DIR, file);
+  const dir = corpusDir();
+  if (!dir) throw new Error(`${file} is in the local corpus: set ${CORPUS_ENV}`);
+  return join(dir, file.slice(CORPUS_PREFIX.length));
+}
 
 /** The services opsauto covers (EBS is part of EC2's API); a runbook is in scope when it calls no other. */
 export const COVERED_SERVICES = ['ec2', 'rds', 's3', 'ssm', 'sns', 'sts'] as const;
@@ -42,7 +73,7 @@ export interface OperationUse {
 }
 
 export interface SurveyedDocument {
-  /** Path under test/fixtures/runbooks (`AWS-StopEC2Instance.json`, `corpus/asr__EnableKeyRotation.yaml`). */
+  /** Under test/fixtures/runbooks (`AWS-StopEC2Instance.json`) or in the local corpus (`corpus/asr__EnableKeyRotation.yaml`). */
   file: string;
   /** The document text as AWS runs it: the file, with the ASR build's `%%SCRIPT=x%%` placeholders filled in. */
   text: string;
@@ -62,7 +93,7 @@ export interface SurveyedDocument {
 
 /**
  * Fills the ASR build's `%%SCRIPT=name%%` placeholders with the script of that name (source/remediation_runbooks/
- * scripts in the solution's repository, kept under asr-scripts/), indented like the placeholder, as the solution's
+ * scripts in the solution's repository, kept under the local corpus's asr-scripts/), indented like the placeholder, as the solution's
  * build does before it creates the document in the account.
  *
  * @example
@@ -85,8 +116,10 @@ export function assembleScripts(text: string, readScript: (name: string) => stri
 }
 
 function readScript(name: string): string | undefined {
+  const dir = corpusDir();
+  if (!dir) return undefined;
   try {
-    return readFileSync(join(SCRIPTS_DIR, name.replace(/^.*\//, '')), 'utf8');
+    return readFileSync(join(dir, 'asr-scripts', name.replace(/^.*\//, '')), 'utf8');
   } catch {
     return undefined;
   }
@@ -230,17 +263,18 @@ async function surveyText(file: string, text: string, missingScripts: string[]):
   return doc;
 }
 
-/** The corpus's document files, relative to test/fixtures/runbooks, in name order. */
+/** The corpus's document files, in name order: the committed ones, and the local corpus's as `corpus/<file>` when set. */
 export function corpusFiles(): string[] {
-  const documents = (dir: string) => readdirSync(join(RUNBOOK_FIXTURES_DIR, dir)).filter((f) => /\.(ya?ml|json)$/.test(f));
-  return [...documents('.'), ...documents('corpus').map((f) => `corpus/${f}`)].sort();
+  const documents = (dir: string) => readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  const local = corpusDir();
+  return [...documents(RUNBOOK_FIXTURES_DIR), ...(local ? documents(local).map((f) => `${CORPUS_PREFIX}${f}`) : [])].sort();
 }
 
 /** Every document of the corpus, surveyed, in file-name order. */
 export async function surveyCorpus(): Promise<SurveyedDocument[]> {
   const out: SurveyedDocument[] = [];
   for (const file of corpusFiles()) {
-    const { text, missing } = assembleScripts(readFileSync(join(RUNBOOK_FIXTURES_DIR, file), 'utf8'), readScript);
+    const { text, missing } = assembleScripts(readFileSync(corpusPath(file), 'utf8'), readScript);
     out.push(await surveyText(file, text, missing));
   }
   return out;
