@@ -177,6 +177,18 @@ describe('localcloud EBS encryption by default, KMS keys and CopySnapshot', () =
     expect(await permissions(secret.SnapshotId)).toEqual([]);
   });
 
+  it('lists the snapshots others may restore (RestorableByUserIds) and takes the attribute name in any case', async () => {
+    const { SnapshotId: shared } = await completedSnapshot((await volume({})).VolumeId!);
+    const { SnapshotId: mine } = await completedSnapshot((await volume({})).VolumeId!);
+    // AWS's own remediation scripts write the attribute as CreateVolumePermission.
+    await ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId: shared, Attribute: 'CreateVolumePermission' as 'createVolumePermission', OperationType: 'add', GroupNames: ['all'] }));
+    const restorableBy = async (ids: string[]) => (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], RestorableByUserIds: ids }))).Snapshots!.map((s) => s.SnapshotId).sort();
+    expect(await restorableBy(['all'])).toEqual([shared]);
+    expect(await restorableBy([ACCOUNT])).toEqual([shared, mine].sort());
+    await ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId: shared, Attribute: 'createVolumePermission', CreateVolumePermission: { Remove: [{ Group: 'all' }] } }));
+    expect(await restorableBy(['all'])).toEqual([]);
+  });
+
   it('refuses EnableEbsEncryptionByDefault to a role allowed only to read the setting', async () => {
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/ebs-reader`;
     await allowRoleActions(cloud.url, { roleArn, actions: ['ec2:GetEbsEncryptionByDefault'] });

@@ -112,8 +112,12 @@ export function describeSnapshots(input: QueryTree, ctx: RequestContext): Record
   const owners = stringList(input, 'Owner');
   // Only the account's own snapshots exist here: `self` or the account id select them, other owners nothing.
   const owned = owners.length === 0 || owners.some((o) => o === 'self' || o === ctx.account);
+  // RestorableByUserIds: the snapshots those accounts may create volumes from (`all`: the public ones).
+  const restorableBy = stringList(input, 'RestorableBy');
+  const restorable = (s: SnapshotRecord) =>
+    restorableBy.length === 0 || restorableBy.some((id) => (id === 'all' ? s.publicShare === true : id === 'self' || id === ctx.account || (s.sharedWith ?? []).includes(id)));
   const snapshots = existingEc2State(ctx.store, ctx.account, ctx.region)?.snapshots ?? {};
-  const { page, nextToken } = scanPage(snapshots, request, (s) => s.snapshotId, snapshotsNotFound, () => owned);
+  const { page, nextToken } = scanPage(snapshots, request, (s) => s.snapshotId, snapshotsNotFound, (s) => owned && restorable(s));
   return { snapshotSet: page.map((s) => snapshotXml(s, ctx.account)), ...(nextToken ? { nextToken } : {}) };
 }
 
@@ -186,11 +190,11 @@ function existingSnapshot(input: QueryTree, ctx: RequestContext): SnapshotRecord
 }
 
 function attributeOf(input: QueryTree): string {
+  // EC2 takes the attribute's name in any case (AWS's own remediation scripts send `CreateVolumePermission`).
   const attribute = requiredString(input, 'Attribute');
-  if (attribute !== 'createVolumePermission' && attribute !== 'productCodes') {
-    throw new AwsError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Valid values: createVolumePermission, productCodes`);
-  }
-  return attribute;
+  const known = ['createVolumePermission', 'productCodes'].find((a) => a.toLowerCase() === attribute.toLowerCase());
+  if (!known) throw new AwsError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Valid values: createVolumePermission, productCodes`);
+  return known;
 }
 
 /**
