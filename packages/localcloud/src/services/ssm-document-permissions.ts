@@ -41,7 +41,7 @@ function sharedVersion(doc: DocumentRecord, raw: unknown): string {
   if (raw === undefined || raw === null) return '$DEFAULT';
   if (raw === '$DEFAULT' || raw === '$LATEST') return raw;
   if (typeof raw === 'string' && doc.versions.some((v) => v.documentVersion === raw)) return raw;
-  throw new AwsError('InvalidDocumentVersion', `The document version isn't valid or doesn't exist: ${doc.name} has no version ${String(raw)}.`);
+  throw new AwsError('InvalidDocumentVersion', `The document version isn't valid or doesn't exist: ${doc.name} has no version ${JSON.stringify(raw)}.`);
 }
 
 export const documentPermissionOperations: Record<string, Operation> = {
