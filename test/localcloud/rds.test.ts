@@ -349,7 +349,9 @@ describe('localcloud RDS', () => {
     });
 
     it('changes a non-zero BackupRetentionPeriod at once, and keeps turning backups on pending unless applied immediately', async () => {
-      seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [{ identifier: 'nobackup', backupRetentionPeriod: 0 }]);
+      seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [{ identifier: 'nobackup', backupRetentionPeriod: 0, publiclyAccessible: true, copyTagsToSnapshot: true }]);
+      expect(await describeOne('nobackup')).toMatchObject({ BackupRetentionPeriod: 0, PubliclyAccessible: true, CopyTagsToSnapshot: true });
+      expect(() => seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [{ identifier: 'toolong', backupRetentionPeriod: 36 }])).toThrow(/backupRetentionPeriod/);
       await availableInstance('kept');
       const kept = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'kept', BackupRetentionPeriod: 7 }));
       expect(kept.DBInstance).toMatchObject({ DBInstanceStatus: 'available', BackupRetentionPeriod: 7, PendingModifiedValues: {} });
