@@ -336,6 +336,53 @@ describe('localcloud RDS', () => {
       expect(applied.PendingModifiedValues).toEqual({});
     });
 
+    it('applies CopyTagsToSnapshot and PreferredBackupWindow at once, and a snapshot then takes the instance tags', async () => {
+      await rds.send(new CreateDBInstanceCommand(postgres('tagged', { Tags: [{ Key: 'team', Value: 'billing' }] })));
+      await cloud.advance(RDS_DELAYS_MS.creating);
+      expect(await describeOne('tagged')).toMatchObject({ CopyTagsToSnapshot: false, PreferredBackupWindow: '03:00-03:30', BackupRetentionPeriod: 1 });
+
+      const out = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'tagged', CopyTagsToSnapshot: true, PreferredBackupWindow: '22:00-22:30' }));
+      expect(out.DBInstance).toMatchObject({ DBInstanceStatus: 'available', CopyTagsToSnapshot: true, PreferredBackupWindow: '22:00-22:30', PendingModifiedValues: {} });
+      await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'tagged', DBSnapshotIdentifier: 'tagged-1' }));
+      const snap = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'tagged-1' }));
+      expect(snap.DBSnapshots?.[0]?.TagList).toEqual([{ Key: 'team', Value: 'billing' }]);
+    });
+
+    it('changes a non-zero BackupRetentionPeriod at once, and keeps turning backups on pending unless applied immediately', async () => {
+      seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [{ identifier: 'nobackup', backupRetentionPeriod: 0, publiclyAccessible: true, copyTagsToSnapshot: true }]);
+      expect(await describeOne('nobackup')).toMatchObject({ BackupRetentionPeriod: 0, PubliclyAccessible: true, CopyTagsToSnapshot: true });
+      expect(() => seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [{ identifier: 'toolong', backupRetentionPeriod: 36 }])).toThrow(/backupRetentionPeriod/);
+      await availableInstance('kept');
+      const kept = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'kept', BackupRetentionPeriod: 7 }));
+      expect(kept.DBInstance).toMatchObject({ DBInstanceStatus: 'available', BackupRetentionPeriod: 7, PendingModifiedValues: {} });
+
+      const pending = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'nobackup', BackupRetentionPeriod: 7 }));
+      expect(pending.DBInstance).toMatchObject({ DBInstanceStatus: 'available', BackupRetentionPeriod: 0, PendingModifiedValues: { BackupRetentionPeriod: 7 } });
+
+      const applying = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'nobackup', BackupRetentionPeriod: 14, ApplyImmediately: true }));
+      expect(applying.DBInstance).toMatchObject({ DBInstanceStatus: 'modifying', BackupRetentionPeriod: 0, PendingModifiedValues: { BackupRetentionPeriod: 14 } });
+      await cloud.advance(RDS_DELAYS_MS.modifying);
+      const applied = await describeOne('nobackup');
+      expect(applied).toMatchObject({ DBInstanceStatus: 'available', BackupRetentionPeriod: 14 });
+      expect(applied.PendingModifiedValues).toEqual({});
+    });
+
+    it('refuses a retention period outside 0-35 and a backup window RDS does not accept, changing nothing', async () => {
+      await availableInstance('strict');
+      const bad: [Record<string, unknown>, string][] = [
+        [{ BackupRetentionPeriod: 36 }, 'between 0 and 35'],
+        [{ BackupRetentionPeriod: -1 }, 'between 0 and 35'],
+        [{ PreferredBackupWindow: '3:00-3:30' }, 'hh24:mi-hh24:mi'],
+        [{ PreferredBackupWindow: '22:00-22:10' }, 'at least 30 minutes'],
+        [{ PreferredBackupWindow: '04:45-05:15' }, 'must not overlap'],
+      ];
+      for (const [params, message] of bad) {
+        const err = await errorWithStatusOf(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'strict', CopyTagsToSnapshot: true, ...params })));
+        expect(err, JSON.stringify(params)).toMatchObject({ name: 'InvalidParameterValue', status: 400, message: expect.stringContaining(message) });
+      }
+      expect(await describeOne('strict')).toMatchObject({ BackupRetentionPeriod: 1, PreferredBackupWindow: '03:00-03:30', CopyTagsToSnapshot: false });
+    });
+
     it('refuses to modify an instance that is not available, and modifications it does not emulate', async () => {
       await availableInstance('ledger');
       await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'ledger' }));

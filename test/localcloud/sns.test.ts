@@ -8,6 +8,7 @@ import {
   ListTopicsCommand,
   paginateListTopics,
   PublishCommand,
+  SetTopicAttributesCommand,
   SNSClient,
 } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -92,6 +93,71 @@ describe('localcloud SNS', () => {
       await sns.send(new DeleteTopicCommand({ TopicArn: arn }));
       expect((await sns.send(new ListTopicsCommand({}))).Topics).toEqual([]);
       expect(await errorWithStatusOf(sns.send(new GetTopicAttributesCommand({ TopicArn: arn })))).toMatchObject({ name: 'NotFoundException', message: 'Topic does not exist', status: 404 });
+    });
+  });
+
+  describe('SetTopicAttributes', () => {
+    const attributesOf = async (TopicArn: string) => (await sns.send(new GetTopicAttributesCommand({ TopicArn }))).Attributes!;
+
+    it('sets KmsMasterKeyId (reported only once set), DisplayName, Policy and DeliveryPolicy, and clears with an empty value', async () => {
+      const arn = await topic('opsauto-encrypted');
+      expect(await attributesOf(arn)).not.toHaveProperty('KmsMasterKeyId');
+
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'KmsMasterKeyId', AttributeValue: 'alias/aws/sns' }));
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'DisplayName', AttributeValue: 'Encrypted alerts' }));
+      const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'SNS:Publish', Resource: arn }] });
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'Policy', AttributeValue: policy }));
+      const delivery = JSON.stringify({ http: { defaultHealthyRetryPolicy: { numRetries: 5 } } });
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'DeliveryPolicy', AttributeValue: delivery }));
+
+      const attrs = await attributesOf(arn);
+      expect(attrs).toMatchObject({ KmsMasterKeyId: 'alias/aws/sns', DisplayName: 'Encrypted alerts', Policy: policy, DeliveryPolicy: delivery });
+      // The effective policy is the set one laid over SNS's defaults.
+      const effective = JSON.parse(attrs.EffectiveDeliveryPolicy) as { http: { defaultHealthyRetryPolicy: { numRetries: number; minDelayTarget: number } } };
+      expect(effective.http.defaultHealthyRetryPolicy).toMatchObject({ numRetries: 5, minDelayTarget: 20 });
+
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'KmsMasterKeyId', AttributeValue: '' }));
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'DisplayName', AttributeValue: '' }));
+      const cleared = await attributesOf(arn);
+      expect(cleared).not.toHaveProperty('KmsMasterKeyId');
+      expect(cleared.DisplayName).toBe('');
+    });
+
+    it('takes a KMS key ARN, and sets ContentBasedDeduplication on a FIFO topic only', async () => {
+      const arn = await topic('opsauto-orders.fifo', { FifoTopic: 'true' });
+      const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'KmsMasterKeyId', AttributeValue: key }));
+      await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'ContentBasedDeduplication', AttributeValue: 'true' }));
+      expect(await attributesOf(arn)).toMatchObject({ KmsMasterKeyId: key, ContentBasedDeduplication: 'true', FifoTopic: 'true' });
+      const standard = await topic('opsauto-standard');
+      expect(
+        await errorWithStatusOf(sns.send(new SetTopicAttributesCommand({ TopicArn: standard, AttributeName: 'ContentBasedDeduplication', AttributeValue: 'true' }))),
+      ).toMatchObject({ name: 'InvalidParameterException', message: expect.stringContaining('FIFO topics') });
+    });
+
+    it('refuses an unknown or fixed attribute name, a bad value, and a topic that does not exist, changing nothing', async () => {
+      const arn = await topic('opsauto-strict', { DisplayName: 'Strict' });
+      const bad: [string, string, string][] = [
+        ['Colour', 'blue', 'Invalid parameter: AttributeName'],
+        ['FifoTopic', 'true', 'Invalid parameter: AttributeName'],
+        ['TopicArn', arn, 'Invalid parameter: AttributeName'],
+        ['KmsMasterKeyId', 'not a key', 'KmsMasterKeyId'],
+        ['Policy', '{"Statement": []}', 'Policy'],
+        ['DeliveryPolicy', 'not json', 'DeliveryPolicy'],
+        ['DisplayName', 'x'.repeat(101), 'DisplayName'],
+        ['TracingConfig', 'Sometimes', 'TracingConfig'],
+        ['HTTPSuccessFeedbackSampleRate', '150', 'HTTPSuccessFeedbackSampleRate'],
+      ];
+      for (const [AttributeName, AttributeValue, message] of bad) {
+        const err = await errorWithStatusOf(sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName, AttributeValue })));
+        expect(err, AttributeName).toMatchObject({ name: 'InvalidParameterException', status: 400, message: expect.stringContaining(message) });
+      }
+      const attrs = await attributesOf(arn);
+      expect(attrs.DisplayName).toBe('Strict');
+      expect(attrs).not.toHaveProperty('KmsMasterKeyId');
+      expect(
+        await errorWithStatusOf(sns.send(new SetTopicAttributesCommand({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:missing`, AttributeName: 'DisplayName', AttributeValue: 'x' }))),
+      ).toMatchObject({ name: 'NotFoundException', status: 404 });
     });
   });
 

@@ -49,6 +49,9 @@ const ACTION_EXCEPTIONS: Record<string, string> = {
   's3:GetBucketEncryption': 's3:GetEncryptionConfiguration',
   's3:PutBucketEncryption': 's3:PutEncryptionConfiguration',
   's3:DeleteBucketEncryption': 's3:PutEncryptionConfiguration',
+  's3:GetPublicAccessBlock': 's3:GetBucketPublicAccessBlock',
+  's3:PutPublicAccessBlock': 's3:PutBucketPublicAccessBlock',
+  's3:DeletePublicAccessBlock': 's3:PutBucketPublicAccessBlock',
 };
 
 /** Operations every principal may call whatever its policies say (AWS: GetCallerIdentity needs no permission). */

@@ -10,7 +10,7 @@ const PAGED: Record<string, { input: string; output: string; operations: string[
   ec2: {
     input: 'NextToken',
     output: 'nextToken',
-    operations: ['DescribeImages', 'DescribeInstances', 'DescribeInstanceStatus', 'DescribeSecurityGroups', 'DescribeSnapshots', 'DescribeVolumes'],
+    operations: ['DescribeImages', 'DescribeInstances', 'DescribeInstanceStatus', 'DescribeSecurityGroups', 'DescribeSnapshots', 'DescribeSubnets', 'DescribeVolumes', 'DescribeVpcs'],
   },
   rds: { input: 'Marker', output: 'Marker', operations: ['DescribeDBClusters', 'DescribeDBInstances', 'DescribeDBSnapshots'] },
   ssm: { input: 'NextToken', output: 'NextToken', operations: ['DescribeOpsItems', 'DescribeParameters', 'GetParametersByPath', 'ListDocuments'] },

@@ -9,6 +9,7 @@ import type { Store } from '../store.js';
 import { encryptionOf } from './ec2-ebs-encryption.js';
 import { DEFAULT_METADATA_OPTIONS, metadataOptionsOf } from './ec2-metadata-options.js';
 import { defaultVpc, launchGroups } from './ec2-security-groups.js';
+import { defaultSubnetId } from './ec2-vpcs.js';
 import type { RequestContext } from './types.js';
 import { parseDescribeRequest, scanPage, type DescribeShape } from './ec2-describe.js';
 import { armInstance, checkInstanceType, INSTANCE_RUNNING_DELAY_MS, publishInstanceState } from './ec2-instance-lifecycle.js';
@@ -97,7 +98,8 @@ export function runInstances(input: QueryTree, ctx: RequestContext): Record<stri
   const placement = treeList(input, 'Placement')[0];
   const availabilityZone = (placement && optionalString(placement, 'AvailabilityZone')) ?? `${ctx.region}a`;
   checkAvailabilityZone(ctx.region, availabilityZone);
-  const subnetId = optionalString(input, 'SubnetId') ?? randomId('subnet-');
+  // Without SubnetId an instance goes to the default subnet of its zone.
+  const subnetId = optionalString(input, 'SubnetId') ?? defaultSubnetId(state, ctx.region, availabilityZone);
   const keyName = optionalString(input, 'KeyName');
   const securityGroupIds = launchGroups(state, input).map((g) => g.groupId);
   const metadataOptions = metadataOptionsOf(treeList(input, 'MetadataOptions')[0], DEFAULT_METADATA_OPTIONS);
@@ -156,7 +158,7 @@ export function newInstance(
     amiLaunchIndex: spec.amiLaunchIndex ?? 0,
     architecture: image?.architecture ?? 'x86_64',
     privateIpAddress: randomPrivateIp(),
-    subnetId: spec.subnetId ?? randomId('subnet-'),
+    subnetId: spec.subnetId ?? defaultSubnetId(state, region, spec.availabilityZone ?? `${region}a`),
     vpcId: defaultVpc(state).vpcId,
     securityGroupIds: spec.securityGroupIds ?? [defaultVpc(state).defaultGroup.groupId],
     networkInterfaceId: randomId('eni-'),

@@ -7,6 +7,7 @@ import type { QueryTree, QueryValue } from '../protocols/query.js';
 import { list, optionalBool, optionalString, requiredString } from '../protocols/query.js';
 import { dictionary, type Store } from '../store.js';
 import type { SecurityGroupRecord } from './ec2-security-groups.js';
+import type { SubnetRecord } from './ec2-vpcs.js';
 import type { Tag } from './filters.js';
 
 export const EC2_SERVICE = 'ec2';
@@ -187,6 +188,8 @@ export interface Ec2State {
   snapshots: Record<string, SnapshotRecord>;
   /** The account's default VPC in the region, made on first launch. */
   defaultVpcId?: string;
+  /** The default VPC's subnets by id (ec2-vpcs.ts), made with it; absent in state written before they were emulated. */
+  subnets?: Record<string, SubnetRecord>;
   /** VPC security groups by id (ec2-security-groups.ts); absent in state written before they were emulated. */
   securityGroups?: Record<string, SecurityGroupRecord>;
   /** EBS encryption by default (EnableEbsEncryptionByDefault): new volumes and snapshot copies are encrypted. */

@@ -44,6 +44,7 @@ import {
   revokeSecurityGroupEgress,
   revokeSecurityGroupIngress,
 } from './ec2-security-groups.js';
+import { checkSubnetId, describeSubnets, describeVpcs, modifySubnetAttribute, subnetNotFound } from './ec2-vpcs.js';
 import { armPendingSnapshots, copySnapshot, createSnapshot, deleteSnapshot, describeSnapshotAttribute, describeSnapshots, modifySnapshotAttribute } from './ec2-snapshots.js';
 import {
   disableEbsEncryptionByDefault,
@@ -92,6 +93,7 @@ const RESOURCE_KINDS: { prefix: string; check: (id: string) => void; records: (s
   { prefix: 'i-', check: checkInstanceId, records: (s) => s.instances, notFound: instancesNotFound },
   { prefix: 'vol-', check: checkVolumeId, records: (s) => s.volumes, notFound: volumesNotFound },
   { prefix: 'snap-', check: checkSnapshotId, records: (s) => s.snapshots, notFound: snapshotsNotFound },
+  { prefix: 'subnet-', check: checkSubnetId, records: (s) => s.subnets ?? {}, notFound: subnetNotFound },
 ];
 
 /** The tags of each resource id, checked (all of them) before anything changes. */
@@ -172,6 +174,9 @@ export const ec2: ServiceDefinition = {
     RevokeSecurityGroupIngress: withDryRun(revokeSecurityGroupIngress),
     RevokeSecurityGroupEgress: withDryRun(revokeSecurityGroupEgress),
     DeleteSecurityGroup: withDryRun(deleteSecurityGroup),
+    DescribeVpcs: withDryRun(describeVpcs),
+    DescribeSubnets: withDryRun(describeSubnets),
+    ModifySubnetAttribute: withDryRun(modifySubnetAttribute),
     GetEbsEncryptionByDefault: withDryRun(getEbsEncryptionByDefault),
     EnableEbsEncryptionByDefault: withDryRun(enableEbsEncryptionByDefault),
     DisableEbsEncryptionByDefault: withDryRun(disableEbsEncryptionByDefault),

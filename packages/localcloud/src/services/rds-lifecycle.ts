@@ -134,8 +134,10 @@ function completeTransition(rt: Runtime, account: string, region: string, instan
       const classChanged = instance.pendingInstanceClass !== undefined;
       if (instance.pendingInstanceClass) instance.instanceClass = instance.pendingInstanceClass;
       if (instance.pendingMultiAZ !== undefined) instance.multiAZ = instance.pendingMultiAZ;
+      if (instance.pendingBackupRetentionPeriod !== undefined) instance.backupRetentionPeriod = instance.pendingBackupRetentionPeriod;
       delete instance.pendingInstanceClass;
       delete instance.pendingMultiAZ;
+      delete instance.pendingBackupRetentionPeriod;
       if (classChanged) publishRdsEvent(rt, account, region, instance, 'classChanged', at);
       return;
     }

@@ -31,6 +31,14 @@ export interface DbInstanceRecord {
   pendingInstanceClass?: string;
   /** A Multi-AZ change not applied yet (PendingModifiedValues.MultiAZ). */
   pendingMultiAZ?: boolean;
+  /** A backup retention change between 0 and non-zero not applied yet (PendingModifiedValues.BackupRetentionPeriod). */
+  pendingBackupRetentionPeriod?: number;
+  /** Days automated backups are kept, 0 (none) to 35; absent in records written before it was emulated: RDS's default 1. */
+  backupRetentionPeriod?: number;
+  /** `hh24:mi-hh24:mi` UTC; absent: the default below. */
+  preferredBackupWindow?: string;
+  /** Whether snapshots of the instance take its tags; absent: false. */
+  copyTagsToSnapshot?: boolean;
   /** Whether the current `modifying` applies the pending class and Multi-AZ change (ApplyImmediately), or only PubliclyAccessible. */
   applyPendingOnModified?: boolean;
   allocatedStorage: number;
@@ -229,6 +237,31 @@ export function wireFilters(input: QueryTree): { name: string; values: string[] 
   });
 }
 
+/** Every instance's weekly maintenance window here (RDS picks one at random per region). */
+export const MAINTENANCE_WINDOW = 'sun:05:00-sun:05:30';
+export const DEFAULT_BACKUP_WINDOW = '03:00-03:30';
+export const DEFAULT_BACKUP_RETENTION_DAYS = 1;
+
+/**
+ * Checks a PreferredBackupWindow as the RDS API reference states it: `hh24:mi-hh24:mi` in UTC, at least 30
+ * minutes, not overlapping the maintenance window (a daily window meets the weekly one on its day).
+ *
+ * @example
+ * checkBackupWindow('22:00-22:30'); // ok; '22:00-22:10' throws InvalidParameterValue
+ */
+export function checkBackupWindow(window: string): void {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(window);
+  if (!m) throw invalidParameter(`The backup window must be in the format hh24:mi-hh24:mi: ${window}`);
+  const start = Number(m[1]) * 60 + Number(m[2]);
+  let end = Number(m[3]) * 60 + Number(m[4]);
+  if (end <= start) end += 24 * 60;
+  if (end - start < 30) throw invalidParameter('The backup window must be at least 30 minutes.');
+  if (end - start > 24 * 60) throw invalidParameter('The backup window must be at most 24 hours.');
+  const [mStart, mEnd] = [5 * 60, 5 * 60 + 30];
+  const overlaps = [0, 24 * 60].some((shift) => start < mEnd + shift && mStart + shift < end);
+  if (overlaps) throw invalidParameter('The backup window and maintenance window must not overlap.');
+}
+
 /** The standby's zone of a Multi-AZ instance: the next zone letter of the region (us-east-1a -> us-east-1b). */
 export function secondaryZone(zone: string): string {
   const letter = zone.at(-1) === 'a' ? 'b' : 'a';
@@ -252,8 +285,8 @@ export function dbInstanceXml(i: DbInstanceRecord, state: RdsState, account: str
     Endpoint: endpoint,
     AllocatedStorage: i.allocatedStorage,
     InstanceCreateTime: i.createTime,
-    PreferredBackupWindow: '03:00-03:30',
-    BackupRetentionPeriod: 1,
+    PreferredBackupWindow: i.preferredBackupWindow ?? DEFAULT_BACKUP_WINDOW,
+    BackupRetentionPeriod: i.backupRetentionPeriod ?? DEFAULT_BACKUP_RETENTION_DAYS,
     DBSecurityGroups: new XmlList('DBSecurityGroup', []),
     VpcSecurityGroups: new XmlList('VpcSecurityGroupMembership', []),
     DBParameterGroups: new XmlList('DBParameterGroup', [
@@ -262,10 +295,11 @@ export function dbInstanceXml(i: DbInstanceRecord, state: RdsState, account: str
     AvailabilityZone: i.availabilityZone,
     // A Multi-AZ instance's standby is in another zone of the region.
     ...(i.multiAZ ? { SecondaryAvailabilityZone: secondaryZone(i.availabilityZone) } : {}),
-    PreferredMaintenanceWindow: 'sun:05:00-sun:05:30',
+    PreferredMaintenanceWindow: MAINTENANCE_WINDOW,
     PendingModifiedValues: {
       ...(i.pendingInstanceClass ? { DBInstanceClass: i.pendingInstanceClass } : {}),
       ...(i.pendingMultiAZ !== undefined ? { MultiAZ: i.pendingMultiAZ } : {}),
+      ...(i.pendingBackupRetentionPeriod !== undefined ? { BackupRetentionPeriod: i.pendingBackupRetentionPeriod } : {}),
     },
     MultiAZ: i.multiAZ,
     EngineVersion: i.engineVersion,
@@ -279,7 +313,7 @@ export function dbInstanceXml(i: DbInstanceRecord, state: RdsState, account: str
     StorageEncrypted: i.storageEncrypted,
     DbiResourceId: i.resourceId,
     CACertificateIdentifier: 'rds-ca-rsa2048-g1',
-    CopyTagsToSnapshot: false,
+    CopyTagsToSnapshot: i.copyTagsToSnapshot ?? false,
     MonitoringInterval: 0,
     DBInstanceArn: dbInstanceArn(region, account, i.identifier),
     IAMDatabaseAuthenticationEnabled: false,

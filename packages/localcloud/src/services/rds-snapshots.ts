@@ -68,7 +68,8 @@ function snapshotsOf(state: RdsState): Record<string, DbSnapshotRecord> {
 
 /**
  * Takes a manual snapshot of an instance, `creating` until DB_SNAPSHOT_AVAILABLE_DELAY_MS have passed. Throws
- * DBSnapshotAlreadyExists for an identifier in use; the caller has checked the instance's status.
+ * DBSnapshotAlreadyExists for an identifier in use; the caller has checked the instance's status. An instance with
+ * CopyTagsToSnapshot gives a snapshot taken without tags of its own the instance's tags.
  */
 export function takeSnapshot(rt: Runtime, account: string, region: string, state: RdsState, instance: DbInstanceRecord, identifier: string, tags: DbSnapshotRecord['tags']): DbSnapshotRecord {
   const snapshots = snapshotsOf(state);
@@ -91,7 +92,7 @@ export function takeSnapshot(rt: Runtime, account: string, region: string, state
     availableAt: now + DB_SNAPSHOT_AVAILABLE_DELAY_MS,
     createTime: new Date(now).toISOString(),
     restoreAccounts: [],
-    tags,
+    tags: tags.length === 0 && instance.copyTagsToSnapshot ? instance.tags.map((t) => ({ ...t })) : tags,
   };
   snapshots[identifier] = snapshot;
   armDbSnapshot(rt, account, region, snapshot);

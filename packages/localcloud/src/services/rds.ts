@@ -22,11 +22,13 @@ import {
 } from './rds-snapshots.js';
 import { armAllDbInstances, AUTO_START_AFTER_MS, beginTransition, publishRdsEvent } from './rds-lifecycle.js';
 import {
+  checkBackupWindow,
   checkIdentifier,
   checkInstanceClass,
   checkTags,
   dbInstanceNotFound,
   dbInstanceXml,
+  DEFAULT_BACKUP_RETENTION_DAYS,
   ENGINES,
   identifierOf,
   invalidCombination,
@@ -196,14 +198,27 @@ const stopDBInstance: RdsOperation = (input, ctx) => {
 };
 
 /** What ModifyDBInstance applies here; any other parameter fails (UnsupportedOperation naming it) rather than being dropped unseen. */
-const MODIFIABLE = new Set(['DBInstanceIdentifier', 'DBInstanceClass', 'ApplyImmediately', 'DeletionProtection', 'PubliclyAccessible', 'MultiAZ']);
+const MODIFIABLE = new Set([
+  'DBInstanceIdentifier',
+  'DBInstanceClass',
+  'ApplyImmediately',
+  'DeletionProtection',
+  'PubliclyAccessible',
+  'MultiAZ',
+  'BackupRetentionPeriod',
+  'PreferredBackupWindow',
+  'CopyTagsToSnapshot',
+]);
 
 /**
- * ModifyDBInstance as the RDS API reference describes it: DeletionProtection and PubliclyAccessible apply at once
- * ("Changes to the PubliclyAccessible parameter are applied immediately regardless of the value of the
- * ApplyImmediately parameter"); DBInstanceClass and MultiAZ wait in PendingModifiedValues for the maintenance
- * window (which localcloud does not run) unless ApplyImmediately, which also applies what earlier calls left
- * pending: the instance is then `modifying` until they are applied.
+ * ModifyDBInstance as the RDS API reference describes it: DeletionProtection, CopyTagsToSnapshot and
+ * PreferredBackupWindow apply at once, as does PubliclyAccessible ("Changes to the PubliclyAccessible parameter are
+ * applied immediately regardless of the value of the ApplyImmediately parameter", the instance going `modifying`);
+ * a BackupRetentionPeriod from one non-zero value to another applies at once too. DBInstanceClass, MultiAZ and a
+ * BackupRetentionPeriod change between 0 and non-zero (which turns automated backups on or off) wait in
+ * PendingModifiedValues for the maintenance window (which localcloud does not run) unless ApplyImmediately, which
+ * also applies what earlier calls left pending: the instance is then `modifying` until they are applied.
+ * Every value is checked before anything changes.
  */
 const modifyDBInstance: RdsOperation = (input, ctx) => {
   const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
@@ -217,8 +232,25 @@ const modifyDBInstance: RdsOperation = (input, ctx) => {
   const multiAZ = optionalBool(input, 'MultiAZ');
   const publiclyAccessible = optionalBool(input, 'PubliclyAccessible');
   const deletionProtection = optionalBool(input, 'DeletionProtection');
+  const copyTagsToSnapshot = optionalBool(input, 'CopyTagsToSnapshot');
+  const applyImmediately = optionalBool(input, 'ApplyImmediately') === true;
+  const retention = optionalInt(input, 'BackupRetentionPeriod');
+  if (retention !== undefined && (retention < 0 || retention > 35)) {
+    throw invalidParameter(`Invalid backup retention period: ${retention}. The backup retention period must be between 0 and 35 days.`);
+  }
+  const backupWindow = optionalString(input, 'PreferredBackupWindow');
+  if (backupWindow !== undefined) checkBackupWindow(backupWindow);
 
   if (deletionProtection !== undefined) instance.deletionProtection = deletionProtection;
+  if (copyTagsToSnapshot !== undefined) instance.copyTagsToSnapshot = copyTagsToSnapshot;
+  if (backupWindow !== undefined) instance.preferredBackupWindow = backupWindow;
+  if (retention !== undefined) {
+    const current = instance.backupRetentionPeriod ?? DEFAULT_BACKUP_RETENTION_DAYS;
+    delete instance.pendingBackupRetentionPeriod;
+    // Turning automated backups on or off is an outage RDS schedules; from one non-zero period to another is not.
+    if (current !== 0 && retention !== 0) instance.backupRetentionPeriod = retention;
+    else if (retention !== current) instance.pendingBackupRetentionPeriod = retention;
+  }
   const newClass = requestedClass !== undefined && requestedClass !== instance.instanceClass ? requestedClass : undefined;
   if (newClass) instance.pendingInstanceClass = newClass;
   if (multiAZ !== undefined) {
@@ -227,7 +259,8 @@ const modifyDBInstance: RdsOperation = (input, ctx) => {
   }
   const publicChange = publiclyAccessible !== undefined && publiclyAccessible !== instance.publiclyAccessible;
   if (publicChange) instance.publiclyAccessible = publiclyAccessible;
-  const applyPending = optionalBool(input, 'ApplyImmediately') === true && (instance.pendingInstanceClass !== undefined || instance.pendingMultiAZ !== undefined);
+  const pending = instance.pendingInstanceClass !== undefined || instance.pendingMultiAZ !== undefined || instance.pendingBackupRetentionPeriod !== undefined;
+  const applyPending = applyImmediately && pending;
   if (applyPending || publicChange) {
     // What is pending for the maintenance window is applied when `modifying` ends only if ApplyImmediately asked.
     instance.applyPendingOnModified = applyPending;
@@ -301,6 +334,12 @@ export interface DbInstanceSeed {
   stoppedAt?: string;
   /** ISO-8601; default `now`. */
   createTime?: string;
+  /** Default false. */
+  publiclyAccessible?: boolean;
+  /** Days, 0 (automated backups off) to 35; default 1, as RDS's. */
+  backupRetentionPeriod?: number;
+  /** Default false. */
+  copyTagsToSnapshot?: boolean;
 }
 
 /**
@@ -320,6 +359,8 @@ export function seedDbInstances(store: Store, account: string, region: string, n
     const stoppedAt = spec.stoppedAt === undefined ? now : Date.parse(spec.stoppedAt);
     if (Number.isNaN(stoppedAt)) throw new RangeError(`DB instance ${identifier}: stoppedAt is not an ISO-8601 time`);
     const tags = Array.isArray(spec.tags) ? spec.tags : Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+    const retention = spec.backupRetentionPeriod ?? DEFAULT_BACKUP_RETENTION_DAYS;
+    if (!Number.isInteger(retention) || retention < 0 || retention > 35) throw new RangeError(`DB instance ${identifier}: backupRetentionPeriod must be an integer from 0 to 35`);
     state.instances[identifier] = {
       identifier,
       resourceId: newResourceId(),
@@ -334,9 +375,11 @@ export function seedDbInstances(store: Store, account: string, region: string, n
       port: engine.port,
       availabilityZone: `${region}a`,
       multiAZ: false,
-      publiclyAccessible: false,
+      publiclyAccessible: spec.publiclyAccessible ?? false,
       storageEncrypted: false,
       deletionProtection: false,
+      backupRetentionPeriod: retention,
+      copyTagsToSnapshot: spec.copyTagsToSnapshot ?? false,
       createTime: spec.createTime ?? new Date(now).toISOString(),
       tags: checkTags(tags.map((t) => ({ Key: t.Key, Value: t.Value }))),
     };

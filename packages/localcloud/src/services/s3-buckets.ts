@@ -25,6 +25,18 @@ export interface BucketRecord {
   mfaDelete?: 'Enabled' | 'Disabled';
   /** Absent means S3's default since January 2023: SSE-S3 (AES256) without a bucket key. */
   encryption?: BucketEncryption;
+  /** Absent until PutPublicAccessBlock: S3 then answers NoSuchPublicAccessBlockConfiguration. */
+  publicAccessBlock?: PublicAccessBlock;
+  /** The bucket policy's JSON text as put (S3 answers it as stored); absent when none. */
+  policy?: string;
+}
+
+/** A bucket's PublicAccessBlock configuration: each setting false unless put true. */
+export interface PublicAccessBlock {
+  BlockPublicAcls: boolean;
+  IgnorePublicAcls: boolean;
+  BlockPublicPolicy: boolean;
+  RestrictPublicBuckets: boolean;
 }
 
 /** Plain JSON, persisted by the store: the buckets whose region this is. */

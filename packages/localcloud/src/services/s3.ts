@@ -1,6 +1,6 @@
 /**
- * S3 (restXml, path-style addressing: `/bucket`, `/bucket?versioning`): buckets with their versioning and
- * default encryption configuration. Objects are not emulated; a request on `/bucket/key` or on another
+ * S3 (restXml, path-style addressing: `/bucket`, `/bucket?versioning`): buckets with their versioning, default
+ * encryption, bucket policy and bucket-level Block Public Access configuration. Objects are not emulated; a request on `/bucket/key` or on another
  * subresource answers NotImplemented from the server.
  *
  * Bucket names are global while each bucket lives in one region: a bucket request signed for another region is
@@ -22,6 +22,7 @@ import {
   type LocatedBucket,
   type SseAlgorithm,
 } from './s3-buckets.js';
+import { checkBucketPolicy, isPublicPolicy, readPublicAccessBlock } from './s3-policy.js';
 import { childrenNamed, childText, malformedXml, parseXml, s3Document } from './s3-xml.js';
 import type { RequestContext, RestRequest, RestResponse, ServiceDefinition } from './types.js';
 
@@ -42,7 +43,7 @@ function restOperation(request: RestRequest): string | undefined {
   const { method, path, query } = request;
   if (path === '/' || path === '') return method === 'GET' ? 'ListBuckets' : undefined;
   if (bucketOf(path) === undefined) return undefined;
-  const sub = ['versioning', 'encryption', 'location'].find((s) => query.has(s));
+  const sub = ['versioning', 'encryption', 'location', 'publicAccessBlock', 'policyStatus', 'policy'].find((s) => query.has(s));
   // Any other subresource (?tagging, ?policy, ?list-type=2 …) is not emulated.
   const others = [...query.keys()].filter((k) => k !== sub && k !== 'x-id');
   if (others.length > 0) return undefined;
@@ -65,6 +66,20 @@ function restOperation(request: RestRequest): string | undefined {
       return 'DeleteBucketEncryption';
     case 'GET location':
       return 'GetBucketLocation';
+    case 'GET publicAccessBlock':
+      return 'GetPublicAccessBlock';
+    case 'PUT publicAccessBlock':
+      return 'PutPublicAccessBlock';
+    case 'DELETE publicAccessBlock':
+      return 'DeletePublicAccessBlock';
+    case 'GET policy':
+      return 'GetBucketPolicy';
+    case 'PUT policy':
+      return 'PutBucketPolicy';
+    case 'DELETE policy':
+      return 'DeleteBucketPolicy';
+    case 'GET policyStatus':
+      return 'GetBucketPolicyStatus';
     default:
       return undefined;
   }
@@ -88,6 +103,9 @@ function ownBucket(request: RestRequest, ctx: RequestContext, anyRegion = false)
   const located = findBucket(ctx.store, name);
   if (!located) throw noSuchBucket();
   if (located.account !== ctx.account) throw new AwsError('AccessDenied', 'Access Denied', 403);
+  // `ExpectedBucketOwner`: a bucket of another owner than the caller expects is refused.
+  const expected = request.headers['x-amz-expected-bucket-owner'];
+  if (expected !== undefined && expected !== located.account) throw new AwsError('AccessDenied', 'Access Denied', 403);
   if (!anyRegion && located.region !== ctx.region) {
     const headers = { 'x-amz-bucket-region': located.region };
     if (request.method === 'HEAD') return { status: 301, headers };
@@ -212,8 +230,9 @@ const putBucketVersioning = onBucket(({ bucket }, request) => {
     throw new AwsError('IllegalVersioningConfigurationException', 'The versioning configuration specified in the request is invalid.');
   }
   if (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled') throw malformedXml();
-  // Configuring MFA delete, or versioning a bucket that has it, takes the MFA device's code.
-  if ((mfaDelete !== undefined || bucket.mfaDelete === 'Enabled') && !hasMfa(request)) {
+  // Enabling MFA delete, or changing the versioning of a bucket that has it, takes the MFA device's code.
+  // `MfaDelete: Disabled` on a bucket without MFA delete changes nothing, and S3 takes it without a code.
+  if ((mfaDelete === 'Enabled' || bucket.mfaDelete === 'Enabled') && !hasMfa(request)) {
     throw new AwsError('AccessDenied', 'Mfa Authentication must be used for this request', 403);
   }
   if (status) bucket.versioning = status;
@@ -262,6 +281,48 @@ const deleteBucketEncryption = onBucket(({ bucket }) => {
   return { status: 204 };
 });
 
+const getPublicAccessBlock = onBucket(({ bucket }) => {
+  if (!bucket.publicAccessBlock) {
+    throw new AwsError('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found', 404);
+  }
+  return { body: s3Document('PublicAccessBlockConfiguration', { ...bucket.publicAccessBlock }) };
+});
+
+const putPublicAccessBlock = onBucket(({ bucket }, request) => {
+  bucket.publicAccessBlock = readPublicAccessBlock(parseXml(request.body));
+  return {};
+});
+
+const deletePublicAccessBlock = onBucket(({ bucket }) => {
+  delete bucket.publicAccessBlock;
+  return { status: 204 };
+});
+
+const noSuchBucketPolicy = () => new AwsError('NoSuchBucketPolicy', 'The bucket policy does not exist', 404);
+
+const getBucketPolicy = onBucket(({ bucket }) => {
+  if (bucket.policy === undefined) throw noSuchBucketPolicy();
+  return { headers: { 'content-type': 'application/json' }, body: bucket.policy };
+});
+
+const putBucketPolicy = onBucket(({ bucket }, request) => {
+  checkBucketPolicy(request.body, bucket.name);
+  // Block Public Access refuses a policy that would make the bucket public.
+  if (bucket.publicAccessBlock?.BlockPublicPolicy && isPublicPolicy(request.body)) throw new AwsError('AccessDenied', 'Access Denied', 403);
+  bucket.policy = request.body;
+  return { status: 204 };
+});
+
+const deleteBucketPolicy = onBucket(({ bucket }) => {
+  delete bucket.policy;
+  return { status: 204 };
+});
+
+const getBucketPolicyStatus = onBucket(({ bucket }) => {
+  if (bucket.policy === undefined) throw noSuchBucketPolicy();
+  return { body: s3Document('PolicyStatus', { IsPublic: isPublicPolicy(bucket.policy) }) };
+});
+
 export const s3: ServiceDefinition = {
   name: 's3',
   protocol: 'rest-xml',
@@ -278,5 +339,12 @@ export const s3: ServiceDefinition = {
     GetBucketEncryption: getBucketEncryption,
     PutBucketEncryption: putBucketEncryption,
     DeleteBucketEncryption: deleteBucketEncryption,
+    GetPublicAccessBlock: getPublicAccessBlock,
+    PutPublicAccessBlock: putPublicAccessBlock,
+    DeletePublicAccessBlock: deletePublicAccessBlock,
+    GetBucketPolicy: getBucketPolicy,
+    PutBucketPolicy: putBucketPolicy,
+    DeleteBucketPolicy: deleteBucketPolicy,
+    GetBucketPolicyStatus: getBucketPolicyStatus,
   },
 };

@@ -86,6 +86,84 @@ const SETTABLE_ATTRIBUTES = [
   'FifoThroughputScope',
 ];
 
+/**
+ * The attributes SetTopicAttributes changes (SNS API reference, SetTopicAttributes): the topic's own, and the
+ * delivery status logging ones. FifoTopic is fixed at creation; ContentBasedDeduplication is FIFO topics' only.
+ */
+const CHANGEABLE_ATTRIBUTES = [
+  'DeliveryPolicy',
+  'DisplayName',
+  'Policy',
+  'SignatureVersion',
+  'TracingConfig',
+  'KmsMasterKeyId',
+  'ContentBasedDeduplication',
+  'ArchivePolicy',
+  'FifoThroughputScope',
+  ...['Application', 'Firehose', 'HTTP', 'Lambda', 'SQS'].flatMap((p) => [`${p}SuccessFeedbackRoleArn`, `${p}SuccessFeedbackSampleRate`, `${p}FailureFeedbackRoleArn`]),
+];
+
+/** Attributes that an empty value removes, so that GetTopicAttributes answers SNS's default (or nothing) again. */
+const CLEARABLE_ATTRIBUTES = ['DisplayName', 'KmsMasterKeyId', 'DeliveryPolicy', 'ArchivePolicy'];
+
+/** A KMS key as SNS takes it: key id, alias name, or the ARN of either. */
+const KMS_KEY = /^(?:alias\/[A-Za-z0-9/_-]{1,250}|(?:mrk-)?[0-9a-f-]{32,36}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/(?:mrk-)?[0-9a-f-]{32,36}|alias\/[A-Za-z0-9/_-]{1,250}))$/;
+
+/**
+ * Applies one SetTopicAttributes change to a topic after checking it; throws InvalidParameter (naming the
+ * attribute) and changes nothing when the name or value is not one SNS takes.
+ *
+ * @example
+ * setTopicAttribute(topic, 'KmsMasterKeyId', 'alias/aws/sns');
+ */
+export function setTopicAttribute(topic: TopicRecord, name: string, value: string): void {
+  if (!CHANGEABLE_ATTRIBUTES.includes(name)) throw invalidParameter('AttributeName');
+  if (value === '' && CLEARABLE_ATTRIBUTES.includes(name)) {
+    delete topic.attributes[name];
+    return;
+  }
+  const bad = () => invalidParameter(`${name}: Invalid value [${value}]`);
+  if (name === 'KmsMasterKeyId' && !KMS_KEY.test(value)) throw bad();
+  if (name === 'ContentBasedDeduplication' && topic.attributes.FifoTopic !== 'true') {
+    throw invalidParameter('ContentBasedDeduplication Reason: Content-based deduplication can only be set for FIFO topics');
+  }
+  if (name === 'FifoThroughputScope' && (topic.attributes.FifoTopic !== 'true' || (value !== 'Topic' && value !== 'MessageGroup'))) throw bad();
+  if (/SampleRate$/.test(name) && !(/^\d{1,3}$/.test(value) && Number(value) <= 100)) throw bad();
+  if (/RoleArn$/.test(name) && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(value)) throw bad();
+  if (name === 'Policy' && !isPolicyDocument(value)) throw bad();
+  if (name === 'DeliveryPolicy' && !isJsonObject(value)) throw bad();
+  checkTopicAttributes({ ...(SETTABLE_ATTRIBUTES.includes(name) ? { [name]: value } : {}), ...(name === 'ContentBasedDeduplication' ? { FifoTopic: 'true' } : {}) });
+  topic.attributes[name] = value;
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
+/** A policy document: a JSON object with a non-empty Statement. */
+function isPolicyDocument(text: string): boolean {
+  if (!isJsonObject(text)) return false;
+  const statement = (JSON.parse(text) as { Statement?: unknown }).Statement;
+  return Array.isArray(statement) ? statement.length > 0 : typeof statement === 'object' && statement !== null;
+}
+
+/** SNS's EffectiveDeliveryPolicy: the topic's DeliveryPolicy laid over the default, object by object. */
+function effectiveDeliveryPolicy(deliveryPolicy: string | undefined): string {
+  if (deliveryPolicy === undefined) return DEFAULT_DELIVERY_POLICY;
+  const merge = (base: unknown, over: unknown): unknown => {
+    if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) return over;
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over)) out[k] = k in out ? merge(out[k], v) : v;
+    return out;
+  };
+  return JSON.stringify(merge(JSON.parse(DEFAULT_DELIVERY_POLICY), JSON.parse(deliveryPolicy)));
+}
+
 /** Checks a topic name against SNS's rules: letters, digits, `-` and `_`, up to 256 characters, `.fifo` for FIFO. */
 export function checkTopicName(name: string, fifo: boolean): void {
   if (fifo) {
@@ -134,7 +212,10 @@ export function checkTags(tags: Tag[]): Tag[] {
   return tags;
 }
 
-/** What GetTopicAttributes answers: SNS's computed attributes, its defaults, then those set at creation. */
+/**
+ * What GetTopicAttributes answers: SNS's computed attributes, its defaults, then those set at creation or by
+ * SetTopicAttributes (KmsMasterKeyId, DeliveryPolicy … only once set).
+ */
 export function topicAttributes(topic: TopicRecord, account: string): Record<string, string> {
   return {
     TopicArn: topic.arn,
@@ -144,7 +225,7 @@ export function topicAttributes(topic: TopicRecord, account: string): Record<str
     SubscriptionsConfirmed: '0',
     SubscriptionsPending: '0',
     SubscriptionsDeleted: '0',
-    EffectiveDeliveryPolicy: DEFAULT_DELIVERY_POLICY,
+    EffectiveDeliveryPolicy: effectiveDeliveryPolicy(topic.attributes.DeliveryPolicy),
     ...topic.attributes,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * SNS (query protocol, XML answers): topics (standard and FIFO) and Publish. Subscriptions are not emulated:
+ * SNS (query protocol, XML answers): topics (standard and FIFO) with their attributes, and Publish. Subscriptions are not emulated:
  * published messages are kept instead (`publishedMessages`, served by the control API) so that a developer can
  * see what the backend sent.
  */
@@ -17,6 +17,7 @@ import {
   invalidParameter,
   MAX_KEPT_MESSAGES,
   optionalString,
+  setTopicAttribute,
   snsState,
   SNS_SERVICE,
   topicArn,
@@ -75,6 +76,15 @@ const listTopics: SnsOperation = (input, ctx) => {
 const getTopicAttributes: SnsOperation = (input, ctx) => {
   const topic = topicByArn(snsState(ctx.store, ctx.account, ctx.region), ctx.account, ctx.region, optionalString(input, 'TopicArn') ?? '');
   return { Attributes: new XmlList('entry', Object.entries(topicAttributes(topic, ctx.account)).map(([key, value]) => ({ key, value }))) };
+};
+
+/** SetTopicAttributes: one attribute per call; an empty or absent AttributeValue clears the ones that can be cleared. */
+const setTopicAttributes: SnsOperation = (input, ctx) => {
+  const topic = topicByArn(snsState(ctx.store, ctx.account, ctx.region), ctx.account, ctx.region, optionalString(input, 'TopicArn') ?? '');
+  const name = optionalString(input, 'AttributeName');
+  if (!name) throw invalidParameter('AttributeName');
+  setTopicAttribute(topic, name, optionalString(input, 'AttributeValue') ?? '');
+  return {};
 };
 
 const deleteTopic: SnsOperation = (input, ctx) => {
@@ -184,6 +194,7 @@ export const sns: ServiceDefinition = {
     CreateTopic: createTopic,
     ListTopics: listTopics,
     GetTopicAttributes: getTopicAttributes,
+    SetTopicAttributes: setTopicAttributes,
     DeleteTopic: deleteTopic,
     Publish: publish,
   },

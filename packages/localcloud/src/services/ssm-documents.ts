@@ -57,6 +57,8 @@ export interface DocumentRecord {
   tags: Tag[];
   /** Oldest first; the last one is $LATEST. */
   versions: DocumentVersionRecord[];
+  /** ModifyDocumentPermission's sharing: account ids, or `all` (public), each with the version shared. */
+  sharedWith?: { accountId: string; version: string }[];
 }
 
 /** Plain JSON, persisted by the store. */
@@ -78,7 +80,7 @@ function nameOf(raw: string | undefined): string {
 const notFound = (name: string) => new AwsError('InvalidDocument', `The specified document does not exist: ${name}.`);
 
 /** The document a request names; Amazon's documents too unless `ownOnly`, which answers InvalidDocumentOperation for them. */
-function findDocument(store: Store, account: string, region: string, raw: string | undefined, ownOnly = false): DocumentRecord {
+export function findDocument(store: Store, account: string, region: string, raw: string | undefined, ownOnly = false): DocumentRecord {
   const name = nameOf(raw);
   const doc = documentsState(store, account, region).documents[name];
   if (!doc) throw notFound(name);

@@ -3,7 +3,8 @@
  * `aws:ec2:image` checked against the emulated EC2 images), `Parameter Store Change` events, and policies that act
  * on the virtual clock (ssm-policies.ts). The rest of SSM comes from its own modules: tags (ssm-tags.ts), OpsCenter
  * (ssm-opsitems.ts), hybrid activations (ssm-activations.ts), managed nodes (ssm-managed-nodes.ts), Run Command with its
- * simulated agent and patch states (ssm-commands.ts) and documents (ssm-documents.ts).
+ * simulated agent and patch states (ssm-commands.ts), documents (ssm-documents.ts) and their sharing
+ * (ssm-document-permissions.ts), and service settings (ssm-service-settings.ts).
  */
 import { AwsError, validation } from '../errors.js';
 import type { Store } from '../store.js';
@@ -11,11 +12,13 @@ import { findImage, IMAGE_ID } from './ec2-model.js';
 import { pageAfter, upsertTags, type Tag } from './filters.js';
 import { activationOperations } from './ssm-activations.js';
 import { armAllCommands, commandOperations } from './ssm-commands.js';
+import { documentPermissionOperations } from './ssm-document-permissions.js';
 import { documentOperations } from './ssm-documents.js';
 import { opsItemOperations } from './ssm-opsitems.js';
 import { managedNodeOperations } from './ssm-managed-nodes.js';
 import { invalidNextToken, maxResults } from './ssm-paging.js';
 import { armAllPolicies, armParameterPolicies } from './ssm-policies.js';
+import { serviceSettingOperations } from './ssm-service-settings.js';
 import { tagOperations } from './ssm-tags.js';
 import {
   callerArn,
@@ -352,6 +355,8 @@ export const ssm: ServiceDefinition = {
     ...opsItemOperations,
     ...activationOperations,
     ...documentOperations,
+    ...documentPermissionOperations,
+    ...serviceSettingOperations,
     ...managedNodeOperations,
     ...commandOperations,
   },
