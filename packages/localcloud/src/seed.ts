@@ -24,7 +24,7 @@ import type { Store } from './store.js';
  *     volumes:     [{ size?, type?, availabilityZone?, tags?, createTime?, attachedTo?: <instance Name tag or id>,
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
- *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt? }]
+ *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt?, publiclyAccessible?, multiAZ? }]
  *     dbClusters:  [{ identifier, engine? (aurora-postgresql | aurora-mysql), deletionProtection?, copyTagsToSnapshot?, tags? }]
  *     buckets:     [{ name, versioning?, encryption?, creationDate? }]
  *     documents:   [{ name, file (relative to the fleet file) | content, format?, owner?, documentType? }]

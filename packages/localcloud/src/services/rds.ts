@@ -301,6 +301,10 @@ export interface DbInstanceSeed {
   stoppedAt?: string;
   /** ISO-8601; default `now`. */
   createTime?: string;
+  /** Default false: a public instance is what AWS's remediation runbooks act on. */
+  publiclyAccessible?: boolean;
+  /** Default false. */
+  multiAZ?: boolean;
 }
 
 /**
@@ -317,6 +321,9 @@ export function seedDbInstances(store: Store, account: string, region: string, n
     const engine = ENGINES[engineName];
     if (!engine) throw new RangeError(`DB instance ${identifier}: engine ${engineName} is not one of ${Object.keys(ENGINES).join(', ')}`);
     const status = spec.status ?? 'available';
+    for (const flag of ['publiclyAccessible', 'multiAZ'] as const) {
+      if (spec[flag] !== undefined && typeof spec[flag] !== 'boolean') throw new RangeError(`DB instance ${identifier}: ${flag} must be true or false`);
+    }
     const stoppedAt = spec.stoppedAt === undefined ? now : Date.parse(spec.stoppedAt);
     if (Number.isNaN(stoppedAt)) throw new RangeError(`DB instance ${identifier}: stoppedAt is not an ISO-8601 time`);
     const tags = Array.isArray(spec.tags) ? spec.tags : Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
@@ -333,8 +340,8 @@ export function seedDbInstances(store: Store, account: string, region: string, n
       masterUsername: spec.masterUsername ?? 'admin',
       port: engine.port,
       availabilityZone: `${region}a`,
-      multiAZ: false,
-      publiclyAccessible: false,
+      multiAZ: spec.multiAZ ?? false,
+      publiclyAccessible: spec.publiclyAccessible ?? false,
       storageEncrypted: false,
       deletionProtection: false,
       createTime: spec.createTime ?? new Date(now).toISOString(),
