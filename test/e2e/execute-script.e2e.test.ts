@@ -13,7 +13,7 @@ import { clientConfig } from '../helpers/localcloud.js';
 // execution's role.
 
 const config = defineConfig({ regions: ['us-east-1'] });
-const documents = ['Team-TagByScript', 'Team-FailingScript', 'Team-SlowScript', 'Team-InvokeEcho'];
+const documents = ['Team-TagByScript', 'Team-FailingScript', 'Team-SlowScript', 'Team-InvokeEcho', 'Team-StopAndWait', 'Team-ExitingScript'];
 config.runbooks.allowedRunbooks = [...config.runbooks.allowedRunbooks, ...documents];
 let stage: Stage;
 let store: DynamoExecutionStore;
@@ -91,13 +91,58 @@ mainSteps:
       LogType: Tail
 `;
 
+const STOP_AND_WAIT = `schemaVersion: '0.3'
+parameters:
+  InstanceId: { type: String }
+mainSteps:
+  - name: stopAndWait
+    action: aws:executeScript
+    timeoutSeconds: 300
+    inputs:
+      Runtime: python3.11
+      Handler: handler
+      InputPayload:
+        InstanceId: '{{ InstanceId }}'
+      Script: |-
+        import boto3
+        from time import sleep
+
+        def handler(events, context):
+            ec2 = boto3.client('ec2')
+            ec2.stop_instances(InstanceIds=[events['InstanceId']])
+            ec2.get_waiter('instance_stopped').wait(InstanceIds=[events['InstanceId']], WaiterConfig={'Delay': 15, 'MaxAttempts': 10})
+            ec2.start_instances(InstanceIds=[events['InstanceId']])
+            state = 'pending'
+            while state != 'running':
+                sleep(5)
+                state = ec2.describe_instances(InstanceIds=[events['InstanceId']])['Reservations'][0]['Instances'][0]['State']['Name']
+            return {'State': state}
+    outputs:
+      - { Name: State, Selector: $.Payload.State, Type: String }
+`;
+
+const EXITING_SCRIPT = `schemaVersion: '0.3'
+mainSteps:
+  - name: remediate
+    action: aws:executeScript
+    inputs:
+      Runtime: python3.11
+      Handler: handler
+      Script: |-
+        def handler(events, context):
+            try:
+                raise KeyError('AccountIds')
+            except Exception as e:
+                exit(f'Failed to describe the document: {str(e)}')
+`;
+
 beforeAll(async () => {
   process.env.RUNBOOK_INLINE_WAIT_MS = '0';
   stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
   stage.cloud.seed({ regions: { 'us-east-1': { images: [{ name: 'base' }], instances: [{ image: 'base', type: 't3.small', tags: { Name: 'scripted' } }] } } });
   stage.cloud.lambda.register({ name: 'team-echo', handler: (event) => Promise.resolve({ echoed: event }) });
   const ssm = new SSMClient(clientConfig(stage.cloud));
-  const contents = [TAG_BY_SCRIPT, FAILING_SCRIPT, SLOW_SCRIPT, INVOKE_ECHO];
+  const contents = [TAG_BY_SCRIPT, FAILING_SCRIPT, SLOW_SCRIPT, INVOKE_ECHO, STOP_AND_WAIT, EXITING_SCRIPT];
   for (const [i, name] of documents.entries()) await ssm.send(new CreateDocumentCommand({ Name: name, DocumentType: 'Automation', DocumentFormat: 'YAML', Content: contents[i] }));
   store = new DynamoExecutionStore(new AwsClients('us-east-1', clientConfig(stage.cloud)), stage.tableName);
   ec2 = new EC2Client(clientConfig(stage.cloud));
@@ -119,7 +164,7 @@ async function run(documentName: string, parameters: Record<string, unknown> = {
   return loaded.execution;
 }
 
-async function scriptedInstance(): Promise<{ InstanceId?: string; Tags?: { Key?: string; Value?: string }[] }> {
+async function scriptedInstance(): Promise<{ InstanceId?: string; State?: { Name?: string }; Tags?: { Key?: string; Value?: string }[] }> {
   const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['scripted'] }] }));
   return out.Reservations![0].Instances![0];
 }
@@ -157,6 +202,28 @@ describe('aws:executeScript on the local stage', () => {
     expect(timedOut.steps[0].failureMessage).toMatch(/^Step timed out after 60 seconds/);
     expect(timedOut.status).toBe('TimedOut');
     expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});
+
+describe('aws:executeScript scripts that wait or exit', () => {
+  it('lets a script wait for an instance to stop and start (a boto3 waiter, a sleep loop) on the virtual clock', async () => {
+    const instance = await scriptedInstance();
+    const started = Date.now();
+
+    const done = await run('Team-StopAndWait', { InstanceId: instance.InstanceId });
+
+    expect(done.status, done.failureMessage ?? JSON.stringify(done.steps)).toBe('Success');
+    expect(done.steps[0].outputs?.State).toBe('running');
+    expect((await scriptedInstance()).State?.Name).toBe('running');
+    // 30 s of stopping and 5 s of pending passed on the virtual clock, not on the wall clock.
+    expect(Date.now() - started).toBeLessThan(35_000);
+  });
+
+  it("fails the step with the message a script gave exit(), not the runtime's exit status", async () => {
+    const failed = await run('Team-ExitingScript');
+
+    expect(failed.status).toBe('Failed');
+    expect(failed.steps[0].failureMessage).toBe("SystemExit: Failed to describe the document: 'AccountIds' (script line 5)");
   });
 });
 

@@ -30,6 +30,30 @@ describe('moving the virtual clock through the control API', () => {
     expect(cloud.clock.offset).toBe(before);
   });
 
+  it('moves forward to {"atLeast": time} running what falls due, never back, without waiting for running invocations', async () => {
+    // Prepare: a function that is running (as a sleeping Python function is while it asks) does not hold the move.
+    cloud = await startTestCloud();
+    const start = cloud.clock.nowMs();
+    const ran: number[] = [];
+    cloud.clock.at(start + 10_000, () => void ran.push(cloud!.clock.nowMs()));
+    let release = () => undefined as void;
+    cloud.lambda.register({ name: 'busy', handler: () => new Promise((resolve) => (release = () => resolve(null))) });
+    const busy = cloud.lambda.invoke('busy', {}, 'test');
+    // Act
+    const ahead = await postClock(cloud.url, { atLeast: new Date(start + 60_000).toISOString() });
+    const behind = await postClock(cloud.url, { atLeast: new Date(start).toISOString() });
+    const bad = await postClock(cloud.url, { atLeast: 'soon' });
+    release();
+    await busy;
+    // Assess
+    expect(ahead.status).toBe(200);
+    expect(Date.parse(((await ahead.json()) as { now: string }).now)).toBeGreaterThanOrEqual(start + 60_000);
+    expect(ran).toEqual([start + 10_000]);
+    expect(Date.parse(((await behind.json()) as { now: string }).now)).toBeGreaterThanOrEqual(start + 60_000);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('atLeast must be an ISO-8601 time');
+  });
+
   it('moves the full maximum when asked for exactly 366 days', async () => {
     // Prepare
     const clock = new VirtualClock(() => 0);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { forgetPython } from '../../packages/localcloud/src/python-runtime.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
 
 // Lambda Invoke through the real SDK client, on in-process Node functions and on Python functions run by the
-// machine's python3 (boto3 pointed at localcloud, sleeps on the function's own virtual clock).
+// machine's python3 (boto3 pointed at localcloud, sleeps on the virtual clock, which they move on).
 
 const codeDirectory = fileURLToPath(new URL('../fixtures/python/echo/', import.meta.url));
 const decoder = new TextDecoder();
@@ -31,6 +32,7 @@ describe('localcloud Lambda API', () => {
       },
     });
     for (const fn of ['echo', 'fail', 'nap', 'whoami']) cloud.registerPython({ name: `py-${fn}`, runtime: 'python3.12', codeDirectory, handler: `app.${fn}`, timeoutSeconds: 30 });
+    cloud.registerPython({ name: 'py-stop-and-wait', runtime: 'python3.12', codeDirectory, handler: 'app.stop_and_wait', timeoutSeconds: 300 });
   });
   afterAll(async () => {
     await cloud.stop();
@@ -89,15 +91,41 @@ describe('localcloud Lambda API', () => {
     expect(log.toString()).not.toContain('line 0 ');
   });
 
-  it('sleeps on the function own virtual clock: a long time.sleep takes no real time, one past the timeout times out', async () => {
+  it('sleeps on the virtual clock (tickMs 0): a long time.sleep takes no real time and moves localcloud on; one past the timeout times out', async () => {
     const started = Date.now();
+    const clockBefore = cloud.clock.nowMs();
     const out = await lambda.send(new InvokeCommand({ FunctionName: 'py-nap', Payload: encode({ seconds: 20 }) }));
     expect(out.FunctionError, decoder.decode(out.Payload)).toBeUndefined();
     expect(payloadOf(out).slept).toBeGreaterThanOrEqual(20);
+    // localcloud's clock reached the time the function woke at: 20 s on, plus the (real) time the calls took.
+    expect(cloud.clock.nowMs() - clockBefore).toBeGreaterThanOrEqual(20_000);
+    expect(cloud.clock.nowMs() - clockBefore).toBeLessThan(20_000 + (Date.now() - started) + 1000);
     const late = await lambda.send(new InvokeCommand({ FunctionName: 'py-nap', Payload: encode({ seconds: 45 }) }));
     expect(late.FunctionError).toBe('Unhandled');
     expect(payloadOf(late).errorMessage).toMatch(/Task timed out after 30\.00 seconds$/);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('lets a function that polls see what happens on the clock while it sleeps: a boto3 waiter and a sleep loop', async () => {
+    // Prepare
+    cloud.seed({ regions: { 'us-east-1': { images: [{ name: 'nap-base' }], instances: [{ image: 'nap-base', type: 't3.micro', tags: { Name: 'napper' } }] } } });
+    await cloud.advance('1m');
+    const seeded = await new EC2Client(clientConfig(cloud)).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['napper'] }] }));
+    const instanceId = seeded.Reservations![0].Instances![0].InstanceId!;
+    const clockBefore = cloud.clock.nowMs();
+    const realStart = Date.now();
+    // Act
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'py-stop-and-wait', Payload: encode({ InstanceId: instanceId }) }));
+    const after = await new EC2Client(clientConfig(cloud)).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    // Assess: stopping takes 30 s (two 15 s waiter delays), pending 5 s (one 5 s poll), all on the virtual clock.
+    expect(out.FunctionError, decoder.decode(out.Payload)).toBeUndefined();
+    const answer = payloadOf(out) as { waited: number; polls: number; now: number };
+    expect(answer.waited).toBeGreaterThanOrEqual(30);
+    expect(answer.waited).toBeLessThan(45 + (Date.now() - realStart) / 1000);
+    expect(answer.polls).toBe(1);
+    expect(after.Reservations![0].Instances![0].State?.Name).toBe('running');
+    expect(cloud.clock.nowMs() - clockBefore).toBeGreaterThanOrEqual(35_000);
+    expect(Math.abs(answer.now * 1000 - cloud.clock.nowMs())).toBeLessThan(5_000);
   });
 
   it('sees the virtual clock: datetime.now() in the function follows localcloud', async () => {
@@ -177,5 +205,29 @@ describe('localcloud Lambda API', () => {
     expect((await asRole(['lambda:InvokeFunction']).send(new InvokeCommand({ FunctionName: 'node-echo' }))).StatusCode).toBe(200);
     await expect(asRole(['lambda:GetFunction']).send(new InvokeCommand({ FunctionName: 'node-echo' }))).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('lambda:InvokeFunction') });
     cloud.iam.forget(roleArn);
+  });
+});
+
+describe('localcloud Lambda API on a clock that ticks with real time (npm start)', () => {
+  let cloud: Localcloud;
+  beforeAll(async () => {
+    cloud = await startTestCloud({ tickMs: 50 });
+    cloud.registerPython({ name: 'py-nap', runtime: 'python3.12', codeDirectory, handler: 'app.nap', timeoutSeconds: 30 });
+  });
+  afterAll(async () => {
+    await cloud.stop();
+  });
+
+  it('sleeps for real, leaving the clock to tick on its own', async () => {
+    // Prepare
+    const offsetBefore = cloud.clock.offset;
+    const started = Date.now();
+    // Act
+    const out = await new LambdaClient(clientConfig(cloud)).send(new InvokeCommand({ FunctionName: 'py-nap', Payload: encode({ seconds: 0.5 }) }));
+    // Assess
+    expect(out.FunctionError, decoder.decode(out.Payload)).toBeUndefined();
+    expect(payloadOf(out).slept).toBeGreaterThanOrEqual(0.5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(cloud.clock.offset).toBe(offsetBefore);
   });
 });

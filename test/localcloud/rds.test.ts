@@ -319,6 +319,24 @@ describe('localcloud RDS', () => {
       expect(await describeOne('exposed')).toMatchObject({ DBInstanceStatus: 'available', PubliclyAccessible: false });
     });
 
+    it('takes a seeded public instance private through modifying; on a private one PubliclyAccessible=false changes nothing', async () => {
+      seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [
+        { identifier: 'seeded-public', publiclyAccessible: true, multiAZ: true },
+        { identifier: 'seeded-private' },
+      ]);
+      expect(await describeOne('seeded-public')).toMatchObject({ DBInstanceStatus: 'available', PubliclyAccessible: true, MultiAZ: true });
+      const closing = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'seeded-public', PubliclyAccessible: false }));
+      expect(closing.DBInstance).toMatchObject({ DBInstanceStatus: 'modifying', PubliclyAccessible: false });
+      // Nothing to change: the instance stays available (a runbook that waits for `modifying` here waits in AWS too).
+      const unchanged = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'seeded-private', PubliclyAccessible: false }));
+      expect(unchanged.DBInstance).toMatchObject({ DBInstanceStatus: 'available', PubliclyAccessible: false });
+      await cloud.advance(RDS_DELAYS_MS.modifying);
+      expect(await describeOne('seeded-public')).toMatchObject({ DBInstanceStatus: 'available', PubliclyAccessible: false });
+      expect(() => seedDbInstances(cloud.store, ACCOUNT, REGION, cloud.clock.nowMs(), [{ identifier: 'bad-flag', publiclyAccessible: 'yes' as unknown as boolean }])).toThrow(
+        'DB instance bad-flag: publiclyAccessible must be true or false',
+      );
+    });
+
     it('keeps MultiAZ pending without ApplyImmediately, and applies it (with what was pending) when asked', async () => {
       await availableInstance('ha');
       const pending = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'ha', MultiAZ: true, DBInstanceClass: 'db.t3.small' }));

@@ -72,6 +72,8 @@ export class VirtualClock {
         // Timers that do no I/O never give the event loop a turn, and the abort (a socket closing) needs one.
         await new Promise((resolve) => setImmediate(resolve));
         if (signal.aborted) throw new ClockMoveCancelled(this.now());
+        // Another move (a sleeping function's, or runDue) may have run it meanwhile.
+        if (!this.timers.includes(next)) continue;
       }
       this.timers = this.timers.filter((t) => t !== next);
       if (next.at > this.nowMs()) this.setOffset(next.at - this.realNow());

@@ -159,9 +159,17 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
           const gone = new AbortController();
           res.once('close', () => res.writableEnded || gone.abort());
           try {
+            if (typeof body.atLeast === 'string') {
+              // A sleeping Python function wakes at this time (python-bootstrap.ts, driven clock): due work runs on
+              // the way, without waiting for running invocations (the caller is one) and without going back.
+              const at = Date.parse(body.atLeast);
+              if (Number.isNaN(at)) return json(res, 400, { error: 'atLeast must be an ISO-8601 time' });
+              if (at > clock.nowMs()) await clock.advance(at - clock.nowMs());
+              return json(res, 200, { now: clock.now().toISOString(), offsetMs: clock.offset });
+            }
             if (typeof body.advance === 'string') await clock.advance(parseDuration(body.advance), () => lambda.idle(), gone.signal);
             else if (typeof body.set === 'string') await clock.set(new Date(body.set), () => lambda.idle(), gone.signal);
-            else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"} or {"set":"2027-01-01T00:00:00Z"}' });
+            else return json(res, 400, { error: 'POST /_localcloud/clock takes {"advance":"P46D"}, {"set":"2027-01-01T00:00:00Z"} or {"atLeast":"2027-01-01T00:00:00Z"}' });
           } catch (e) {
             if (!(e instanceof ClockMoveCancelled)) throw e;
             log(`clock: ${e.message} (its client went away)`);
@@ -315,6 +323,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
           memoryMB,
           timeoutSeconds,
           clockOffsetMs: () => clock.offset,
+          clockMode: tickMs > 0 ? 'realtime' : 'driven',
           credentials: credentialsOf(fn),
           environment: fn.environment,
         }),

@@ -9,13 +9,19 @@
  * - boto3 talks to localcloud: botocore's `Session.create_client` defaults `endpoint_url` to LOCALCLOUD_ENDPOINT
  *   (and path-style addressing for S3), because older boto3 (Debian bookworm's 1.26) ignores AWS_ENDPOINT_URL.
  * - Virtual time: `time.time`, `time.monotonic`, `datetime.now()/utcnow()/today()` read localcloud's virtual clock
- *   (real time plus LOCALCLOUD_CLOCK_OFFSET_MS) plus the time the function slept; `time.sleep` returns at once and
- *   moves the function's own clock forward instead of waiting. The function's timeout counts on that clock, so a
- *   sleep past it ends the invocation at once with Lambda's "Task timed out" error. localcloud's clock itself does
- *   not move while a function sleeps.
+ *   (real time plus LOCALCLOUD_CLOCK_OFFSET_MS) plus the time the function slept. The function's timeout counts on
+ *   that clock, so a sleep past it ends the invocation with Lambda's "Task timed out" error. What `time.sleep` does
+ *   depends on how localcloud's clock moves (LOCALCLOUD_CLOCK_MODE), so that a script that polls (a sleep loop, a
+ *   boto3 waiter) sees what happens on the clock meanwhile (an instance stopping, a DB instance modified):
+ *   - `driven` (tickMs 0: the clock moves only when told, as in tests): the sleep returns at once and asks
+ *     localcloud to move its clock forward to the time the function wakes at (`POST /_localcloud/clock
+ *     {"atLeast": …}`), running what falls due on the way; the function then reads the clock localcloud answers,
+ *     which is later still when something else moved it meanwhile. Concurrent sleepers wake at their own times,
+ *     they do not add up.
+ *   - `realtime` (`npm start`: the clock ticks with real time): the sleep waits for real, as in Lambda.
  */
 export const PYTHON_BOOTSTRAP = String.raw`
-import datetime as _dt, importlib, json, os, sys, time, traceback
+import datetime as _dt, importlib, json, os, sys, time, traceback, urllib.request
 
 _result_fd = 3
 _real_time, _real_mono, _real_sleep = time.time, time.monotonic, time.sleep
@@ -41,13 +47,42 @@ def _remaining():
     return _timeout - (_vmono() - _started)
 
 
+_clock_mode = os.environ.get('LOCALCLOUD_CLOCK_MODE') or 'driven'
+
+
+def _clock_reached(at_seconds):
+    # Asks localcloud to move its clock to at least at_seconds (epoch); answers the time it then reads.
+    body = json.dumps({'atLeast': _RealDatetime.fromtimestamp(at_seconds, _dt.timezone.utc).isoformat()}).encode('utf-8')
+    request = urllib.request.Request(os.environ['LOCALCLOUD_ENDPOINT'].rstrip('/') + '/_localcloud/clock', data=body, method='POST', headers={'content-type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        answer = json.loads(response.read().decode('utf-8'))
+    return _RealDatetime.fromisoformat(answer['now'].replace('Z', '+00:00')).timestamp()
+
+
+def _pass_time(seconds):
+    if _clock_mode == 'realtime':
+        _real_sleep(seconds)
+        return
+    _slept[0] += seconds
+    if _clock_mode != 'driven' or seconds <= 0 or not os.environ.get('LOCALCLOUD_ENDPOINT'):
+        return
+    try:
+        now = _clock_reached(_vtime())
+    except Exception as e:
+        sys.stderr.write('localcloud: could not move the clock for a sleep of %gs: %s\n' % (seconds, e))
+        return
+    global _offset
+    if now > _vtime():
+        _offset += now - _vtime()
+
+
 def _vsleep(seconds):
     if seconds < 0:
         raise ValueError('sleep length must be non-negative')
     if seconds > _remaining():
-        _slept[0] += max(0.0, _remaining())
+        _pass_time(max(0.0, _remaining()))
         raise _FunctionTimedOut()
-    _slept[0] += seconds
+    _pass_time(seconds)
 
 
 time.time = _vtime

@@ -24,6 +24,11 @@ export interface PythonInvocationSettings {
   timeoutSeconds: number;
   /** The offset of localcloud's virtual clock (ms), read when the invocation starts. */
   clockOffsetMs(): number;
+  /**
+   * How the function's `time.sleep` passes time (python-bootstrap.ts): `driven` (localcloud's clock moves only when
+   * told, tickMs 0) moves localcloud's clock to the wake-up time; `realtime` (a ticking clock) sleeps for real.
+   */
+  clockMode: 'driven' | 'realtime';
   /** Credentials of the function's role. */
   credentials(): { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   environment?: Record<string, string>;
@@ -102,6 +107,7 @@ export function pythonHandler(code: PythonCode, settings: PythonInvocationSettin
       AWS_ENDPOINT_URL: settings.endpoint,
       LOCALCLOUD_ENDPOINT: settings.endpoint,
       LOCALCLOUD_CLOCK_OFFSET_MS: String(settings.clockOffsetMs()),
+      LOCALCLOUD_CLOCK_MODE: settings.clockMode,
       LOCALCLOUD_FUNCTION_ARN: settings.functionArn,
       LOCALCLOUD_REQUEST_ID: context.awsRequestId,
       AWS_LAMBDA_FUNCTION_NAME: context.functionName,
@@ -137,7 +143,7 @@ function runPython(python: string, env: Record<string, string>, event: unknown, 
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => result.push(chunk));
     child.stdin.on('error', () => undefined);
     child.stdin.end(JSON.stringify(event ?? null));
-    // A function that runs past its timeout on real time (a busy loop; sleeps are virtual) is stopped.
+    // A function that runs past its timeout on real time (a busy loop, or real sleeps on a ticking clock) is stopped.
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000 + 1000);
     child.on('error', (e) => {
       clearTimeout(timer);

@@ -25,7 +25,7 @@ import type { Store } from './store.js';
  *                    history?: [{ instanceId: <Name tag or id>, attachedAt, detachedAt? }] }]
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
  *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt?, publiclyAccessible?,
- *                    backupRetentionPeriod?, copyTagsToSnapshot? }]
+ *                    backupRetentionPeriod?, copyTagsToSnapshot?, multiAZ? }]
  *     dbClusters:  [{ identifier, engine? (aurora-postgresql | aurora-mysql), deletionProtection?, copyTagsToSnapshot?, tags? }]
  *     buckets:     [{ name, versioning?, encryption?, creationDate? }]
  *     documents:   [{ name, file (relative to the fleet file) | content, format?, owner?, documentType? }]

@@ -77,6 +77,12 @@ const AWS_PATTERNS: { from: string; pattern: string; accepts: string[]; refuses:
     accepts: ['sg-0abc123'],
     refuses: ['sg-', 'sg-ABC'],
   },
+  {
+    from: 'ASR EnableS3BucketVersioning.yaml BucketName (leading lookaheads, nested repetition: split into RE2 checks)',
+    pattern: '(?=^.{3,63}$)(?!^(\\d+\\.)+\\d+$)(^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$)',
+    accepts: ['my-bucket', 'abc', 'logs.example-1.com', 'a'.repeat(63), '1.2.3.x'],
+    refuses: ['ab', 'a'.repeat(64), '192.168.1.1', 'My-Bucket', '-bucket', 'bucket-', 'a..b', 'a.-b', ''],
+  },
   { from: 'ASR MakeEBSSnapshotsPrivate.yaml AccountId', pattern: '^[0-9]{12}$', accepts: ['123456789012'], refuses: ['12345678901'] },
   {
     from: 'AWS-EnableS3BucketKeys KmsKeyId (counts over 1000)',
@@ -170,13 +176,34 @@ describe('compileAllowedPattern: the Java dialect', () => {
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
-  it('refuses a pattern that needs lookaround and would backtrack exponentially', () => {
-    expect(refusal('^(?!x)(a+)+$')).toMatch(/^a repetition nested in a repetition \(ending at 11\): with lookaround/);
-    expect(refusal('^(?=.)(a|aa)*$')).toMatch(/^a repeated group with alternatives/);
+  it('refuses a pattern that needs lookaround past the start and would backtrack exponentially', () => {
+    expect(refusal('^x(?!x)(a+)+$')).toMatch(/^a repetition nested in a repetition \(ending at 12\): with lookaround/);
+    expect(refusal('^x(?=.)(a|aa)*$')).toMatch(/^a repeated group with alternatives/);
+    expect(refusal('(?!x)(a+)+$')).toMatch(/^a repetition nested in a repetition/);
+    expect(refusal('(?m)^(?!x)(a+)+$')).toMatch(/^a repetition nested in a repetition/);
+  });
+
+  it('runs leading lookaheads at the start as separate RE2 checks, in linear time', () => {
+    const negative = compileAllowedPattern('^(?!x)(a+)+$');
+    expect(negative.engine).toBe('re2');
+    expect([negative.test('aaa'), negative.test('xaa'), negative.test('aab'), negative.test('')]).toEqual([true, false, false, false]);
+    const pinned = compileAllowedPattern('(?=^.{2,4}$)(?!^(\\d+\\.)+\\d+$)(a|b|\\d|\\.)+');
+    expect(pinned.engine).toBe('re2');
+    const values = ['ab', '1.a', 'abcd', '1.2', 'a', 'abbbb', 'xab', 'cab', '12'];
+    expect(values.map((v) => pinned.test(v))).toEqual([true, true, true, false, false, false, false, false, true]);
+    // The same answers as a backtracking engine gives on these short values.
+    expect(values.map((v) => pinned.test(v))).toEqual(values.map((v) => /(?=^.{2,4}$)(?!^(\d+\.)+\d+$)(a|b|\d|\.)+/.test(v)));
+    const folded = compileAllowedPattern('(?i)^(?=.{2})(?!X)[a-z]+$');
+    expect(['ab', 'AB', 'xa', 'Xa', 'a'].map((v) => folded.test(v))).toEqual([true, true, false, false, false]);
+    const started = performance.now();
+    expect(negative.test(`${'a'.repeat(5000)}!`)).toBe(false);
+    expect(compileAllowedPattern('(?=^.{3,63}$)(?!^(\\d+\\.)+\\d+$)(^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$)').test(`${'1.'.repeat(3000)}!`)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('runs simple patterns on RegExp and leaves the rest of JavaScript out', () => {
     expect(compileAllowedPattern('^i-[a-z0-9]{8,17}$').engine).toBe('backtracking');
-    expect(refusal('^(?!a)\\p{L}$')).toBe('Unicode class \\p{L} (with lookaround) at position 6');
+    expect(refusal('^b(?!a)\\p{L}$')).toBe('Unicode class \\p{L} (with lookaround) at position 7');
+    expect(compileAllowedPattern('^(?!a)\\p{L}$').test('é')).toBe(true);
   });
 });

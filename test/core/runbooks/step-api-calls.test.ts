@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { missingCalls, stepApiCalls, type RunbookStep } from '@opsauto/core';
+import { emulatedOperations } from '@opsauto/localcloud';
 
 const step = (action: string, inputs: Record<string, unknown>) => ({ action, inputs }) as unknown as RunbookStep;
 
@@ -11,6 +12,20 @@ describe('stepApiCalls', () => {
     expect(stepApiCalls(step('aws:approve', { Approvers: ['a'], NotificationArn: 'arn:aws:sns:us-east-1:000000000000:t' }))).toEqual({ kind: 'calls', calls: ['sns:Publish'] });
     expect(stepApiCalls(step('aws:approve', { Approvers: ['a'] }))).toEqual({ kind: 'calls', calls: [] });
     expect(stepApiCalls(step('aws:executeAutomation', { DocumentName: 'AWS-StopEC2Instance' }))).toEqual({ kind: 'child', documentName: 'AWS-StopEC2Instance' });
+    expect(stepApiCalls(step('aws:runCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-1'] }))).toEqual({
+      kind: 'calls',
+      calls: ['ssm:SendCommand', 'ssm:ListCommands', 'ssm:ListCommandInvocations'],
+    });
+    expect(stepApiCalls(step('aws:invokeLambdaFunction', { FunctionName: 'fn' }))).toEqual({ kind: 'calls', calls: ['lambda:Invoke'] });
+  });
+
+  it('finds the calls of aws:runCommand and aws:invokeLambdaFunction among the operations localcloud serves', () => {
+    const served = emulatedOperations();
+    for (const action of ['aws:runCommand', 'aws:invokeLambdaFunction']) {
+      const calls = stepApiCalls(step(action, {}));
+      expect(calls.kind).toBe('calls');
+      expect(missingCalls((calls as { calls: string[] }).calls, served)).toEqual([]);
+    }
   });
 
   it('says why when the calls cannot be known before the step runs', () => {

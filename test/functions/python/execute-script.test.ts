@@ -72,6 +72,27 @@ def script_handler(events, context):
     expect(payload.Error).toEqual({ Type: 'RuntimeError', Message: `volume ${instanceId} is not encrypted`, Line: 3 });
   });
 
+  it("answers exit('message') and sys.exit(n) as the script's failure with its message, not a crash of the runner", async () => {
+    const withMessage = await run(`
+def script_handler(events, context):
+    try:
+        raise ValueError('no such snapshot')
+    except Exception as e:
+        exit(f"Remediation failed for {events['InstanceId']}: {str(e)}")
+`);
+    expect(withMessage.functionError).toBeUndefined();
+    expect(withMessage.payload.Error).toEqual({ Type: 'SystemExit', Message: `Remediation failed for ${instanceId}: no such snapshot`, Line: 6 });
+    const withStatus = await run(`
+import sys
+def script_handler(events, context):
+    print('giving up')
+    sys.exit(2)
+`);
+    expect(withStatus.functionError).toBeUndefined();
+    expect(withStatus.payload.Error).toEqual({ Type: 'SystemExit', Message: 'the script called exit() with status 2', Line: 5 });
+    expect(withStatus.payload.Logs).toBe('giving up\n');
+  });
+
   it('refuses what the role may not do: the script fails with AWS access-denied error', async () => {
     const { payload } = await run(`
 import boto3

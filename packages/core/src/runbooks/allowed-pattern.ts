@@ -3,7 +3,7 @@ import { RE2JS } from 're2js';
 /** A compiled `allowedPattern`: `test` answers whether a value matches (a search, as AWS's checks do). */
 export interface AllowedPattern {
   readonly source: string;
-  /** `backtracking` (JavaScript's RegExp) only for patterns that passed the nesting check; else `re2`, linear. */
+  /** `backtracking` (JavaScript's RegExp) only for patterns that passed the nesting check; else `re2` (one RE2 test, or several for leading lookaheads), linear. */
   readonly engine: 're2' | 'backtracking';
   test(value: string): boolean;
 }
@@ -24,7 +24,10 @@ export class AllowedPatternError extends Error {
  *
  * - No catastrophic backtracking: a pattern runs on JavaScript's RegExp only when no unbounded repetition is nested
  *   in another and no repeated group holds alternatives (the shapes that backtrack exponentially). Any other pattern
- *   runs on RE2 (re2js), in time linear in the value, or is refused if it needs lookaround or a backreference.
+ *   runs on RE2 (re2js), in time linear in the value. One that also needs lookaround runs on RE2 too when its
+ *   lookarounds are all lookaheads at the start (`^(?!…)…`, or `(?=^…)(?!…)…` as AWS Solutions' BucketName
+ *   pattern): each lookahead becomes a separate RE2 check at the start of the value. Any other pattern that needs
+ *   lookaround or a backreference and has such a shape is refused.
  * - Translated: a leading `(?i)`, `(?i:…)` and `(?-i)` (letters spelled in both cases; Node 20 has no RegExp
  *   modifiers), `\A`, `\z`, `\Z`, `\Q…\E`, POSIX classes (`\p{Alpha}`, `\p{Punct}` …), `\h`, `\v`, `\uXXXX`;
  *   on RE2 also Unicode classes (`\p{L}`, `\p{IsLatin}`) and inline `(?s)`/`(?m)` anywhere. Lookaround, which
@@ -69,8 +72,101 @@ export function compileAllowedPattern(pattern: string): AllowedPattern {
       throw new AllowedPatternError(`${(error as Error).message.replace(/^error parsing regexp: /, '')}`, pattern);
     }
   }
+  const split = splitLeadingLookaheads(pattern);
+  if (split) return split;
   if (js?.risk) throw new AllowedPatternError(`${js.risk}: with lookaround or a backreference it would need a backtracking engine, where this shape can take exponential time`, pattern);
   throw new AllowedPatternError(jsError?.message ?? 'cannot be evaluated', pattern);
+}
+
+/**
+ * A pattern whose lookarounds are all leading lookaheads checked at the start of the value, as separate RE2 tests:
+ * `P = ^(?=A)(?!B)C` (or `(?=^A)(?!B)C`, where a positive lookahead anchored at `^` pins the only position a match
+ * can start at) matches a value exactly when `\A(?:A)` matches it, `\A(?:B)` does not, and `\A(?:C)` does, each
+ * on RE2 in linear time. AWS Solutions' bucket name pattern has this shape:
+ * `(?=^.{3,63}$)(?!^(\d+\.)+\d+$)(^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|…)$)`.
+ * Undefined when the pattern has another shape (lookaround after the start, a backreference, multi-line mode).
+ */
+function splitLeadingLookaheads(pattern: string): AllowedPattern | undefined {
+  // With (?m), `^` also matches after a line break, so a lookahead at `^` does not pin the start.
+  if (/\(\?[a-zA-Z]*m[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]|\(\?[a-zA-Z]*-[a-zA-Z]*m[a-zA-Z]*[:)]/.test(pattern)) return undefined;
+  const leadingFlags = /^\(\?[a-zA-Z]+\)/.exec(pattern)?.[0] ?? '';
+  let i = leadingFlags.length;
+  const anchor = /^(?:\^|\\A)/.exec(pattern.slice(i))?.[0] ?? '';
+  i += anchor.length;
+  const lookaheads: { body: string; negative: boolean }[] = [];
+  while (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i)) {
+    const end = closingParen(pattern, i);
+    if (end === undefined) return undefined;
+    lookaheads.push({ body: pattern.slice(i + 3, end), negative: pattern[i + 2] === '!' });
+    i = end + 1;
+  }
+  if (lookaheads.length === 0) return undefined;
+  // Without a leading anchor, a match could start anywhere unless a positive lookahead is itself anchored at the start.
+  if (!anchor && !lookaheads.some((l) => !l.negative && startsAnchored(l.body))) return undefined;
+  const part = (body: string): ((value: string) => boolean) | undefined => {
+    const scan = translate(`${leadingFlags}\\A(?:${body})`, 're2');
+    if (scan.needsBacktracking) return undefined;
+    try {
+      const re = RE2JS.compile(scan.source);
+      return (value) => re.test(value);
+    } catch {
+      return undefined;
+    }
+  };
+  const checks: { test: (value: string) => boolean; negative: boolean }[] = [];
+  for (const l of [...lookaheads, { body: pattern.slice(i), negative: false }]) {
+    const test = part(l.body);
+    if (!test) return undefined;
+    checks.push({ test, negative: l.negative });
+  }
+  return { source: pattern, engine: 're2', test: (value) => checks.every((c) => c.test(value) !== c.negative) };
+}
+
+/** The index of the `)` closing the group opened at `open`, skipping escapes, `\Q…\E` and character classes. */
+function closingParen(pattern: string, open: number): number | undefined {
+  let depth = 0;
+  for (let j = open; j < pattern.length; j++) {
+    const c = pattern[j];
+    if (c === '\\') {
+      if (pattern[j + 1] === 'Q') {
+        const end = pattern.indexOf('\\E', j + 2);
+        if (end === -1) return undefined;
+        j = end + 1;
+      } else j += 1;
+    } else if (c === '[') {
+      j = classEnd(pattern, j);
+    } else if (c === '(') depth += 1;
+    else if (c === ')') {
+      depth -= 1;
+      if (depth === 0) return j;
+    }
+  }
+  return undefined;
+}
+
+/** The index of the `]` closing the character class opened at `open` (a `]` first in a class is a member). */
+function classEnd(pattern: string, open: number): number {
+  let k = open + 1;
+  if (pattern[k] === '^') k += 1;
+  if (pattern[k] === ']') k += 1;
+  while (k < pattern.length && pattern[k] !== ']') k += pattern[k] === '\\' ? 2 : 1;
+  return k;
+}
+
+/** Whether every match of `body` must start at the start of the value: it begins with `^` or `\A` and has no top-level `|`. */
+function startsAnchored(body: string): boolean {
+  if (!/^(?:\^|\\A)/.test(body)) return false;
+  let depth = 0;
+  for (let j = 0; j < body.length; j++) {
+    const c = body[j];
+    if (c === '\\') j += 1;
+    else if (c === '[') {
+      j = classEnd(body, j);
+    } else if (c === '(') depth += 1;
+    else if (c === ')') depth -= 1;
+    else if (c === '|' && depth === 0) return false;
+  }
+  return true;
 }
 
 type Target = 're2' | 'js';

@@ -12,7 +12,7 @@ const REFERENCE = /\{\{.*?\}\}/;
 /**
  * What a step calls, for `runbook start --dry-run` to say whether the local stage serves it: executeAwsApi and the
  * property actions' Service/Api, the calls of each built-in action (BUILT_IN_ACTION_CALLS), an aws:approve with a
- * NotificationArn's sns:Publish, aws:executeScript's boto3 calls as far as the script text shows them
+ * NotificationArn's sns:Publish, aws:runCommand's SSM calls, aws:invokeLambdaFunction's lambda:Invoke, aws:executeScript's boto3 calls as far as the script text shows them
  * (`x = boto3.client('ec2')` then `x.describe_volumes(…)` or `x.get_paginator('describe_volumes')`), and the child
  * of aws:executeAutomation. Interpolated names, and actions it does not know, are `unchecked`, with the reason.
  *
@@ -53,6 +53,12 @@ export function stepApiCalls(step: Pick<RunbookStep, 'action' | 'inputs'>): Step
     }
     case 'aws:approve':
       return iam(inputs.NotificationArn === undefined ? [] : BUILT_IN_ACTION_CALLS['aws:approve']);
+    case 'aws:runCommand':
+      // Sends the command (after looking for one an interrupted start sent), then follows it and its invocations.
+      return { kind: 'calls', calls: ['ssm:SendCommand', 'ssm:ListCommands', 'ssm:ListCommandInvocations'] };
+    case 'aws:invokeLambdaFunction':
+      // The API operation is Invoke; IAM calls the permission lambda:InvokeFunction.
+      return { kind: 'calls', calls: ['lambda:Invoke'] };
     case 'aws:executeAutomation': {
       const name = inputs.DocumentName;
       if (typeof name !== 'string' || REFERENCE.test(name)) return { kind: 'unchecked', reason: 'DocumentName is interpolated' };

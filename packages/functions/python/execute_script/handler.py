@@ -12,6 +12,7 @@ never as the runner. It runs `Handler(InputPayload, context)` and answers
 
     {"Payload": <what the handler returned>, "Logs": "<print output>"}                      on success
     {"Error": {"Type": "ValueError", "Message": "..."}, "Logs": "..."}                       when the script raised
+    {"Error": {"Type": "SystemExit", "Message": "<exit's message>"}, "Logs": "..."}          when it called exit()
     {"Error": {"Type": "TimedOut", "Message": "..."}, "TimedOut": true, "Logs": "..."}       past TimeoutSeconds
 
 A malformed request or a role that cannot be assumed fails the invocation itself (a Lambda function error).
@@ -128,6 +129,19 @@ def _deadline(seconds):
         time.sleep = original_sleep
 
 
+def _script_line(e):
+    """The line of the script where the exception was raised (the innermost frame in the script), or None."""
+    where = [frame for frame in traceback.extract_tb(e.__traceback__) if frame.filename == '<script>']
+    return where[-1].lineno if where else None
+
+
+def _exit_message(code):
+    """What exit(code) says: its message (exit('text') prints the text and exits with status 1), or its status."""
+    if code is None or isinstance(code, int):
+        return 'the script called exit() with status %d' % (code or 0)
+    return str(code)
+
+
 def handler(event, context):
     if not isinstance(event, dict):
         raise ValueError('the event must be an object with Runtime, Handler, Script, InputPayload and RoleArn')
@@ -174,10 +188,10 @@ def handler(event, context):
                 'Error': {'Type': 'TimedOut', 'Message': 'the script ran past the step timeout of %g seconds' % timeout},
                 'TimedOut': True,
             }
+        except SystemExit as e:  # exit('message') or sys.exit(n): the script stops without returning; the step fails
+            outcome = {'Error': {'Type': 'SystemExit', 'Message': _exit_message(e.code), 'Line': _script_line(e)}}
         except Exception as e:  # the script's own failure: the step fails with it
-            trace = traceback.extract_tb(e.__traceback__)
-            where = [frame for frame in trace if frame.filename == '<script>']
-            outcome = {'Error': {'Type': type(e).__name__, 'Message': str(e), 'Line': where[-1].lineno if where else None}}
+            outcome = {'Error': {'Type': type(e).__name__, 'Message': str(e), 'Line': _script_line(e)}}
     if 'Payload' in outcome:
         text = json.dumps(outcome['Payload'], default=str)
         if len(text.encode('utf-8')) > MAX_PAYLOAD_BYTES:

@@ -340,6 +340,8 @@ export interface DbInstanceSeed {
   backupRetentionPeriod?: number;
   /** Default false. */
   copyTagsToSnapshot?: boolean;
+  /** Default false. */
+  multiAZ?: boolean;
 }
 
 /**
@@ -356,6 +358,9 @@ export function seedDbInstances(store: Store, account: string, region: string, n
     const engine = ENGINES[engineName];
     if (!engine) throw new RangeError(`DB instance ${identifier}: engine ${engineName} is not one of ${Object.keys(ENGINES).join(', ')}`);
     const status = spec.status ?? 'available';
+    for (const flag of ['publiclyAccessible', 'multiAZ'] as const) {
+      if (spec[flag] !== undefined && typeof spec[flag] !== 'boolean') throw new RangeError(`DB instance ${identifier}: ${flag} must be true or false`);
+    }
     const stoppedAt = spec.stoppedAt === undefined ? now : Date.parse(spec.stoppedAt);
     if (Number.isNaN(stoppedAt)) throw new RangeError(`DB instance ${identifier}: stoppedAt is not an ISO-8601 time`);
     const tags = Array.isArray(spec.tags) ? spec.tags : Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
@@ -374,7 +379,7 @@ export function seedDbInstances(store: Store, account: string, region: string, n
       masterUsername: spec.masterUsername ?? 'admin',
       port: engine.port,
       availabilityZone: `${region}a`,
-      multiAZ: false,
+      multiAZ: spec.multiAZ ?? false,
       publiclyAccessible: spec.publiclyAccessible ?? false,
       storageEncrypted: false,
       deletionProtection: false,

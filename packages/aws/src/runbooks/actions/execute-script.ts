@@ -50,7 +50,7 @@ export async function start(inputs: Record<string, unknown>, context: ActionCont
     ExecutionId: context.executionId,
     StepName: context.stepName,
   };
-  const out = await named('Invoke', () => lambda.send(new InvokeCommand({ FunctionName: env.executeScriptFunction, Payload: new TextEncoder().encode(JSON.stringify(request)) })));
+  const out = await named('Invoke', () => lambda.send(new InvokeCommand({ FunctionName: env.executeScriptFunction, LogType: 'Tail', Payload: new TextEncoder().encode(JSON.stringify(request)) })));
   const text = out.Payload ? new TextDecoder().decode(out.Payload) : 'null';
   let answer: RunnerAnswer;
   try {
@@ -60,7 +60,7 @@ export async function start(inputs: Record<string, unknown>, context: ActionCont
   }
   if (out.FunctionError) {
     const error = answer as { errorType?: string; errorMessage?: string };
-    throw new Error(`the script runner failed (${out.FunctionError}): ${error.errorType ?? 'Error'}: ${error.errorMessage ?? text.slice(0, 500)}`);
+    throw new Error(`the script runner failed (${out.FunctionError}): ${error.errorType ?? 'Error'}: ${error.errorMessage ?? text.slice(0, 500)}${runnerLogExcerpt(out.LogResult, error.errorMessage)}`);
   }
   const log = answer.Logs ?? '';
   if (answer.TimedOut) throw new ActionTimedOut(`Step timed out after ${context.timeoutSeconds ?? timeoutSeconds} seconds: the script was still running${excerpt(log)}`);
@@ -86,6 +86,22 @@ function inputPayload(value: unknown): Record<string, unknown> {
   }
   if (typeof value !== 'object' || Array.isArray(value)) throw new ActionFailure('InputPayload must be a mapping of names to values');
   return value as Record<string, unknown>;
+}
+
+/**
+ * The end of the runner's own log (Invoke's LogType Tail: the last 4 KB, base64) without Lambda's START/END/REPORT
+ * lines and the lines repeating the error: what the runtime wrote when it crashed (a traceback, exit's message),
+ * which the error payload lacks.
+ */
+function runnerLogExcerpt(logResult: string | undefined, errorMessage: string | undefined): string {
+  if (!logResult) return '';
+  const lines = Buffer.from(logResult, 'base64')
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^(START|END|REPORT) RequestId: /.test(line) && !(errorMessage && line.includes(errorMessage)));
+  const text = lines.join('\n').trim();
+  if (!text) return '';
+  return `; the runner's log: ${text.length > LOG_EXCERPT_CHARS ? `…${text.slice(-LOG_EXCERPT_CHARS)}` : text}`;
 }
 
 function excerpt(log: string): string {
