@@ -1,9 +1,9 @@
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, EC2Client, ModifySnapshotAttributeCommand } from '@aws-sdk/client-ec2';
+import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client, ModifySnapshotAttributeCommand } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, ModifyDBInstanceCommand, ModifyDBSnapshotAttributeCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { CreateDocumentCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateDocumentCommand, ModifyDocumentPermissionCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { eventBridgeDispatch } from '@opsauto/aws/runbooks';
@@ -98,6 +98,17 @@ beforeAll(async () => {
     }),
   );
   const groups = new Map([['default', defaultGroup], ['ssh-open', openGroup]]);
+  // A default subnet (it maps public IPs on launch), for DisablePublicIPAutoAssign.
+  const subnet = (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets![0].SubnetArn!;
+  // A Command document of the account shared with everyone, for BlockSSMDocumentPublicAccess.
+  await clients.ssm.send(
+    new CreateDocumentCommand({
+      Name: 'Corpus-SharedDocument',
+      DocumentType: 'Command',
+      Content: JSON.stringify({ schemaVersion: '2.2', description: 'shared', mainSteps: [{ action: 'aws:runShellScript', name: 'run', inputs: { runCommand: ['true'] } }] }),
+    }),
+  );
+  await clients.ssm.send(new ModifyDocumentPermissionCommand({ Name: 'Corpus-SharedDocument', PermissionType: 'Share', AccountIdsToAdd: ['all'] }));
   const get = <T>(map: Map<string, T>, what: string) => (key: string) => {
     const found = map.get(key);
     if (found === undefined) throw new Error(`no seeded ${what} ${key}`);
@@ -116,8 +127,7 @@ beforeAll(async () => {
     snapshot: get(new Map([['backup', backupSnapshot], ['public', publicSnapshot]]), 'snapshot'),
     dbSnapshot: (key) => `corpus-${key}-snapshot`,
     dbCluster: (key) => `corpus-${key}`,
-    // Not emulated (their cases are expected to fail for it): well-formed identifiers of nothing.
-    subnetArn: () => `arn:aws:ec2:${REGION}:${DEFAULT_ACCOUNT}:subnet/subnet-0123456789abcdef0`,
+    subnetArn: get(new Map([['public', subnet]]), 'subnet'),
     documentArn: () => `arn:aws:ssm:${REGION}:${DEFAULT_ACCOUNT}:document/Corpus-SharedDocument`,
   };
 }, 120_000);
