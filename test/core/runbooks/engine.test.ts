@@ -382,6 +382,24 @@ describe('runbook engine: child runbooks and rate control', () => {
     expect(children.executions.map((c) => c.target).sort()).toEqual(targets);
   });
 
+  it('launches no target after its launch deadline (a maintenance window cutoff), lets running ones finish, and ends TimedOut', async () => {
+    // Prepare: each target takes an hour; 2 at a time; the cutoff is 90 minutes in.
+    const slow = doc([{ name: 'work', action: 'aws:sleep', inputs: { Duration: 'PT1H' } }, api('act', { inputs: { Service: 'ec2', Api: 'StopInstances', InstanceIds: '{{ InstanceId }}' } })], {
+      parameters: { InstanceId: { type: 'StringList' } },
+    });
+    const h = harness();
+    const launchDeadline = new Date(T0 + 90 * 60_000).toISOString();
+    // Act
+    const ex = await h.start({ runbook: slow, rateControl: { targetParameterName: 'InstanceId', targets, maxConcurrency: '2', maxErrors: '0', concurrencyLimit: 2, errorLimit: 0, launchDeadline } });
+    await h.drain();
+    // Assess: 2 launched at once, 2 more an hour later (before the cutoff), none after: those 4 ran to their end.
+    const done = await h.get(ex.executionId);
+    expect(done.status).toBe('TimedOut');
+    expect(done.counters).toMatchObject({ launched: 4, running: 0, succeeded: 4, failed: 0 });
+    expect(done.failureMessage).toBe(`the cutoff (${launchDeadline}) came before 6 of 10 targets were launched`);
+    expect(h.actions.calls).toHaveLength(4);
+  });
+
   it('stops starting targets once failures exceed MaxErrors, lets running ones finish, and ends Failed', async () => {
     // Prepare: targets 0-3 fail.
     const actions = new FakeActions({

@@ -56,6 +56,8 @@ export interface RateControl {
   maxErrors: string;
   concurrencyLimit: number;
   errorLimit: number;
+  /** No target is launched from this moment on (ISO 8601): a maintenance window's cutoff. */
+  launchDeadline?: string;
 }
 
 /** Counters of a rate-controlled execution, updated atomically as children start and end. */
@@ -157,6 +159,8 @@ export interface TargetLimits {
   concurrencyLimit: number;
   errorLimit: number;
   total: number;
+  /** As RateControl's: a child that ends after it hands its slot to nobody. */
+  launchDeadline?: string;
 }
 
 

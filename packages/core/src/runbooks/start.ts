@@ -16,6 +16,8 @@ export interface StartInput {
   targets?: AutomationTarget[];
   maxConcurrency?: string;
   maxErrors?: string;
+  /** With targets: none is launched from this moment on (ISO 8601; a maintenance window's cutoff). */
+  launchDeadline?: string;
   idempotencyKey?: string;
   triggeredBy?: string;
 }
@@ -80,7 +82,7 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
     const values = targeting.query.kind === 'values' ? targeting.query.values : await ports.findInstances(targeting.query);
     if (values.length === 0) throw new ValidationError('the targets matched no resource', 'targets');
     const limits = resolveRateControl({ maxConcurrency: input.maxConcurrency, maxErrors: input.maxErrors }, values.length);
-    rateControl = { targetParameterName: targeting.targetParameterName, targets: values, ...limits };
+    rateControl = { targetParameterName: targeting.targetParameterName, targets: values, ...limits, ...(input.launchDeadline ? { launchDeadline: input.launchDeadline } : {}) };
   }
   // Checked here as well as in startExecution, so that a dry run reports the same problems.
   const checked = resolveExecutionParameters(runbook, parameters, rateControl);

@@ -16,6 +16,9 @@ const RECONCILE_GRACE_MS = 60_000;
 
 const succeeded = (status: ExecutionStatus) => status === 'Success' || status === 'CompletedWithSuccess';
 
+/** Whether a maintenance window's cutoff has passed: no target may be launched any more. */
+const pastDeadline = (deadline: string | undefined, now: Date) => deadline !== undefined && now.getTime() >= Date.parse(deadline);
+
 /**
  * Tells the parent that a child ended. A rate-controlled child hands its slot on: with `turn` (a worker that may go
  * on), the next child is created claimed and returned for this worker to run; without, it is dispatched. The last
@@ -32,7 +35,7 @@ export async function reportToParent(ex: Execution, turn: Pick<Turn, 'deps' | 'd
   const outcome = succeeded(ex.status) ? 'succeeded' : 'failed';
   let counters: RateCounters & { reserved?: number };
   let parent: { execution: Execution; signals: { kind: string }[] } | undefined;
-  if (ex.parentRate) {
+  if (ex.parentRate && !pastDeadline(ex.parentRate.launchDeadline, deps.clock.now())) {
     [counters, parent] = await Promise.all([deps.store.finishAndReserveTarget(ex.parentExecutionId, ex.targetIndex, outcome, ex.parentRate), deps.store.get(ex.parentExecutionId)]);
   } else {
     counters = await deps.store.finishTarget(ex.parentExecutionId, ex.targetIndex, outcome);
@@ -76,7 +79,7 @@ async function startChild(parent: Execution, index: number, deps: EngineDeps, cl
 async function launchTargets(parent: Execution, deps: EngineDeps): Promise<string[]> {
   const rate = parent.rateControl!;
   const ids: string[] = [];
-  for (;;) {
+  while (!pastDeadline(rate.launchDeadline, deps.clock.now())) {
     const index = await deps.store.reserveTarget(parent.executionId, { concurrencyLimit: rate.concurrencyLimit, errorLimit: rate.errorLimit, total: rate.targets.length });
     if (index === undefined) break;
     const child = childExecution(parent, index, deps);
@@ -107,7 +110,7 @@ function childExecution(parent: Execution, index: number, deps: Pick<EngineDeps,
     currentStep: parent.runbook.mainSteps[0]?.name,
     steps: [],
     parentExecutionId: parent.executionId,
-    parentRate: { concurrencyLimit: rate.concurrencyLimit, errorLimit: rate.errorLimit, total: rate.targets.length },
+    parentRate: { concurrencyLimit: rate.concurrencyLimit, errorLimit: rate.errorLimit, total: rate.targets.length, ...(rate.launchDeadline ? { launchDeadline: rate.launchDeadline } : {}) },
     target,
     targetIndex: index,
     triggeredBy: `runbook:${parent.executionId}`,
@@ -137,14 +140,25 @@ export async function advanceParent(turn: Turn): Promise<RunOutcome> {
   }
   ex.counters = counters;
   const now = deps.clock.now();
-  const stopped = counters.failed > rate.errorLimit || ex.status === 'Cancelling';
+  const cutOff = counters.launched < rate.targets.length && pastDeadline(rate.launchDeadline, now);
+  const stopped = counters.failed > rate.errorLimit || ex.status === 'Cancelling' || cutOff;
   if (counters.running === 0 && (counters.launched >= rate.targets.length || stopped)) {
     ex.endedAt = now.toISOString();
     ex.leaseUntil = undefined;
     ex.wakeAt = undefined;
     const status: ExecutionStatus =
-      ex.status === 'Cancelling' ? 'Cancelled' : counters.failed > rate.errorLimit ? 'Failed' : counters.failed > 0 ? 'CompletedWithFailure' : 'Success';
-    if (counters.failed > 0) ex.failureMessage = `${counters.failed} of ${counters.launched} targets failed (MaxErrors ${rate.maxErrors})`;
+      ex.status === 'Cancelling'
+        ? 'Cancelled'
+        : counters.failed > rate.errorLimit
+          ? 'Failed'
+          : cutOff
+            ? 'TimedOut'
+            : counters.failed > 0
+              ? 'CompletedWithFailure'
+              : 'Success';
+    const failures = counters.failed > 0 ? `${counters.failed} of ${counters.launched} targets failed (MaxErrors ${rate.maxErrors})` : undefined;
+    const cut = cutOff ? `the cutoff (${rate.launchDeadline}) came before ${rate.targets.length - counters.launched} of ${rate.targets.length} targets were launched` : undefined;
+    if (failures || cut) ex.failureMessage = [failures, cut].filter(Boolean).join('; ');
     setStatus(turn, status);
     await save(turn);
     await reportToParent(ex, { deps, deadline: now, options: turn.options });
