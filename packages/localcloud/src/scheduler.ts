@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { parseScheduleExpression, type ScheduleExpression } from '@opsauto/core/schedule-expression.js';
 import { lambdaFunctionName } from './bus.js';
 import type { VirtualClock } from './clock.js';
 import type { LambdaRuntime } from './lambda.js';
-import { parseScheduleExpression, type ScheduleExpression } from './schedule-expression.js';
 
 export interface ScheduleRegistration {
   name: string;

@@ -3,9 +3,9 @@
  * (Input, InputPath, InputTransformer) and the timers of rules with a schedule expression.
  */
 import { randomUUID } from 'node:crypto';
+import { parseScheduleExpression } from '@opsauto/core/schedule-expression.js';
 import type { ApiRule, BusEvent, BusTarget } from '../bus.js';
 import type { EventPattern } from '../event-pattern.js';
-import { parseScheduleExpression } from '../schedule-expression.js';
 import type { Store } from '../store.js';
 import type { Runtime } from './filters.js';
 

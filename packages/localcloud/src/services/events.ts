@@ -6,10 +6,10 @@
  * they are kept per account and region and delivered by the same EventBus as the stage's rules. Bus policies are
  * not modelled: localcloud checks no permissions.
  */
+import { InvalidScheduleExpressionError, parseScheduleExpression } from '@opsauto/core/schedule-expression.js';
 import { DEFAULT_BUS } from '../bus.js';
 import { AwsError, validation } from '../errors.js';
 import { InvalidEventPatternError, validateEventPattern } from '../event-pattern.js';
-import { InvalidScheduleExpressionError, parseScheduleExpression } from '../schedule-expression.js';
 import { pageAfter } from './filters.js';
 import { apiRules, armSchedule, eventsState, isJsonPath, ruleArn, type RuleRecord, type TargetRecord } from './events-rules.js';
 import type { RequestContext, ServiceDefinition } from './types.js';

@@ -16,8 +16,8 @@
  * ActionAfterCompletion `DELETE` deletes a one-time schedule once it has fired (a recurring one after its last fire
  * before its EndDate; without an EndDate never); `NONE` keeps it, still `ENABLED`, with no next fire time.
  */
+import { InvalidScheduleExpressionError, parseScheduleExpression } from '@opsauto/core/schedule-expression.js';
 import { AwsError, validation } from '../errors.js';
-import { InvalidScheduleExpressionError, parseScheduleExpression } from '../schedule-expression.js';
 import type { Scheduler, ScheduleListing } from '../scheduler.js';
 import type { Store } from '../store.js';
 import { pageAfter, type Runtime } from './filters.js';

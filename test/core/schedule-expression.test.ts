@@ -3,7 +3,7 @@ import {
   InvalidScheduleExpressionError,
   parseScheduleExpression,
   type ScheduleExpression,
-} from '../../packages/localcloud/src/schedule-expression.js';
+} from '@opsauto/core/schedule-expression.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
