@@ -6,3 +6,4 @@ export * from './ami/index.js';
 export * from './events/eventbridge.js';
 export * from './ebs/index.js';
 export * from './runbooks/index.js';
+export * from './automations/index.js';
