@@ -42,13 +42,19 @@ const EC2_RESOURCE_TYPES: Readonly<Record<string, readonly string[]>> = {
 };
 const EC2_ACCOUNTLESS = new Set(['image', 'snapshot']);
 
-/** RDS resource types, by action (Service Authorization Reference, "Actions defined by Amazon RDS"). */
+/**
+ * RDS resource types, by action (Service Authorization Reference, "Actions defined by Amazon RDS"): DB instance
+ * actions on `db`, Aurora cluster actions on `cluster`.
+ */
 const RDS_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   describedbinstances: 'db',
   startdbinstance: 'db',
   stopdbinstance: 'db',
   rebootdbinstance: 'db',
   modifydbinstance: 'db',
+  describedbclusters: 'cluster',
+  startdbcluster: 'cluster',
+  stopdbcluster: 'cluster',
 };
 
 /** S3 actions on objects (`bucket/key`); the others act on buckets. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateSnapshotCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { DescribeDocumentCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
@@ -29,6 +30,8 @@ const CHILDREN = [
   'AWS-DetachEBSVolume',
   'AWS-AttachEBSVolume',
   'AWS-ResizeInstance',
+  'AWS-StartRdsInstance',
+  'AWS-StartStopAuroraCluster',
 ];
 const config = defineConfig({ regions: ['us-east-1'] });
 config.runbooks.allowedRunbooks = [...config.runbooks.allowedRunbooks, ...CHILDREN];
@@ -40,6 +43,7 @@ const DOCUMENTS = join(projectRoot, 'packages/localcloud/aws-documents');
 let stage: Stage;
 let store: DynamoExecutionStore;
 let ec2: EC2Client;
+let rds: RDSClient;
 let dir: string;
 
 beforeAll(async () => {
@@ -57,11 +61,14 @@ beforeAll(async () => {
           { size: 8, availabilityZone: 'us-east-1a', tags: { Name: 'data-loose' } },
           { size: 8, availabilityZone: 'us-east-1a', tags: { Name: 'snapshot-source' } },
         ],
+        dbInstances: [{ identifier: 'reports', status: 'stopped' }, { identifier: 'orders' }],
+        dbClusters: [{ identifier: 'ledger', instances: ['ledger-1'] }],
       },
     },
   });
   store = new DynamoExecutionStore(new AwsClients('us-east-1', clientConfig(stage.cloud)), stage.tableName);
   ec2 = new EC2Client(clientConfig(stage.cloud));
+  rds = new RDSClient(clientConfig(stage.cloud));
   dir = mkdtempSync(join(tmpdir(), 'opsauto-child-docs-'));
 });
 afterAll(async () => {
@@ -286,5 +293,57 @@ describe('AWS-owned child documents on the local stage', () => {
     expect(ran.child.steps.map((s) => `${s.name}:${s.status}`)).toEqual(['checkInstanceType:Success']);
     expect(calls('ec2', 'StopInstances')).toBe(0);
     expect((await instance('resized')).state).toBe('running');
+  });
+
+  const dbStatus = async (id: string) => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0].DBInstanceStatus;
+  const clusterStatus = async (id: string) => (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters![0].Status;
+
+  it('starts a stopped DB instance with AWS-StartRdsInstance and waits until it is available', async () => {
+    // Prepare
+    expect(await dbStatus('reports')).toBe('stopped');
+    // Act
+    const ran = await runAsChild('AWS-StartRdsInstance', { InstanceId: 'reports' });
+    // Assess
+    expectSuccess(ran, 'AWS-StartRdsInstance');
+    expect(await dbStatus('reports')).toBe('available');
+    expect(calls('rds', 'StartDBInstance')).toBe(1);
+    expect(ran.child.steps.map((s) => `${s.name}:${s.status}`)).toEqual(['checkNotStarted:Failed', 'startInstance:Success', 'waitForAvailable:Success']);
+  });
+
+  it('leaves an available DB instance as it is with AWS-StartRdsInstance', async () => {
+    // Act
+    const ran = await runAsChild('AWS-StartRdsInstance', { InstanceId: 'orders' });
+    // Assess
+    expectSuccess(ran, 'AWS-StartRdsInstance');
+    expect(calls('rds', 'StartDBInstance')).toBe(0);
+    expect(await dbStatus('orders')).toBe('available');
+  });
+
+  it('stops, then starts, an Aurora cluster with AWS-StartStopAuroraCluster, its member following, and reports its status', async () => {
+    // Act
+    const stopped = await runAsChild('AWS-StartStopAuroraCluster', { ClusterName: 'ledger', Action: 'Stop' });
+    await stage.cloud.advance('5m');
+    const afterStop = [await clusterStatus('ledger'), await dbStatus('ledger-1')];
+    const started = await runAsChild('AWS-StartStopAuroraCluster', { ClusterName: 'ledger' });
+    await stage.cloud.advance('5m');
+    // Assess
+    expectSuccess(stopped, 'AWS-StartStopAuroraCluster');
+    expectSuccess(started, 'AWS-StartStopAuroraCluster');
+    expect(stopped.child.outputs).toMatchObject({ 'StartStopAuroraCluster.ClusterName': 'ledger', 'StartStopAuroraCluster.CurrentStatus': 'stopping' });
+    expect(started.child.outputs).toMatchObject({ 'StartStopAuroraCluster.CurrentStatus': 'starting' });
+    expect(afterStop).toEqual(['stopped', 'stopped']);
+    expect([await clusterStatus('ledger'), await dbStatus('ledger-1')]).toEqual(['available', 'available']);
+    expect(calls('rds', 'StopDBCluster')).toBe(1);
+    expect(calls('rds', 'StartDBCluster')).toBe(1);
+  });
+
+  it('fails AWS-StartStopAuroraCluster with RDS\'s error when the cluster is not in the state the action needs', async () => {
+    // Act
+    const ran = await runAsChild('AWS-StartStopAuroraCluster', { ClusterName: 'ledger', Action: 'Start' });
+    // Assess
+    expect(ran.child.status).toBe('Failed');
+    expect(ran.child.failureMessage).toContain('InvalidDBClusterStateFault');
+    expect(ran.parent.status).toBe('Failed');
+    expect(await clusterStatus('ledger')).toBe('available');
   });
 });

@@ -180,6 +180,92 @@ describe('localcloud EC2 instance lifecycle', () => {
       'InvalidInstanceID.NotFound',
     );
   });
+
+  describe('hibernation', () => {
+    it('reports HibernationOptions.Configured as seeded, and hibernates an instance enabled for it with the user-initiated hibernate reason', async () => {
+      // Prepare
+      const [sleeper, plain] = seedEc2(cloud.store, ACCOUNT, REGION, { instances: [{ hibernation: true }, {}] }).instanceIds;
+      // Act
+      const options = [(await instance(sleeper)).HibernationOptions, (await instance(plain)).HibernationOptions];
+      const out = await ec2.send(new StopInstancesCommand({ InstanceIds: [sleeper], Hibernate: true }));
+      const during = await instance(sleeper);
+      await cloud.advance(INSTANCE_STOPPED_DELAY_MS);
+      const after = await instance(sleeper);
+      // Assess
+      expect(options).toEqual([{ Configured: true }, { Configured: false }]);
+      expect(out.StoppingInstances).toEqual([{ InstanceId: sleeper, CurrentState: { Code: 64, Name: 'stopping' }, PreviousState: { Code: 16, Name: 'running' } }]);
+      expect(during.State?.Name).toBe('stopping');
+      expect(after.State).toEqual({ Code: 80, Name: 'stopped' });
+      expect(after.StateReason).toEqual({ Code: 'Client.UserInitiatedHibernate', Message: 'Client.UserInitiatedHibernate: User initiated hibernate' });
+      expect(after.StateTransitionReason).toMatch(/^User initiated \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\)$/);
+      expect(announced(sleeper)).toEqual(['stopping', 'stopped']);
+    });
+
+    it('refuses Hibernate for an instance not enabled for hibernation, stopping none of those named', async () => {
+      // Prepare
+      const [sleeper, plain] = seedEc2(cloud.store, ACCOUNT, REGION, { instances: [{ hibernation: true }, {}] }).instanceIds;
+      // Act
+      const refused = await errorWithStatusOf(ec2.send(new StopInstancesCommand({ InstanceIds: [sleeper, plain], Hibernate: true })));
+      // Assess
+      expect(refused).toMatchObject({
+        name: 'UnsupportedHibernationConfiguration',
+        status: 400,
+        message: `The instance can't be hibernated because it was not configured at launch for hibernation: ${plain}`,
+      });
+      expect([(await instance(sleeper)).State?.Name, (await instance(plain)).State?.Name]).toEqual(['running', 'running']);
+      expect((await ec2.send(new StopInstancesCommand({ InstanceIds: [plain] }))).StoppingInstances![0].CurrentState?.Name).toBe('stopping');
+    });
+  });
+
+  describe('start errors scripted by the seed', () => {
+    it('accepts the start of an instance whose key cannot be used: pending, then stopped again with the scripted StateReason', async () => {
+      // Prepare
+      cloud.seed({
+        regions: {
+          [REGION]: {
+            instances: [{ state: 'stopped', tags: { Name: 'locked' }, startError: { code: 'Client.InvalidKMSKey.InvalidState', message: 'The KMS key provided is in an incorrect state' } }],
+          },
+        },
+      });
+      const id = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['locked'] }] }))).Reservations![0].Instances![0].InstanceId;
+      // Act
+      const out = await ec2.send(new StartInstancesCommand({ InstanceIds: [id!] }));
+      const during = await instance(id!);
+      await cloud.advance(INSTANCE_RUNNING_DELAY_MS);
+      const after = await instance(id!);
+      const again = await ec2.send(new StartInstancesCommand({ InstanceIds: [id!] }));
+      await cloud.advance(INSTANCE_RUNNING_DELAY_MS);
+      // Assess
+      expect(out.StartingInstances).toEqual([{ InstanceId: id, CurrentState: { Code: 0, Name: 'pending' }, PreviousState: { Code: 80, Name: 'stopped' } }]);
+      expect(during.State?.Name).toBe('pending');
+      expect(after.State).toEqual({ Code: 80, Name: 'stopped' });
+      expect(after.StateReason).toEqual({ Code: 'Client.InvalidKMSKey.InvalidState', Message: 'Client.InvalidKMSKey.InvalidState: The KMS key provided is in an incorrect state' });
+      expect(again.StartingInstances![0].CurrentState?.Name).toBe('pending');
+      expect((await instance(id!)).State?.Name).toBe('stopped');
+      expect(announced(id!)).toEqual(['pending', 'stopped', 'pending', 'stopped']);
+    });
+
+    it('fails the StartInstances call with a scripted API error, starting none of the instances named', async () => {
+      // Prepare
+      const [full, fine] = seedEc2(cloud.store, ACCOUNT, REGION, {
+        instances: [{ state: 'stopped', startError: { api: 'InsufficientInstanceCapacity' } }, { state: 'stopped' }],
+      }).instanceIds;
+      const noRetry = new EC2Client({ ...clientConfig(cloud), maxAttempts: 1 });
+      // Act
+      const refused = await errorWithStatusOf(noRetry.send(new StartInstancesCommand({ InstanceIds: [fine, full] })));
+      noRetry.destroy();
+      // Assess
+      expect(refused).toMatchObject({ name: 'InsufficientInstanceCapacity', status: 500, message: expect.stringContaining('capacity in the Availability Zone you requested (us-east-1a)') });
+      expect([(await instance(full)).State?.Name, (await instance(fine)).State?.Name]).toEqual(['stopped', 'stopped']);
+      expect(announced(fine)).toEqual([]);
+    });
+
+    it('refuses a seed whose startError names neither a StateReason code nor an API error', () => {
+      // Act and assess
+      expect(() => seedEc2(cloud.store, ACCOUNT, REGION, { instances: [{ startError: { message: 'boom' } as never }] })).toThrow(/startError needs either code .* or api/);
+      expect(() => seedEc2(cloud.store, ACCOUNT, REGION, { instances: [{ hibernation: 'yes' as never }] })).toThrow(/hibernation must be true or false/);
+    });
+  });
 });
 
 describe('localcloud EC2 instance lifecycle across a restart', () => {

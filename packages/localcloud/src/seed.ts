@@ -17,7 +17,9 @@ import type { Store } from './store.js';
  * regions:
  *   us-east-1:
  *     images:      [{ name, creationDate?, tags?, state?, description?, public?, instanceStore? }]
- *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone?,
+ *     instances:   [{ image?: <image name>, type?, tags?, state?, availabilityZone?, hibernation?: true (enabled for hibernation),
+ *                    startError?: { code: <StateReason code>, message? }   # StartInstances accepted: pending, then stopped
+ *                               | { api: <EC2 error code>, message? },      # StartInstances fails with that error
  *                    agent?: { status?: online|offline, platform?, result?: success|failure|timeout, exitCode?, output?,
  *                              error?, durationSeconds?, documents?: { <document name>: { result?, exitCode?, … } },
  *                              patches?: { installed?, missing?, failed?, baselineId? } } }]   # agent: an SSM managed node
@@ -26,7 +28,8 @@ import type { Store } from './store.js';
  *     parameters:  [{ name, value, type?, tier?, dataType?, description?, tags?, policies?, lastModifiedDate? }]
  *     dbInstances: [{ identifier, engine?, instanceClass?, allocatedStorage?, tags?, status?, stoppedAt?, publiclyAccessible?,
  *                    backupRetentionPeriod?, copyTagsToSnapshot?, multiAZ? }]
- *     dbClusters:  [{ identifier, engine? (aurora-postgresql | aurora-mysql), deletionProtection?, copyTagsToSnapshot?, tags? }]
+ *     dbClusters:  [{ identifier, engine? (aurora-postgresql | aurora-mysql), deletionProtection?, copyTagsToSnapshot?, tags?,
+ *                    status? (available | stopped), stoppedAt?, instances?: [<member DB instance identifier>] }]
  *     buckets:     [{ name, versioning?, encryption?, creationDate? }]
  *     documents:   [{ name, file (relative to the fleet file) | content, format?, owner?, documentType? }]
  * ```

@@ -1,7 +1,8 @@
 /**
  * Instance state changes on the virtual clock, each announced with an `EC2 Instance State-change Notification`:
- * launch (pending -> running), StartInstances (stopped -> pending -> running), StopInstances (running ->
- * stopping -> stopped), TerminateInstances (-> shutting-down -> terminated, volumes released), and
+ * launch (pending -> running), StartInstances (stopped -> pending -> running, or back to stopped when the seed
+ * scripts a start error), StopInstances (running -> stopping -> stopped; `Hibernate` for an instance enabled for
+ * hibernation), TerminateInstances (-> shutting-down -> terminated, volumes released), and
  * ModifyInstanceAttribute's instance type, which EC2 changes only on a stopped instance.
  */
 import { AwsError, notEmulated } from '../errors.js';
@@ -83,12 +84,29 @@ function userInitiated(ms: number): string {
   return `User initiated (${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} GMT)`;
 }
 
+/** EC2 error codes that are server errors (HTTP 500, retried by the SDKs): "Server error codes" of the EC2 API reference. */
+const SERVER_ERROR_CODES = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity', 'InsufficientAddressCapacity', 'InternalError', 'Unavailable']);
+
+/** The error a scripted `{ api }` start error answers (EC2 changes none of the instances named). */
+function scriptedApiError(i: InstanceRecord): AwsError | undefined {
+  const e = i.startError;
+  if (!e || !('api' in e)) return undefined;
+  const message = e.message ?? (e.api === 'InsufficientInstanceCapacity'
+    ? `We currently do not have sufficient ${i.instanceType} capacity in the Availability Zone you requested (${i.availabilityZone}). Our system will be working on provisioning additional capacity.`
+    : `The instance '${i.instanceId}' could not be started.`);
+  return new AwsError(e.api, message, SERVER_ERROR_CODES.has(e.api) ? 500 : 400);
+}
+
 export function startInstances(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
   const { instances } = namedInstances(input, ctx);
   for (const i of instances) {
     if (i.state !== 'stopped' && i.state !== 'pending' && i.state !== 'running') {
       throw new AwsError('IncorrectInstanceState', `The instance '${i.instanceId}' is not in a state from which it can be started.`);
     }
+  }
+  for (const i of instances) {
+    const error = i.state === 'stopped' ? scriptedApiError(i) : undefined;
+    if (error) throw error;
   }
   const now = ctx.clock.nowMs();
   const changes = instances.map((i) => {
@@ -104,12 +122,17 @@ export function startInstances(input: QueryTree, ctx: RequestContext): Record<st
 }
 
 export function stopInstances(input: QueryTree, ctx: RequestContext): Record<string, XmlValue> {
-  if (optionalBool(input, 'Hibernate')) throw new AwsError('UnsupportedOperation', 'localcloud does not emulate hibernation: stop without Hibernate.');
+  const hibernate = optionalBool(input, 'Hibernate') ?? false;
   const { instances } = namedInstances(input, ctx);
   for (const i of instances) {
     if (i.state !== 'running' && i.state !== 'stopping' && i.state !== 'stopped') {
       throw new AwsError('IncorrectInstanceState', `The instance '${i.instanceId}' is not in a state from which it can be stopped.`);
     }
+  }
+  // Only an instance enabled for hibernation at launch can hibernate; EC2 then stops none of those named.
+  const notConfigured = hibernate ? instances.filter((i) => i.hibernationConfigured !== true).map((i) => i.instanceId) : [];
+  if (notConfigured.length > 0) {
+    throw new AwsError('UnsupportedHibernationConfiguration', `The instance can't be hibernated because it was not configured at launch for hibernation: ${notConfigured.join(', ')}`);
   }
   const force = optionalBool(input, 'Force') ?? false;
   const now = ctx.clock.nowMs();
@@ -118,7 +141,9 @@ export function stopInstances(input: QueryTree, ctx: RequestContext): Record<str
     const previous = i.state;
     if (previous === 'running') {
       i.stateTransitionReason = userInitiated(now);
-      i.stateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
+      i.stateReason = hibernate
+        ? { code: 'Client.UserInitiatedHibernate', message: 'Client.UserInitiatedHibernate: User initiated hibernate' }
+        : { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
       beginTransition(ctx, i, 'stopping', stoppedAt);
     } else if (previous === 'stopping' && force && (i.settlesAt ?? Infinity) > stoppedAt) {
       // Force is the way out of a stop that hangs: it ends sooner, without a second `stopping` event.
@@ -187,8 +212,14 @@ export function armInstance(rt: Runtime, account: string, region: string, instan
   rt.clock.at(at, () => {
     const state = existingEc2State(rt.store, account, region);
     const current = state?.instances[instanceId];
-    const next = current && SETTLES_TO[current.state];
+    let next = current && SETTLES_TO[current.state];
     if (!state || !current || !next || current.settlesAt !== at) return;
+    // A scripted start error: the start was accepted, but the instance cannot run and is stopped again.
+    const failed = current.state === 'pending' && current.startError && 'code' in current.startError ? current.startError : undefined;
+    if (failed) {
+      next = 'stopped';
+      current.stateReason = { code: failed.code, message: failed.message === undefined || failed.message.startsWith(failed.code) ? (failed.message ?? failed.code) : `${failed.code}: ${failed.message}` };
+    }
     current.state = next;
     delete current.settlesAt;
     if (next === 'terminated') releaseVolumesOf(state, instanceId, at);

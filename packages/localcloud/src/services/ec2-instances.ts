@@ -31,6 +31,7 @@ import {
   type Ec2State,
   type ImageRecord,
   type InstanceRecord,
+  type StartErrorScript,
   type VolumeType,
 } from './ec2-model.js';
 import { normalizeSeedTags } from './ec2-images.js';
@@ -274,6 +275,7 @@ function instanceXml(i: InstanceRecord, state: Ec2State, account: string): Recor
     groupSet: live ? groupsXml(i, state) : [],
     networkInterfaceSet: live ? [networkInterfaceXml(i, state, account, privateDnsName)] : [],
     metadataOptions: { state: 'applied', ...metadata },
+    hibernationOptions: { configured: i.hibernationConfigured === true },
     architecture: i.architecture,
     rootDeviceType: 'ebs',
     rootDeviceName: i.rootDeviceName,
@@ -296,8 +298,18 @@ export function seedInstance(
   account: string,
   region: string,
   now: number,
-  spec: { imageId?: string; instanceType?: string; tags?: Record<string, string> | Tag[]; state?: 'running' | 'stopped'; availabilityZone?: string },
+  spec: {
+    imageId?: string;
+    instanceType?: string;
+    tags?: Record<string, string> | Tag[];
+    state?: 'running' | 'stopped';
+    availabilityZone?: string;
+    hibernation?: boolean;
+    startError?: StartErrorScript;
+  },
 ): string {
+  if (spec.hibernation !== undefined && typeof spec.hibernation !== 'boolean') throw new RangeError('instance: hibernation must be true or false');
+  const startError = spec.startError === undefined ? undefined : checkStartError(spec.startError);
   const state = ec2State(store, account, region);
   // Without an image id, the instance runs from the first image of the region (or one that is not emulated).
   const imageId = spec.imageId ?? Object.keys(state.images)[0];
@@ -311,7 +323,21 @@ export function seedInstance(
     ...(spec.availabilityZone ? { availabilityZone: spec.availabilityZone } : {}),
     tags: normalizeSeedTags(spec.tags),
   });
+  if (spec.hibernation) instance.hibernationConfigured = true;
+  if (startError) instance.startError = startError;
   state.instances[instance.instanceId] = instance;
   createRootVolume(state, instance, now, rootOf(image));
   return instance.instanceId;
+}
+
+/** A seed's `startError`, checked: exactly one of `code` (a StateReason code) and `api` (an EC2 error code). */
+function checkStartError(given: unknown): StartErrorScript {
+  const e = (typeof given === 'object' && given !== null ? given : {}) as Record<string, unknown>;
+  const code = /^[A-Za-z][A-Za-z0-9.]*$/;
+  const message = e.message;
+  if (message !== undefined && typeof message !== 'string') throw new RangeError('instance: startError.message must be a string');
+  const withMessage = message === undefined ? {} : { message };
+  if (typeof e.code === 'string' && e.api === undefined && code.test(e.code)) return { code: e.code, ...withMessage };
+  if (typeof e.api === 'string' && e.code === undefined && code.test(e.api)) return { api: e.api, ...withMessage };
+  throw new RangeError('instance: startError needs either code (a StateReason code, e.g. Client.InvalidKMSKey.InvalidState) or api (an EC2 error code, e.g. InsufficientInstanceCapacity)');
 }

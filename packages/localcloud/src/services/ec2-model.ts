@@ -89,8 +89,20 @@ export interface InstanceRecord {
   macAddress?: string;
   /** Instance metadata service options (RunInstances MetadataOptions, ModifyInstanceMetadataOptions). */
   metadataOptions?: MetadataOptions;
+  /** Enabled for hibernation at launch (HibernationOptions.Configured): StopInstances `Hibernate` hibernates it. */
+  hibernationConfigured?: boolean;
+  /** A start failure scripted by the seed (see StartErrorScript); every StartInstances meets it. */
+  startError?: StartErrorScript;
   tags: Tag[];
 }
+
+/**
+ * How StartInstances fails for an instance, as the seed scripts it:
+ * - `{ code, message? }`: the call is accepted, the instance goes `pending`, then back to `stopped` with that
+ *   StateReason, as EC2 does when a volume's KMS key cannot be used (`Client.InvalidKMSKey.InvalidState`);
+ * - `{ api, message? }`: the call fails with that error code (`InsufficientInstanceCapacity`), changing nothing.
+ */
+export type StartErrorScript = { code: string; message?: string } | { api: string; message?: string };
 
 export interface MetadataOptions {
   httpTokens: 'optional' | 'required';

@@ -31,6 +31,7 @@ import {
   volumesNotFound,
   wireTags,
   type Ec2State,
+  type StartErrorScript,
 } from './ec2-model.js';
 import { describeRegions } from './ec2-regions.js';
 import { modifyInstanceMetadataOptions } from './ec2-metadata-options.js';
@@ -218,6 +219,10 @@ export interface Ec2Seed {
     state?: 'running' | 'stopped';
     /** Default the region's first zone (`us-east-1a`). */
     availabilityZone?: string;
+    /** Enabled for hibernation at launch (DescribeInstances HibernationOptions.Configured); default false. */
+    hibernation?: boolean;
+    /** How every StartInstances of it fails: `{ code, message? }` (pending, then stopped with that StateReason) or `{ api, message? }` (the call fails with that error code). */
+    startError?: StartErrorScript;
   }[];
 }
 

@@ -1,8 +1,11 @@
 /**
- * Aurora DB clusters, as far as runbooks that check and change cluster settings need them: CreateDBCluster
+ * Aurora DB clusters, as far as runbooks that check, change, stop and start clusters need them: CreateDBCluster
  * (`creating`, then `available` on the virtual clock), DescribeDBClusters (identifier or ARN, filters, paging),
  * ModifyDBCluster (DeletionProtection and CopyTagsToSnapshot, which RDS applies at once; any other parameter is
- * refused naming it), DeleteDBCluster; no cluster instances, snapshots or endpoints beyond the cluster's own.
+ * refused naming it), DeleteDBCluster, StopDBCluster (`stopping`, then `stopped`) and StartDBCluster (`starting`,
+ * then `available`), with the member instances (seeded with the cluster) following their cluster's status. A cluster
+ * stopped for 7 days is started again by RDS (RDS-EVENT-0153). Each stop and start emits the `RDS DB Cluster Event`
+ * RDS sends to EventBridge. No cluster snapshots or endpoints beyond the cluster's own.
  * Shapes and error codes follow the RDS API reference.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,8 +14,11 @@ import type { QueryTree } from '../protocols/query.js';
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { pageAfter, type Runtime, type Tag } from './filters.js';
+import { AUTO_START_AFTER_MS } from './rds-lifecycle.js';
 import {
+  checkIdentifier,
   checkTags,
+  newResourceId as newInstanceResourceId,
   existingRdsState,
   invalidCombination,
   invalidParameter,
@@ -23,12 +29,29 @@ import {
   requiredString,
   wireFilters,
   wireTags,
+  type DbInstanceRecord,
   type RdsState,
 } from './rds-model.js';
 import type { RequestContext } from './types.js';
 
-/** How long (virtual time) a cluster stays `creating`, and `deleting`. */
-export const DB_CLUSTER_DELAYS_MS = { creating: 5 * 60_000, deleting: 2 * 60_000 } as const;
+/** How long (virtual time) a cluster stays in each transitional status. Aurora takes minutes; these keep that order. */
+export const DB_CLUSTER_DELAYS_MS = { creating: 5 * 60_000, deleting: 2 * 60_000, stopping: 2 * 60_000, starting: 3 * 60_000 } as const;
+
+type ClusterTransition = keyof typeof DB_CLUSTER_DELAYS_MS;
+
+/**
+ * The cluster events emitted (Aurora User Guide, "Amazon RDS event categories and event messages for Aurora", DB
+ * cluster events). RDS-EVENT-0153's is the one automation matches on to stop a cluster again.
+ */
+export const RDS_CLUSTER_EVENTS = {
+  stopped: { EventID: 'RDS-EVENT-0150', category: 'notification', Message: 'DB cluster stopped.' },
+  started: { EventID: 'RDS-EVENT-0151', category: 'notification', Message: 'DB cluster started.' },
+  autoStarting: {
+    EventID: 'RDS-EVENT-0153',
+    category: 'notification',
+    Message: 'DB cluster is being started due to it exceeding the maximum allowed time being stopped.',
+  },
+} as const;
 
 const CLUSTER_ENGINES: Record<string, { version: string; port: number; family: string }> = {
   'aurora-mysql': { version: '8.0.mysql_aurora.3.05.2', port: 3306, family: 'aurora-mysql8.0' },
@@ -41,9 +64,11 @@ export interface DbClusterRecord {
   resourceId: string;
   engine: string;
   engineVersion: string;
-  status: 'creating' | 'available' | 'deleting';
-  /** Epoch ms (virtual) at which `creating` or `deleting` ends. */
+  status: 'creating' | 'available' | 'deleting' | 'stopping' | 'stopped' | 'starting';
+  /** Epoch ms (virtual) at which the current transitional status ends. */
   transitionAt?: number;
+  /** Epoch ms (virtual) at which a stopped cluster is started again by RDS: 7 days after it stopped. */
+  autoStartAt?: number;
   masterUsername: string;
   port: number;
   storageEncrypted: boolean;
@@ -59,10 +84,10 @@ const IDENTIFIER = /^[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}$/;
 const CLUSTER_FILTERS = ['db-cluster-id', 'engine', 'clone-group-id', 'domain', 'db-cluster-resource-id'];
 const MODIFIABLE = new Set(['DBClusterIdentifier', 'ApplyImmediately', 'DeletionProtection', 'CopyTagsToSnapshot']);
 
-const clusterArn = (region: string, account: string, id: string) => `arn:aws:rds:${region}:${account}:cluster:${id}`;
+export const clusterArn = (region: string, account: string, id: string) => `arn:aws:rds:${region}:${account}:cluster:${id}`;
 export const dbClusterNotFound = (id: string) => new AwsError('DBClusterNotFoundFault', `DBCluster ${id} not found.`, 404);
 
-function clusterIdOf(idOrArn: string): string {
+export function clusterIdOf(idOrArn: string): string {
   const arn = /^arn:aws[a-z-]*:rds:[^:]+:\d{12}:cluster:(.+)$/.exec(idOrArn);
   return (arn ? arn[1] : idOrArn).toLowerCase();
 }
@@ -78,6 +103,13 @@ function checkClusterIdentifier(id: string): string {
 
 function clustersOf(state: RdsState): Record<string, DbClusterRecord> {
   return (state.clusters ??= {});
+}
+
+/** The DB instances of a cluster (its members), in identifier order. */
+export function membersOf(state: RdsState, clusterId: string): DbInstanceRecord[] {
+  return Object.values(state.instances)
+    .filter((i) => i.dbClusterIdentifier === clusterId)
+    .sort((a, b) => a.identifier.localeCompare(b.identifier));
 }
 
 function clusterXml(c: DbClusterRecord, state: RdsState, account: string, region: string): Record<string, XmlValue> {
@@ -100,7 +132,10 @@ function clusterXml(c: DbClusterRecord, state: RdsState, account: string, region
     PreferredBackupWindow: '03:00-03:30',
     PreferredMaintenanceWindow: 'sun:05:00-sun:05:30',
     ReadReplicaIdentifiers: new XmlList('ReadReplicaIdentifier', []),
-    DBClusterMembers: new XmlList('DBClusterMember', []),
+    DBClusterMembers: new XmlList(
+      'DBClusterMember',
+      membersOf(state, c.identifier).map((m, i) => ({ DBInstanceIdentifier: m.identifier, IsClusterWriter: i === 0, DBClusterParameterGroupStatus: 'in-sync', PromotionTier: 1 })),
+    ),
     VpcSecurityGroups: new XmlList('VpcSecurityGroupMembership', []),
     HostedZoneId: 'Z2R2ITUGPM61AM',
     StorageEncrypted: c.storageEncrypted,
@@ -116,11 +151,59 @@ function clusterXml(c: DbClusterRecord, state: RdsState, account: string, region
     CrossAccountClone: false,
     DomainMemberships: new XmlList('DomainMembership', []),
     TagList: new XmlList('Tag', c.tags.map((t) => ({ Key: t.Key, Value: t.Value }))),
+    ...(c.status === 'stopped' && c.autoStartAt !== undefined ? { AutomaticRestartTime: new Date(c.autoStartAt).toISOString() } : {}),
   };
 }
 
-/** Ends a cluster's `creating` or `deleting` on the clock. Idempotent: a timer that finds it moved on does nothing. */
+/** Publishes an `RDS DB Cluster Event` in the shape EventBridge delivers it (SourceType `CLUSTER`). */
+export function publishClusterEvent(rt: Pick<Runtime, 'bus'>, account: string, region: string, cluster: DbClusterRecord, name: keyof typeof RDS_CLUSTER_EVENTS, at: number): void {
+  const { EventID, category, Message } = RDS_CLUSTER_EVENTS[name];
+  const arn = clusterArn(region, account, cluster.identifier);
+  rt.bus.publish({
+    source: 'aws.rds',
+    detailType: 'RDS DB Cluster Event',
+    detail: {
+      EventCategories: [category],
+      SourceType: 'CLUSTER',
+      SourceArn: arn,
+      Date: new Date(at).toISOString(),
+      Message,
+      SourceIdentifier: cluster.identifier,
+      EventID,
+      // RDS adds the cluster's tags as they are when the event is sent.
+      ...(cluster.tags.length > 0 ? { Tags: Object.fromEntries(cluster.tags.map((t) => [t.Key, t.Value])) } : {}),
+    },
+    resources: [arn],
+    account,
+    region,
+    time: new Date(at),
+  });
+}
+
+/** Puts a cluster and its members in a transitional status ending `DB_CLUSTER_DELAYS_MS[status]` after `from`, and arms its end. */
+function beginClusterTransition(rt: Runtime, account: string, region: string, state: RdsState, cluster: DbClusterRecord, status: ClusterTransition, from = rt.clock.nowMs()): void {
+  cluster.status = status;
+  cluster.transitionAt = from + DB_CLUSTER_DELAYS_MS[status];
+  if (status === 'stopping' || status === 'starting') setMembers(state, cluster, status);
+  armDbCluster(rt, account, region, cluster);
+}
+
+/** Member instances follow their cluster: they are stopped and started with it, never on their own. */
+function setMembers(state: RdsState, cluster: DbClusterRecord, status: DbInstanceRecord['status']): void {
+  for (const member of membersOf(state, cluster.identifier)) {
+    if (member.status === 'deleting' || member.status === 'creating') continue;
+    member.status = status;
+    delete member.transitionAt;
+    delete member.autoStartAt;
+  }
+}
+
+/**
+ * Ends a cluster's transitional status on the clock, and arms RDS's start of a cluster stopped for 7 days.
+ * Idempotent: a timer that finds the cluster moved on does nothing.
+ */
 export function armDbCluster(rt: Runtime, account: string, region: string, cluster: DbClusterRecord): void {
+  armClusterAutoStart(rt, account, region, cluster);
   const at = cluster.transitionAt;
   if (at === undefined) return;
   const { identifier, status } = cluster;
@@ -130,7 +213,34 @@ export function armDbCluster(rt: Runtime, account: string, region: string, clust
     if (!state || !current || current.status !== status || current.transitionAt !== at) return;
     delete current.transitionAt;
     if (status === 'deleting') delete clustersOf(state)[identifier];
-    else current.status = 'available';
+    else if (status === 'stopping') {
+      current.status = 'stopped';
+      current.autoStartAt = at + AUTO_START_AFTER_MS;
+      setMembers(state, current, 'stopped');
+      armClusterAutoStart(rt, account, region, current);
+      publishClusterEvent(rt, account, region, current, 'stopped', at);
+    } else {
+      current.status = 'available';
+      if (status === 'starting') {
+        setMembers(state, current, 'available');
+        publishClusterEvent(rt, account, region, current, 'started', at);
+      }
+    }
+    rt.store.changed();
+  });
+}
+
+function armClusterAutoStart(rt: Runtime, account: string, region: string, cluster: DbClusterRecord): void {
+  const at = cluster.autoStartAt;
+  if (cluster.status !== 'stopped' || at === undefined) return;
+  const identifier = cluster.identifier;
+  rt.clock.at(at, () => {
+    const state = existingRdsState(rt.store, account, region);
+    const current = state?.clusters?.[identifier];
+    if (!state || !current || current.status !== 'stopped' || current.autoStartAt !== at) return;
+    delete current.autoStartAt;
+    publishClusterEvent(rt, account, region, current, 'autoStarting', at);
+    beginClusterTransition(rt, account, region, state, current, 'starting', at);
     rt.store.changed();
   });
 }
@@ -232,9 +342,33 @@ export const deleteDBCluster: RdsOperation = (input, ctx) => {
   if (optionalBool(input, 'SkipFinalSnapshot') !== true) throw invalidCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
   if (cluster.deletionProtection) throw invalidCombination('Cannot delete protected Cluster, please disable deletion protection and try again.');
   if (cluster.status !== 'available') throw new AwsError('InvalidDBClusterStateFault', `DB cluster ${cluster.identifier} is not in available state.`);
-  cluster.status = 'deleting';
-  cluster.transitionAt = ctx.clock.nowMs() + DB_CLUSTER_DELAYS_MS.deleting;
-  armDbCluster(ctx, ctx.account, ctx.region, cluster);
+  if (membersOf(state, cluster.identifier).some((m) => m.status !== 'deleting')) {
+    throw new AwsError('InvalidDBClusterStateFault', 'Cluster cannot be deleted, it still contains DB instances in non-deleting state.');
+  }
+  beginClusterTransition(ctx, ctx.account, ctx.region, state, cluster, 'deleting');
+  return { DBCluster: clusterXml(cluster, state, ctx.account, ctx.region) };
+};
+
+/** InvalidDBClusterStateFault naming the status the cluster is in and the one the operation needs. */
+function wrongClusterState(cluster: DbClusterRecord, expected: string): AwsError {
+  return new AwsError('InvalidDBClusterStateFault', `DbCluster ${cluster.identifier} is in ${cluster.status} state but expected it to be one of ${expected}.`);
+}
+
+/** StopDBCluster: an `available` cluster goes `stopping`, then `stopped` with its members; RDS starts it again after 7 days. */
+export const stopDBCluster: RdsOperation = (input, ctx) => {
+  const { state, cluster } = findCluster(ctx, requiredString(input, 'DBClusterIdentifier'));
+  if (cluster.status !== 'available') throw wrongClusterState(cluster, 'available');
+  beginClusterTransition(ctx, ctx.account, ctx.region, state, cluster, 'stopping');
+  return { DBCluster: clusterXml(cluster, state, ctx.account, ctx.region) };
+};
+
+/** StartDBCluster: a `stopped` cluster goes `starting`, then `available` with its members. */
+export const startDBCluster: RdsOperation = (input, ctx) => {
+  const { state, cluster } = findCluster(ctx, requiredString(input, 'DBClusterIdentifier'));
+  if (cluster.status !== 'stopped') throw wrongClusterState(cluster, 'stopped');
+  // Started by hand: RDS's own start after 7 days no longer applies.
+  delete cluster.autoStartAt;
+  beginClusterTransition(ctx, ctx.account, ctx.region, state, cluster, 'starting');
   return { DBCluster: clusterXml(cluster, state, ctx.account, ctx.region) };
 };
 
@@ -245,9 +379,18 @@ export interface DbClusterSeed {
   deletionProtection?: boolean;
   copyTagsToSnapshot?: boolean;
   tags?: Record<string, string> | Tag[];
+  /** Default `available`; a stopped cluster (and its members) is started again by RDS 7 days after `stoppedAt`. */
+  status?: 'available' | 'stopped';
+  /** ISO-8601, for a stopped cluster: when it stopped (default `now`). */
+  stoppedAt?: string;
+  /** Identifiers of its member DB instances (the first is the writer), default none; class `db.r6g.large`. */
+  instances?: string[];
 }
 
-/** Puts available DB clusters straight into the store, for the stage's `--seed`. Returns their identifiers. */
+/**
+ * Puts DB clusters and their member instances straight into the store (no events), for the stage's `--seed`.
+ * Returns the cluster identifiers. A stopped cluster's automatic start is armed by `rds.start()`.
+ */
 export function seedDbClusters(store: Store, account: string, region: string, now: number, specs: DbClusterSeed[]): string[] {
   const state = rdsState(store, account, region);
   const ids = specs.map((spec) => {
@@ -257,19 +400,52 @@ export function seedDbClusters(store: Store, account: string, region: string, no
     const engine = CLUSTER_ENGINES[engineName];
     if (!engine) throw new RangeError(`DB cluster ${identifier}: engine ${engineName} is not one of ${Object.keys(CLUSTER_ENGINES).join(', ')}`);
     const tags = Array.isArray(spec.tags) ? spec.tags : Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+    const status = spec.status ?? 'available';
+    if (status !== 'available' && status !== 'stopped') throw new RangeError(`DB cluster ${identifier}: status must be available or stopped`);
+    const stoppedAt = spec.stoppedAt === undefined ? now : Date.parse(spec.stoppedAt);
+    if (Number.isNaN(stoppedAt)) throw new RangeError(`DB cluster ${identifier}: stoppedAt is not an ISO-8601 time`);
+    if (spec.instances !== undefined && (!Array.isArray(spec.instances) || spec.instances.some((m) => typeof m !== 'string'))) {
+      throw new RangeError(`DB cluster ${identifier}: instances must be a list of DB instance identifiers`);
+    }
+    const clusterTags = checkTags(tags.map((t) => ({ Key: t.Key, Value: t.Value })));
+    const members = (spec.instances ?? []).map((m) => checkIdentifier(m));
+    for (const m of members) if (state.instances[m] || members.indexOf(m) !== members.lastIndexOf(m)) throw new RangeError(`DB cluster ${identifier}: DB instance ${m} is already in ${region}`);
+    for (const m of members) {
+      state.instances[m] = {
+        identifier: m,
+        resourceId: newInstanceResourceId(),
+        instanceClass: 'db.r6g.large',
+        engine: engineName,
+        engineVersion: engine.version,
+        status,
+        dbClusterIdentifier: identifier,
+        allocatedStorage: 1,
+        storageType: 'aurora',
+        masterUsername: 'admin',
+        port: engine.port,
+        availabilityZone: `${region}a`,
+        multiAZ: false,
+        publiclyAccessible: false,
+        storageEncrypted: false,
+        deletionProtection: false,
+        createTime: new Date(now).toISOString(),
+        tags: [],
+      };
+    }
     clustersOf(state)[identifier] = {
       identifier,
       resourceId: newResourceId(),
       engine: engineName,
       engineVersion: engine.version,
-      status: 'available',
+      status,
+      ...(status === 'stopped' ? { autoStartAt: stoppedAt + AUTO_START_AFTER_MS } : {}),
       masterUsername: 'admin',
       port: engine.port,
       storageEncrypted: false,
       deletionProtection: spec.deletionProtection ?? false,
       copyTagsToSnapshot: spec.copyTagsToSnapshot ?? false,
       createTime: new Date(now).toISOString(),
-      tags: checkTags(tags.map((t) => ({ Key: t.Key, Value: t.Value }))),
+      tags: clusterTags,
     };
     return identifier;
   });

@@ -23,6 +23,8 @@ export interface DbInstanceRecord {
   engine: string;
   engineVersion: string;
   status: DbInstanceStatus;
+  /** The Aurora DB cluster this instance is a member of: it is stopped and started with its cluster only. */
+  dbClusterIdentifier?: string;
   /** Epoch ms (virtual) at which the current transitional status (creating, stopping …) ends. */
   transitionAt?: number;
   /** Epoch ms (virtual) at which a stopped instance is started again by RDS: 7 days after it stopped. */
@@ -280,6 +282,7 @@ export function dbInstanceXml(i: DbInstanceRecord, state: RdsState, account: str
     DBInstanceClass: i.instanceClass,
     Engine: i.engine,
     DBInstanceStatus: i.status,
+    ...(i.dbClusterIdentifier ? { DBClusterIdentifier: i.dbClusterIdentifier } : {}),
     MasterUsername: i.masterUsername,
     ...(i.dbName ? { DBName: i.dbName } : {}),
     Endpoint: endpoint,

@@ -8,7 +8,8 @@ import type { QueryTree } from '../protocols/query.js';
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { pageAfter, type Tag } from './filters.js';
-import { armAllDbClusters, createDBCluster, deleteDBCluster, describeDBClusters, modifyDBCluster } from './rds-clusters.js';
+import { armAllDbClusters, clusterIdOf, createDBCluster, deleteDBCluster, describeDBClusters, modifyDBCluster, startDBCluster, stopDBCluster } from './rds-clusters.js';
+import { addTagsToResource, listTagsForResource, removeTagsFromResource } from './rds-tags.js';
 import {
   armAllDbSnapshots,
   checkSnapshotIdentifier,
@@ -50,7 +51,7 @@ import type { RequestContext, ServiceDefinition } from './types.js';
 
 export { AUTO_START_AFTER_MS, RDS_DELAYS_MS, RDS_EVENTS } from './rds-lifecycle.js';
 export { DB_SNAPSHOT_AVAILABLE_DELAY_MS } from './rds-snapshots.js';
-export { DB_CLUSTER_DELAYS_MS, seedDbClusters, type DbClusterSeed } from './rds-clusters.js';
+export { DB_CLUSTER_DELAYS_MS, RDS_CLUSTER_EVENTS, seedDbClusters, type DbClusterSeed } from './rds-clusters.js';
 
 type RdsOperation = (input: QueryTree, ctx: RequestContext) => Record<string, XmlValue>;
 
@@ -160,7 +161,8 @@ const describeDBInstances: RdsOperation = (input, ctx) => {
         if (name === 'db-instance-id') return values.some((v) => identifierOf(v) === i.identifier);
         if (name === 'dbi-resource-id') return values.includes(i.resourceId);
         if (name === 'engine') return values.includes(i.engine);
-        // No instance here belongs to a cluster or a directory domain.
+        if (name === 'db-cluster-id') return i.dbClusterIdentifier !== undefined && values.some((v) => clusterIdOf(v) === i.dbClusterIdentifier);
+        // No instance here belongs to a directory domain.
         return false;
       }),
     )
@@ -174,8 +176,14 @@ const describeDBInstances: RdsOperation = (input, ctx) => {
   };
 };
 
+/** Aurora members are stopped and started with their cluster (StopDBCluster, StartDBCluster), never on their own. */
+function refuseClusterMember(instance: DbInstanceRecord): void {
+  if (instance.dbClusterIdentifier !== undefined) throw invalidCombination(`${instance.engine} DB instances are not eligible for stopping and starting.`);
+}
+
 const startDBInstance: RdsOperation = (input, ctx) => {
   const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
+  refuseClusterMember(instance);
   if (instance.status !== 'stopped') {
     throw new AwsError(
       'InvalidDBInstanceState',
@@ -190,6 +198,7 @@ const startDBInstance: RdsOperation = (input, ctx) => {
 
 const stopDBInstance: RdsOperation = (input, ctx) => {
   const { state, instance } = findInstance(ctx, requiredString(input, 'DBInstanceIdentifier'));
+  refuseClusterMember(instance);
   const snapshot = snapshotToTake(input, 'DBSnapshotIdentifier', state);
   if (instance.status !== 'available') throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is not in available state.`);
   if (snapshot) takeSnapshot(ctx, ctx.account, ctx.region, state, instance, snapshot, []);
@@ -309,6 +318,11 @@ export const rds: ServiceDefinition = {
     DescribeDBClusters: describeDBClusters,
     ModifyDBCluster: modifyDBCluster,
     DeleteDBCluster: deleteDBCluster,
+    StartDBCluster: startDBCluster,
+    StopDBCluster: stopDBCluster,
+    ListTagsForResource: listTagsForResource,
+    AddTagsToResource: addTagsToResource,
+    RemoveTagsFromResource: removeTagsFromResource,
   },
   start(rt) {
     armAllDbInstances(rt);
