@@ -7,3 +7,4 @@ export * from './events/eventbridge.js';
 export * from './ebs/index.js';
 export * from './runbooks/index.js';
 export * from './schedule-expression.js';
+export * from './schedule-description.js';
