@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cronFields,
+  formatInZone,
   InvalidScheduleExpressionError,
+  isTimeZone,
+  nextRuns,
   parseScheduleExpression,
   type ScheduleExpression,
 } from '@opsauto/core/schedule-expression.js';
@@ -394,6 +398,67 @@ describe('cron in a time zone across daylight saving changes', () => {
     });
   });
 
+  describe('Europe/Berlin', () => {
+    const berlin = 'Europe/Berlin';
+
+    it('2027 spring (28 March, 02:00 CET -> 03:00 CEST): 02:30 does not exist that day and is skipped', () => {
+      expect(fires(parseScheduleExpression('cron(30 2 * * ? *)', berlin), '2027-03-26T12:00:00Z', 3)).toEqual([
+        '2027-03-27T01:30:00.000Z', // 02:30 CET
+        '2027-03-29T00:30:00.000Z', // 02:30 CEST; Sunday 28 March has no 02:30
+        '2027-03-30T00:30:00.000Z',
+      ]);
+      // Hourly at :30: 01:30 CET, then 03:30 CEST, one hour of UTC later (02:30 never shows on the clock).
+      expect(fires(parseScheduleExpression('cron(30 * * * ? *)', berlin), '2027-03-28T00:00:00Z', 2)).toEqual([
+        '2027-03-28T00:30:00.000Z',
+        '2027-03-28T01:30:00.000Z',
+      ]);
+    });
+
+    it('2027 autumn (31 October, 03:00 CEST -> 02:00 CET): 02:30 happens twice and runs once, the first time', () => {
+      expect(fires(parseScheduleExpression('cron(30 2 * * ? *)', berlin), '2027-10-30T12:00:00Z', 2)).toEqual([
+        '2027-10-31T00:30:00.000Z', // 02:30 CEST; 02:30 CET (01:30Z) does not run
+        '2027-11-01T01:30:00.000Z',
+      ]);
+      // Hourly at :30: 01:30 CEST, 02:30 CEST, (02:30 CET skipped), 03:30 CET.
+      expect(fires(parseScheduleExpression('cron(30 * * * ? *)', berlin), '2027-10-30T23:00:00Z', 3)).toEqual([
+        '2027-10-30T23:30:00.000Z',
+        '2027-10-31T00:30:00.000Z',
+        '2027-10-31T02:30:00.000Z',
+      ]);
+    });
+  });
+
+  it('Asia/Seoul keeps no daylight saving time: 09:00 KST is 00:00 UTC every day of the year', () => {
+    const runs = nextRuns('cron(0 9 * * ? *)', 'Asia/Seoul', new Date('2026-12-31T12:00:00Z'), 365);
+    expect(runs).toHaveLength(365);
+    expect(runs[0]?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    expect(runs.at(-1)?.toISOString()).toBe('2027-12-31T00:00:00.000Z');
+    for (const run of runs) expect(run.toISOString().slice(11)).toBe('00:00:00.000Z');
+    // The same wall time in Berlin moves in UTC with its clocks, which is what Seoul's does not do.
+    expect(next('cron(0 9 * * ? *)', '2027-01-15T00:00:00Z', 'Europe/Berlin')).toBe('2027-01-15T08:00:00.000Z');
+    expect(next('cron(0 9 * * ? *)', '2027-07-15T00:00:00Z', 'Europe/Berlin')).toBe('2027-07-15T07:00:00.000Z');
+  });
+
+  it('every weekday at 09:00 and 17:00 Asia/Seoul across a month end', () => {
+    const office = parseScheduleExpression('cron(0 9,17 ? * MON-FRI *)', 'Asia/Seoul');
+    // Thursday 29 July 2027 (KST) to Monday 2 August: Saturday 31 July and Sunday 1 August have no runs.
+    expect(fires(office, '2027-07-28T15:00:00Z', 6)).toEqual([
+      '2027-07-29T00:00:00.000Z', // Thu 09:00 KST
+      '2027-07-29T08:00:00.000Z', // Thu 17:00 KST
+      '2027-07-30T00:00:00.000Z', // Fri
+      '2027-07-30T08:00:00.000Z',
+      '2027-08-02T00:00:00.000Z', // Mon
+      '2027-08-02T08:00:00.000Z',
+    ]);
+    // Thursday 30 September to Friday 1 October: the month changes on a weekday, and 17:00 KST on the 30th is
+    // 08:00 UTC the same day while 09:00 KST on the 1st is 00:00 UTC on the 1st.
+    expect(fires(office, '2027-09-30T07:00:00Z', 3)).toEqual([
+      '2027-09-30T08:00:00.000Z',
+      '2027-10-01T00:00:00.000Z',
+      '2027-10-01T08:00:00.000Z',
+    ]);
+  });
+
   it('office hours cron(0 8 ? * MON-FRI *) in Europe/Berlin across the March 2027 change', () => {
     const office = parseScheduleExpression('cron(0 8 ? * MON-FRI *)', 'Europe/Berlin');
     expect(fires(office, '2027-03-25T12:00:00Z', 3)).toEqual([
@@ -421,6 +486,123 @@ describe('time zones', () => {
     const error = rejection('cron(0 9 * * ? *)', timezone);
     expect(error.code).toBe('ValidationException');
     expect(error.message).toContain('ScheduleExpressionTimezone');
+  });
+});
+
+// The one time zone check: the parser's, the config's and the CLI's.
+describe('isTimeZone', () => {
+  it.each(['UTC', 'Etc/UTC', 'GMT', 'Asia/Seoul', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Asia/Calcutta', 'US/Eastern', 'Etc/GMT+5'])(
+    'accepts %s, a name or link of the IANA database',
+    (name) => {
+      expect(isTimeZone(name)).toBe(true);
+      expect(() => parseScheduleExpression('cron(0 9 * * ? *)', name)).not.toThrow();
+    },
+  );
+
+  it('accepts every canonical name Intl lists', () => {
+    const names = Intl.supportedValuesOf('timeZone');
+    expect(names.length).toBeGreaterThan(300);
+    expect(names.filter((name) => !isTimeZone(name))).toEqual([]);
+  });
+
+  it.each([
+    ['Mars/Olympus_Mons', 'for example America/New_York'],
+    ['Europe/Berlinn', 'for example America/New_York'],
+    ['', 'for example America/New_York'],
+    [' Asia/Seoul', 'for example America/New_York'],
+    ['+09:00', 'for example America/New_York'],
+    ['-05:00', 'for example America/New_York'],
+    ['KST', 'for example America/New_York'],
+    ['asia/seoul', 'did you mean Asia/Seoul?'],
+    ['utc', 'did you mean UTC?'],
+  ])('refuses %j, and so does the parser', (name, problem) => {
+    expect(isTimeZone(name)).toBe(false);
+    const error = rejection('cron(0 9 * * ? *)', name);
+    expect(error.code).toBe('ValidationException');
+    expect(error.message).toContain(`Invalid ScheduleExpressionTimezone ${name}: not an IANA time zone name (`);
+    expect(error.message).toContain(problem);
+  });
+
+  it('refuses what is not a string', () => {
+    expect(isTimeZone(undefined as unknown as string)).toBe(false);
+    expect(isTimeZone(9 as unknown as string)).toBe(false);
+  });
+});
+
+describe('nextRuns', () => {
+  it('lists the next fire times strictly after the instant, in order', () => {
+    // Friday 5 March 2027 10:00 KST: the next two are Monday and Tuesday 09:00 KST.
+    expect(nextRuns('cron(0 9 ? * MON-FRI *)', 'Asia/Seoul', new Date('2027-03-05T01:00:00Z'), 2).map((d) => d.toISOString())).toEqual([
+      '2027-03-08T00:00:00.000Z',
+      '2027-03-09T00:00:00.000Z',
+    ]);
+    expect(nextRuns('cron(0 9 * * ? *)', 'UTC', new Date('2027-03-05T09:00:00Z'), 1)[0]?.toISOString()).toBe('2027-03-06T09:00:00.000Z');
+    expect(nextRuns('cron(0 9 * * ? *)', undefined, new Date('2027-03-05T00:00:00Z'), 0)).toEqual([]);
+  });
+
+  it('stops when the schedule ends, and takes a rate schedule\'s start', () => {
+    expect(nextRuns('cron(0 0 1 1 ? 2027-2028)', 'UTC', new Date('2026-06-01T00:00:00Z'), 5)).toHaveLength(2);
+    expect(nextRuns('at(2027-03-01T09:00:00)', 'Asia/Seoul', new Date('2027-01-01T00:00:00Z'), 3).map((d) => d.toISOString())).toEqual([
+      '2027-03-01T00:00:00.000Z',
+    ]);
+    const start = new Date('2027-01-01T00:00:07Z');
+    expect(nextRuns('rate(12 hours)', 'UTC', new Date('2027-01-01T00:00:07Z'), 2, start).map((d) => d.toISOString())).toEqual([
+      '2027-01-01T12:00:07.000Z',
+      '2027-01-02T00:00:07.000Z',
+    ]);
+  });
+
+  it('refuses a bad count or date, and a bad expression with the parser\'s error', () => {
+    expect(() => nextRuns('rate(5 minutes)', 'UTC', new Date(), -1)).toThrow(RangeError);
+    expect(() => nextRuns('rate(5 minutes)', 'UTC', new Date(), 1.5)).toThrow(/count must be a whole number/);
+    expect(() => nextRuns('rate(5 minutes)', 'UTC', new Date('nope'), 1)).toThrow(RangeError);
+    expect(() => nextRuns('cron(0 24 * * ? *)', 'UTC', new Date(), 1)).toThrow(InvalidScheduleExpressionError);
+    expect(() => nextRuns('cron(0 9 * * ? *)', 'Asia/Soeul', new Date(), 1)).toThrow(/ScheduleExpressionTimezone Asia\/Soeul/);
+  });
+});
+
+describe('formatInZone', () => {
+  it('shows the local time with its offset and the zone name', () => {
+    expect(formatInZone(new Date('2027-03-01T00:00:00Z'), 'Asia/Seoul')).toBe('2027-03-01T09:00+09:00 Asia/Seoul');
+    expect(formatInZone(new Date('2027-03-07T03:00:00Z'), 'UTC')).toBe('2027-03-07T03:00+00:00 UTC');
+    expect(formatInZone(new Date('2027-01-01T00:00:00Z'), 'America/St_Johns')).toBe('2026-12-31T20:30-03:30 America/St_Johns');
+    expect(formatInZone(new Date('2027-01-01T00:00:30.900Z'), 'Etc/UTC')).toBe('2027-01-01T00:00:30+00:00 Etc/UTC');
+  });
+
+  it('follows daylight saving: either side of the Berlin changes of 2027', () => {
+    expect(formatInZone(new Date('2027-03-28T00:59:00Z'), 'Europe/Berlin')).toBe('2027-03-28T01:59+01:00 Europe/Berlin');
+    expect(formatInZone(new Date('2027-03-28T01:00:00Z'), 'Europe/Berlin')).toBe('2027-03-28T03:00+02:00 Europe/Berlin');
+    // 02:30 twice on 31 October: the offset tells them apart.
+    expect(formatInZone(new Date('2027-10-31T00:30:00Z'), 'Europe/Berlin')).toBe('2027-10-31T02:30+02:00 Europe/Berlin');
+    expect(formatInZone(new Date('2027-10-31T01:30:00Z'), 'Europe/Berlin')).toBe('2027-10-31T02:30+01:00 Europe/Berlin');
+  });
+
+  it('writes an offset with seconds when the zone had one (Seoul local mean time, 1900)', () => {
+    expect(formatInZone(new Date('1900-01-01T00:00:00Z'), 'Asia/Seoul')).toBe('1900-01-01T08:27:52+08:27:52 Asia/Seoul');
+  });
+
+  it('refuses an unknown zone or an invalid date', () => {
+    expect(() => formatInZone(new Date(), 'Asia/Soeul')).toThrow(/Unknown time zone Asia\/Soeul/);
+    expect(() => formatInZone(new Date('nope'), 'UTC')).toThrow(RangeError);
+  });
+});
+
+describe('cronFields', () => {
+  it('gives the values each field selects, as the evaluator runs them', () => {
+    expect(cronFields('cron(0/20 9,17 ? * MON-FRI *)')).toEqual({
+      minutes: [0, 20, 40],
+      hours: [9, 17],
+      day: { kind: 'weekdays', weekdays: [2, 3, 4, 5, 6] },
+      months: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      years: [],
+    });
+    expect(cronFields('cron(0 22-1 L 1/4 ? 2027-2028)')).toMatchObject({ hours: [0, 1, 22, 23], day: { kind: 'lastDay' }, months: [1, 5, 9], years: [2027, 2028] });
+    expect(cronFields('cron(0 2 ? * 3#2 *)').day).toEqual({ kind: 'nthWeekday', weekday: 3, nth: 2 });
+  });
+
+  it('refuses what is not a valid cron expression', () => {
+    expect(() => cronFields('rate(5 minutes)')).toThrow(InvalidScheduleExpressionError);
+    expect(() => cronFields('cron(0 9 * * * *)')).toThrow(/one of day-of-month and day-of-week/);
   });
 });
 

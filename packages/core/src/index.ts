@@ -7,4 +7,5 @@ export * from './events/eventbridge.js';
 export * from './ebs/index.js';
 export * from './runbooks/index.js';
 export * from './schedule-expression.js';
+export * from './schedule-description.js';
 export * from './automations/index.js';

@@ -30,6 +30,10 @@
  *
  * `nextAfter` steps field by field (year, month, day, hour, minute) in wall-clock time and converts with
  * `Intl.DateTimeFormat`, a handful of conversions per call, so it never scans minute by minute.
+ *
+ * Also here, for the config and the CLI: `isTimeZone` (the one time zone check, the parser's included),
+ * `nextRuns`, `formatInZone`, and `cronFields` (what a cron expression selects, which schedule-description.ts
+ * puts into words). localcloud imports this module and nothing else of ours: keep it free of other imports.
  */
 
 /** Thrown for a malformed expression or time zone; `code` is the error the EventBridge Scheduler API returns. */
@@ -76,6 +80,101 @@ export function parseScheduleExpression(expression: string, timezone?: string, s
   }
 }
 
+/**
+ * The next `count` fire times strictly after `after`, in order; fewer when the schedule ends first. Throws
+ * InvalidScheduleExpressionError for a bad expression or time zone, RangeError for a bad `after` or `count`.
+ *
+ * @param start as for parseScheduleExpression (a rate() schedule's phase).
+ * @example
+ * nextRuns('cron(0 9 ? * MON-FRI *)', 'Asia/Seoul', new Date('2027-03-05T01:00:00Z'), 2)
+ * // [2027-03-08T00:00:00.000Z, 2027-03-09T00:00:00.000Z]: 09:00 KST on Monday and Tuesday
+ */
+export function nextRuns(expression: string, timezone: string | undefined, after: Date, count: number, start?: Date): Date[] {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a whole number of 0 or more, got ${count}`);
+  const schedule = parseScheduleExpression(expression, timezone, start);
+  const runs: Date[] = [];
+  let at = new Date(instantOf(after));
+  while (runs.length < count) {
+    const next = schedule.nextAfter(at);
+    if (next === undefined) break;
+    runs.push(next);
+    at = next;
+  }
+  return runs;
+}
+
+/**
+ * The instant as the zone's clock shows it, ISO 8601 local time with its UTC offset then the zone's name, to the
+ * minute (seconds only when not zero). Throws RangeError for an invalid date or a name isTimeZone refuses.
+ *
+ * @example formatInZone(new Date('2027-03-01T00:00:00Z'), 'Asia/Seoul') // '2027-03-01T09:00+09:00 Asia/Seoul'
+ * @example formatInZone(new Date('2027-03-28T01:30:00Z'), 'Europe/Berlin') // '2027-03-28T03:30+02:00 Europe/Berlin'
+ */
+export function formatInZone(date: Date, timezone: string): string {
+  const ms = date instanceof Date ? date.getTime() : NaN;
+  if (!Number.isFinite(ms)) throw new RangeError('formatInZone needs a valid Date');
+  const problem = timeZoneProblem(timezone);
+  if (problem !== undefined) throw new RangeError(`Unknown time zone ${String(timezone)}: ${problem}`);
+  const offset = zoneFor(timezone).offset(ms);
+  const wall = new Date(Math.floor(ms / 1000) * 1000 + offset);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const seconds = wall.getUTCSeconds() === 0 ? '' : `:${two(wall.getUTCSeconds())}`;
+  const local = `${String(wall.getUTCFullYear()).padStart(4, '0')}-${two(wall.getUTCMonth() + 1)}-${two(wall.getUTCDate())}T${two(wall.getUTCHours())}:${two(wall.getUTCMinutes())}${seconds}`;
+  const abs = Math.abs(offset) / 1000;
+  const offsetSeconds = abs % 60 === 0 ? '' : `:${two(abs % 60)}`;
+  const sign = offset < 0 ? '-' : '+';
+  return `${local}${sign}${two(Math.floor(abs / 3600))}:${two(Math.floor(abs / 60) % 60)}${offsetSeconds} ${timezone}`;
+}
+
+/** Which days of a month a cron expression runs on (its day-of-month or day-of-week field), as parsed. */
+export type CronDayRule =
+  | { kind: 'days'; days: readonly number[] } // day-of-month values 1-31
+  | { kind: 'lastDay' } // L
+  | { kind: 'lastWeekday' } // LW
+  | { kind: 'nearestWeekday'; day: number } // nW
+  | { kind: 'weekdays'; weekdays: readonly number[] } // day-of-week values, 1 = Sunday ... 7 = Saturday
+  | { kind: 'lastOfWeekday'; weekday: number } // nL
+  | { kind: 'nthWeekday'; weekday: number; nth: number }; // n#k
+
+/** A cron expression's fields as the values each one selects, ascending: what the evaluator runs, for describing it. */
+export interface CronFields {
+  minutes: readonly number[];
+  hours: readonly number[];
+  day: CronDayRule;
+  months: readonly number[];
+  /** Empty when every year (1970-2199) is selected. */
+  years: readonly number[];
+}
+
+/**
+ * Parses a `cron(...)` expression (validated exactly as parseScheduleExpression does) into the values each field
+ * selects. Throws InvalidScheduleExpressionError, also for a rate() or at() expression.
+ *
+ * @example cronFields('cron(0 9,17 ? * MON-FRI *)').hours // [9, 17]
+ */
+export function cronFields(expression: string): CronFields {
+  const text = typeof expression === 'string' ? expression.trim() : '';
+  const call = /^cron\((.*)\)$/s.exec(text);
+  if (!call) throw invalid(String(expression), 'expected cron(fields)');
+  const cron = parseCron(expression, call[1]);
+  const values = (table: Uint8Array, min: number) => [...table.keys()].filter((i) => table[i]).map((i) => i + min);
+  const years = values(cron.years, MIN_YEAR);
+  const rule = cron.day;
+  const day: CronDayRule =
+    rule.kind === 'days'
+      ? { kind: 'days', days: values(rule.days, 1) }
+      : rule.kind === 'weekdays'
+        ? { kind: 'weekdays', weekdays: values(rule.weekdays, 1) }
+        : rule;
+  return {
+    minutes: values(cron.minutes, 0),
+    hours: values(cron.hours, 0),
+    day,
+    months: values(cron.months, 1),
+    years: years.length === cron.years.length ? [] : years,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Shared
 
@@ -117,28 +216,60 @@ interface Zone {
 const UTC_ZONE: Zone = { offset: () => 0 };
 const zones = new Map<string, Zone>();
 
+/** Canonical names ICU lists (Intl.supportedValuesOf), read once. */
+let supportedZones: ReadonlySet<string> | undefined;
+
+const NOT_IANA = 'not an IANA time zone name (for example America/New_York)';
+
+/** Why `name` is not an IANA time zone name known to Node's ICU, or undefined when it is one. */
+function timeZoneProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || name === '') return NOT_IANA;
+  supportedZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (supportedZones.has(name)) return undefined;
+  // Newer ECMA-402 engines take UTC offsets (+09:00) as time zones: they are not IANA names, and a schedule needs one.
+  if (name.startsWith('+') || name.startsWith('-')) return NOT_IANA;
+  let resolved: string;
+  try {
+    // Links and aliases (UTC, Etc/UTC, Asia/Calcutta, US/Eastern) are in ICU's database but not in the list above.
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    return NOT_IANA;
+  }
+  // ICU matches names in any case; IANA names are case-sensitive, and a deployment passes the name on as written.
+  if (resolved !== name && resolved.toLowerCase() === name.toLowerCase()) return `not an IANA time zone name (did you mean ${resolved}?)`;
+  return undefined;
+}
+
+/**
+ * Whether `name` is a time zone of the IANA database that ships with Node's ICU: a canonical name
+ * (`Intl.supportedValuesOf('timeZone')`) or a link ICU resolves (`UTC`, `Etc/UTC`, `Asia/Calcutta`, `US/Eastern`).
+ * Names are case-sensitive (`asia/seoul` is refused where ICU can tell, which is every name but a link in a wrong
+ * case on ICU versions that canonicalise links); UTC offsets such as `+09:00` are refused.
+ *
+ * @example isTimeZone('Asia/Seoul') // true
+ * @example isTimeZone('Etc/UTC') // true
+ * @example isTimeZone('Europe/Berlinn') // false
+ */
+export function isTimeZone(name: string): boolean {
+  return timeZoneProblem(name) === undefined;
+}
+
 function zoneFor(timezone: string | undefined): Zone {
   if (timezone === undefined) return UTC_ZONE;
   const cached = zones.get(timezone);
   if (cached) return cached;
-  let format: Intl.DateTimeFormat;
-  try {
-    if (typeof timezone !== 'string' || timezone.trim() === '') throw new RangeError('empty');
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  } catch {
-    throw new InvalidScheduleExpressionError(
-      `Invalid ScheduleExpressionTimezone ${String(timezone)}: not an IANA time zone name (for example America/New_York)`,
-    );
-  }
+  const problem = timeZoneProblem(timezone);
+  if (problem !== undefined) throw new InvalidScheduleExpressionError(`Invalid ScheduleExpressionTimezone ${String(timezone)}: ${problem}`);
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
   const zone: Zone = format.resolvedOptions().timeZone === 'UTC' ? UTC_ZONE : new IntlZone(format);
   zones.set(timezone, zone);
   return zone;

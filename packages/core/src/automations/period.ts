@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { ValidationError } from '../errors.js';
+import { isTimeZone } from '../schedule-expression.js';
 
 /**
  * A recurring period on the wall clock of a time zone, e.g. office hours or a night window.
@@ -32,31 +33,7 @@ const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
-let supportedZones: Set<string> | undefined;
 
-/**
- * Whether `timezone` is an IANA time zone name known to this runtime's time-zone database (not a regex, not an
- * offset such as +09:00). Aliases are accepted (US/Eastern, Asia/Kolkata); a name in the wrong case is not.
- * Private stand-in: core's shared `isTimeZone` (schedule-expression.ts) replaces it when merged.
- *
- * @example
- * isTimeZone('Asia/Seoul') // true
- * isTimeZone('Mars/Olympus') // false
- */
-export function isTimeZone(timezone: string): boolean {
-  supportedZones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (supportedZones.has(timezone)) return true;
-  let resolved: string;
-  try {
-    resolved = new Intl.DateTimeFormat('en', { timeZone: timezone }).resolvedOptions().timeZone;
-  } catch {
-    return false;
-  }
-  const known = supportedZones.has(resolved) || resolved === 'UTC';
-  // 'asia/seoul' resolves to 'Asia/Seoul': the runtime forgives the case, EventBridge Scheduler does not.
-  const caseVariant = timezone !== resolved && timezone.toLowerCase() === resolved.toLowerCase();
-  return known && !caseVariant;
-}
 
 /** Days as a set of weekday numbers (0 = SUN), or the problem with them. */
 function parseDays(days: string): Set<number> | string {
