@@ -36,13 +36,14 @@ export default tseslint.config(
     },
   },
   // Package boundaries (DESIGN.md): core imports nothing of ours and no AWS SDK; localcloud nothing of ours (it is
-  // AWS, not opsauto) but core's schedule expressions, so that emulator and config agree on one evaluator; aws only
+  // AWS, not opsauto) but core's schedule expressions and event patterns, so that the emulator and what opsauto
+  // decides from its config (when an automation fires, which event it takes) agree on one evaluator; aws only
   // core; functions never the CLI or the emulator.
   ...boundaries({
     'packages/core/**/*.ts': { packages: ['@opsauto/*', '@aws-sdk/*'], why: 'core is pure: no other package of ours, no AWS SDK' },
     'packages/localcloud/**/*.ts': {
-      regex: '^@opsauto/(?!core/schedule-expression\\.js$)',
-      why: 'localcloud emulates AWS and imports nothing of ours but @opsauto/core/schedule-expression.js',
+      regex: '^@opsauto/(?!core/(schedule-expression|event-pattern)\\.js$)',
+      why: 'localcloud emulates AWS and imports nothing of ours but @opsauto/core/schedule-expression.js and event-pattern.js',
     },
     'packages/aws/**/*.ts': { packages: ['@opsauto/functions', '@opsauto/cli', '@opsauto/localcloud'], why: 'aws adapters depend on core only' },
     'packages/functions/**/*.ts': { packages: ['@opsauto/cli', '@opsauto/localcloud'], why: 'functions never import the CLI or the emulator' },

@@ -8,4 +8,5 @@ export * from './ebs/index.js';
 export * from './runbooks/index.js';
 export * from './schedule-expression.js';
 export * from './schedule-description.js';
+export * from './event-pattern.js';
 export * from './automations/index.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VirtualClock } from './clock.js';
-import { matchesEventPattern, validateEventPattern, type EventPattern } from './event-pattern.js';
+import { matchesEventPattern, validateEventPattern, type EventPattern } from '@opsauto/core/event-pattern.js';
 import type { LambdaRuntime } from './lambda.js';
 
 /** An event as EventBridge delivers it to targets. */

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseScheduleExpression } from '@opsauto/core/schedule-expression.js';
 import type { ApiRule, BusEvent, BusTarget } from '../bus.js';
-import type { EventPattern } from '../event-pattern.js';
+import type { EventPattern } from '@opsauto/core/event-pattern.js';
 import type { Store } from '../store.js';
 import type { Runtime } from './filters.js';
 

@@ -9,7 +9,7 @@
 import { InvalidScheduleExpressionError, parseScheduleExpression } from '@opsauto/core/schedule-expression.js';
 import { DEFAULT_BUS } from '../bus.js';
 import { AwsError, validation } from '../errors.js';
-import { InvalidEventPatternError, validateEventPattern } from '../event-pattern.js';
+import { InvalidEventPatternError, validateEventPattern } from '@opsauto/core/event-pattern.js';
 import { pageAfter } from './filters.js';
 import { apiRules, armSchedule, eventsState, isJsonPath, ruleArn, type RuleRecord, type TargetRecord } from './events-rules.js';
 import type { RequestContext, ServiceDefinition } from './types.js';

@@ -4,7 +4,7 @@ import {
   matchesEventPattern,
   validateEventPattern,
   type EventPattern,
-} from '../../packages/localcloud/src/event-pattern.js';
+} from '@opsauto/core';
 
 /** An EventBridge envelope around `detail`, shaped like the EC2 examples in the AWS user guide. */
 function ec2Event(detail: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
