@@ -418,6 +418,8 @@ describe('localcloud EC2 volumes and snapshots', () => {
     });
 
     it('filters and pages snapshots, and finds only the account\'s own', async () => {
+      // The seeded images' root snapshots are the account's too.
+      const seeded = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots!.length;
       const a = await volume();
       const b = await volume();
       const snaps: string[] = [];
@@ -431,13 +433,14 @@ describe('localcloud EC2 volumes and snapshots', () => {
 
       expect(await ids({ Filters: [{ Name: 'volume-id', Values: [b] }, { Name: 'status', Values: ['completed'] }] })).toEqual(snaps.slice(5));
       expect(await ids({ Filters: [{ Name: 'tag:N', Values: ['1', '3'] }] })).toEqual([snaps[1], snaps[3]]);
-      expect(await ids({ OwnerIds: ['self'] })).toHaveLength(8);
-      expect(await ids({ OwnerIds: [ACCOUNT] })).toHaveLength(8);
+      expect(await ids({ OwnerIds: ['self'] })).toHaveLength(seeded + 8);
+      expect(await ids({ OwnerIds: [ACCOUNT] })).toHaveLength(seeded + 8);
       expect(await ids({ OwnerIds: ['amazon'] })).toEqual([]);
 
       const sizes: number[] = [];
       for await (const page of paginateDescribeSnapshots({ client: ec2, pageSize: 5 }, { OwnerIds: ['self'] })) sizes.push(page.Snapshots!.length);
-      expect(sizes).toEqual([5, 3]);
+      expect(sizes.reduce((sum, n) => sum + n, 0)).toBe(seeded + 8);
+      expect(sizes.slice(0, -1).every((n) => n === 5)).toBe(true);
     });
 
     it('answers EC2 errors for unknown volumes and snapshots, malformed ids and ids with MaxResults', async () => {
@@ -453,7 +456,7 @@ describe('localcloud EC2 volumes and snapshots', () => {
     it('deletes a snapshot, which leaves DescribeSnapshots', async () => {
       const { SnapshotId } = await ec2.send(new CreateSnapshotCommand({ VolumeId: await volume() }));
       await ec2.send(new DeleteSnapshotCommand({ SnapshotId }));
-      expect((await ec2.send(new DescribeSnapshotsCommand({}))).Snapshots).toEqual([]);
+      expect((await ec2.send(new DescribeSnapshotsCommand({}))).Snapshots!.map((s) => s.SnapshotId)).not.toContain(SnapshotId);
     });
   });
 

@@ -284,6 +284,21 @@ export function seedImage(
   if (Number.isNaN(creation.getTime())) throw new RangeError(`image ${spec.name}: creationDate ${spec.creationDate} is not an ISO-8601 time`);
   const imageId = randomId('ami-');
   const pending = spec.state === 'pending';
+  const root = rootMapping('/dev/xvda');
+  // The image's root snapshot exists, as for any registered image: DescribeSnapshots lists it, DeleteSnapshot takes it
+  // once the image is deregistered. Its volume is reported as vol-ffffffff (no volume of this account made it).
+  const started = creation.toISOString();
+  state.snapshots[root.snapshotId] = {
+    snapshotId: root.snapshotId,
+    volumeId: 'vol-ffffffff',
+    volumeSize: root.volumeSize,
+    description: `Created for ${imageId} (seeded image ${spec.name})`,
+    state: 'completed',
+    startTime: started,
+    completionTime: started,
+    encrypted: root.encrypted,
+    tags: [],
+  };
   state.images[imageId] = {
     imageId,
     name: spec.name,
@@ -293,7 +308,7 @@ export function seedImage(
     ...(pending ? { availableAt: Math.max(now, creation.getTime()) + IMAGE_AVAILABLE_DELAY_MS, requestId: randomUUID() } : {}),
     architecture: spec.architecture ?? 'x86_64',
     rootDeviceName: '/dev/xvda',
-    blockDeviceMappings: [rootMapping('/dev/xvda')],
+    blockDeviceMappings: [root],
     // Instance store volumes mapped as EC2 names them: /dev/sdb -> ephemeral0, /dev/sdc -> ephemeral1 …
     ...(spec.instanceStore ? { instanceStoreMappings: Array.from({ length: spec.instanceStore }, (_, n) => ({ deviceName: `/dev/sd${String.fromCharCode(98 + n)}`, virtualName: `ephemeral${n}` })) } : {}),
     tags: normalizeSeedTags(spec.tags),
