@@ -45,9 +45,17 @@ export function isHttpOnly(definition: FunctionDefinition): boolean {
  */
 export const GUARDED_DETAIL_TYPES = ['Runbook Execution Requested', 'Runbook Image Created'] as const;
 
-/** True when the function may put events on opsauto's bus (its role is named in the bus policy). */
+/**
+ * True when the function may put guarded events on opsauto's bus (its role is named in the bus policy): a PutEvents
+ * permission on the bus that its IAM condition does not keep to unguarded detail types.
+ */
 export function publishesOnOpsautoBus(definition: FunctionDefinition): boolean {
-  return definition.permissions.some((p) => p.actions.includes('events:PutEvents') && p.resources.some((r) => r.kind === 'opsauto-bus'));
+  return definition.permissions.some((p) => {
+    if (!p.actions.includes('events:PutEvents') || !p.resources.some((r) => r.kind === 'opsauto-bus')) return false;
+    const types = p.conditions?.StringEquals?.['events:detail-type'];
+    if (types === undefined) return true;
+    return [types].flat().some((t) => (GUARDED_DETAIL_TYPES as readonly string[]).includes(t));
+  });
 }
 
 /** True when the function may assume the runbook roles (the roles trust it). */

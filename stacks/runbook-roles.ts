@@ -1,5 +1,5 @@
 import type { OpsautoConfig } from '@opsauto/core';
-import { automationActions, knownRunbooks, runbookAutomations, runbookRoleName } from '@opsauto/functions';
+import { automationActions, checkAutomations, knownRunbooks, runbookAutomations, runbookRoleName } from '@opsauto/functions';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
@@ -103,7 +103,7 @@ export function actionScope(action: string, context: ScopeContext): Scope {
     case 'ssm': {
       // Run Command (Service Authorization Reference, "Actions defined by AWS Systems Manager"): SendCommand is
       // authorised on the document (AWS's own have no account in their ARN) and on each node it runs on; reading
-      // commands and their invocations supports no resource-level permissions.
+      // commands and their invocations, and nodes' patch states, supports no resource-level permissions.
       if (api === 'sendcommand') {
         return {
           resources: regions.flatMap((region) => [
@@ -114,7 +114,7 @@ export function actionScope(action: string, context: ScopeContext): Scope {
           ]),
         };
       }
-      if (api === 'listcommands' || api === 'listcommandinvocations') return { resources: ['*'] };
+      if (api === 'listcommands' || api === 'listcommandinvocations' || api === 'describeinstancepatchstates') return { resources: ['*'] };
       const types = SSM_RESOURCE_TYPES[api];
       if (!types) throw unknown();
       return { resources: regions.flatMap((region) => types.map((type) => `arn:${partition}:ssm:${region}:${account}:${type}`)) };
@@ -156,6 +156,7 @@ export function buildRunbookRoles(scope: Construct, config: OpsautoConfig, table
   if (trustedBy.length === 0) throw new Error('runbook roles need at least one role to trust (the runbook worker\'s)');
   const stack = Stack.of(scope);
   const known = knownRunbooks(root);
+  checkAutomations(config, known);
   const roles: Record<string, iam.Role> = {};
   for (const automation of runbookAutomations(config)) {
     const roleName = runbookRoleName(tableName, automation.name);

@@ -634,8 +634,9 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       for (const grant of grants(roleStatements(templates, role))) {
         const [action, resource] = grant.split(' ') as [string, string];
         expect(action, `${role.id}: ${grant}`).not.toBe('*');
-        // A runbook role's only unscoped grants are EC2 Describe* calls, which support no resource-level permissions.
-        if (resource === '*' && isRunbookRole(role)) expect(action, `${role.id}: ${grant}`).toMatch(/^ec2:Describe[A-Za-z]+$/);
+        // A runbook role's only unscoped grants are calls that support no resource-level permissions: EC2 Describe*,
+        // and reading Run Command's commands and nodes' patch states.
+        if (resource === '*' && isRunbookRole(role)) expect(action, `${role.id}: ${grant}`).toMatch(/^(ec2:Describe[A-Za-z]+|ssm:ListCommands|ssm:ListCommandInvocations|ssm:DescribeInstancePatchStates)$/);
         else if (resource === '*') expect(allowedOnAny.has(action), `${role.id}: ${grant}`).toBe(true);
       }
     }
@@ -802,7 +803,8 @@ describe('the opsauto app', () => {
       'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
       'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
     ]);
-    expect(byService('sts')).toEqual(['sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-cli']);
+    expect(byService('sts')).toEqual(runbookAutomations(config).map((a) => `sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-${a.name}`).sort());
+    expect(byService('sts')).toHaveLength(1 + config.automations.length);
     expect(byService('sqs')).toEqual(['GetQueueAttributes', 'GetQueueUrl', 'SendMessage'].map((a) => `sqs:${a} ${failureQueue[0]}`));
     expect(byService('lambda')).toEqual(['lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:opsauto-test-execute-script']);
     expect(granted).toEqual(
@@ -819,7 +821,7 @@ describe('the opsauto app', () => {
     const granted = grants(roleStatements(templates, roleOf(templates, fn)));
 
     // Assess
-    expect(granted.filter((g) => !g.startsWith('sqs:'))).toEqual(['sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-cli']);
+    expect(granted.filter((g) => !g.startsWith('sqs:'))).toEqual(runbookAutomations(config).map((a) => `sts:AssumeRole arn:aws:iam::123456789012:role/opsauto-test-runbook-${a.name}`).sort());
     expect(granted.filter((g) => g.startsWith('sqs:'))).toEqual(['GetQueueAttributes', 'GetQueueUrl', 'SendMessage'].map((a) => `sqs:${a} ${failureQueue[0]}`));
     expect(props(roleOf(templates, fn)).ManagedPolicyArns).toEqual([
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
@@ -890,7 +892,7 @@ describe('the opsauto app', () => {
     expect(buses.map((b) => props(b).Name)).toEqual(['opsauto-test-bus']);
     const bus = buses[0];
     const publishers = manifest(config)
-      .filter((d) => d.permissions.some((p) => p.actions.includes('events:PutEvents') && p.resources.some((r) => r.kind === 'opsauto-bus')))
+      .filter((d) => d.permissions.some((p) => p.actions.includes('events:PutEvents') && p.resources.some((r) => r.kind === 'opsauto-bus') && !p.conditions))
       .map((d) => arnOf(roleOf(templates, functionOf(templates, d.name))));
     expect(publishers.length).toBe(2);
 
@@ -951,16 +953,64 @@ describe('the opsauto app', () => {
     expect(ticks.map((t) => [props(t).ScheduleExpression, props(t).ScheduleExpressionTimezone])).toEqual([['rate(5 minutes)', 'UTC']]);
   });
 
-  it('ships the repository runbooks with runbook-worker and runbook-api and with no other function', () => {
+  it('ships the repository runbooks with runbook-worker, runbook-api and automation-trigger and with no other function', () => {
     const runbooks = fileURLToPath(new URL('../../runbooks', import.meta.url));
     const python = new Set(manifest(config).filter((d) => d.python).map((d) => d.name));
     const shipped = [...manifestFunctions(templates)].filter(([name, [fn]]) => !python.has(name) && buildPropsOf(templates, fn).copyFiles !== undefined);
 
-    expect(shipped.map(([name]) => name).sort()).toEqual(['runbook-api', 'runbook-worker']);
+    expect(shipped.map(([name]) => name).sort()).toEqual(['automation-trigger', 'runbook-api', 'runbook-worker']);
     for (const [, [fn]] of shipped) expect(buildPropsOf(templates, fn).copyFiles).toEqual([{ from: 'runbooks', to: 'runbooks' }]);
     // SST copies `from` relative to the project root: the directory must be there and hold documents.
     expect(existsSync(runbooks)).toBe(true);
     expect(readdirSync(runbooks).filter((f) => /\.(ya?ml|json)$/.test(f)).length).toBeGreaterThan(0);
+  });
+
+  it("starts the shipped automations from their triggers: a schedule in each one's time zone, a rule for the Config rule, each invoking automation-trigger", () => {
+    const fn = functionOf(templates, 'automation-trigger');
+    const schedules = resources(templates, 'AWS::Scheduler::Schedule')
+      .filter((schedule) => same(resolve(templates, schedule.stack, (props(schedule).Target as { Arn: Json }).Arn), fn))
+      .map((schedule) => [JSON.parse((props(schedule).Target as { Input: string }).Input).detail.trigger, props(schedule).ScheduleExpression, props(schedule).ScheduleExpressionTimezone]);
+    const rules = resources(templates, 'AWS::Events::Rule')
+      .filter((rule) => (props(rule).Targets as { Arn: Json }[]).some((t) => same(resolve(templates, rule.stack, t.Arn), fn)))
+      .map((rule) => [props(rule).EventBusName, props(rule).EventPattern]);
+
+    expect(schedules.sort()).toEqual([
+      ['nightly-resize', 'cron(0 7,22 * * ? *)', 'Asia/Seoul'],
+      ['patch-window', 'cron(0 2 ? * TUE *)', 'Asia/Seoul'],
+      ['qa-office-hours', 'cron(0/5 * * * ? *)', 'Asia/Seoul'],
+      ['weekly-golden-ami', 'cron(0 3 ? * SUN *)', 'UTC'],
+    ]);
+    expect(rules).toEqual([
+      // qa-office-hours: RDS starting a stopped instance or cluster again, to be stopped at once outside hours.
+      [undefined, { source: ['aws.rds'], 'detail-type': ['RDS DB Instance Event', 'RDS DB Cluster Event'], detail: { EventID: ['RDS-EVENT-0154', 'RDS-EVENT-0153'] } }],
+      [
+        undefined,
+        {
+          source: ['aws.config'],
+          'detail-type': ['Config Rules Compliance Change'],
+          detail: { messageType: ['ComplianceChangeNotification'], configRuleName: ['s3-bucket-versioning-enabled'], newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } },
+        },
+      ],
+    ]);
+  });
+
+  it("keeps each function's environment under Lambda's 4 KB with the shipped config", () => {
+    const environment = functionEnvironment(config, 'opsauto-production-state', 'arn:aws:iam::123456789012:role/opsauto-production-wake-up');
+    for (const definition of manifest(config)) {
+      const bytes = definition.environment.reduce((sum, key) => sum + Buffer.byteLength(key) + Buffer.byteLength(environment[key]), 0);
+      expect(bytes, definition.name).toBeLessThan(4096);
+    }
+  });
+
+  it('gives each automation a role with the actions of its runbook only', () => {
+    const role = (name: string) => resources(templates, 'AWS::IAM::Role').find((r) => props(r).RoleName === `${config.app}-${stage}-runbook-${name}`)!;
+    const actions = (name: string) => [...new Set(grants(roleStatements(templates, role(name))).map((g) => g.split(' ')[0]))].sort();
+
+    expect(actions('s3-versioning-remediation')).toEqual(['s3:GetBucketVersioning', 's3:PutBucketVersioning']);
+    expect(actions('patch-window')).toEqual(['ssm:DescribeInstancePatchStates', 'ssm:ListCommandInvocations', 'ssm:ListCommands', 'ssm:SendCommand']);
+    expect(actions('qa-office-hours')).toEqual(['ec2:DescribeInstanceStatus', 'ec2:DescribeInstances', 'ec2:StartInstances', 'ec2:StopInstances', 'rds:DescribeDBClusters', 'rds:DescribeDBInstances', 'rds:StartDBCluster', 'rds:StartDBInstance', 'rds:StopDBCluster', 'rds:StopDBInstance']);
+    expect(actions('nightly-resize')).toEqual(['ec2:CreateTags', 'ec2:DescribeInstanceStatus', 'ec2:DescribeInstances', 'ec2:ModifyInstanceAttribute', 'ec2:StartInstances', 'ec2:StopInstances']);
+    expect(actions('weekly-golden-ami')).toEqual(['ec2:CreateImage', 'ec2:CreateTags', 'ec2:DeleteSnapshot', 'ec2:DeregisterImage', 'ec2:DescribeImages', 'ec2:DescribeInstances']);
   });
 
   it('sends EC2 AMI State Change events to ami-publisher', () => {

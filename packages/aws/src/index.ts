@@ -10,3 +10,6 @@ export * from './ebs/index.js';
 export * from './runbooks/dynamo-execution-store.js';
 export * from './runbooks/runbook-source.js';
 export * from './scheduler-wake-up.js';
+export * from './automations/dynamo-remediation-store.js';
+export * from './automations/dynamo-check-store.js';
+export * from './automations/inventory.js';

@@ -11,6 +11,7 @@ import {
   EXECUTE_SCRIPT_RUNNER,
   functionEnvironment,
   functionPhysicalName,
+  checkAutomations,
   knownRunbooks,
   manifest,
   runbookAutomations,
@@ -194,6 +195,8 @@ export async function startStage(options: StageOptions): Promise<Stage> {
  */
 export function registerRunbookRoles(cloud: Localcloud, config: OpsautoConfig, table: string): string[] {
   const known = knownRunbooks(projectRoot);
+  // As the stacks do at synth: an automation whose runbook or parameters are wrong stops the stage from starting.
+  checkAutomations(config, known);
   const unrestricted: string[] = [];
   for (const automation of runbookAutomations(config)) {
     const roleArn = `arn:aws:iam::${DEFAULT_ACCOUNT}:role/${runbookRoleName(table, automation.name)}`;

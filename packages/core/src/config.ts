@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import './zod-locale.js';
+import { automationsSchema } from './automations/automation.js';
 
 const regionName = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name such as eu-west-1'));
 
@@ -110,6 +111,8 @@ export const configSchema = z.object({
   ),
   staleVolumes: z.prefault(staleVolumesSchema, {}),
   runbooks: z.prefault(runbooksSchema, {}),
+  /** What starts runbooks on a schedule, an event, a Config rule or a maintenance window (automations/automation.ts). */
+  automations: z._default(automationsSchema, []),
 });
 
 export type OpsautoConfigInput = z.input<typeof configSchema>;

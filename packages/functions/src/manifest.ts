@@ -1,4 +1,4 @@
-import { amiParameterPrefix, PUBLISHER_TIMEOUT_MS, type OpsautoConfig } from '@opsauto/core';
+import { amiParameterPrefix, automationPatterns, automationRunbooks, PUBLISHER_TIMEOUT_MS, triggerSchedule, type OpsautoConfig } from '@opsauto/core';
 
 /**
  * The one source of truth for wiring: every function, its triggers, its environment and the AWS actions it calls.
@@ -138,6 +138,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     },
     staleVolumeScan(config),
     runbookWorker(config),
+    automationTrigger(config),
     executeScriptRunner(config),
     runbookApi(),
     {
@@ -192,11 +193,63 @@ export interface RunbookAutomation {
 }
 
 /**
- * The automations that start runbooks, each with its own role. Today one: `cli`, the executions started by name
- * from the CLI and `POST /runbooks/executions`, limited to `runbooks.allowedRunbooks`.
+ * The automations that start runbooks, each with a role the stacks derive from its runbooks: `cli`, the executions
+ * started by name from the CLI and `POST /runbooks/executions` (limited to `runbooks.allowedRunbooks`), and every
+ * automation of the config that does not name a role of its own.
  */
 export function runbookAutomations(config: OpsautoConfig): RunbookAutomation[] {
-  return [{ name: 'cli', runbooks: [...config.runbooks.allowedRunbooks] }];
+  return [
+    { name: 'cli', runbooks: [...config.runbooks.allowedRunbooks] },
+    ...config.automations.filter((a) => !a.role).map((a) => ({ name: a.name, runbooks: automationRunbooks(a) })),
+  ];
+}
+
+/** Roles the worker may assume besides the derived runbook roles: the config's assumeRoles and automations' own roles. */
+function otherRunbookRoles(config: OpsautoConfig): string[] {
+  return [...new Set([...config.runbooks.assumeRoles, ...config.automations.flatMap((a) => (a.role ? [a.role] : []))])];
+}
+
+/** The manifest name of the function that turns automations' schedules and events into runbook executions. */
+export const AUTOMATION_TRIGGER = 'automation-trigger';
+
+/**
+ * Automations' triggers: one EventBridge Scheduler schedule per timed automation (its name in the scheduled
+ * event's `detail.trigger`), one rule on the default bus per event-driven one (a Config rule's compliance change
+ * included). Each firing becomes one execution of the automation's runbook, as the automation's role; the function
+ * plans and records it and dispatches it to the worker, running no step itself.
+ */
+function automationTrigger(config: OpsautoConfig): FunctionDefinition {
+  const triggers: Trigger[] = config.automations
+    .filter((a) => a.enabled)
+    .flatMap((a) => {
+      const schedule = triggerSchedule(a.trigger);
+      const patterns = automationPatterns(a);
+      return [
+        ...(schedule ? [{ type: 'schedule' as const, name: a.name, ...schedule }] : []),
+        ...patterns.map((pattern, i) => ({ type: 'event' as const, name: schedule || i > 0 ? `${a.name}-${i + (schedule ? 1 : 0)}` : a.name, pattern })),
+      ];
+    });
+  return {
+    name: AUTOMATION_TRIGGER,
+    handler: 'packages/functions/src/handlers/automation-trigger.handler',
+    description: "Starts automations' runbooks on their schedules, events and Config rules",
+    timeoutSeconds: 60,
+    memoryMB: 512,
+    triggers,
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'EVENT_BUS_NAME'],
+    files: [{ from: 'runbooks', to: 'runbooks' }],
+    permissions: [
+      // Executions (conditional create, read back by idempotency key) and remediation records (conditional put).
+      { actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [table] },
+      // Dispatches only: it cannot ask for a runbook or announce an image on opsauto's bus.
+      { actions: ['events:PutEvents'], resources: [{ kind: 'opsauto-bus' }], conditions: { StringEquals: { 'events:detail-type': 'Runbook Execution Dispatched' } } },
+      { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
+      // Targets by tag; DescribeInstances supports no resource-level permissions.
+      { actions: ['ec2:DescribeInstances'], resources: [{ kind: 'any' }] },
+      // Office hours read the tagged RDS instances and Aurora clusters (their tags come with them).
+      ...(config.automations.some((a) => a.officeHours?.resources.includes('rds')) ? [{ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: [{ kind: 'any' as const }] }] : []),
+    ],
+  };
 }
 
 /**
@@ -204,7 +257,7 @@ export function runbookAutomations(config: OpsautoConfig): RunbookAutomation[] {
  * wake-up came, and every 5 minutes picks up any that are due (a lost wake-up, a worker that died).
  */
 function runbookWorker(config: OpsautoConfig): FunctionDefinition {
-  const roles = config.runbooks.assumeRoles;
+  const roles = otherRunbookRoles(config);
   return {
     name: 'runbook-worker',
     handler: 'packages/functions/src/handlers/runbook-worker.handler',
@@ -248,7 +301,7 @@ export const EXECUTE_SCRIPT_RUNNER = 'execute-script';
  * and the AssumeRole before it.
  */
 function executeScriptRunner(config: OpsautoConfig): FunctionDefinition {
-  const roles = config.runbooks.assumeRoles;
+  const roles = otherRunbookRoles(config);
   return {
     name: EXECUTE_SCRIPT_RUNNER,
     handler: 'handler.handler',
@@ -292,7 +345,8 @@ function runbookApi(): FunctionDefinition {
 export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = ''): Record<EnvKey, string> {
   return {
     TABLE_NAME: tableName,
-    OPSAUTO_CONFIG: JSON.stringify(config),
+    // Without the automations' descriptions, which no function reads: Lambda allows 4 KB of environment in all.
+    OPSAUTO_CONFIG: JSON.stringify({ ...config, automations: config.automations.map(({ description: _description, ...rest }) => rest) }),
     POWERTOOLS_LOG_LEVEL: config.logLevel,
     WAKE_UP_ROLE_ARN: wakeUpRoleArn,
     WAKE_UP_PREFIX: wakeUpPrefix(tableName),

@@ -49,7 +49,7 @@ interface Runbooks {
   dispatch: (executionIds: string[]) => Promise<void>;
 }
 
-async function runbooks(program: Command): Promise<Runbooks> {
+export async function runbooks(program: Command): Promise<Runbooks> {
   const ctx = await stageContext(program);
   // The worker listens for dispatches on opsauto's bus only.
   return {
@@ -70,7 +70,7 @@ async function load(store: DynamoExecutionStore, executionId: string): Promise<E
  * Where `runbook start` finds a runbook, as the worker does (RunbookSource): shipped in `runbooks/` (unless a version
  * is asked for, which only SSM documents have), else the account's Automation document; and a YAML or JSON file.
  */
-function runbookSource(ctx: StageContext): RunbookSource {
+export function runbookSource(ctx: StageContext): RunbookSource {
   return new RunbookSource(ctx.clients, { shippedDirectory: RUNBOOKS_DIR, files: true });
 }
 
@@ -154,7 +154,7 @@ const field = (label: string, value: string | number | undefined) => {
 const documentText = (name: string, version: string | undefined) => (version ? `${name} (version ${version})` : name);
 
 /** How to run a follow-up command against the same stage. */
-function hint(program: Command, args: string): string {
+export function hint(program: Command, args: string): string {
   const { stage } = program.opts<GlobalOptions>();
   return `opsauto${stage === LOCAL_STAGE ? '' : ` --stage ${stage}`} runbook ${args}`;
 }
@@ -171,7 +171,7 @@ interface LocalServing {
  * For `--dry-run`: per step, whether localcloud emulates the APIs it calls (core's stepApiCalls against localcloud's
  * own list of operations; a child runbook's steps count for its aws:executeAutomation step).
  */
-async function localServing(runbook: Runbook, source: RunbookSource): Promise<Record<string, LocalServing>> {
+export async function localServing(runbook: Runbook, source: RunbookSource): Promise<Record<string, LocalServing>> {
   const { emulatedOperations } = await import('@opsauto/localcloud/services/registry.js');
   const emulated = emulatedOperations();
   const callsOf = async (step: RunbookStep, seen: string[]): Promise<{ calls: string[]; note?: string }> => {
@@ -205,7 +205,7 @@ function servingText(serving: LocalServing | undefined): string {
   return serving.calls.length === 0 ? 'yes (no AWS call)' : 'yes';
 }
 
-function printPlan(program: Command, plan: ExecutionPlan, serving: Record<string, LocalServing>): void {
+export function printPlan(program: Command, plan: ExecutionPlan, serving: Record<string, LocalServing>): void {
   console.log('dry run: nothing was started or changed');
   field('document', documentText(plan.documentName, plan.documentVersion));
   field('parameters', assignments(plan.parameters) || '(none)');
@@ -274,7 +274,7 @@ function printExecution(program: Command, ex: Execution, children: ExecutionSumm
   }
 }
 
-async function showExecution(program: Command, store: DynamoExecutionStore, ex: Execution): Promise<void> {
+export async function showExecution(program: Command, store: DynamoExecutionStore, ex: Execution): Promise<void> {
   if (program.opts<GlobalOptions>().json) return print(ex, program);
   const page = ex.rateControl ? await store.list({ parentExecutionId: ex.executionId, limit: 50 }) : undefined;
   printExecution(program, ex, page?.executions, page?.nextToken !== undefined);
@@ -303,7 +303,7 @@ export const LOCAL_DEFAULT_APPROVER = 'operator';
  * assumed-role ARN), and nothing the command line says can change it. On the local stage, whose credentials name
  * nobody: `--approver`, else `OPSAUTO_IDENTITY`, else `operator` (a user of the local account); a bare name is a user.
  */
-async function deciderIdentity(ctx: StageContext, asked: string | undefined, accountId: string): Promise<string> {
+export async function deciderIdentity(ctx: StageContext, asked: string | undefined, accountId: string): Promise<string> {
   // --approver was refused before on any other stage; in AWS the caller's credentials say who decides.
   if (ctx.stage !== LOCAL_STAGE) {
     const { callerArn } = await import('@opsauto/aws/caller-identity.js');

@@ -110,3 +110,32 @@ export const runbookWorkerEvent = z.union([
   scheduledEvent,
 ]);
 export type RunbookWorkerEvent = z.infer<typeof runbookWorkerEvent>;
+
+/** Any EventBridge event an automation's pattern matched (a Config compliance change, an RDS event, ...). */
+export const anyEvent = z.object({
+  version: z.string().check(z.maxLength(16)),
+  id: eventId,
+  'detail-type': z.string().check(z.minLength(1), z.maxLength(256)),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
+  account,
+  time: eventTime,
+  region: eventRegion,
+  resources,
+  detail: z._default(z.unknown(), {}),
+});
+
+/**
+ * What the automation trigger takes: a schedule of an automation (`detail.trigger` names it), an event that matched
+ * an automation's pattern, or a run by hand (`opsauto automations run <name>`; `requestId` makes it unique).
+ */
+export const automationTriggerEvent = z.union([
+  scheduledEvent,
+  z.strictObject({
+    automation: z.string().check(z.minLength(1), z.maxLength(64)),
+    requestId: z.string().check(z.regex(/^[\w.:-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . : -')),
+    by: z._default(z.string().check(z.minLength(1), z.maxLength(256)), 'operator'),
+    dryRun: z._default(z.boolean(), false),
+  }),
+  anyEvent,
+]);
+export type AutomationTriggerEvent = z.infer<typeof automationTriggerEvent>;

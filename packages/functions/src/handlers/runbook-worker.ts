@@ -1,5 +1,6 @@
 import { ownAccountId } from '@opsauto/aws';
-import { runbookWorkerEvent, type ActionContext, type ActionRunner, type EngineDeps, type EngineOptions, type RunResult, type StartPolicy } from '@opsauto/core';
+import type { StagePolicy } from '../runbook-policy.js';
+import { runbookWorkerEvent, type ActionContext, type ActionRunner, type EngineDeps, type EngineOptions, type RunResult } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
@@ -13,7 +14,7 @@ const DEADLINE_MARGIN_MS = 30_000;
 /** At most this many due executions are dispatched by one tick (the next tick takes the rest). */
 const TICK_BATCH = 100;
 
-type Worker = EngineDeps & { accountId: string; policy: StartPolicy };
+type Worker = EngineDeps & { accountId: string; policy: StagePolicy };
 
 let worker: Worker | undefined;
 

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoRemediationStore, ownAccountId } from '@opsauto/aws';
+import { ec2InstanceFinder } from '@opsauto/aws/runbooks';
+import {
+  describeSchedule,
+  fireAutomation,
+  formatInZone,
+  NotFoundError,
+  parseScheduleExpression,
+  triggerSchedule,
+  type Automation,
+  type ExecutionSummary,
+} from '@opsauto/core';
+import { automationStartPolicy } from '@opsauto/functions';
+import type { Command } from 'commander';
+import { print } from '../output.js';
+import type { GlobalOptions } from '../stage-context.js';
+import { deciderIdentity, hint, localServing, printPlan, runbooks, runbookSource } from './runbook.js';
+
+/** An automation's trigger in words, as an operator reads it. */
+export function triggerInWords(automation: Automation): string {
+  const t = automation.trigger;
+  if ('schedule' in t) return describeSchedule(t.schedule, t.timezone);
+  if ('maintenanceWindow' in t) {
+    const w = t.maintenanceWindow;
+    return `window ${describeSchedule(w.schedule, w.timezone)}, for ${w.duration}, no new target in the last ${w.cutoff}`;
+  }
+  if ('configRules' in t) return `Config rule ${t.configRules.join(' or ')} finds a resource NON_COMPLIANT`;
+  const pattern = t.event as { source?: unknown; 'detail-type'?: unknown };
+  return `event ${[pattern.source, pattern['detail-type']].filter(Boolean).map((v) => JSON.stringify(v)).join(' ')}`.trim();
+}
+
+/** The next time a timed automation fires, in its own time zone; '' for event-driven ones and disabled ones. */
+export function nextRun(automation: Automation, now: Date): string {
+  const schedule = triggerSchedule(automation.trigger);
+  if (!schedule || !automation.enabled) return '';
+  const next = parseScheduleExpression(schedule.expression, schedule.timezone).nextAfter(now);
+  return next ? formatInZone(next, schedule.timezone) : 'never';
+}
+
+/** Pages of executions read to find each automation's last run (newest first). */
+const LAST_RUN_PAGES = 5;
+
+async function lastRuns(list: (token?: string) => Promise<{ executions: ExecutionSummary[]; nextToken?: string }>, names: string[]): Promise<Map<string, ExecutionSummary>> {
+  const last = new Map<string, ExecutionSummary>();
+  let token: string | undefined;
+  for (let page = 0; page < LAST_RUN_PAGES && last.size < names.length; page++) {
+    const { executions, nextToken } = await list(token);
+    for (const ex of executions) {
+      const name = /^automation:([a-z0-9-]+)/.exec(ex.triggeredBy ?? '')?.[1];
+      if (name && !last.has(name)) last.set(name, ex);
+    }
+    if (!nextToken) break;
+    token = nextToken;
+  }
+  return last;
+}
+
+export function automationCommands(program: Command): void {
+  const automations = program.command('automations');
+
+  automations
+    .command('list')
+    .description('every automation of the config: its trigger in words, its next run in its own time zone, its last result')
+    .action(async () => {
+      const { ctx, store } = await runbooks(program);
+      const now = ctx.clock.now();
+      const last = await lastRuns((nextToken) => store.list({ limit: 100, nextToken }), ctx.config.automations.map((a) => a.name));
+      const rows = ctx.config.automations.map((a) => {
+        const run = last.get(a.name);
+        return {
+          name: a.name,
+          runbook: a.runbook ?? (a.officeHours ? 'office hours' : 'night resize'),
+          trigger: triggerInWords(a) + (a.enabled ? '' : ' (disabled)'),
+          nextRun: nextRun(a, now),
+          lastRun: run ? `${run.status} ${run.createdAt} ${run.executionId}` : '',
+        };
+      });
+      print(rows, program, ['name', 'runbook', 'trigger', 'nextRun', 'lastRun']);
+    });
+
+  automations
+    .command('run <name>')
+    .description("run an automation now, as its trigger would: its runbook, parameters, targets and role")
+    .option('--dry-run', 'print the plan (parameters, steps, targets and limits); start and change nothing')
+    .action(async (name: string, opts: { dryRun?: boolean }) => {
+      const { ctx, store, dispatch } = await runbooks(program);
+      const automation = ctx.config.automations.find((a) => a.name === name);
+      if (!automation) throw new NotFoundError(`no automation is named ${name} (the config declares ${ctx.config.automations.map((a) => a.name).join(', ') || 'none'})`);
+      const region = ctx.config.regions[0];
+      const accountId = await ownAccountId(ctx.clients);
+      const by = await deciderIdentity(ctx, undefined, accountId);
+      const source = runbookSource(ctx);
+      const results = await fireAutomation(
+        automation,
+        { kind: 'manual', requestId: randomUUID(), by },
+        {
+          accountId,
+          region,
+          policy: automationStartPolicy(ctx.config, automation, accountId, ctx.tableName),
+          loadRunbook: (document, version) => source.load(document, version),
+          findInstances: ec2InstanceFinder(ctx.clients, region),
+          store,
+          remediations: new DynamoRemediationStore(ctx.clients, ctx.tableName),
+          dispatch,
+          clock: ctx.clock,
+          newId: randomUUID,
+          inventory: awsAutomationInventory(ctx.clients, region),
+          checks: new DynamoAutomationCheckStore(ctx.clients, ctx.tableName),
+        },
+        { dryRun: opts.dryRun },
+      );
+      if (program.opts<GlobalOptions>().json) return print(results, program);
+      let refused = 0;
+      for (const result of results) {
+        const what = result.group ? `${name} (${result.group})` : name;
+        if ('plan' in result) {
+          console.log(`automation ${what} would start:`);
+          const loaded = await source.load(result.plan.documentName, result.plan.documentVersion);
+          printPlan(program, result.plan, await localServing(loaded.runbook, source));
+        } else if ('refused' in result) {
+          refused++;
+          console.log(`automation ${what} refused: ${result.refused}`);
+        } else if ('skipped' in result) {
+          console.log(`automation ${what}: nothing to do (${result.skipped})`);
+        } else {
+          console.log(`automation ${what} started execution ${result.executionId}; follow it: ${hint(program, `status ${result.executionId}`)}`);
+        }
+      }
+      if (refused > 0) throw new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
+    });
+
+  automations
+    .command('remediations <resourceId>')
+    .description("Config remediations of a resource: rule, evaluation time, execution and its status")
+    .action(async (resourceId: string) => {
+      const { ctx, store } = await runbooks(program);
+      const records = await new DynamoRemediationStore(ctx.clients, ctx.tableName).listByResource(resourceId);
+      const rows = await Promise.all(
+        records.map(async (r) => ({ ...r, status: (await store.get(r.executionId))?.execution.status ?? 'not started' })),
+      );
+      print(rows, program, ['rule', 'resourceType', 'resourceId', 'evaluatedAt', 'automation', 'executionId', 'status', 'recordedAt']);
+    });
+}

@@ -1,0 +1,188 @@
+import type { Clock } from '../clock.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { executionIdFor, startExecution, type EngineDeps } from '../runbooks/engine/index.js';
+import type { ExecutionStore } from '../runbooks/execution.js';
+import { planStart, type ExecutionPlan, type StartInput, type StartPorts } from '../runbooks/start.js';
+import { MAX_TARGET_VALUES } from '../runbooks/targets.js';
+import type { Automation } from './automation.js';
+import { automationStart, configEvaluation, firingKey, type Firing } from './firing.js';
+import { planNightResize, type ResizableInstance } from './night-resize.js';
+import { planOfficeHours, type ScheduledResource } from './office-hours.js';
+import type { RemediationStore } from './remediation.js';
+
+/** What one start of a firing came to (`group` names it when a firing starts several: `stop-ec2`, `resize:i-…`). */
+export type FiringResult = { automation: string; group?: string } & (
+  | { executionId: string; created: boolean }
+  | { plan: ExecutionPlan }
+  | { skipped: string }
+  | { refused: string }
+);
+
+/** Reads the resources office hours and night resize act on. */
+export interface AutomationInventory {
+  /** EC2 instances, RDS instances and Aurora clusters tagged `key=value`, not terminated or deleted. */
+  scheduled(tag: { key: string; value: string }, kinds: readonly ('ec2' | 'rds')[]): Promise<ScheduledResource[]>;
+  /** EC2 instances carrying any of `tagKeys`, not terminated. */
+  resizable(tagKeys: readonly string[]): Promise<ResizableInstance[]>;
+}
+
+/** The last check of an automation that checks periods: when it ran and what it left to retry. */
+export interface AutomationCheck {
+  at: string;
+  retryIds: string[];
+}
+
+export interface AutomationCheckStore {
+  /** Records this check and returns the one before it (undefined for the first). */
+  swap(automation: string, check: AutomationCheck): Promise<AutomationCheck | undefined>;
+}
+
+export interface FireDeps extends StartPorts {
+  store: ExecutionStore;
+  remediations: RemediationStore;
+  dispatch: EngineDeps['dispatch'];
+  clock: Clock;
+  newId(): string;
+  /** Needed by office hours and night resize only. */
+  inventory?: AutomationInventory;
+  checks?: AutomationCheckStore;
+}
+
+/** One start a firing asks for, with the group it belongs to (several starts per firing for periodic checks). */
+interface Start {
+  group?: string;
+  input: StartInput;
+}
+
+/**
+ * One firing of an automation. A runbook automation starts one execution of its runbook as its role (in
+ * `deps.policy`), keyed by the firing (a schedule time, an event, a Config evaluation) so that a duplicate or retried
+ * delivery starts nothing new; a Config remediation is recorded by rule and resource first, and an evaluation older
+ * than one already remediated (a late event) starts nothing. Office hours and night resize read their resources and
+ * start one execution per action (stop EC2, start RDS, ...; one per resized instance), each keyed by the firing and
+ * its group. Targets that match nothing end quietly (`skipped`); a start the policy or the runbook refuses is
+ * recorded where `opsauto runbook refusals` shows it (`refused`). Executions are dispatched to the worker.
+ */
+export async function fireAutomation(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean } = {}): Promise<FiringResult[]> {
+  const name = automation.name;
+  let starts: Start[];
+  if (automation.officeHours) starts = await officeHoursStarts(automation, firing, deps, options);
+  else if (automation.nightResize) starts = await nightResizeStarts(automation, firing, deps);
+  else starts = [{ input: automationStart(automation, firing) }];
+  if (starts.length === 0) return [{ automation: name, skipped: 'nothing to change' }];
+  const results: FiringResult[] = [];
+  for (const { group, input } of starts) results.push({ automation: name, ...(group ? { group } : {}), ...(await startOne(automation, firing, input, deps, options)) });
+  return results;
+}
+
+type Outcome = { executionId: string; created: boolean } | { plan: ExecutionPlan } | { skipped: string } | { refused: string };
+
+async function startOne(automation: Automation, firing: Firing, input: StartInput, deps: FireDeps, options: { dryRun?: boolean }): Promise<Outcome> {
+  let planned;
+  try {
+    planned = await planStart(input, deps);
+  } catch (e) {
+    if (e instanceof ValidationError && e.field === 'targets') return { skipped: e.message };
+    if (!(e instanceof ValidationError || e instanceof ForbiddenError || e instanceof NotFoundError)) throw e;
+    if (!options.dryRun) {
+      await deps.store.recordRefusal({ at: deps.clock.now().toISOString(), documentName: input.documentName, triggeredBy: input.triggeredBy!, reason: e.message.slice(0, 1000), idempotencyKey: input.idempotencyKey });
+    }
+    return { refused: e.message };
+  }
+  if (options.dryRun) return { plan: planned.plan };
+  const evaluation = firing.kind === 'event' ? configEvaluation(firing.event) : undefined;
+  if (evaluation) {
+    const { rule, resourceType, resourceId, evaluatedAt } = evaluation;
+    const claim = await deps.remediations.record({ rule, resourceType, resourceId, evaluatedAt, automation: automation.name, executionId: executionIdFor(input.idempotencyKey!), recordedAt: deps.clock.now().toISOString() });
+    if (claim === 'superseded') return { skipped: `a later evaluation of ${evaluation.rule} for ${evaluation.resourceId} was remediated already` };
+  }
+  const { execution, created } = await startExecution(planned.request, deps);
+  // A replay whose dispatch was lost dispatches again: the worker runs an execution once whatever the count.
+  if (created || execution.status === 'Pending') await deps.dispatch([execution.executionId]);
+  return { executionId: execution.executionId, created };
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is needed to fire this automation`);
+  return value;
+}
+
+/** When the firing happened: a schedule's time, an event's, or now. */
+function firedAt(firing: Firing, clock: Clock): Date {
+  if (firing.kind === 'schedule') return firing.scheduledTime;
+  return clock.now();
+}
+
+/** A start of `documentName` over `values` of `parameter` (at most MAX_TARGET_VALUES a start: chunks beyond). */
+function targetStarts(automation: Automation, key: string, group: string, documentName: string, parameter: string, values: string[], parameters: Record<string, unknown> = {}): Start[] {
+  const starts: Start[] = [];
+  for (let i = 0; i < values.length; i += MAX_TARGET_VALUES) {
+    const chunk = values.slice(i, i + MAX_TARGET_VALUES);
+    const suffix = values.length > MAX_TARGET_VALUES ? `:${i / MAX_TARGET_VALUES}` : '';
+    starts.push({
+      group: `${group}${suffix}`,
+      input: {
+        documentName,
+        parameters,
+        targets: [{ Key: 'ParameterValues', Values: chunk }],
+        targetParameterName: parameter,
+        ...(automation.maxConcurrency ? { maxConcurrency: automation.maxConcurrency } : {}),
+        ...(automation.maxErrors ? { maxErrors: automation.maxErrors } : {}),
+        idempotencyKey: `${key}:${group}${suffix}`,
+        triggeredBy: `automation:${automation.name}`,
+      },
+    });
+  }
+  return starts;
+}
+
+/**
+ * RDS-EVENT-0154 (an instance AWS started after 7 days stopped) and RDS-EVENT-0153 (a cluster): the resource to
+ * act on now, whatever `enforce` says.
+ */
+function restartedByAws(firing: Firing): string[] {
+  if (firing.kind !== 'event') return [];
+  const detail = firing.event.detail as { EventID?: unknown; SourceIdentifier?: unknown } | undefined;
+  return (detail?.EventID === 'RDS-EVENT-0154' || detail?.EventID === 'RDS-EVENT-0153') && typeof detail.SourceIdentifier === 'string' ? [detail.SourceIdentifier] : [];
+}
+
+async function officeHoursStarts(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean }): Promise<Start[]> {
+  const office = automation.officeHours!;
+  const inventory = need(deps.inventory, 'an inventory of resources');
+  const now = firedAt(firing, deps.clock);
+  const resources = await inventory.scheduled({ key: office.tag, value: office.value ?? automation.name }, office.resources);
+  const previous = options.dryRun ? undefined : await need(deps.checks, 'a check store').swap(automation.name, { at: now.toISOString(), retryIds: [] });
+  const forceIds = [...restartedByAws(firing), ...(previous?.retryIds ?? [])];
+  const plan = planOfficeHours(resources, office, { now, ...(previous ? { previousCheck: new Date(previous.at) } : {}), forceIds });
+  const retryIds = plan.skipped.filter((s) => s.retry).map((s) => s.id);
+  if (retryIds.length > 0 && !options.dryRun) await deps.checks!.swap(automation.name, { at: now.toISOString(), retryIds });
+  const key = firingKey(automation, firing);
+  const ids = (list: ScheduledResource[], kind: ScheduledResource['kind']) => list.filter((r) => r.kind === kind).map((r) => r.id);
+  const stopped = plan.stop.filter((s) => !s.hibernate).map((s) => s.resource);
+  const hibernated = plan.stop.filter((s) => s.hibernate).map((s) => s.resource);
+  return [
+    ...targetStarts(automation, key, 'stop-ec2', 'AWS-StopEC2Instance', 'InstanceId', ids(stopped, 'ec2-instance')),
+    ...targetStarts(automation, key, 'hibernate-ec2', 'opsauto-HibernateInstance', 'InstanceId', ids(hibernated, 'ec2-instance')),
+    ...targetStarts(automation, key, 'start-ec2', 'AWS-StartEC2Instance', 'InstanceId', ids(plan.start, 'ec2-instance')),
+    ...targetStarts(automation, key, 'stop-rds', 'AWS-StopRdsInstance', 'InstanceId', ids(stopped, 'rds-instance')),
+    ...targetStarts(automation, key, 'start-rds', 'AWS-StartRdsInstance', 'InstanceId', ids(plan.start, 'rds-instance')),
+    ...targetStarts(automation, key, 'stop-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(stopped, 'rds-cluster'), { Action: 'Stop' }),
+    ...targetStarts(automation, key, 'start-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(plan.start, 'rds-cluster'), { Action: 'Start' }),
+  ];
+}
+
+async function nightResizeStarts(automation: Automation, firing: Firing, deps: FireDeps): Promise<Start[]> {
+  const night = automation.nightResize!;
+  const instances = await need(deps.inventory, 'an inventory of resources').resizable([night.nightTypeTag, night.dayTypeTag]);
+  const plan = planNightResize(instances, night, firedAt(firing, deps.clock));
+  const key = firingKey(automation, firing);
+  return plan.resize.map((r) => ({
+    group: `resize:${r.id}`,
+    input: {
+      documentName: 'opsauto-ResizeInstance',
+      parameters: { InstanceId: r.id, InstanceType: r.to, DayTypeTag: night.dayTypeTag, RecordDayType: r.recordDayType ?? '' },
+      idempotencyKey: `${key}:resize:${r.id}`,
+      triggeredBy: `automation:${automation.name}`,
+    },
+  }));
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoExecutionStore, DynamoRemediationStore, ownAccountId, RunbookSource } from '@opsauto/aws';
+import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
+import {
+  automationPatterns,
+  automationTriggerEvent,
+  fireAutomation,
+  matchesEventPattern,
+  NotFoundError,
+  ValidationError,
+  type Automation,
+  type AutomationTriggerEvent,
+  type Firing,
+  type FiringResult,
+} from '@opsauto/core';
+import { clients } from '../clients.js';
+import { systemClock } from '../clock.js';
+import { loadConfig, requireEnv } from '../config.js';
+import { eventHandler } from '../handler.js';
+import { logger } from '../logger.js';
+import { automationStartPolicy } from '../runbook-policy.js';
+
+let source: RunbookSource | undefined;
+
+/** The automations an event fires, and how: by name (a schedule, a run by hand) or by pattern (any other event). */
+export function firings(event: AutomationTriggerEvent, automations: readonly Automation[]): { automation: Automation; firing: Firing }[] {
+  if ('automation' in event) {
+    const automation = automations.find((a) => a.name === event.automation);
+    if (!automation) throw new NotFoundError(`no automation is named ${event.automation} (the config declares ${automations.map((a) => a.name).join(', ') || 'none'})`);
+    return [{ automation, firing: { kind: 'manual', requestId: event.requestId, by: event.by } }];
+  }
+  if (event['detail-type'] === 'Scheduled Event' && typeof (event.detail as { trigger?: unknown }).trigger === 'string') {
+    const name = (event.detail as { trigger: string }).trigger;
+    const automation = automations.find((a) => a.name === name);
+    if (!automation) throw new NotFoundError(`no automation is named ${name}: a schedule of an automation no longer in the config`);
+    const scheduledTime = new Date(event.time);
+    if (Number.isNaN(scheduledTime.getTime())) throw new ValidationError(`the scheduled event's time ${event.time} is not a date`, 'time');
+    return [{ automation, firing: { kind: 'schedule', scheduledTime } }];
+  }
+  return automations
+    .filter((a) => a.enabled)
+    .filter((a) => automationPatterns(a).some((pattern) => matchesEventPattern(pattern, event)))
+    .map((automation) => ({ automation, firing: { kind: 'event', event } as Firing }));
+}
+
+/**
+ * Automations' schedules, events and Config rules, and runs by hand (`{automation, requestId, by, dryRun}`): each
+ * firing becomes one execution of the automation's runbook (fireAutomation), dispatched to the worker.
+ */
+export const handler = eventHandler(automationTriggerEvent, async (event, context) => {
+  const config = loadConfig();
+  const tableName = requireEnv('TABLE_NAME');
+  const region = process.env.AWS_REGION ?? config.regions[0];
+  const accountId = await ownAccountId(clients, context.invokedFunctionArn);
+  source ??= new RunbookSource(clients, { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') });
+  const runbooks = source;
+  const store = new DynamoExecutionStore(clients, tableName);
+  const remediations = new DynamoRemediationStore(clients, tableName);
+  const checks = new DynamoAutomationCheckStore(clients, tableName);
+  const dispatch = eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME'));
+  const dryRun = 'automation' in event && event.dryRun;
+  const results: FiringResult[] = [];
+  for (const { automation, firing } of firings(event, config.automations)) {
+    const fired = await fireAutomation(
+      automation,
+      firing,
+      {
+        accountId,
+        region,
+        policy: automationStartPolicy(config, automation, accountId, tableName),
+        loadRunbook: (name, version) => runbooks.load(name, version),
+        findInstances: ec2InstanceFinder(clients, region),
+        store,
+        remediations,
+        dispatch,
+        clock: systemClock,
+        newId: randomUUID,
+        inventory: awsAutomationInventory(clients, region),
+        checks,
+      },
+      { dryRun },
+    );
+    for (const result of fired) {
+      if ('refused' in result) logger.warn('automation refused', { automation: result.automation, group: result.group, reason: result.refused.slice(0, 300) });
+      else if (!('plan' in result)) logger.info('automation fired', { ...result });
+    }
+    results.push(...fired);
+  }
+  return { results };
+});

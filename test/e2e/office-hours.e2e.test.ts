@@ -1,0 +1,143 @@
+import { DescribeInstancesCommand, EC2Client, StartInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
+import { parseScheduleExpression, type ExecutionSummary } from '@opsauto/core';
+import shipped from '../../opsauto.config.js';
+import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { clientConfig } from '../helpers/localcloud.js';
+
+// The shipped qa-office-hours automation on the local stage, on the virtual clock: EC2 instances, RDS instances and an
+// Aurora cluster tagged opsauto:schedule=qa-office-hours stop at 17:00 Seoul time and start at 09:00 on weekdays,
+// checked every 5 minutes; an instance started by hand outside hours is stopped at the next check; an RDS instance
+// that AWS starts after 7 days stopped is stopped again; members of Auto Scaling groups are left alone.
+
+process.env.RUNBOOK_INLINE_WAIT_MS = '0';
+process.env.RUNBOOK_POLL_MS = '60000';
+
+const config = structuredClone(shipped);
+config.runbooks.tickSchedule = 'rate(1 day)';
+for (const a of config.automations) if (a.name !== 'qa-office-hours') a.enabled = false;
+
+const TAG = { 'opsauto:schedule': 'qa-office-hours' };
+const SEOUL = 'Asia/Seoul';
+
+let stage: Stage;
+let store: DynamoExecutionStore;
+let ec2: EC2Client;
+let rds: RDSClient;
+
+beforeAll(async () => {
+  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  store = new DynamoExecutionStore(new AwsClients('us-east-1', clientConfig(stage.cloud)), stage.tableName, { clock: stage.cloud.clock });
+  ec2 = new EC2Client(clientConfig(stage.cloud));
+  rds = new RDSClient(clientConfig(stage.cloud));
+});
+afterAll(async () => {
+  await stage.stop();
+  delete process.env.RUNBOOK_INLINE_WAIT_MS;
+  delete process.env.RUNBOOK_POLL_MS;
+});
+
+/** Moves the clock to the next `cron` time (in Seoul) plus `afterMs`, running every check on the way. */
+async function advanceTo(cron: string, afterMs: number): Promise<Date> {
+  const at = parseScheduleExpression(cron, SEOUL).nextAfter(stage.cloud.clock.now())!;
+  await stage.cloud.advance(at.getTime() - stage.cloud.clock.nowMs() + afterMs);
+  return at;
+}
+
+async function ec2State(name: string): Promise<string> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
+  return out.Reservations![0].Instances![0].State!.Name!;
+}
+async function ec2Id(name: string): Promise<string> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
+  return out.Reservations![0].Instances![0].InstanceId!;
+}
+const dbStatus = async (id: string) => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0].DBInstanceStatus;
+const clusterStatus = async (id: string) => (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters![0].Status;
+
+async function runs(): Promise<ExecutionSummary[]> {
+  const out: ExecutionSummary[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await store.list({ limit: 100, nextToken });
+    out.push(...page.executions.filter((e) => e.triggeredBy === 'automation:qa-office-hours'));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
+  it('stops the tagged fleet at 17:00 Seoul time and starts it at 09:00, leaving untagged and Auto Scaling instances alone', async () => {
+    // Prepare: move to 16:00 on a weekday, then seed (running, as in office hours).
+    await advanceTo('cron(0 16 ? * MON-FRI *)', 0);
+    stage.cloud.seed({
+      regions: {
+        'us-east-1': {
+          instances: [
+            { tags: { Name: 'qa-web', ...TAG } },
+            { tags: { Name: 'qa-batch', ...TAG } },
+            { tags: { Name: 'qa-asg', ...TAG, 'aws:autoscaling:groupName': 'qa-workers' } },
+            { tags: { Name: 'prod-web' } },
+          ],
+          dbInstances: [{ identifier: 'qa-db', tags: TAG }],
+          dbClusters: [{ identifier: 'qa-aurora', tags: TAG, instances: ['qa-aurora-1'] }],
+        },
+      },
+    });
+    // Act: 17:00 comes (and 10 minutes pass).
+    const stopAt = await advanceTo('cron(0 17 ? * MON-FRI *)', 10 * 60_000);
+    // Assess
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: SEOUL, hour: '2-digit', minute: '2-digit' }).format(stopAt)).toBe('17:00');
+    expect([await ec2State('qa-web'), await ec2State('qa-batch'), await ec2State('qa-asg'), await ec2State('prod-web')]).toEqual(['stopped', 'stopped', 'running', 'running']);
+    expect(await dbStatus('qa-db')).toBe('stopped');
+    expect(await clusterStatus('qa-aurora')).toBe('stopped');
+    const atStop = await runs();
+    expect(atStop.map((r) => r.documentName).sort()).toEqual(['AWS-StartStopAuroraCluster', 'AWS-StopEC2Instance', 'AWS-StopRdsInstance']);
+    expect(atStop.every((r) => r.status === 'Success')).toBe(true);
+    // Each stop started within the 17:00 check.
+    for (const r of atStop) expect(Date.parse(r.createdAt) - stopAt.getTime()).toBeLessThan(60_000);
+
+    // Act: the next weekday's 09:00.
+    const startAt = await advanceTo('cron(0 9 ? * MON-FRI *)', 15 * 60_000);
+    // Assess
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: SEOUL, hour: '2-digit', minute: '2-digit', weekday: 'short' }).format(startAt)).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
+    expect([await ec2State('qa-web'), await ec2State('qa-batch')]).toEqual(['running', 'running']);
+    expect(await dbStatus('qa-db')).toBe('available');
+    expect(await clusterStatus('qa-aurora')).toBe('available');
+    // Checks in between (every 5 minutes, all night and any weekend) changed nothing: one stop and one start of each.
+    const all = await runs();
+    expect(all.map((r) => r.documentName).sort()).toEqual(['AWS-StartEC2Instance', 'AWS-StartRdsInstance', 'AWS-StartStopAuroraCluster', 'AWS-StartStopAuroraCluster', 'AWS-StopEC2Instance', 'AWS-StopRdsInstance']);
+  });
+
+  it('stops an instance started by hand outside hours at the next check', async () => {
+    // Prepare: 18:00, after hours.
+    await advanceTo('cron(0 18 ? * MON-FRI *)', 0);
+    expect(await ec2State('qa-web')).toBe('stopped');
+    // Act: someone starts it by hand; 5 minutes pass.
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [await ec2Id('qa-web')] }));
+    await stage.cloud.advance('2m');
+    expect(await ec2State('qa-web')).toBe('running');
+    await stage.cloud.advance('6m');
+    // Assess
+    expect(await ec2State('qa-web')).toBe('stopped');
+  });
+
+  it('stops again at once an RDS instance that AWS starts after 7 days stopped (RDS-EVENT-0154)', async () => {
+    // Prepare: 20:00 (after hours), an instance stopped 7 days ago less 30 minutes: RDS starts it in 30 minutes.
+    await advanceTo('cron(0 20 ? * MON-FRI *)', 0);
+    const stoppedAt = new Date(stage.cloud.clock.nowMs() - 7 * 86_400_000 + 30 * 60_000).toISOString();
+    stage.cloud.seed({ regions: { 'us-east-1': { dbInstances: [{ identifier: 'qa-reports', tags: TAG, status: 'stopped', stoppedAt }] } } });
+    const before = (await runs()).length;
+    // Act: 30 minutes, then RDS's start and the time the instance takes to come up, and one check.
+    await stage.cloud.advance('31m');
+    expect(await dbStatus('qa-reports')).not.toBe('stopped');
+    await stage.cloud.advance('20m');
+    // Assess: stopped again by qa-office-hours.
+    expect(await dbStatus('qa-reports')).toBe('stopped');
+    const after = await runs();
+    const stops = after.slice(0, after.length - before).filter((r) => r.documentName === 'AWS-StopRdsInstance');
+    expect(stops).toHaveLength(1);
+  });
+});
