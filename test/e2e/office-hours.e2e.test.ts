@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, EC2Client, StartInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
@@ -10,14 +10,15 @@ import { clientConfig } from '../helpers/localcloud.js';
 // The shipped qa-office-hours automation on the local stage, on the virtual clock: EC2 instances, RDS instances and an
 // Aurora cluster tagged opsauto:schedule=qa-office-hours stop at 17:00 Seoul time and start at 09:00 on weekdays,
 // checked every 5 minutes; an instance started by hand outside hours is stopped at the next check; an RDS instance
-// that AWS starts after 7 days stopped is stopped again; members of Auto Scaling groups are left alone.
+// that AWS starts after 7 days stopped is stopped again; members of Auto Scaling groups are left alone. And the
+// shipped nightly-resize: instances tagged opsauto:night-type take that type 22:00-07:00 Seoul time.
 
 process.env.RUNBOOK_INLINE_WAIT_MS = '0';
 process.env.RUNBOOK_POLL_MS = '60000';
 
 const config = structuredClone(shipped);
 config.runbooks.tickSchedule = 'rate(1 day)';
-for (const a of config.automations) if (a.name !== 'qa-office-hours') a.enabled = false;
+for (const a of config.automations) if (a.name !== 'qa-office-hours' && a.name !== 'nightly-resize') a.enabled = false;
 
 const TAG = { 'opsauto:schedule': 'qa-office-hours' };
 const SEOUL = 'Asia/Seoul';
@@ -139,5 +140,44 @@ describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
     const after = await runs();
     const stops = after.slice(0, after.length - before).filter((r) => r.documentName === 'AWS-StopRdsInstance');
     expect(stops).toHaveLength(1);
+  });
+});
+
+describe('nightly-resize: opsauto:night-type=<type> from 22:00 to 07:00, Asia/Seoul', () => {
+  async function instance(name: string): Promise<Instance> {
+    const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
+    return out.Reservations![0].Instances![0];
+  }
+  const tag = (i: Instance, key: string) => i.Tags?.find((t) => t.Key === key)?.Value;
+
+  it('gives tagged instances their night type at 22:00 and their day type back at 07:00, leaving a stopped one stopped', async () => {
+    // Prepare: 21:00 Seoul time.
+    await advanceTo('cron(0 21 * * ? *)', 0);
+    stage.cloud.seed({
+      regions: {
+        'us-east-1': {
+          instances: [
+            { type: 'm5.large', tags: { Name: 'qa-app', 'opsauto:night-type': 't3.micro' } },
+            { type: 'm5.xlarge', state: 'stopped', tags: { Name: 'qa-idle', 'opsauto:night-type': 't3.small' } },
+            { type: 'm5.large', tags: { Name: 'qa-plain' } },
+          ],
+        },
+      },
+    });
+    // Act: 22:00 comes.
+    await advanceTo('cron(0 22 * * ? *)', 20 * 60_000);
+    // Assess
+    const app = await instance('qa-app');
+    const idle = await instance('qa-idle');
+    expect([app.InstanceType, app.State?.Name, tag(app, 'opsauto:day-type')]).toEqual(['t3.micro', 'running', 'm5.large']);
+    expect([idle.InstanceType, idle.State?.Name, tag(idle, 'opsauto:day-type')]).toEqual(['t3.small', 'stopped', 'm5.xlarge']);
+    expect((await instance('qa-plain')).InstanceType).toBe('m5.large');
+
+    // Act: 07:00 comes.
+    await advanceTo('cron(0 7 * * ? *)', 20 * 60_000);
+    // Assess
+    const morning = await instance('qa-app');
+    expect([morning.InstanceType, morning.State?.Name]).toEqual(['m5.large', 'running']);
+    expect([(await instance('qa-idle')).InstanceType, (await instance('qa-idle')).State?.Name]).toEqual(['m5.xlarge', 'stopped']);
   });
 });

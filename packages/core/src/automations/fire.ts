@@ -43,14 +43,17 @@ export interface FireDeps extends StartPorts {
   dispatch: EngineDeps['dispatch'];
   clock: Clock;
   newId(): string;
-  /** Needed by office hours and night resize only. */
-  inventory?: AutomationInventory;
+  /** Office hours and night resize only: the resources of a region, in each of `regions` (default: `region`). */
+  inventory?: (region: string) => AutomationInventory;
+  regions?: readonly string[];
   checks?: AutomationCheckStore;
 }
 
 /** One start a firing asks for, with the group it belongs to (several starts per firing for periodic checks). */
 interface Start {
   group?: string;
+  /** Where the execution runs (its steps' region): default the deps' region. */
+  region?: string;
   input: StartInput;
 }
 
@@ -71,7 +74,9 @@ export async function fireAutomation(automation: Automation, firing: Firing, dep
   else starts = [{ input: automationStart(automation, firing) }];
   if (starts.length === 0) return [{ automation: name, skipped: 'nothing to change' }];
   const results: FiringResult[] = [];
-  for (const { group, input } of starts) results.push({ automation: name, ...(group ? { group } : {}), ...(await startOne(automation, firing, input, deps, options)) });
+  for (const { group, region, input } of starts) {
+    results.push({ automation: name, ...(group ? { group } : {}), ...(await startOne(automation, firing, input, region ? { ...deps, region } : deps, options)) });
+  }
   return results;
 }
 
@@ -113,14 +118,18 @@ function firedAt(firing: Firing, clock: Clock): Date {
   return clock.now();
 }
 
-/** A start of `documentName` over `values` of `parameter` (at most MAX_TARGET_VALUES a start: chunks beyond). */
-function targetStarts(automation: Automation, key: string, group: string, documentName: string, parameter: string, values: string[], parameters: Record<string, unknown> = {}): Start[] {
+/**
+ * A start of `documentName` over `values` of `parameter` in `region` (at most MAX_TARGET_VALUES a start: chunks
+ * beyond), grouped as `<region>/<group>`.
+ */
+function targetStarts(automation: Automation, key: string, region: string, group: string, documentName: string, parameter: string, values: string[], parameters: Record<string, unknown> = {}): Start[] {
   const starts: Start[] = [];
   for (let i = 0; i < values.length; i += MAX_TARGET_VALUES) {
     const chunk = values.slice(i, i + MAX_TARGET_VALUES);
     const suffix = values.length > MAX_TARGET_VALUES ? `:${i / MAX_TARGET_VALUES}` : '';
     starts.push({
-      group: `${group}${suffix}`,
+      group: `${region}/${group}${suffix}`,
+      region,
       input: {
         documentName,
         parameters,
@@ -128,7 +137,7 @@ function targetStarts(automation: Automation, key: string, group: string, docume
         targetParameterName: parameter,
         ...(automation.maxConcurrency ? { maxConcurrency: automation.maxConcurrency } : {}),
         ...(automation.maxErrors ? { maxErrors: automation.maxErrors } : {}),
-        idempotencyKey: `${key}:${group}${suffix}`,
+        idempotencyKey: `${key}:${region}:${group}${suffix}`,
         triggeredBy: `automation:${automation.name}`,
       },
     });
@@ -146,43 +155,58 @@ function restartedByAws(firing: Firing): string[] {
   return (detail?.EventID === 'RDS-EVENT-0154' || detail?.EventID === 'RDS-EVENT-0153') && typeof detail.SourceIdentifier === 'string' ? [detail.SourceIdentifier] : [];
 }
 
+const regionsOf = (deps: FireDeps) => deps.regions ?? [deps.region];
+
 async function officeHoursStarts(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean }): Promise<Start[]> {
   const office = automation.officeHours!;
   const inventory = need(deps.inventory, 'an inventory of resources');
   const now = firedAt(firing, deps.clock);
-  const resources = await inventory.scheduled({ key: office.tag, value: office.value ?? automation.name }, office.resources);
   const previous = options.dryRun ? undefined : await need(deps.checks, 'a check store').swap(automation.name, { at: now.toISOString(), retryIds: [] });
   const forceIds = [...restartedByAws(firing), ...(previous?.retryIds ?? [])];
-  const plan = planOfficeHours(resources, office, { now, ...(previous ? { previousCheck: new Date(previous.at) } : {}), forceIds });
-  const retryIds = plan.skipped.filter((s) => s.retry).map((s) => s.id);
-  if (retryIds.length > 0 && !options.dryRun) await deps.checks!.swap(automation.name, { at: now.toISOString(), retryIds });
   const key = firingKey(automation, firing);
-  const ids = (list: ScheduledResource[], kind: ScheduledResource['kind']) => list.filter((r) => r.kind === kind).map((r) => r.id);
-  const stopped = plan.stop.filter((s) => !s.hibernate).map((s) => s.resource);
-  const hibernated = plan.stop.filter((s) => s.hibernate).map((s) => s.resource);
-  return [
-    ...targetStarts(automation, key, 'stop-ec2', 'AWS-StopEC2Instance', 'InstanceId', ids(stopped, 'ec2-instance')),
-    ...targetStarts(automation, key, 'hibernate-ec2', 'opsauto-HibernateInstance', 'InstanceId', ids(hibernated, 'ec2-instance')),
-    ...targetStarts(automation, key, 'start-ec2', 'AWS-StartEC2Instance', 'InstanceId', ids(plan.start, 'ec2-instance')),
-    ...targetStarts(automation, key, 'stop-rds', 'AWS-StopRdsInstance', 'InstanceId', ids(stopped, 'rds-instance')),
-    ...targetStarts(automation, key, 'start-rds', 'AWS-StartRdsInstance', 'InstanceId', ids(plan.start, 'rds-instance')),
-    ...targetStarts(automation, key, 'stop-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(stopped, 'rds-cluster'), { Action: 'Stop' }),
-    ...targetStarts(automation, key, 'start-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(plan.start, 'rds-cluster'), { Action: 'Start' }),
-  ];
+  const starts: Start[] = [];
+  const retryIds: string[] = [];
+  for (const region of regionsOf(deps)) {
+    const resources = await inventory(region).scheduled({ key: office.tag, value: office.value ?? automation.name }, office.resources);
+    const plan = planOfficeHours(resources, office, { now, ...(previous ? { previousCheck: new Date(previous.at) } : {}), forceIds });
+    retryIds.push(...plan.skipped.filter((s) => s.retry).map((s) => s.id));
+    const ids = (list: ScheduledResource[], kind: ScheduledResource['kind']) => list.filter((r) => r.kind === kind).map((r) => r.id);
+    const stopped = plan.stop.filter((s) => !s.hibernate).map((s) => s.resource);
+    const hibernated = plan.stop.filter((s) => s.hibernate).map((s) => s.resource);
+    const group = (name: string, document: string, parameter: string, values: string[], parameters?: Record<string, unknown>) =>
+      starts.push(...targetStarts(automation, key, region, name, document, parameter, values, parameters));
+    group('stop-ec2', 'AWS-StopEC2Instance', 'InstanceId', ids(stopped, 'ec2-instance'));
+    group('hibernate-ec2', 'opsauto-HibernateInstance', 'InstanceId', ids(hibernated, 'ec2-instance'));
+    group('start-ec2', 'AWS-StartEC2Instance', 'InstanceId', ids(plan.start, 'ec2-instance'));
+    group('stop-rds', 'AWS-StopRdsInstance', 'InstanceId', ids(stopped, 'rds-instance'));
+    group('start-rds', 'AWS-StartRdsInstance', 'InstanceId', ids(plan.start, 'rds-instance'));
+    group('stop-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(stopped, 'rds-cluster'), { Action: 'Stop' });
+    group('start-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(plan.start, 'rds-cluster'), { Action: 'Start' });
+  }
+  // Transitional resources are looked at again next time, even when the automation does not enforce.
+  if (retryIds.length > 0 && !options.dryRun) await deps.checks!.swap(automation.name, { at: now.toISOString(), retryIds });
+  return starts;
 }
 
 async function nightResizeStarts(automation: Automation, firing: Firing, deps: FireDeps): Promise<Start[]> {
   const night = automation.nightResize!;
-  const instances = await need(deps.inventory, 'an inventory of resources').resizable([night.nightTypeTag, night.dayTypeTag]);
-  const plan = planNightResize(instances, night, firedAt(firing, deps.clock));
+  const inventory = need(deps.inventory, 'an inventory of resources');
   const key = firingKey(automation, firing);
-  return plan.resize.map((r) => ({
-    group: `resize:${r.id}`,
-    input: {
-      documentName: 'opsauto-ResizeInstance',
-      parameters: { InstanceId: r.id, InstanceType: r.to, DayTypeTag: night.dayTypeTag, RecordDayType: r.recordDayType ?? '' },
-      idempotencyKey: `${key}:resize:${r.id}`,
-      triggeredBy: `automation:${automation.name}`,
-    },
-  }));
+  const starts: Start[] = [];
+  for (const region of regionsOf(deps)) {
+    const plan = planNightResize(await inventory(region).resizable([night.nightTypeTag, night.dayTypeTag]), night, firedAt(firing, deps.clock));
+    for (const r of plan.resize) {
+      starts.push({
+        group: `${region}/resize:${r.id}`,
+        region,
+        input: {
+          documentName: 'opsauto-ResizeInstance',
+          parameters: { InstanceId: r.id, InstanceType: r.to, DayTypeTag: night.dayTypeTag, RecordDayType: r.recordDayType ?? '' },
+          idempotencyKey: `${key}:${region}:resize:${r.id}`,
+          triggeredBy: `automation:${automation.name}`,
+        },
+      });
+    }
+  }
+  return starts;
 }
