@@ -132,7 +132,8 @@ export const automationSchema = z
         const kinds = [a.targets.tags || a.targets.tagKeys ? 'tags' : undefined, a.targets.values ? 'values' : undefined].filter(Boolean);
         if (kinds.length !== 1) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'give tags and/or tagKeys, or values (one kind)', input: a.targets });
         if (a.targets.parameter in a.parameters) ctx.addIssue({ code: 'custom', path: ['parameters', a.targets.parameter], message: 'is the target parameter: its values come from targets', input: a.parameters });
-      } else if (a.maxConcurrency !== undefined || a.maxErrors !== undefined) {
+      } else if (!a.officeHours && (a.maxConcurrency !== undefined || a.maxErrors !== undefined)) {
+        // Office hours rate-control their RDS starts and stops (one target per DB instance); a runbook needs targets.
         ctx.addIssue({ code: 'custom', path: [a.maxConcurrency !== undefined ? 'maxConcurrency' : 'maxErrors'], message: 'applies only with targets', input: a });
       }
       if ('maintenanceWindow' in a.trigger) {

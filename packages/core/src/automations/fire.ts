@@ -157,6 +157,31 @@ function restartedByAws(firing: Firing): string[] {
 
 const regionsOf = (deps: FireDeps) => deps.regions ?? [deps.region];
 
+/**
+ * EC2 instances a Start/StopInstances call (and aws:changeInstanceState's DescribeInstanceStatus, which takes at most
+ * 100 instance IDs) acts on at once: one execution of the EC2 runbook per batch, its InstanceId list the batch.
+ */
+export const EC2_BATCH = 100;
+
+/** Executions of `documentName` with `parameter` set to a batch of `ids` each, grouped as `<region>/<group>[:n]`. */
+function batchStarts(automation: Automation, key: string, region: string, group: string, documentName: string, parameter: string, ids: string[]): Start[] {
+  const starts: Start[] = [];
+  for (let i = 0; i < ids.length; i += EC2_BATCH) {
+    const suffix = ids.length > EC2_BATCH ? `:${i / EC2_BATCH}` : '';
+    starts.push({
+      group: `${region}/${group}${suffix}`,
+      region,
+      input: {
+        documentName,
+        parameters: { [parameter]: ids.slice(i, i + EC2_BATCH) },
+        idempotencyKey: `${key}:${region}:${group}${suffix}`,
+        triggeredBy: `automation:${automation.name}`,
+      },
+    });
+  }
+  return starts;
+}
+
 async function officeHoursStarts(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean }): Promise<Start[]> {
   const office = automation.officeHours!;
   const inventory = need(deps.inventory, 'an inventory of resources');
@@ -175,9 +200,10 @@ async function officeHoursStarts(automation: Automation, firing: Firing, deps: F
     const hibernated = plan.stop.filter((s) => s.hibernate).map((s) => s.resource);
     const group = (name: string, document: string, parameter: string, values: string[], parameters?: Record<string, unknown>) =>
       starts.push(...targetStarts(automation, key, region, name, document, parameter, values, parameters));
-    group('stop-ec2', 'AWS-StopEC2Instance', 'InstanceId', ids(stopped, 'ec2-instance'));
-    group('hibernate-ec2', 'opsauto-HibernateInstance', 'InstanceId', ids(hibernated, 'ec2-instance'));
-    group('start-ec2', 'AWS-StartEC2Instance', 'InstanceId', ids(plan.start, 'ec2-instance'));
+    // EC2 takes many instances a call: batches. RDS takes one DB instance or cluster a call: one target each.
+    starts.push(...batchStarts(automation, key, region, 'stop-ec2', 'AWS-StopEC2Instance', 'InstanceId', ids(stopped, 'ec2-instance')));
+    starts.push(...batchStarts(automation, key, region, 'hibernate-ec2', 'opsauto-HibernateInstance', 'InstanceId', ids(hibernated, 'ec2-instance')));
+    starts.push(...batchStarts(automation, key, region, 'start-ec2', 'AWS-StartEC2Instance', 'InstanceId', ids(plan.start, 'ec2-instance')));
     group('stop-rds', 'AWS-StopRdsInstance', 'InstanceId', ids(stopped, 'rds-instance'));
     group('start-rds', 'AWS-StartRdsInstance', 'InstanceId', ids(plan.start, 'rds-instance'));
     group('stop-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(stopped, 'rds-cluster'), { Action: 'Stop' });
