@@ -1,34 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoExecutionStore, DynamoRemediationStore, ownAccountId, RunbookSource } from '@opsauto/aws';
-import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
-import {
-  automationPatterns,
-  automationTriggerEvent,
-  fireAutomation,
-  matchesEventPattern,
-  NotFoundError,
-  ValidationError,
-  type Automation,
-  type AutomationTriggerEvent,
-  type Firing,
-  type FiringResult,
-} from '@opsauto/core';
+import { automationTriggerEvent, type Automation, type AutomationTriggerEvent, type Firing, type FiringResult } from '@opsauto/core';
+import type { RunbookSource } from '@opsauto/aws';
+import type * as AutomationEngine from '../automation-engine.js';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
-import { automationStartPolicy } from '../runbook-policy.js';
+
+type Engine = typeof AutomationEngine;
 
 let source: RunbookSource | undefined;
 
 /** The automations an event fires, and how: by name (a schedule, a run by hand) or by pattern (any other event). */
-export function firings(event: AutomationTriggerEvent, automations: readonly Automation[]): { automation: Automation; firing: Firing }[] {
+export function firings(event: AutomationTriggerEvent, automations: readonly Automation[], engine: Pick<Engine, 'automationPatterns' | 'matchesEventPattern' | 'NotFoundError' | 'ValidationError'>) {
+  const { NotFoundError, ValidationError } = engine;
   if ('automation' in event) {
     const automation = automations.find((a) => a.name === event.automation);
     if (!automation) throw new NotFoundError(`no automation is named ${event.automation} (the config declares ${automations.map((a) => a.name).join(', ') || 'none'})`);
-    return [{ automation, firing: { kind: 'manual', requestId: event.requestId, by: event.by } }];
+    return [{ automation, firing: { kind: 'manual', requestId: event.requestId, by: event.by } as Firing }];
   }
   if (event['detail-type'] === 'Scheduled Event' && typeof (event.detail as { trigger?: unknown }).trigger === 'string') {
     const name = (event.detail as { trigger: string }).trigger;
@@ -36,47 +27,48 @@ export function firings(event: AutomationTriggerEvent, automations: readonly Aut
     if (!automation) throw new NotFoundError(`no automation is named ${name}: a schedule of an automation no longer in the config`);
     const scheduledTime = new Date(event.time);
     if (Number.isNaN(scheduledTime.getTime())) throw new ValidationError(`the scheduled event's time ${event.time} is not a date`, 'time');
-    return [{ automation, firing: { kind: 'schedule', scheduledTime } }];
+    return [{ automation, firing: { kind: 'schedule', scheduledTime } as Firing }];
   }
   return automations
     .filter((a) => a.enabled)
-    .filter((a) => automationPatterns(a).some((pattern) => matchesEventPattern(pattern, event)))
+    .filter((a) => engine.automationPatterns(a).some((pattern) => engine.matchesEventPattern(pattern, event)))
     .map((automation) => ({ automation, firing: { kind: 'event', event } as Firing }));
 }
 
 /**
  * Automations' schedules, events and Config rules, and runs by hand (`{automation, requestId, by, dryRun}`): each
- * firing becomes one execution of the automation's runbook (fireAutomation), dispatched to the worker.
+ * firing becomes runbook executions (fireAutomation), dispatched to the worker. The engine loads on the first event.
  */
 export const handler = eventHandler(automationTriggerEvent, async (event, context) => {
+  const engine = await import('../automation-engine.js');
   const config = loadConfig();
   const tableName = requireEnv('TABLE_NAME');
   const region = process.env.AWS_REGION ?? config.regions[0];
-  const accountId = await ownAccountId(clients, context.invokedFunctionArn);
-  source ??= new RunbookSource(clients, { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') });
+  const accountId = await engine.ownAccountId(clients, context.invokedFunctionArn);
+  source ??= new engine.RunbookSource(clients, { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') });
   const runbooks = source;
-  const store = new DynamoExecutionStore(clients, tableName);
-  const remediations = new DynamoRemediationStore(clients, tableName);
-  const checks = new DynamoAutomationCheckStore(clients, tableName);
-  const dispatch = eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME'));
+  const store = new engine.DynamoExecutionStore(clients, tableName);
+  const remediations = new engine.DynamoRemediationStore(clients, tableName);
+  const checks = new engine.DynamoAutomationCheckStore(clients, tableName);
+  const dispatch = engine.eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME'));
   const dryRun = 'automation' in event && event.dryRun;
   const results: FiringResult[] = [];
-  for (const { automation, firing } of firings(event, config.automations)) {
-    const fired = await fireAutomation(
+  for (const { automation, firing } of firings(event, config.automations, engine)) {
+    const fired = await engine.fireAutomation(
       automation,
       firing,
       {
         accountId,
         region,
-        policy: automationStartPolicy(config, automation, accountId, tableName),
+        policy: engine.automationStartPolicy(config, automation, accountId, tableName),
         loadRunbook: (name, version) => runbooks.load(name, version),
-        findInstances: ec2InstanceFinder(clients, region),
+        findInstances: engine.ec2InstanceFinder(clients, region),
         store,
         remediations,
         dispatch,
         clock: systemClock,
         newId: randomUUID,
-        inventory: (r) => awsAutomationInventory(clients, r),
+        inventory: (r) => engine.awsAutomationInventory(clients, r),
         regions: config.regions,
         checks,
       },
