@@ -2,7 +2,7 @@ import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, type Instan
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
-import { parseScheduleExpression, type ExecutionSummary } from '@opsauto/core';
+import { defineConfig, parseScheduleExpression, type ExecutionSummary } from '@opsauto/core';
 import shipped from '../../opsauto.config.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { clientConfig } from '../helpers/localcloud.js';
@@ -16,9 +16,21 @@ import { clientConfig } from '../helpers/localcloud.js';
 process.env.RUNBOOK_INLINE_WAIT_MS = '0';
 process.env.RUNBOOK_POLL_MS = '60000';
 
+const SEOUL_ZONE = 'Asia/Seoul';
 const config = structuredClone(shipped);
 config.runbooks.tickSchedule = 'rate(1 day)';
 for (const a of config.automations) if (a.name !== 'qa-office-hours' && a.name !== 'nightly-resize') a.enabled = false;
+// Beside the shipped ones: the same hours for instances tagged opsauto:schedule=qa-hibernate, hibernated where they can be.
+const hibernating = defineConfig({
+  automations: [
+    {
+      name: 'qa-hibernate',
+      officeHours: { period: { days: 'MON-FRI', start: '09:00', stop: '17:00', timezone: SEOUL_ZONE }, hibernate: true, resources: ['ec2'] },
+      trigger: { schedule: 'cron(0/5 * * * ? *)', timezone: SEOUL_ZONE },
+    },
+  ],
+}).automations[0];
+config.automations.push(hibernating);
 
 const TAG = { 'opsauto:schedule': 'qa-office-hours' };
 const SEOUL = 'Asia/Seoul';
@@ -110,6 +122,27 @@ describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
     // Checks in between (every 5 minutes, all night and any weekend) changed nothing: one stop and one start of each.
     const all = await runs();
     expect(all.map((r) => r.documentName).sort()).toEqual(['AWS-StartEC2Instance', 'AWS-StartRdsInstance', 'AWS-StartStopAuroraCluster', 'AWS-StartStopAuroraCluster', 'AWS-StopEC2Instance', 'AWS-StopRdsInstance']);
+  });
+
+  it('hibernates, at 17:00, an instance configured for hibernation when the automation says so, and stops one that is not', async () => {
+    // Prepare: 16:00 on a weekday.
+    await advanceTo('cron(0 16 ? * MON-FRI *)', 0);
+    stage.cloud.seed({
+      regions: {
+        'us-east-1': {
+          instances: [
+            { hibernation: true, tags: { Name: 'qa-sleepy', 'opsauto:schedule': 'qa-hibernate' } },
+            { tags: { Name: 'qa-plain-stop', 'opsauto:schedule': 'qa-hibernate' } },
+          ],
+        },
+      },
+    });
+    // Act
+    await advanceTo('cron(0 17 ? * MON-FRI *)', 10 * 60_000);
+    // Assess
+    const reason = async (name: string) => (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }))).Reservations![0].Instances![0].StateReason?.Code;
+    expect([await ec2State('qa-sleepy'), await reason('qa-sleepy')]).toEqual(['stopped', 'Client.UserInitiatedHibernate']);
+    expect([await ec2State('qa-plain-stop'), await reason('qa-plain-stop')]).toEqual(['stopped', 'Client.UserInitiatedShutdown']);
   });
 
   it('stops an instance started by hand outside hours at the next check', async () => {
