@@ -8,8 +8,10 @@ import {
   NotFoundError,
   parseScheduleExpression,
   triggerSchedule,
+  ValidationError,
   type Automation,
   type ExecutionSummary,
+  type FiringResult,
 } from '@opsauto/core';
 import { automationStartPolicy } from '@opsauto/functions';
 import type { Command } from 'commander';
@@ -17,8 +19,16 @@ import { print } from '../output.js';
 import type { GlobalOptions } from '../stage-context.js';
 import { deciderIdentity, hint, localServing, printPlan, runbooks, runbookSource } from './runbook.js';
 
-/** An automation's trigger in words, as an operator reads it. */
+/**
+ * An automation's trigger in words, as an operator reads it, with the RDS events that also fire office hours over RDS
+ * (automationPatterns).
+ */
 export function triggerInWords(automation: Automation): string {
+  const own = ownTriggerInWords(automation);
+  return automation.officeHours?.resources.includes('rds') ? `${own}, and RDS starting a stopped instance or cluster again` : own;
+}
+
+function ownTriggerInWords(automation: Automation): string {
   const t = automation.trigger;
   if ('schedule' in t) return describeSchedule(t.schedule, t.timezone);
   if ('maintenanceWindow' in t) {
@@ -91,27 +101,43 @@ export function automationCommands(program: Command): void {
       const accountId = await ownAccountId(ctx.clients);
       const by = await deciderIdentity(ctx, undefined, accountId);
       const source = runbookSource(ctx);
-      const results = await fireAutomation(
-        automation,
-        { kind: 'manual', requestId: randomUUID(), by },
-        {
-          accountId,
-          region,
-          policy: automationStartPolicy(ctx.config, automation, accountId, ctx.tableName),
-          loadRunbook: (document, version) => source.load(document, version),
-          findInstances: ec2InstanceFinder(ctx.clients, region),
-          store,
-          remediations: new DynamoRemediationStore(ctx.clients, ctx.tableName),
-          dispatch,
-          clock: ctx.clock,
-          newId: randomUUID,
-          inventory: awsAutomationInventory(ctx.clients, region),
-          checks: new DynamoAutomationCheckStore(ctx.clients, ctx.tableName),
-        },
-        { dryRun: opts.dryRun },
-      );
-      if (program.opts<GlobalOptions>().json) return print(results, program);
-      let refused = 0;
+      let results: FiringResult[];
+      try {
+        results = await fireAutomation(
+          automation,
+          { kind: 'manual', requestId: randomUUID(), by },
+          {
+            accountId,
+            region,
+            policy: automationStartPolicy(ctx.config, automation, accountId, ctx.tableName),
+            loadRunbook: (document, version) => source.load(document, version),
+            findInstances: ec2InstanceFinder(ctx.clients, region),
+            store,
+            remediations: new DynamoRemediationStore(ctx.clients, ctx.tableName),
+            dispatch,
+            clock: ctx.clock,
+            newId: randomUUID,
+            inventory: awsAutomationInventory(ctx.clients, region),
+            checks: new DynamoAutomationCheckStore(ctx.clients, ctx.tableName),
+          },
+          { dryRun: opts.dryRun },
+        );
+      } catch (e) {
+        // A start that cannot be formed at all (a parameter that takes {{ event.… }}, and a run by hand has no event)
+        // is refused like any other, and kept where `opsauto runbook refusals` shows it.
+        if (!(e instanceof ValidationError)) throw e;
+        if (!opts.dryRun) {
+          await store.recordRefusal({ at: ctx.clock.now().toISOString(), documentName: automation.runbook ?? name, triggeredBy: `automation:${name} (run by ${by})`, reason: e.message.slice(0, 1000) });
+        }
+        results = [{ automation: name, refused: e.message }];
+      }
+      const refused = results.filter((r) => 'refused' in r).length;
+      const refusedError = () => new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
+      if (program.opts<GlobalOptions>().json) {
+        print(results, program);
+        if (refused > 0) throw refusedError();
+        return;
+      }
       for (const result of results) {
         const what = result.group ? `${name} (${result.group})` : name;
         if ('plan' in result) {
@@ -119,7 +145,6 @@ export function automationCommands(program: Command): void {
           const loaded = await source.load(result.plan.documentName, result.plan.documentVersion);
           printPlan(program, result.plan, await localServing(loaded.runbook, source));
         } else if ('refused' in result) {
-          refused++;
           console.log(`automation ${what} refused: ${result.refused}`);
         } else if ('skipped' in result) {
           console.log(`automation ${what}: nothing to do (${result.skipped})`);
@@ -127,7 +152,7 @@ export function automationCommands(program: Command): void {
           console.log(`automation ${what} started execution ${result.executionId}; follow it: ${hint(program, `status ${result.executionId}`)}`);
         }
       }
-      if (refused > 0) throw new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
+      if (refused > 0) throw refusedError();
     });
 
   automations
