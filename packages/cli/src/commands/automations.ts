@@ -17,8 +17,16 @@ import { print } from '../output.js';
 import type { GlobalOptions } from '../stage-context.js';
 import { deciderIdentity, hint, localServing, printPlan, runbooks, runbookSource } from './runbook.js';
 
-/** An automation's trigger in words, as an operator reads it. */
+/**
+ * An automation's trigger in words, as an operator reads it, with the RDS events that also fire office hours over RDS
+ * (automationPatterns).
+ */
 export function triggerInWords(automation: Automation): string {
+  const own = ownTriggerInWords(automation);
+  return automation.officeHours?.resources.includes('rds') ? `${own}, and RDS starting a stopped instance or cluster again` : own;
+}
+
+function ownTriggerInWords(automation: Automation): string {
   const t = automation.trigger;
   if ('schedule' in t) return describeSchedule(t.schedule, t.timezone);
   if ('maintenanceWindow' in t) {
@@ -111,8 +119,13 @@ export function automationCommands(program: Command): void {
         },
         { dryRun: opts.dryRun },
       );
-      if (program.opts<GlobalOptions>().json) return print(results, program);
-      let refused = 0;
+      const refused = results.filter((r) => 'refused' in r).length;
+      const refusedError = () => new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
+      if (program.opts<GlobalOptions>().json) {
+        print(results, program);
+        if (refused > 0) throw refusedError();
+        return;
+      }
       for (const result of results) {
         const what = result.group ? `${name} (${result.group})` : name;
         if ('plan' in result) {
@@ -120,7 +133,6 @@ export function automationCommands(program: Command): void {
           const loaded = await source.load(result.plan.documentName, result.plan.documentVersion);
           printPlan(program, result.plan, await localServing(loaded.runbook, source));
         } else if ('refused' in result) {
-          refused++;
           console.log(`automation ${what} refused: ${result.refused}`);
         } else if ('skipped' in result) {
           console.log(`automation ${what}: nothing to do (${result.skipped})`);
@@ -128,7 +140,7 @@ export function automationCommands(program: Command): void {
           console.log(`automation ${what} started execution ${result.executionId}; follow it: ${hint(program, `status ${result.executionId}`)}`);
         }
       }
-      if (refused > 0) throw new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
+      if (refused > 0) throw refusedError();
     });
 
   automations

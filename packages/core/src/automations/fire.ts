@@ -71,7 +71,22 @@ export async function fireAutomation(automation: Automation, firing: Firing, dep
   let starts: Start[];
   if (automation.officeHours) starts = await officeHoursStarts(automation, firing, deps, options);
   else if (automation.nightResize) starts = await nightResizeStarts(automation, firing, deps);
-  else starts = [{ input: automationStart(automation, firing) }];
+  else {
+    let input: StartInput;
+    try {
+      input = automationStart(automation, firing);
+    } catch (e) {
+      // A start that cannot be formed (a parameter takes {{ event.… }} that this event, or a run by hand, lacks) is
+      // refused for good, as a start the policy refuses: kept where `opsauto runbook refusals` shows it.
+      if (!(e instanceof ValidationError)) throw e;
+      if (!options.dryRun) {
+        const triggeredBy = firing.kind === 'manual' ? `automation:${name} (run by ${firing.by})` : `automation:${name}`;
+        await deps.store.recordRefusal({ at: deps.clock.now().toISOString(), documentName: automation.runbook!, triggeredBy, reason: e.message.slice(0, 1000), idempotencyKey: firingKey(automation, firing) });
+      }
+      return [{ automation: name, refused: e.message }];
+    }
+    starts = [{ input }];
+  }
   if (starts.length === 0) return [{ automation: name, skipped: 'nothing to change' }];
   const results: FiringResult[] = [];
   for (const { group, region, input } of starts) {
