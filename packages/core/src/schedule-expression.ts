@@ -254,6 +254,18 @@ export function isTimeZone(name: string): boolean {
   return timeZoneProblem(name) === undefined;
 }
 
+/**
+ * The time zone's offset from UTC at `instant` (epoch ms), in ms: wall-clock time minus UTC, from the same cached
+ * conversion the schedules use.
+ *
+ * @throws InvalidScheduleExpressionError for a name that is not an IANA time zone.
+ * @example
+ * utcOffsetMs('Asia/Seoul', Date.parse('2027-01-01T00:00:00Z')) // 32400000
+ */
+export function utcOffsetMs(timezone: string, instant: number): number {
+  return zoneFor(timezone).offset(instant);
+}
+
 function zoneFor(timezone: string | undefined): Zone {
   if (timezone === undefined) return UTC_ZONE;
   const cached = zones.get(timezone);

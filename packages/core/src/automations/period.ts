@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { ValidationError } from '../errors.js';
-import { isTimeZone } from '../schedule-expression.js';
+import { isTimeZone, utcOffsetMs } from '../schedule-expression.js';
 
 /**
  * A recurring period on the wall clock of a time zone, e.g. office hours or a night window.
@@ -82,11 +82,9 @@ interface CompiledPeriod {
   stop: number;
   overnight: boolean;
   timezone: string;
-  format: Intl.DateTimeFormat;
 }
 
 const compiled = new WeakMap<Period, CompiledPeriod>();
-const formats = new Map<string, Intl.DateTimeFormat>();
 
 /** Validates once per Period object; throws ValidationError naming every problem (field: the first one's). */
 function compile(period: Period): CompiledPeriod {
@@ -97,52 +95,35 @@ function compile(period: Period): CompiledPeriod {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(period)'}: ${i.message}`);
     throw new ValidationError(`invalid period: ${problems.join('; ')}`, result.error.issues[0]?.path.join('.'));
   }
-  let format = formats.get(period.timezone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: period.timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formats.set(period.timezone, format);
-  }
   const start = minutesOf(period.start);
   const stop = minutesOf(period.stop);
-  const c: CompiledPeriod = { days: parseDays(period.days) as Set<number>, start, stop, overnight: start > stop, timezone: period.timezone, format };
+  const c: CompiledPeriod = { days: parseDays(period.days) as Set<number>, start, stop, overnight: start > stop, timezone: period.timezone };
   compiled.set(period, c);
   return c;
 }
 
 /** The wall clock at `ms`, as if it were UTC (milliseconds), so that calendar arithmetic is plain Date.UTC math. */
-function wallMs(format: Intl.DateTimeFormat, ms: number): number {
-  const parts: Record<string, number> = {};
-  for (const p of format.formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const at = Date.UTC(parts.year ?? 0, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
-  return at + (((ms % 1000) + 1000) % 1000);
+function wallMs(timezone: string, ms: number): number {
+  return ms + utcOffsetMs(timezone, ms);
 }
 
 /** Start of the local day (as wall ms) that contains the instant `ms`. */
-const localDay = (format: Intl.DateTimeFormat, ms: number) => Math.floor(wallMs(format, ms) / DAY_MS) * DAY_MS;
+const localDay = (timezone: string, ms: number) => Math.floor(wallMs(timezone, ms) / DAY_MS) * DAY_MS;
 
 /**
  * The instant at which the wall clock reads `wall` (wall ms): its first occurrence in a fall-back repeat, and the
  * first instant after the gap when it falls in a spring-forward gap.
  */
-function instantOf(format: Intl.DateTimeFormat, wall: number): number {
-  const offsets = new Set([-DAY_MS, 0, DAY_MS].map((d) => wallMs(format, wall + d) - (wall + d)));
-  const exact = [...offsets].map((o) => wall - o).filter((t) => wallMs(format, t) === wall);
+function instantOf(timezone: string, wall: number): number {
+  const offsets = new Set([-DAY_MS, 0, DAY_MS].map((d) => wallMs(timezone, wall + d) - (wall + d)));
+  const exact = [...offsets].map((o) => wall - o).filter((t) => wallMs(timezone, t) === wall);
   if (exact.length > 0) return Math.min(...exact);
   // In a gap: the wall clock jumps over `wall` between these two instants; find the jump to the minute.
   let lo = wall - Math.max(...offsets);
   let hi = wall - Math.min(...offsets);
   while (hi - lo > MINUTE_MS) {
     const mid = lo + Math.floor((hi - lo) / 2 / MINUTE_MS) * MINUTE_MS;
-    if (wallMs(format, mid) >= wall) hi = mid;
+    if (wallMs(timezone, mid) >= wall) hi = mid;
     else lo = mid;
   }
   return hi;
@@ -151,8 +132,8 @@ function instantOf(format: Intl.DateTimeFormat, wall: number): number {
 /** The occurrence of the period that starts on local day `day` (wall ms at 00:00), if its day is one of the days. */
 function occurrence(p: CompiledPeriod, day: number): { start: number; stop: number } | undefined {
   if (!p.days.has(new Date(day).getUTCDay())) return undefined;
-  const start = instantOf(p.format, day + p.start * MINUTE_MS);
-  const stop = instantOf(p.format, day + (p.overnight ? DAY_MS : 0) + p.stop * MINUTE_MS);
+  const start = instantOf(p.timezone, day + p.start * MINUTE_MS);
+  const stop = instantOf(p.timezone, day + (p.overnight ? DAY_MS : 0) + p.stop * MINUTE_MS);
   return { start, stop };
 }
 
@@ -167,7 +148,7 @@ function occurrence(p: CompiledPeriod, day: number): { start: number; stop: numb
 export function isInPeriod(period: Period, at: Date): boolean {
   const p = compile(period);
   const t = at.getTime();
-  const today = localDay(p.format, t);
+  const today = localDay(p.timezone, t);
   // The day before (an overnight period started yesterday) and after (a fall-back repeat around midnight).
   for (const day of [today - DAY_MS, today, today + DAY_MS]) {
     const o = occurrence(p, day);
@@ -190,8 +171,8 @@ export function crossedBoundary(period: Period, from: Date, to: Date): boolean {
   if (!(b > a)) return false;
   // Every period starts at least once a week: more than 8 days always contains a boundary.
   if (b - a > 8 * DAY_MS) return true;
-  const last = localDay(p.format, b) + DAY_MS;
-  for (let day = localDay(p.format, a) - 2 * DAY_MS; day <= last; day += DAY_MS) {
+  const last = localDay(p.timezone, b) + DAY_MS;
+  for (let day = localDay(p.timezone, a) - 2 * DAY_MS; day <= last; day += DAY_MS) {
     const o = occurrence(p, day);
     if (o && ((o.start > a && o.start <= b) || (o.stop > a && o.stop <= b))) return true;
   }
@@ -235,10 +216,6 @@ export function periodEdges(period: Period): { start: string; stop: string; time
  * localDate(new Date('2026-03-01T15:30:00Z'), 'Asia/Seoul') // '2026-03-02'
  */
 export function localDate(at: Date, timezone: string): string {
-  let format = formats.get(timezone);
-  if (!format) {
-    if (!isTimeZone(timezone)) throw new ValidationError(`${JSON.stringify(timezone)} is not an IANA time zone`, 'timezone');
-    format = compile({ days: '*', start: '00:00', stop: '00:01', timezone }).format;
-  }
-  return new Date(localDay(format, at.getTime())).toISOString().slice(0, 10);
+  if (!isTimeZone(timezone)) throw new ValidationError(`${JSON.stringify(timezone)} is not an IANA time zone`, 'timezone');
+  return new Date(localDay(timezone, at.getTime())).toISOString().slice(0, 10);
 }
