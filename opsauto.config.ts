@@ -40,6 +40,21 @@ export default defineConfig({
       trigger: { configRules: ['s3-bucket-versioning-enabled'] },
     },
     {
+      name: 'stale-volume-remediation',
+      description: 'A stale-volume OpsItem set to InProgress (or opsauto volumes remediate --snapshot): snapshot the volume, delete it, resolve the item',
+      runbook: 'opsauto-SnapshotThenDeleteVolume',
+      parameters: { VolumeId: '{{ event.opsItem.resourceId }}' },
+      trigger: { opsItems: { source: 'opsauto' } },
+    },
+    {
+      name: 'stale-volume-delete',
+      description: 'opsauto volumes remediate <volume> without --snapshot: delete the volume, resolve its OpsItem (run by hand only)',
+      runbook: 'opsauto-DeleteVolume',
+      parameters: { VolumeId: '{{ event.opsItem.resourceId }}' },
+      enabled: false,
+      trigger: { opsItems: { source: 'opsauto' } },
+    },
+    {
       name: 'patch-window',
       description: 'Tuesday 02:00-04:00 Asia/Seoul: AWS-RunPatchBaseline Install on nodes tagged Patch Group=qa, 20% at a time, none started in the last 30 minutes',
       runbook: 'opsauto-PatchInstance',

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateVolumeCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeOpsItemsCommand, GetOpsItemCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatInZone, parseScheduleExpression, type Execution, type ExecutionPage } from '@opsauto/core';
@@ -104,6 +105,8 @@ const TRIGGERS: Record<string, string> = {
   'nightly-resize': 'at 07:00 and 22:00, every day (Asia/Seoul)',
   'weekly-golden-ami': 'at 03:00 on Sunday (UTC)',
   's3-versioning-remediation': 'Config rule s3-bucket-versioning-enabled finds a resource NON_COMPLIANT',
+  'stale-volume-remediation': 'an OpsItem of opsauto set to InProgress',
+  'stale-volume-delete': 'an OpsItem of opsauto set to InProgress (disabled)',
   'patch-window': 'window at 02:00 on Tuesday (Asia/Seoul), for 2h, no new target in the last 30m',
 };
 
@@ -122,7 +125,7 @@ describe('opsauto automations on the local stage', { timeout: 90_000 }, () => {
     const { code, stderr } = await opsautoFails('automations', 'run', 'no-such');
     // Assess
     expect(code).toBe(1);
-    expect(stderr).toBe('opsauto: no automation is named no-such (the config declares qa-office-hours, nightly-resize, weekly-golden-ami, s3-versioning-remediation, patch-window)\n');
+    expect(stderr).toBe('opsauto: no automation is named no-such (the config declares qa-office-hours, nightly-resize, weekly-golden-ami, s3-versioning-remediation, stale-volume-remediation, stale-volume-delete, patch-window)\n');
   });
 
   it('lists every automation with its trigger in words and its next run in its own time zone, and no last run before any', async () => {
@@ -138,10 +141,10 @@ describe('opsauto automations on the local stage', { timeout: 90_000 }, () => {
     expect(rows.find((r) => r.name === 'qa-office-hours')!.nextRun).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d[05]\+09:00 Asia\/Seoul$/);
     expect(rows.find((r) => r.name === 'weekly-golden-ami')!.nextRun).toMatch(/^\d{4}-\d{2}-\d{2}T03:00\+00:00 UTC$/);
     expect(rows.find((r) => r.name === 'patch-window')!.nextRun).toMatch(/^\d{4}-\d{2}-\d{2}T02:00\+09:00 Asia\/Seoul$/);
-    expect(rows.map((r) => r.runbook)).toEqual(['office hours', 'night resize', 'opsauto-GoldenImage', 'AWS-ConfigureS3BucketVersioning', 'opsauto-PatchInstance']);
+    expect(rows.map((r) => r.runbook)).toEqual(['office hours', 'night resize', 'opsauto-GoldenImage', 'AWS-ConfigureS3BucketVersioning', 'opsauto-SnapshotThenDeleteVolume', 'opsauto-DeleteVolume', 'opsauto-PatchInstance']);
     const lines = text.trim().split('\n');
     expect(lines[0]).toMatch(/^name\s+runbook\s+trigger\s+nextRun\s+lastRun$/);
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(1 + shipped.automations.length);
     for (const r of rows) expect(text).toMatch(new RegExp(`^${[r.name, r.runbook, r.trigger, r.nextRun].filter(Boolean).map(escape).join('\\s+')}$`, 'm'));
   });
 
@@ -303,5 +306,31 @@ describe('opsauto automations on the local stage', { timeout: 90_000 }, () => {
     );
     expect(lines).toHaveLength(2);
     expect(await opsautoJson<unknown[]>('automations', 'remediations', 'other-bucket')).toEqual([]);
+  });
+
+  it('remediates a stale volume by hand with volumes remediate: deletes it through stale-volume-delete and resolves its OpsItem', async () => {
+    // Prepare: an unattached volume the daily scan sees, and 46 days later files.
+    const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 5, VolumeType: 'gp3' }));
+    await stage.cloud.advance('1m');
+    await stage.cloud.lambda.invoke('stale-volume-scan', {}, 'test');
+    await stage.cloud.advance('P46D');
+    await stage.cloud.lambda.invoke('stale-volume-scan', {}, 'test');
+    const ssm = new SSMClient(clientConfig(stage.cloud));
+    const [item] = (await ssm.send(new DescribeOpsItemsCommand({ OpsItemFilters: [{ Key: 'Title', Values: [VolumeId!], Operator: 'Contains' }] }))).OpsItemSummaries!;
+    expect(item.Status).toBe('Open');
+    // Act
+    const out = await opsauto('volumes', 'remediate', VolumeId!);
+    await stage.cloud.advance('10m');
+    // Assess
+    const id = /^automation stale-volume-delete started execution (\S+);/m.exec(out)?.[1];
+    expect(id, out).toBeDefined();
+    expect((await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [VolumeId!] }] }))).Volumes).toEqual([]);
+    expect((await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'volume-id', Values: [VolumeId!] }] }))).Snapshots).toEqual([]);
+    const { OpsItem } = await ssm.send(new GetOpsItemCommand({ OpsItemId: item.OpsItemId }));
+    expect(OpsItem?.Status).toBe('Resolved');
+    expect(OpsItem?.OperationalData?.['opsauto:remediation']?.Value).toBe(`stale-volume-delete: execution ${id} ended Success`);
+    // A volume with no OpsItem is refused, naming what to look at.
+    const unknown = await opsautoFails('volumes', 'remediate', 'vol-0123456789abcdef0');
+    expect(unknown.stderr).toMatch(/volume vol-0123456789abcdef0 has no OpsItem filed by the stale-volume scan/);
   });
 });

@@ -1,6 +1,6 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetBucketVersioningCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeInstancePatchStatesCommand, GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateOpsItemCommand, DescribeInstancePatchStatesCommand, GetOpsItemCommand, GetParameterCommand, SSMClient, UpdateOpsItemCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore, DynamoRemediationStore } from '@opsauto/aws';
 import { parseScheduleExpression, type Execution, type ExecutionSummary } from '@opsauto/core';
@@ -101,7 +101,13 @@ describe('automations on the local stage', () => {
       return t ? [[`automation-trigger.${a.name}`, t.schedule, t.timezone]] : [];
     });
     expect(schedules.sort()).toEqual(expected.sort());
-    expect(rules).toEqual([
+    expect(rules.map(([name]) => name)).toEqual([
+      'automation-trigger.s3-versioning-remediation',
+      'automation-trigger.stale-volume-remediation',
+      // The end of an OpsItem remediation's execution, on opsauto's bus, settles the item.
+      'automation-trigger.opsitem-remediation-ended',
+    ]);
+    expect(rules.slice(0, 1)).toEqual([
       [
         'automation-trigger.s3-versioning-remediation',
         {
@@ -216,5 +222,63 @@ describe('weekly-golden-ami: Sunday 03:00 UTC, an image of each builder tagged w
     // The kept images' snapshots stay.
     const kept = images.flatMap((i) => i.BlockDeviceMappings!.flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])));
     expect(left).toEqual(expect.arrayContaining(kept));
+  });
+});
+
+describe('stale-volume-remediation: an OpsItem of opsauto set to InProgress runs opsauto-SnapshotThenDeleteVolume on its volume', () => {
+  it('snapshots and deletes the volume, notes the execution on the item and resolves it when the run succeeds', async () => {
+    // Prepare: an unattached volume and the OpsItem the scanner files for it (Source opsauto, its ARN in /aws/resources).
+    const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 8 }));
+    await stage.cloud.advance('1m'); // creating -> available
+    const arn = `arn:aws:ec2:us-east-1:000000000000:volume/${VolumeId}`;
+    const { OpsItemId } = await ssm.send(
+      new CreateOpsItemCommand({
+        Title: `Unattached EBS volume ${VolumeId}`,
+        Description: 'stale',
+        Source: 'opsauto',
+        OperationalData: { '/aws/resources': { Value: JSON.stringify([{ arn }]), Type: 'SearchableString' }, '/aws/dedup': { Value: JSON.stringify({ dedupString: VolumeId }), Type: 'SearchableString' } },
+      }),
+    );
+    // Act: an operator asks for the remediation.
+    await ssm.send(new UpdateOpsItemCommand({ OpsItemId, Status: 'InProgress' }));
+    await stage.cloud.settle();
+    await stage.cloud.advance('10m');
+    // Assess: one execution, though the item's own updates (the note naming it) raise further OpsItem Update events.
+    const runs = await runsOf('stale-volume-remediation');
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    const done = await execution(run.executionId);
+    expect(done.status, done.failureMessage).toBe('Success');
+    expect(done.parameters).toMatchObject({ VolumeId });
+    expect((await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [VolumeId!] }] }))).Volumes).toEqual([]);
+    const snapshots = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'volume-id', Values: [VolumeId!] }] }))).Snapshots!;
+    expect(snapshots).toHaveLength(1);
+    const item = (await ssm.send(new GetOpsItemCommand({ OpsItemId }))).OpsItem!;
+    expect(item.Status).toBe('Resolved');
+    expect(item.OperationalData?.['opsauto:remediation']?.Value).toBe(`stale-volume-remediation: execution ${run.executionId} ended Success`);
+    // Only stale-volume-remediation fired: stale-volume-delete is declared for runs by hand only.
+    expect(await runsOf('stale-volume-delete')).toEqual([]);
+  });
+
+  it('opens the item again, naming the execution, when the remediation fails', async () => {
+    // Prepare: an item whose volume does not exist any more.
+    const { OpsItemId } = await ssm.send(
+      new CreateOpsItemCommand({
+        Title: 'Unattached EBS volume vol-0123456789abcdef0',
+        Description: 'stale',
+        Source: 'opsauto',
+        OperationalData: { '/aws/resources': { Value: JSON.stringify([{ arn: 'arn:aws:ec2:us-east-1:000000000000:volume/vol-0123456789abcdef0' }]), Type: 'SearchableString' } },
+      }),
+    );
+    // Act
+    await ssm.send(new UpdateOpsItemCommand({ OpsItemId, Status: 'InProgress' }));
+    await stage.cloud.settle();
+    await stage.cloud.advance('10m');
+    // Assess
+    const [run] = await runsOf('stale-volume-remediation');
+    expect((await execution(run.executionId)).status).toBe('Failed');
+    const item = (await ssm.send(new GetOpsItemCommand({ OpsItemId }))).OpsItem!;
+    expect(item.Status).toBe('Open');
+    expect(item.OperationalData?.['opsauto:remediation']?.Value).toBe(`stale-volume-remediation: execution ${run.executionId} ended Failed`);
   });
 });

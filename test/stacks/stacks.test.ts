@@ -973,6 +973,7 @@ describe('the opsauto app', () => {
     const rules = resources(templates, 'AWS::Events::Rule')
       .filter((rule) => (props(rule).Targets as { Arn: Json }[]).some((t) => same(resolve(templates, rule.stack, t.Arn), fn)))
       .map((rule) => [props(rule).EventBusName, props(rule).EventPattern]);
+    const onOwnBus = rules.filter(([bus]) => bus !== undefined);
 
     expect(schedules.sort()).toEqual([
       ['nightly-resize', 'cron(0 7,22 * * ? *)', 'Asia/Seoul'],
@@ -980,7 +981,15 @@ describe('the opsauto app', () => {
       ['qa-office-hours', 'cron(0/5 * * * ? *)', 'Asia/Seoul'],
       ['weekly-golden-ami', 'cron(0 3 ? * SUN *)', 'UTC'],
     ]);
-    expect(rules).toEqual([
+    // The end of an OpsItem remediation, on opsauto's bus (where the engine's status events are), settles the item.
+    expect(onOwnBus.map(([, pattern]) => pattern)).toEqual([
+      {
+        source: ['opsauto.runbooks'],
+        'detail-type': ['Runbook Execution Status-change Notification'],
+        detail: { Definition: ['opsauto-DeleteVolume', 'opsauto-SnapshotThenDeleteVolume'], Status: ['Success', 'TimedOut', 'Cancelled', 'Failed', 'CompletedWithSuccess', 'CompletedWithFailure'] },
+      },
+    ]);
+    expect(rules.filter(([bus]) => bus === undefined)).toEqual([
       // qa-office-hours: RDS starting a stopped instance or cluster again, to be stopped at once outside hours.
       [undefined, { source: ['aws.rds'], 'detail-type': ['RDS DB Instance Event', 'RDS DB Cluster Event'], detail: { EventID: ['RDS-EVENT-0154', 'RDS-EVENT-0153'] } }],
       [
@@ -991,6 +1000,8 @@ describe('the opsauto app', () => {
           detail: { messageType: ['ComplianceChangeNotification'], configRuleName: ['s3-bucket-versioning-enabled'], newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } },
         },
       ],
+      // stale-volume-remediation: an OpsItem of opsauto's set to InProgress.
+      [undefined, { source: ['aws.ssm'], 'detail-type': ['OpsItem Update'], detail: { source: ['opsauto'], status: ['InProgress'] } }],
     ]);
   });
 

@@ -13,3 +13,4 @@ export * from './scheduler-wake-up.js';
 export * from './automations/dynamo-remediation-store.js';
 export * from './automations/dynamo-check-store.js';
 export * from './automations/inventory.js';
+export * from './automations/ssm-ops-items.js';

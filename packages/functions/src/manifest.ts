@@ -1,4 +1,4 @@
-import { amiParameterPrefix, automationPatterns, automationRunbooks, PUBLISHER_TIMEOUT_MS, triggerSchedule, type OpsautoConfig } from '@opsauto/core';
+import { amiParameterPrefix, automationPatterns, automationRunbooks, EXECUTION_STATUS_DETAIL_TYPE, PUBLISHER_TIMEOUT_MS, RUNBOOK_EVENT_SOURCE, TERMINAL_EXECUTION_STATUSES, triggerSchedule, type OpsautoConfig } from '@opsauto/core';
 
 /**
  * The one source of truth for wiring: every function, its triggers, its environment and the AWS actions it calls.
@@ -229,6 +229,20 @@ function automationTrigger(config: OpsautoConfig): FunctionDefinition {
         ...patterns.map((pattern, i) => ({ type: 'event' as const, name: schedule || i > 0 ? `${a.name}-${i + (schedule ? 1 : 0)}` : a.name, pattern })),
       ];
     });
+  // OpsItem remediations: the end of their executions settles the item (resolved, or open again).
+  const remediating = config.automations.filter((a) => 'opsItems' in a.trigger);
+  if (remediating.length > 0) {
+    triggers.push({
+      type: 'event',
+      name: 'opsitem-remediation-ended',
+      bus: 'opsauto',
+      pattern: {
+        source: [RUNBOOK_EVENT_SOURCE],
+        'detail-type': [EXECUTION_STATUS_DETAIL_TYPE],
+        detail: { Definition: [...new Set(remediating.flatMap(automationRunbooks))].sort(), Status: [...TERMINAL_EXECUTION_STATUSES] },
+      },
+    });
+  }
   return {
     name: AUTOMATION_TRIGGER,
     handler: 'packages/functions/src/handlers/automation-trigger.handler',
@@ -246,6 +260,8 @@ function automationTrigger(config: OpsautoConfig): FunctionDefinition {
       { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
       // Targets by tag; DescribeInstances supports no resource-level permissions.
       { actions: ['ec2:DescribeInstances'], resources: [{ kind: 'any' }] },
+      // OpsItem remediations read the item and note the execution on it, then resolve it.
+      ...(remediating.length > 0 ? [{ actions: ['ssm:GetOpsItem', 'ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems' as const, regions: config.regions }] }] : []),
       // Office hours read the tagged RDS instances and Aurora clusters (their tags come with them).
       ...(config.automations.some((a) => a.officeHours?.resources.includes('rds')) ? [{ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: [{ kind: 'any' as const }] }] : []),
     ],

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoRemediationStore, ownAccountId } from '@opsauto/aws';
+import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoFollowUpStore, DynamoRemediationStore, ownAccountId, ssmOpsItems } from '@opsauto/aws';
 import { ec2InstanceFinder } from '@opsauto/aws/runbooks';
 import {
   describeSchedule,
@@ -34,6 +34,7 @@ function ownTriggerInWords(automation: Automation): string {
     return `window ${describeSchedule(w.schedule, w.timezone)}, for ${w.duration}, no new target in the last ${w.cutoff}`;
   }
   if ('configRules' in t) return `Config rule ${t.configRules.join(' or ')} finds a resource NON_COMPLIANT`;
+  if ('opsItems' in t) return `an OpsItem of ${t.opsItems.source} set to ${t.opsItems.status.join(' or ')}`;
   const pattern = t.event as { source?: unknown; 'detail-type'?: unknown };
   return `event ${[pattern.source, pattern['detail-type']].filter(Boolean).map((v) => JSON.stringify(v)).join(' ')}`.trim();
 }
@@ -91,57 +92,7 @@ export function automationCommands(program: Command): void {
     .command('run <name>')
     .description("run an automation now, as its trigger would: its runbook, parameters, targets and role")
     .option('--dry-run', 'print the plan (parameters, steps, targets and limits); start and change nothing')
-    .action(async (name: string, opts: { dryRun?: boolean }) => {
-      const { ctx, store, dispatch } = await runbooks(program);
-      const automation = ctx.config.automations.find((a) => a.name === name);
-      if (!automation) throw new NotFoundError(`no automation is named ${name} (the config declares ${ctx.config.automations.map((a) => a.name).join(', ') || 'none'})`);
-      const region = ctx.config.regions[0];
-      const accountId = await ownAccountId(ctx.clients);
-      const by = await deciderIdentity(ctx, undefined, accountId);
-      const source = runbookSource(ctx);
-      const results = await fireAutomation(
-        automation,
-        { kind: 'manual', requestId: randomUUID(), by },
-        {
-          accountId,
-          region,
-          policy: automationStartPolicy(ctx.config, automation, accountId, ctx.tableName),
-          loadRunbook: (document, version) => source.load(document, version),
-          findInstances: ec2InstanceFinder(ctx.clients, region),
-          store,
-          remediations: new DynamoRemediationStore(ctx.clients, ctx.tableName),
-          dispatch,
-          clock: ctx.clock,
-          newId: randomUUID,
-          inventory: (r) => awsAutomationInventory(ctx.clients, r),
-          regions: ctx.config.regions,
-          checks: new DynamoAutomationCheckStore(ctx.clients, ctx.tableName),
-        },
-        { dryRun: opts.dryRun },
-      );
-      const refused = results.filter((r) => 'refused' in r).length;
-      const refusedError = () => new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
-      if (program.opts<GlobalOptions>().json) {
-        print(results, program);
-        if (refused > 0) throw refusedError();
-        return;
-      }
-      for (const result of results) {
-        const what = result.group ? `${name} (${result.group})` : name;
-        if ('plan' in result) {
-          console.log(`automation ${what} would start:`);
-          const loaded = await source.load(result.plan.documentName, result.plan.documentVersion);
-          printPlan(program, result.plan, await localServing(loaded.runbook, source));
-        } else if ('refused' in result) {
-          console.log(`automation ${what} refused: ${result.refused}`);
-        } else if ('skipped' in result) {
-          console.log(`automation ${what}: nothing to do (${result.skipped})`);
-        } else {
-          console.log(`automation ${what} started execution ${result.executionId}; follow it: ${hint(program, `status ${result.executionId}`)}`);
-        }
-      }
-      if (refused > 0) throw refusedError();
-    });
+    .action((name: string, opts: { dryRun?: boolean }) => runAutomation(program, name, { dryRun: opts.dryRun }));
 
   automations
     .command('remediations <resourceId>')
@@ -154,4 +105,63 @@ export function automationCommands(program: Command): void {
       );
       print(rows, program, ['rule', 'resourceType', 'resourceId', 'evaluatedAt', 'automation', 'executionId', 'status', 'recordedAt']);
     });
+}
+
+/**
+ * Fires an automation by hand, as its trigger would (its runbook, parameters, targets and role), and prints what each
+ * start came to; exits 1 when a start is refused. `event` stands for what the run's `{{ event.… }}` read (an OpsItem
+ * for `volumes remediate`); `region`, where a single-runbook automation runs (default the first configured).
+ */
+export async function runAutomation(program: Command, name: string, options: { dryRun?: boolean; event?: Record<string, unknown>; region?: string }): Promise<void> {
+  const { ctx, store, dispatch } = await runbooks(program);
+  const automation = ctx.config.automations.find((a) => a.name === name);
+  if (!automation) throw new NotFoundError(`no automation is named ${name} (the config declares ${ctx.config.automations.map((a) => a.name).join(', ') || 'none'})`);
+  const region = options.region ?? ctx.config.regions[0];
+  const accountId = await ownAccountId(ctx.clients);
+  const by = await deciderIdentity(ctx, undefined, accountId);
+  const source = runbookSource(ctx);
+  const results = await fireAutomation(
+    automation,
+    { kind: 'manual', requestId: randomUUID(), by, ...(options.event ? { event: options.event } : {}) },
+    {
+      accountId,
+      region,
+      policy: automationStartPolicy(ctx.config, automation, accountId, ctx.tableName),
+      loadRunbook: (document, version) => source.load(document, version),
+      findInstances: ec2InstanceFinder(ctx.clients, region),
+      store,
+      remediations: new DynamoRemediationStore(ctx.clients, ctx.tableName),
+      dispatch,
+      clock: ctx.clock,
+      newId: randomUUID,
+      inventory: (r) => awsAutomationInventory(ctx.clients, r),
+      regions: ctx.config.regions,
+      checks: new DynamoAutomationCheckStore(ctx.clients, ctx.tableName),
+      opsItems: ssmOpsItems(ctx.clients),
+      followUps: new DynamoFollowUpStore(ctx.clients, ctx.tableName),
+    },
+    { dryRun: options.dryRun },
+  );
+  const refused = results.filter((r) => 'refused' in r).length;
+  const refusedError = () => new Error(`${refused} start(s) of automation ${name} refused (see above; opsauto runbook refusals keeps them)`);
+  if (program.opts<GlobalOptions>().json) {
+    print(results, program);
+    if (refused > 0) throw refusedError();
+    return;
+  }
+  for (const result of results) {
+    const what = result.group ? `${name} (${result.group})` : name;
+    if ('plan' in result) {
+      console.log(`automation ${what} would start:`);
+      const loaded = await source.load(result.plan.documentName, result.plan.documentVersion);
+      printPlan(program, result.plan, await localServing(loaded.runbook, source));
+    } else if ('refused' in result) {
+      console.log(`automation ${what} refused: ${result.refused}`);
+    } else if ('skipped' in result) {
+      console.log(`automation ${what}: nothing to do (${result.skipped})`);
+    } else {
+      console.log(`automation ${what} started execution ${result.executionId}; follow it: ${hint(program, `status ${result.executionId}`)}`);
+    }
+  }
+  if (refused > 0) throw refusedError();
 }

@@ -1,5 +1,5 @@
 import { AccountClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
-import { daysUnattached, estimateMonthlyCost, isStale, scanTargets, type ScanRunSummary, type StaleVolumeDeps } from '@opsauto/core';
+import { daysUnattached, estimateMonthlyCost, isStale, NotFoundError, scanTargets, type ScanRunSummary, type StaleVolumeDeps } from '@opsauto/core';
 import type { Command } from 'commander';
 import { ControlClient, localcloudUrl } from '../control-client.js';
 import { print } from '../output.js';
@@ -18,6 +18,25 @@ const summaryRows = (s: ScanRunSummary) => s.regions.map((r) => ({ ...r, errors:
 
 export function volumeCommands(program: Command): void {
   const volumes = program.command('volumes');
+
+  volumes
+    .command('remediate <volumeId>')
+    .description("delete a stale volume (with --snapshot: snapshot it first) through its declared automation; its OpsItem is resolved when that succeeds")
+    .option('--snapshot', 'snapshot the volume before deleting it (automation stale-volume-remediation; default stale-volume-delete)')
+    .action(async (volumeId: string, opts: { snapshot?: boolean }) => {
+      const name = opts.snapshot ? 'stale-volume-remediation' : 'stale-volume-delete';
+      const { deps: d, ownAccount } = await deps(program);
+      if (!d.config.automations.some((a) => a.name === name)) throw new NotFoundError(`the config declares no automation ${name}, which volumes remediate runs`);
+      let filed: { opsItemId?: string; region: string } | undefined;
+      for (const { account, region } of scanTargets(d.config, ownAccount)) {
+        if (account !== ownAccount) continue;
+        const record = (await d.store.listRecords(account, region)).find((r) => r.volumeId === volumeId);
+        if (record) filed = { opsItemId: record.opsItemId, region };
+      }
+      if (!filed?.opsItemId) throw new NotFoundError(`volume ${volumeId} has no OpsItem filed by the stale-volume scan in this account (opsauto volumes stale lists them)`);
+      const { runAutomation } = await import('./automations.js');
+      await runAutomation(program, name, { event: { opsItem: { id: filed.opsItemId } }, region: filed.region });
+    });
 
   volumes
     .command('scan')

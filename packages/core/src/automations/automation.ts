@@ -46,6 +46,9 @@ const duration = z.string().check(z.regex(DURATION, 'must be a duration in minut
  * - `configRules`: AWS Config's `Config Rules Compliance Change` turning NON_COMPLIANT for one of the named rules.
  * - `maintenanceWindow`: a schedule with a duration; no new target is launched once the cutoff is reached (the
  *   window's end minus `cutoff`), as Systems Manager maintenance windows do.
+ * - `opsItems`: an OpsItem of `source` (default opsauto's) moved to one of `status` (default InProgress): a request
+ *   to remediate it. Parameters read the item as `{{ event.opsItem.resourceId }}` (its first `/aws/resources` ARN's
+ *   last segment) and `{{ event.opsItem.id }}`; the item gets the execution, and is resolved when it succeeds.
  */
 export const automationTriggerSchema = z.union([
   z.strictObject({ schedule: scheduleExpression, timezone: z._default(timeZone, 'UTC') }),
@@ -53,6 +56,13 @@ export const automationTriggerSchema = z.union([
   z.strictObject({ configRules: z.array(z.string().check(z.regex(/^[\w-]{1,128}$/, 'must be a Config rule name'))).check(z.minLength(1)) }),
   z.strictObject({
     maintenanceWindow: z.strictObject({ schedule: scheduleExpression, timezone: z._default(timeZone, 'UTC'), duration, cutoff: z._default(duration, '1h') }),
+  }),
+  z.strictObject({
+    opsItems: z.strictObject({
+      source: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto'),
+      // InProgress only: settling an item sets it Resolved or Open, which must not ask for a remediation again.
+      status: z._default(z.array(z.enum(['InProgress'])).check(z.minLength(1)), ['InProgress']),
+    }),
   }),
 ]);
 export type AutomationTrigger = z.output<typeof automationTriggerSchema>;
@@ -160,6 +170,10 @@ export const automationsSchema = z.array(automationSchema).check(
 /** The EventBridge pattern of an event-driven trigger (rules on the default bus); undefined for schedules. */
 export function triggerPattern(trigger: AutomationTrigger): Record<string, unknown> | undefined {
   if ('event' in trigger) return trigger.event;
+  if ('opsItems' in trigger) {
+    // An operator asking for the remediation: the OpsItem moved to InProgress (OpsCenter's own `OpsItem Update`).
+    return { source: ['aws.ssm'], 'detail-type': ['OpsItem Update'], detail: { source: [trigger.opsItems.source], status: trigger.opsItems.status } };
+  }
   if ('configRules' in trigger) {
     // https://docs.aws.amazon.com/config/latest/developerguide/monitor-config-with-cloudwatchevents.html
     return {

@@ -8,6 +8,7 @@ import type { Automation } from './automation.js';
 import { automationStart, configEvaluation, firingKey, type Firing } from './firing.js';
 import { planNightResize, type ResizableInstance } from './night-resize.js';
 import { planOfficeHours, type ScheduledResource } from './office-hours.js';
+import { opsItemContext, type FollowUpStore, type OpsItemPort } from './ops-items.js';
 import type { RemediationStore } from './remediation.js';
 
 /** What one start of a firing came to (`group` names it when a firing starts several: `stop-ec2`, `resize:i-…`). */
@@ -47,6 +48,9 @@ export interface FireDeps extends StartPorts {
   inventory?: (region: string) => AutomationInventory;
   regions?: readonly string[];
   checks?: AutomationCheckStore;
+  /** OpsItem-triggered automations only: the item is read, told of the execution, and settled when it ends. */
+  opsItems?: OpsItemPort;
+  followUps?: FollowUpStore;
 }
 
 /** One start a firing asks for, with the group it belongs to (several starts per firing for periodic checks). */
@@ -74,6 +78,7 @@ export async function fireAutomation(automation: Automation, firing: Firing, dep
   else {
     let input: StartInput;
     try {
+      firing = await withOpsItem(automation, firing, deps);
       input = automationStart(automation, firing);
     } catch (e) {
       // A start that cannot be formed (a parameter takes {{ event.… }} that this event, or a run by hand, lacks) is
@@ -116,10 +121,42 @@ async function startOne(automation: Automation, firing: Firing, input: StartInpu
     const claim = await deps.remediations.record({ rule, resourceType, resourceId, evaluatedAt, automation: automation.name, executionId: executionIdFor(input.idempotencyKey!), recordedAt: deps.clock.now().toISOString() });
     if (claim === 'superseded') return { skipped: `a later evaluation of ${evaluation.rule} for ${evaluation.resourceId} was remediated already` };
   }
+  const opsItem = opsItemOf(firing);
+  if (opsItem) {
+    // Claimed before the start, so that however the execution ends its item is settled, and that no second
+    // remediation of the item starts while this one runs.
+    const executionId = executionIdFor(input.idempotencyKey!);
+    const claim = await need(deps.followUps, 'a follow-up store').claim({ executionId, automation: automation.name, opsItemId: opsItem.id, region: deps.region });
+    if (!claim.claimed) return { skipped: `OpsItem ${opsItem.id} is being remediated by execution ${claim.executionId}` };
+  }
   const { execution, created } = await startExecution(planned.request, deps);
   // A replay whose dispatch was lost dispatches again: the worker runs an execution once whatever the count.
   if (created || execution.status === 'Pending') await deps.dispatch([execution.executionId]);
+  if (opsItem && created) await deps.opsItems!.update(opsItem.id, deps.region, { note: `${automation.name}: execution ${execution.executionId} started` });
   return { executionId: execution.executionId, created };
+}
+
+/** The OpsItem a firing remediates, as withOpsItem put it into its event. */
+function opsItemOf(firing: Firing): { id: string } | undefined {
+  const event = firing.kind === 'event' || firing.kind === 'manual' ? firing.event : undefined;
+  const item = (event as { opsItem?: { id?: unknown } } | undefined)?.opsItem;
+  return typeof item?.id === 'string' ? { id: item.id } : undefined;
+}
+
+/**
+ * For an OpsItem-triggered automation, the firing with the item read into its event (`event.opsItem`): from the
+ * `OpsItem Update` event's `ops-item-id`, or the `opsItem.id` a run by hand names.
+ *
+ * @throws ValidationError when the item does not exist (a refusal: asking again would be refused again).
+ */
+async function withOpsItem(automation: Automation, firing: Firing, deps: FireDeps): Promise<Firing> {
+  if (!('opsItems' in automation.trigger) || firing.kind === 'schedule') return firing;
+  const event = firing.event ?? {};
+  const id = (event as { detail?: { 'ops-item-id'?: unknown } }).detail?.['ops-item-id'] ?? (event as { opsItem?: { id?: unknown } }).opsItem?.id;
+  if (typeof id !== 'string') return firing;
+  const item = await need(deps.opsItems, 'OpsCenter').get(id, deps.region);
+  if (!item) throw new ValidationError(`OpsItem ${id} does not exist in ${deps.region}`, 'opsItem');
+  return { ...firing, event: { ...event, opsItem: opsItemContext(item) } } as Firing;
 }
 
 function need<T>(value: T | undefined, what: string): T {

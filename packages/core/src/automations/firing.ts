@@ -13,7 +13,8 @@ import { launchDeadline, type Automation } from './automation.js';
 export type Firing =
   | { kind: 'schedule'; scheduledTime: Date }
   | { kind: 'event'; event: { id: string; source: string; 'detail-type': string; time?: string; detail?: unknown; [key: string]: unknown } }
-  | { kind: 'manual'; requestId: string; by: string };
+  /** `event`: what its parameters' `{{ event.… }}` read, when the run stands for one (`opsauto volumes remediate`). */
+  | { kind: 'manual'; requestId: string; by: string; event?: Record<string, unknown> };
 
 /** `{{ event.detail.resourceId }}`: a value taken from the trigger's event. */
 const EVENT_REFERENCE = /\{\{\s*event\.([^}]+?)\s*\}\}/g;
@@ -124,7 +125,7 @@ function targetsOf(targets: NonNullable<Automation['targets']>): AutomationTarge
  */
 export function automationStart(automation: Automation, firing: Firing): StartInput {
   if (!automation.runbook) throw new Error(`automation ${automation.name} starts no single runbook (it checks office hours or night resize)`);
-  const event = firing.kind === 'event' ? firing.event : undefined;
+  const event = firing.kind === 'event' || firing.kind === 'manual' ? firing.event : undefined;
   const deadline = firing.kind === 'schedule' ? launchDeadline(automation.trigger, firing.scheduledTime) : undefined;
   return {
     documentName: automation.runbook,

@@ -5,3 +5,4 @@ export * from './remediation.js';
 export * from './period.js';
 export * from './office-hours.js';
 export * from './night-resize.js';
+export * from './ops-items.js';

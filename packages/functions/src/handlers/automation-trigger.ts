@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { automationTriggerEvent, type Automation, type AutomationTriggerEvent, type Firing, type FiringResult } from '@opsauto/core';
+import { automationTriggerEvent, EXECUTION_STATUS_DETAIL_TYPE, RUNBOOK_EVENT_SOURCE, type Automation, type AutomationTriggerEvent, type Firing, type FiringResult } from '@opsauto/core';
 import type { RunbookSource } from '@opsauto/aws';
 import type * as AutomationEngine from '../automation-engine.js';
 import { clients } from '../clients.js';
@@ -43,6 +43,16 @@ export const handler = eventHandler(automationTriggerEvent, async (event, contex
   const engine = await import('../automation-engine.js');
   const config = loadConfig();
   const tableName = requireEnv('TABLE_NAME');
+  const followUps = new engine.DynamoFollowUpStore(clients, tableName);
+  const opsItems = engine.ssmOpsItems(clients);
+  if (!('automation' in event) && event['detail-type'] === EXECUTION_STATUS_DETAIL_TYPE && event.source === RUNBOOK_EVENT_SOURCE) {
+    // An execution ended: the OpsItem it remediates, if any, is resolved or opened again.
+    const { ExecutionId } = event.detail as { ExecutionId?: unknown };
+    if (typeof ExecutionId !== 'string') return { results: [] };
+    const settled = await engine.settleFollowUp(ExecutionId, { followUps, opsItems, store: new engine.DynamoExecutionStore(clients, tableName) });
+    if (settled) logger.info('OpsItem remediation settled', { executionId: ExecutionId, opsItemId: settled.opsItemId });
+    return { results: [], settled: settled ?? null };
+  }
   const region = process.env.AWS_REGION ?? config.regions[0];
   const accountId = await engine.ownAccountId(clients, context.invokedFunctionArn);
   source ??= new engine.RunbookSource(clients, { shippedDirectory: resolve(process.env.RUNBOOKS_DIR ?? 'runbooks') });
@@ -71,6 +81,8 @@ export const handler = eventHandler(automationTriggerEvent, async (event, contex
         inventory: (r) => engine.awsAutomationInventory(clients, r),
         regions: config.regions,
         checks,
+        opsItems,
+        followUps,
       },
       { dryRun },
     );
