@@ -84,11 +84,8 @@ export async function fireAutomation(automation: Automation, firing: Firing, dep
       // A start that cannot be formed (a parameter takes {{ event.… }} that this event, or a run by hand, lacks) is
       // refused for good, as a start the policy refuses: kept where `opsauto runbook refusals` shows it.
       if (!(e instanceof ValidationError)) throw e;
-      if (!options.dryRun) {
-        const triggeredBy = firing.kind === 'manual' ? `automation:${name} (run by ${firing.by})` : `automation:${name}`;
-        await deps.store.recordRefusal({ at: deps.clock.now().toISOString(), documentName: automation.runbook!, triggeredBy, reason: e.message.slice(0, 1000), idempotencyKey: firingKey(automation, firing) });
-      }
-      return [{ automation: name, refused: e.message }];
+      const triggeredBy = firing.kind === 'manual' ? `automation:${name} (run by ${firing.by})` : `automation:${name}`;
+      return [{ automation: name, ...(await refuse(e, { documentName: automation.runbook!, triggeredBy, idempotencyKey: firingKey(automation, firing) }, deps, options)) }];
     }
     starts = [{ input }];
   }
@@ -100,6 +97,12 @@ export async function fireAutomation(automation: Automation, firing: Firing, dep
   return results;
 }
 
+/** A start refused for good (asking again would be refused again): kept where `opsauto runbook refusals` shows it. */
+async function refuse(e: Error, start: { documentName: string; triggeredBy: string; idempotencyKey?: string }, deps: FireDeps, options: { dryRun?: boolean }): Promise<{ refused: string }> {
+  if (!options.dryRun) await deps.store.recordRefusal({ at: deps.clock.now().toISOString(), ...start, reason: e.message.slice(0, 1000) });
+  return { refused: e.message };
+}
+
 type Outcome = { executionId: string; created: boolean } | { plan: ExecutionPlan } | { skipped: string } | { refused: string };
 
 async function startOne(automation: Automation, firing: Firing, input: StartInput, deps: FireDeps, options: { dryRun?: boolean }): Promise<Outcome> {
@@ -109,10 +112,7 @@ async function startOne(automation: Automation, firing: Firing, input: StartInpu
   } catch (e) {
     if (e instanceof ValidationError && e.field === 'targets') return { skipped: e.message };
     if (!(e instanceof ValidationError || e instanceof ForbiddenError || e instanceof NotFoundError)) throw e;
-    if (!options.dryRun) {
-      await deps.store.recordRefusal({ at: deps.clock.now().toISOString(), documentName: input.documentName, triggeredBy: input.triggeredBy!, reason: e.message.slice(0, 1000), idempotencyKey: input.idempotencyKey });
-    }
-    return { refused: e.message };
+    return refuse(e, { documentName: input.documentName, triggeredBy: input.triggeredBy!, idempotencyKey: input.idempotencyKey }, deps, options);
   }
   if (options.dryRun) return { plan: planned.plan };
   const evaluation = firing.kind === 'event' ? configEvaluation(firing.event) : undefined;
