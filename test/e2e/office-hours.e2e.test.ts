@@ -124,15 +124,18 @@ describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
     expect(all.map((r) => r.documentName).sort()).toEqual(['AWS-StartEC2Instance', 'AWS-StartRdsInstance', 'AWS-StartStopAuroraCluster', 'AWS-StartStopAuroraCluster', 'AWS-StopEC2Instance', 'AWS-StopRdsInstance']);
   });
 
-  it('hibernates, at 17:00, an instance configured for hibernation when the automation says so, and stops one that is not', async () => {
+  it('hibernates, at 17:00, an instance configured for hibernation when the automation says so, and keeps one running while its opsauto:keep-running tag names today', async () => {
     // Prepare: 16:00 on a weekday.
-    await advanceTo('cron(0 16 ? * MON-FRI *)', 0);
+    const at = await advanceTo('cron(0 16 ? * MON-FRI *)', 0);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: SEOUL, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
     stage.cloud.seed({
       regions: {
         'us-east-1': {
           instances: [
             { hibernation: true, tags: { Name: 'qa-sleepy', 'opsauto:schedule': 'qa-hibernate' } },
             { tags: { Name: 'qa-plain-stop', 'opsauto:schedule': 'qa-hibernate' } },
+            // A demo day: kept running today only (the date in Seoul).
+            { tags: { Name: 'qa-demo-day', ...TAG, 'opsauto:keep-running': today } },
           ],
         },
       },
@@ -143,11 +146,16 @@ describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
     const reason = async (name: string) => (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }))).Reservations![0].Instances![0].StateReason?.Code;
     expect([await ec2State('qa-sleepy'), await reason('qa-sleepy')]).toEqual(['stopped', 'Client.UserInitiatedHibernate']);
     expect([await ec2State('qa-plain-stop'), await reason('qa-plain-stop')]).toEqual(['stopped', 'Client.UserInitiatedShutdown']);
+    expect(await ec2State('qa-demo-day')).toBe('running');
+    // Act: midnight in Seoul passes, and the override with it.
+    await advanceTo('cron(0 0 * * ? *)', 10 * 60_000);
+    // Assess: stopped at the first check of the next day (outside hours, drift enforced).
+    expect(await ec2State('qa-demo-day')).toBe('stopped');
   });
 
   it('stops an instance started by hand outside hours at the next check', async () => {
-    // Prepare: 18:00, after hours.
-    await advanceTo('cron(0 18 ? * MON-FRI *)', 0);
+    // Prepare: 02:00, after hours whatever the day.
+    await advanceTo('cron(0 2 * * ? *)', 0);
     expect(await ec2State('qa-web')).toBe('stopped');
     // Act: someone starts it by hand; 5 minutes pass.
     await ec2.send(new StartInstancesCommand({ InstanceIds: [await ec2Id('qa-web')] }));
@@ -159,8 +167,9 @@ describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
   });
 
   it('stops again at once an RDS instance that AWS starts after 7 days stopped (RDS-EVENT-0154)', async () => {
-    // Prepare: 20:00 (after hours), an instance stopped 7 days ago less 30 minutes: RDS starts it in 30 minutes.
-    await advanceTo('cron(0 20 ? * MON-FRI *)', 0);
+    // Prepare: 04:00 (after hours whatever the day), an instance stopped 7 days ago less 30 minutes: RDS starts it in
+    // 30 minutes.
+    await advanceTo('cron(0 4 * * ? *)', 0);
     const stoppedAt = new Date(stage.cloud.clock.nowMs() - 7 * 86_400_000 + 30 * 60_000).toISOString();
     stage.cloud.seed({ regions: { 'us-east-1': { dbInstances: [{ identifier: 'qa-reports', tags: TAG, status: 'stopped', stoppedAt }] } } });
     const before = (await runs()).length;
