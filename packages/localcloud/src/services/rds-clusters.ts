@@ -14,7 +14,7 @@ import type { QueryTree } from '../protocols/query.js';
 import { XmlList, type XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { pageAfter, type Runtime, type Tag } from './filters.js';
-import { AUTO_START_AFTER_MS } from './rds-lifecycle.js';
+import { AUTO_START_AFTER_MS, publishRdsSourceEvent } from './rds-lifecycle.js';
 import {
   checkIdentifier,
   checkTags,
@@ -157,27 +157,8 @@ function clusterXml(c: DbClusterRecord, state: RdsState, account: string, region
 
 /** Publishes an `RDS DB Cluster Event` in the shape EventBridge delivers it (SourceType `CLUSTER`). */
 export function publishClusterEvent(rt: Pick<Runtime, 'bus'>, account: string, region: string, cluster: DbClusterRecord, name: keyof typeof RDS_CLUSTER_EVENTS, at: number): void {
-  const { EventID, category, Message } = RDS_CLUSTER_EVENTS[name];
   const arn = clusterArn(region, account, cluster.identifier);
-  rt.bus.publish({
-    source: 'aws.rds',
-    detailType: 'RDS DB Cluster Event',
-    detail: {
-      EventCategories: [category],
-      SourceType: 'CLUSTER',
-      SourceArn: arn,
-      Date: new Date(at).toISOString(),
-      Message,
-      SourceIdentifier: cluster.identifier,
-      EventID,
-      // RDS adds the cluster's tags as they are when the event is sent.
-      ...(cluster.tags.length > 0 ? { Tags: Object.fromEntries(cluster.tags.map((t) => [t.Key, t.Value])) } : {}),
-    },
-    resources: [arn],
-    account,
-    region,
-    time: new Date(at),
-  });
+  publishRdsSourceEvent(rt, account, region, { detailType: 'RDS DB Cluster Event', sourceType: 'CLUSTER', arn, identifier: cluster.identifier, tags: cluster.tags, event: RDS_CLUSTER_EVENTS[name] }, at);
 }
 
 /** Puts a cluster and its members in a transitional status ending `DB_CLUSTER_DELAYS_MS[status]` after `from`, and arms its end. */

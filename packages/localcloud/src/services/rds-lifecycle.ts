@@ -44,29 +44,44 @@ export const RDS_EVENTS = {
 
 export type RdsEventName = keyof typeof RDS_EVENTS;
 
-/** Publishes an `RDS DB Instance Event` in the shape EventBridge delivers it (RDS User Guide, "Overview of events for Amazon RDS"). */
-export function publishRdsEvent(rt: Pick<Runtime, 'bus'>, account: string, region: string, instance: DbInstanceRecord, name: RdsEventName, at: number): void {
-  const { EventID, category, Message } = RDS_EVENTS[name];
-  const arn = dbInstanceArn(region, account, instance.identifier);
+/** One RDS event about a source (a DB instance or cluster): its ARN, identifier and tags, and what happened. */
+export interface RdsSourceEvent {
+  detailType: 'RDS DB Instance Event' | 'RDS DB Cluster Event';
+  sourceType: 'DB_INSTANCE' | 'CLUSTER';
+  arn: string;
+  identifier: string;
+  tags: { Key: string; Value: string }[];
+  event: { EventID: string; category: string; Message: string };
+}
+
+/** Publishes an RDS event in the shape EventBridge delivers it (RDS User Guide, "Overview of events for Amazon RDS"). */
+export function publishRdsSourceEvent(rt: Pick<Runtime, 'bus'>, account: string, region: string, source: RdsSourceEvent, at: number): void {
+  const { EventID, category, Message } = source.event;
   rt.bus.publish({
     source: 'aws.rds',
-    detailType: 'RDS DB Instance Event',
+    detailType: source.detailType,
     detail: {
       EventCategories: [category],
-      SourceType: 'DB_INSTANCE',
-      SourceArn: arn,
+      SourceType: source.sourceType,
+      SourceArn: source.arn,
       Date: new Date(at).toISOString(),
       Message,
-      SourceIdentifier: instance.identifier,
+      SourceIdentifier: source.identifier,
       EventID,
-      // RDS adds the instance's tags as they are when the event is sent.
-      ...(instance.tags.length > 0 ? { Tags: Object.fromEntries(instance.tags.map((t) => [t.Key, t.Value])) } : {}),
+      // RDS adds the source's tags as they are when the event is sent.
+      ...(source.tags.length > 0 ? { Tags: Object.fromEntries(source.tags.map((t) => [t.Key, t.Value])) } : {}),
     },
-    resources: [arn],
+    resources: [source.arn],
     account,
     region,
     time: new Date(at),
   });
+}
+
+/** Publishes an `RDS DB Instance Event`. */
+export function publishRdsEvent(rt: Pick<Runtime, 'bus'>, account: string, region: string, instance: DbInstanceRecord, name: RdsEventName, at: number): void {
+  const arn = dbInstanceArn(region, account, instance.identifier);
+  publishRdsSourceEvent(rt, account, region, { detailType: 'RDS DB Instance Event', sourceType: 'DB_INSTANCE', arn, identifier: instance.identifier, tags: instance.tags, event: RDS_EVENTS[name] }, at);
 }
 
 /** Puts an instance in a transitional status that ends `RDS_DELAYS_MS[status]` after `from`, and arms its end. */
