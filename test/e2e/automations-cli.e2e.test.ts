@@ -9,6 +9,7 @@ import { formatInZone, parseScheduleExpression, type Execution, type ExecutionPa
 import shipped from '../../opsauto.config.js';
 import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { shippedConfig } from '../helpers/automations.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // `opsauto automations list | run | remediations`, the built CLI against a local stage started in-process, on the
@@ -19,9 +20,7 @@ import { clientConfig } from '../helpers/localcloud.js';
 process.env.RUNBOOK_INLINE_WAIT_MS = '0';
 process.env.RUNBOOK_POLL_MS = '60000';
 
-const config = structuredClone(shipped);
-config.runbooks.tickSchedule = 'rate(1 day)';
-for (const a of config.automations) if (!('configRules' in a.trigger)) a.enabled = false;
+const config = shippedConfig((a) => 'configRules' in a.trigger);
 
 const run = promisify(execFile);
 const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');

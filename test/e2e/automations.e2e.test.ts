@@ -4,8 +4,8 @@ import { CreateOpsItemCommand, DescribeInstancePatchStatesCommand, GetOpsItemCom
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore, DynamoRemediationStore } from '@opsauto/aws';
 import { parseScheduleExpression, type Execution, type ExecutionSummary } from '@opsauto/core';
-import shipped from '../../opsauto.config.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { shippedConfig } from '../helpers/automations.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // The automations of the shipped opsauto.config.ts, each end to end on the local stage against a seeded fleet, on
@@ -16,13 +16,9 @@ process.env.RUNBOOK_INLINE_WAIT_MS = '0';
 // Steps that wait (a 25-minute patch run) are polled once a minute rather than every 5 seconds: fewer turns.
 process.env.RUNBOOK_POLL_MS = '60000';
 
-// Wake-ups drive the executions; the recovery tick is made daily so that a week on the clock stays a few hundred
-// timers, not two thousand.
-const config = structuredClone(shipped);
-config.runbooks.tickSchedule = 'rate(1 day)';
 // Office hours check every 5 minutes, which over the week these tests cover would be 2,000 firings: they have their
 // own test file, which moves the clock by hours.
-for (const a of config.automations) if (a.officeHours) a.enabled = false;
+const config = shippedConfig((a) => !a.officeHours);
 
 let stage: Stage;
 let store: DynamoExecutionStore;

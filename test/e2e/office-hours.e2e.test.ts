@@ -3,8 +3,8 @@ import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { defineConfig, parseScheduleExpression, type ExecutionSummary } from '@opsauto/core';
-import shipped from '../../opsauto.config.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { shippedConfig } from '../helpers/automations.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // The shipped qa-office-hours automation on the local stage, on the virtual clock: EC2 instances, RDS instances and an
@@ -16,24 +16,21 @@ import { clientConfig } from '../helpers/localcloud.js';
 process.env.RUNBOOK_INLINE_WAIT_MS = '0';
 process.env.RUNBOOK_POLL_MS = '60000';
 
-const SEOUL_ZONE = 'Asia/Seoul';
-const config = structuredClone(shipped);
-config.runbooks.tickSchedule = 'rate(1 day)';
-for (const a of config.automations) if (a.name !== 'qa-office-hours' && a.name !== 'nightly-resize') a.enabled = false;
+const SEOUL = 'Asia/Seoul';
+const config = shippedConfig((a) => a.name === 'qa-office-hours' || a.name === 'nightly-resize');
 // Beside the shipped ones: the same hours for instances tagged opsauto:schedule=qa-hibernate, hibernated where they can be.
 const hibernating = defineConfig({
   automations: [
     {
       name: 'qa-hibernate',
-      officeHours: { period: { days: 'MON-FRI', start: '09:00', stop: '17:00', timezone: SEOUL_ZONE }, hibernate: true, resources: ['ec2'] },
-      trigger: { schedule: 'cron(0/5 * * * ? *)', timezone: SEOUL_ZONE },
+      officeHours: { period: { days: 'MON-FRI', start: '09:00', stop: '17:00', timezone: SEOUL }, hibernate: true, resources: ['ec2'] },
+      trigger: { schedule: 'cron(0/5 * * * ? *)', timezone: SEOUL },
     },
   ],
 }).automations[0];
 config.automations.push(hibernating);
 
 const TAG = { 'opsauto:schedule': 'qa-office-hours' };
-const SEOUL = 'Asia/Seoul';
 
 let stage: Stage;
 let store: DynamoExecutionStore;
