@@ -292,22 +292,23 @@ function instanceXml(i: InstanceRecord, state: Ec2State, account: string): Recor
   };
 }
 
+/** An instance of the stage's seed. */
+export interface InstanceSeed {
+  /** An image id returned for this seed's images; default the region's first image. */
+  imageId?: string;
+  instanceType?: string;
+  tags?: Record<string, string> | Tag[];
+  state?: 'running' | 'stopped';
+  /** Default the region's first zone (`us-east-1a`). */
+  availabilityZone?: string;
+  /** Enabled for hibernation at launch (DescribeInstances HibernationOptions.Configured); default false. */
+  hibernation?: boolean;
+  /** How every StartInstances of it fails: `{ code, message? }` (pending, then stopped with that StateReason) or `{ api, message? }` (the call fails with that error code). */
+  startError?: StartErrorScript;
+}
+
 /** A running (or stopped) instance for the stage's seed, with its root volume. */
-export function seedInstance(
-  store: Store,
-  account: string,
-  region: string,
-  now: number,
-  spec: {
-    imageId?: string;
-    instanceType?: string;
-    tags?: Record<string, string> | Tag[];
-    state?: 'running' | 'stopped';
-    availabilityZone?: string;
-    hibernation?: boolean;
-    startError?: StartErrorScript;
-  },
-): string {
+export function seedInstance(store: Store, account: string, region: string, now: number, spec: InstanceSeed): string {
   if (spec.hibernation !== undefined && typeof spec.hibernation !== 'boolean') throw new RangeError('instance: hibernation must be true or false');
   const startError = spec.startError === undefined ? undefined : checkStartError(spec.startError);
   const state = ec2State(store, account, region);

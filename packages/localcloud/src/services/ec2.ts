@@ -9,7 +9,7 @@ import type { XmlValue } from '../protocols/xml.js';
 import type { Store } from '../store.js';
 import { armPendingImages, createImage, deregisterImage, describeImages, disableImage, seedImage } from './ec2-images.js';
 import { armPendingInstances, modifyInstanceAttribute, startInstances, stopInstances, terminateInstances } from './ec2-instance-lifecycle.js';
-import { describeInstances, runInstances, seedInstance } from './ec2-instances.js';
+import { describeInstances, runInstances, seedInstance, type InstanceSeed } from './ec2-instances.js';
 import { describeInstanceStatus } from './ec2-instance-status.js';
 import {
   allEc2States,
@@ -31,7 +31,6 @@ import {
   volumesNotFound,
   wireTags,
   type Ec2State,
-  type StartErrorScript,
 } from './ec2-model.js';
 import { describeRegions } from './ec2-regions.js';
 import { modifyInstanceMetadataOptions } from './ec2-metadata-options.js';
@@ -211,19 +210,7 @@ export interface Ec2Seed {
     /** Instance store volumes the image maps (`/dev/sdb` as `ephemeral0`, …); default none. */
     instanceStore?: number;
   }[];
-  instances?: {
-    /** An image id returned for this seed's images; default the region's first image. */
-    imageId?: string;
-    instanceType?: string;
-    tags?: Record<string, string> | Tag[];
-    state?: 'running' | 'stopped';
-    /** Default the region's first zone (`us-east-1a`). */
-    availabilityZone?: string;
-    /** Enabled for hibernation at launch (DescribeInstances HibernationOptions.Configured); default false. */
-    hibernation?: boolean;
-    /** How every StartInstances of it fails: `{ code, message? }` (pending, then stopped with that StateReason) or `{ api, message? }` (the call fails with that error code). */
-    startError?: StartErrorScript;
-  }[];
+  instances?: InstanceSeed[];
 }
 
 /**
