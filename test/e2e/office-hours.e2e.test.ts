@@ -1,8 +1,10 @@
 import { DescribeInstancesCommand, EC2Client, StartInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeOpsItemsCommand, GetOpsItemCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { defineConfig, parseScheduleExpression, type ExecutionSummary } from '@opsauto/core';
+import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { shippedConfig } from '../helpers/automations.js';
 import { clientConfig } from '../helpers/localcloud.js';
@@ -179,6 +181,47 @@ describe('qa-office-hours: 09:00-17:00 Monday to Friday, Asia/Seoul', () => {
     const after = await runs();
     const stops = after.slice(0, after.length - before).filter((r) => r.documentName === 'AWS-StopRdsInstance');
     expect(stops).toHaveLength(1);
+  });
+  it('reports on an OpsItem, once, an instance that cannot start (a missing KMS key, no capacity), and does not retry it at every check; one bad instance does not keep its batch down', async () => {
+    // Prepare: 08:00 on a weekday; three stopped instances: one whose volume's KMS key is gone (EC2 accepts the start,
+    // then stops it again), one EC2 has no capacity for (StartInstances fails, for every instance it names), one fine.
+    await advanceTo('cron(0 8 ? * MON-FRI *)', 0);
+    stage.cloud.seed({
+      regions: {
+        'us-east-1': {
+          instances: [
+            { state: 'stopped', tags: { Name: 'qa-kms', ...TAG }, startError: { code: 'Client.InvalidKMSKey.InvalidState', message: 'The KMS key provided is in an incorrect state' } },
+            { state: 'stopped', tags: { Name: 'qa-capacity', ...TAG }, startError: { api: 'InsufficientInstanceCapacity' } },
+            { state: 'stopped', tags: { Name: 'qa-fine', ...TAG } },
+          ],
+        },
+      },
+    });
+    const [kms, capacity] = [await ec2Id('qa-kms'), await ec2Id('qa-capacity')];
+    // Act: 09:00 comes, and an hour of checks every 5 minutes.
+    await advanceTo('cron(0 9 ? * MON-FRI *)', 3_600_000);
+    // Assess: the good one runs although its first batch failed (it went again on its own); the others are stopped.
+    expect([await ec2State('qa-fine'), await ec2State('qa-kms'), await ec2State('qa-capacity')]).toEqual(['running', 'stopped', 'stopped']);
+    // Each bad one was tried twice: in the 09:00 batch and then alone; not at every check since.
+    const starts = (await runs()).filter((r) => r.documentName === 'AWS-StartEC2Instance');
+    const tries = async (id: string) => {
+      let n = 0;
+      for (const r of starts) if (((await store.get(r.executionId))!.execution.parameters.InstanceId as string[]).includes(id)) n++;
+      return n;
+    };
+    expect([await tries(kms), await tries(capacity)]).toEqual([2, 2]);
+    // One OpsItem each, naming the instance and why.
+    const ssm = new SSMClient(clientConfig(stage.cloud));
+    const { OpsItemSummaries = [] } = await ssm.send(
+      new DescribeOpsItemsCommand({ OpsItemFilters: [{ Key: 'OperationalData', Values: [JSON.stringify({ key: 'automation', value: 'qa-office-hours' })], Operator: 'Equal' }] }),
+    );
+    const items = await Promise.all(OpsItemSummaries.map(async (s) => (await ssm.send(new GetOpsItemCommand({ OpsItemId: s.OpsItemId }))).OpsItem!));
+    expect(items.map((i) => i.Title).sort()).toEqual([`qa-office-hours: ${capacity} could not be started`, `qa-office-hours: ${kms} could not be started`].sort());
+    const byId = (id: string) => items.find((i) => i.Title!.includes(id))!;
+    expect(byId(kms).Description).toContain('Client.InvalidKMSKey.InvalidState');
+    expect(byId(capacity).Description).toMatch(/InsufficientInstanceCapacity|capacity/);
+    expect(JSON.parse(byId(kms).OperationalData!['/aws/resources'].Value!)).toEqual([{ arn: `arn:aws:ec2:us-east-1:${DEFAULT_ACCOUNT}:instance/${kms}` }]);
+    expect(byId(kms)).toMatchObject({ Source: 'opsauto', Status: 'Open', Category: 'Availability', Severity: '2' });
   });
 });
 

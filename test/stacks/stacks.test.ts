@@ -812,6 +812,18 @@ describe('the opsauto app', () => {
     );
   });
 
+  it('grants automation-trigger on SSM only documents to read, OpsItems to read and note, and CreateOpsItem for office hours to report what they cannot start', () => {
+    const fn = functionOf(templates, 'automation-trigger');
+    const ssm = grants(roleStatements(templates, roleOf(templates, fn))).filter((g) => g.startsWith('ssm:'));
+    expect(ssm).toEqual([
+      'ssm:CreateOpsItem *',
+      'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
+      'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
+      'ssm:GetOpsItem arn:aws:ssm:us-east-1:123456789012:opsitem/*',
+      'ssm:UpdateOpsItem arn:aws:ssm:us-east-1:123456789012:opsitem/*',
+    ]);
+  });
+
   it('grants the executeScript runner only sts:AssumeRole on the runbook roles, and logging; it runs python3.12 from its directory', () => {
     // Prepare
     const fn = functionOf(templates, 'execute-script');

@@ -262,6 +262,8 @@ function automationTrigger(config: OpsautoConfig): FunctionDefinition {
       { actions: ['ec2:DescribeInstances'], resources: [{ kind: 'any' }] },
       // OpsItem remediations read the item and note the execution on it, then resolve it.
       ...(remediating.length > 0 ? [{ actions: ['ssm:GetOpsItem', 'ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems' as const, regions: config.regions }] }] : []),
+      // Office hours report a resource they could not start on an OpsItem (no ARN before it exists: any resource).
+      ...(config.automations.some((a) => a.officeHours) ? [{ actions: ['ssm:CreateOpsItem'], resources: [{ kind: 'any' as const }] }] : []),
       // Office hours read the tagged RDS instances and Aurora clusters (their tags come with them).
       ...(config.automations.some((a) => a.officeHours?.resources.includes('rds')) ? [{ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: [{ kind: 'any' as const }] }] : []),
     ],

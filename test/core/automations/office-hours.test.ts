@@ -117,11 +117,34 @@ describe('planOfficeHours: resources left alone', () => {
     expect(plan.skipped.map((s) => [s.id, s.reason, s.retry])).toEqual(resources.map((r) => [r.id, `in transition (${r.state}): retried at the next check`, true]));
   });
 
-  it('skips resources that cannot be started or stopped (terminated, shutting-down, deleting, failed), without retry', () => {
-    const resources = [ec2('i-t', 'terminated'), ec2('i-s', 'shutting-down'), rds('db-d', 'deleting'), rds('db-f', 'failed')];
+  it('skips resources that are gone or going (terminated, shutting-down, deleting), without retry', () => {
+    const resources = [ec2('i-t', 'terminated'), ec2('i-s', 'shutting-down'), rds('db-d', 'deleting')];
     const plan = planOfficeHours(resources, options(), { now: INSIDE });
     expect(plan.start).toEqual([]);
     expect(plan.skipped).toEqual(resources.map((r) => ({ id: r.id, kind: r.kind, reason: `${r.state}: cannot be started or stopped` })));
+  });
+
+  it('reports, when running is wanted, resources an operator must repair (failed, storage-full, inaccessible-encryption-credentials); outside hours they are only skipped', () => {
+    const resources = [rds('db-f', 'failed'), rds('db-s', 'storage-full'), rds('db-k', 'inaccessible-encryption-credentials')];
+    expect(planOfficeHours(resources, options(), { now: INSIDE }).skipped).toEqual(
+      resources.map((r) => ({ id: r.id, kind: r.kind, reason: `${r.state}: cannot be started until an operator repairs it`, report: true })),
+    );
+    expect(planOfficeHours(resources, options(), { now: OUTSIDE }).skipped.every((s) => !s.report)).toBe(true);
+  });
+});
+
+describe('planOfficeHours: start failures', () => {
+  const failing = ec2('i-kms', 'stopped', { startFailure: 'Client.InvalidKMSKey.InvalidState: The KMS key provided is in an incorrect state' });
+
+  it('does not start again, between starts of the period, a resource whose last start failed: skipped and reported, naming why', () => {
+    const plan = planOfficeHours([failing, ec2('i-ok', 'stopped')], options(), { now: INSIDE, previousCheck: new Date(INSIDE.getTime() - 300_000) });
+    expect(ids(plan.start)).toEqual(['i-ok']);
+    expect(plan.skipped).toEqual([{ id: 'i-kms', kind: 'ec2-instance', reason: expect.stringContaining('its last start failed (Client.InvalidKMSKey.InvalidState'), report: true }]);
+  });
+
+  it('tries it again at the next start of the period (once a day, in case an operator repaired it), and on the first check', () => {
+    expect(ids(planOfficeHours([failing], options(), { now: AFTER_START, previousCheck: BEFORE_START }).start)).toEqual(['i-kms']);
+    expect(ids(planOfficeHours([failing], options(), { now: INSIDE }).start)).toEqual(['i-kms']);
   });
 });
 

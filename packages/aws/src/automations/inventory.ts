@@ -1,6 +1,6 @@
 import { EC2Client, paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2';
 import { paginateDescribeDBClusters, paginateDescribeDBInstances, RDSClient, type Tag as RdsTag } from '@aws-sdk/client-rds';
-import type { AutomationInventory, ResizableInstance, ScheduledResource } from '@opsauto/core';
+import { EC2_START_FAILURE_CODES, type AutomationInventory, type ResizableInstance, type ScheduledResource } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 
 /** States that are gone for good: nothing to start or stop. */
@@ -31,7 +31,17 @@ export function awsAutomationInventory(clients: AwsClients, region: string): Aut
       const resources: ScheduledResource[] = [];
       if (kinds.includes('ec2')) {
         for (const i of await instances(clients, region, [{ Name: `tag:${tag.key}`, Values: [tag.value] }])) {
-          resources.push({ kind: 'ec2-instance', id: i.InstanceId!, state: i.State?.Name ?? 'unknown', tags: tagsOf(i.Tags), hibernationConfigured: i.HibernationOptions?.Configured === true });
+          const state = i.State?.Name ?? 'unknown';
+          // A start EC2 accepted but could not carry out leaves the instance stopped with the reason.
+          const reason = state === 'stopped' && i.StateReason?.Code && EC2_START_FAILURE_CODES.has(i.StateReason.Code) ? i.StateReason : undefined;
+          resources.push({
+            kind: 'ec2-instance',
+            id: i.InstanceId!,
+            state,
+            tags: tagsOf(i.Tags),
+            hibernationConfigured: i.HibernationOptions?.Configured === true,
+            ...(reason ? { startFailure: reason.Message ?? reason.Code } : {}),
+          });
         }
       }
       if (kinds.includes('rds')) {

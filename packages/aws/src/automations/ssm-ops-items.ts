@@ -1,4 +1,4 @@
-import { GetOpsItemCommand, SSMClient, UpdateOpsItemCommand } from '@aws-sdk/client-ssm';
+import { CreateOpsItemCommand, GetOpsItemCommand, OpsItemAlreadyExistsException, SSMClient, UpdateOpsItemCommand } from '@aws-sdk/client-ssm';
 import type { FollowUp, FollowUpStore, OpsItemPort, OpsItemView } from '@opsauto/core';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -8,7 +8,7 @@ import { isAwsError } from '../errors.js';
 /** The OperationalData key of an automation's note on the item it remediates (keys may not start with aws or ssm). */
 export const REMEDIATION_NOTE_KEY = 'opsauto:remediation';
 
-/** OpsItemPort over SSM GetOpsItem / UpdateOpsItem, in the backend's own account. */
+/** OpsItemPort over SSM GetOpsItem / UpdateOpsItem / CreateOpsItem, in the backend's own account. */
 export function ssmOpsItems(clients: AwsClients): OpsItemPort {
   return {
     async get(opsItemId, region): Promise<OpsItemView | undefined> {
@@ -31,6 +31,31 @@ export function ssmOpsItems(clients: AwsClients): OpsItemPort {
       await clients.get(SSMClient, region).send(
         new UpdateOpsItemCommand({ OpsItemId: opsItemId, ...(change.status ? { Status: change.status } : {}), OperationalData: { [REMEDIATION_NOTE_KEY]: { Value: change.note, Type: 'String' } } }),
       );
+    },
+    async file(region, item) {
+      const data = Object.fromEntries(Object.entries(item.data).map(([k, v]) => [k, { Value: v, Type: 'SearchableString' as const }]));
+      try {
+        const out = await clients.get(SSMClient, region).send(
+          new CreateOpsItemCommand({
+            Title: item.title.slice(0, 1024),
+            Description: item.description.slice(0, 2048),
+            Source: 'opsauto',
+            Category: item.category,
+            Severity: item.severity,
+            OperationalData: {
+              ...data,
+              '/aws/dedup': { Value: JSON.stringify({ dedupString: item.dedupString }), Type: 'SearchableString' },
+              '/aws/resources': { Value: JSON.stringify([{ arn: item.resourceArn }]), Type: 'SearchableString' },
+            },
+          }),
+        );
+        if (!out.OpsItemId) throw new Error(`CreateOpsItem for ${item.dedupString} returned no OpsItemId`);
+        return out.OpsItemId;
+      } catch (e) {
+        // An Open or InProgress item has this dedup string: the resource is reported already.
+        if (e instanceof OpsItemAlreadyExistsException && e.OpsItemId) return e.OpsItemId;
+        throw e;
+      }
     },
   };
 }

@@ -159,6 +159,8 @@ export async function runAutomation(program: Command, name: string, options: { d
       console.log(`automation ${what} refused: ${result.refused}`);
     } else if ('skipped' in result) {
       console.log(`automation ${what}: nothing to do (${result.skipped})`);
+    } else if ('reported' in result) {
+      console.log(`automation ${what}: ${result.resource} needs an operator: ${result.reported}${result.opsItemId ? ` (OpsItem ${result.opsItemId})` : ''}`);
     } else {
       console.log(`automation ${what} started execution ${result.executionId}; follow it: ${hint(program, `status ${result.executionId}`)}`);
     }

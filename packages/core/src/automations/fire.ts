@@ -7,8 +7,9 @@ import { MAX_TARGET_VALUES } from '../runbooks/targets.js';
 import type { Automation } from './automation.js';
 import { automationStart, configEvaluation, firingKey, type Firing } from './firing.js';
 import { planNightResize, type ResizableInstance } from './night-resize.js';
-import { planOfficeHours, type ScheduledResource } from './office-hours.js';
+import { planOfficeHours, type OfficeHoursSkip, type ScheduledResource } from './office-hours.js';
 import { opsItemContext, type FollowUpStore, type OpsItemPort } from './ops-items.js';
+import { isTerminal } from '../runbooks/execution.js';
 import type { RemediationStore } from './remediation.js';
 
 /** What one start of a firing came to (`group` names it when a firing starts several: `stop-ec2`, `resize:i-…`). */
@@ -17,6 +18,8 @@ export type FiringResult = { automation: string; group?: string } & (
   | { plan: ExecutionPlan }
   | { skipped: string }
   | { refused: string }
+  /** A resource an operator has to repair, reported on an OpsItem (`opsItemId`; none on a dry run). */
+  | { reported: string; resource: string; opsItemId?: string }
 );
 
 /** Reads the resources office hours and night resize act on. */
@@ -31,6 +34,12 @@ export interface AutomationInventory {
 export interface AutomationCheck {
   at: string;
   retryIds: string[];
+  /** Start executions of this check (and earlier ones still running), read at the next check for failures. */
+  starts?: { executionId: string; ids: string[] }[];
+  /** Resources whose own start execution failed, with why: not started again before the next start of the period. */
+  failed?: Record<string, string>;
+  /** Resources reported on an OpsItem, for as long as they still need an operator: reported once, not at every check. */
+  reported?: string[];
 }
 
 export interface AutomationCheckStore {
@@ -59,6 +68,8 @@ interface Start {
   /** Where the execution runs (its steps' region): default the deps' region. */
   region?: string;
   input: StartInput;
+  /** Office hours: the resources a start group's execution starts, to learn at the next check whether it failed. */
+  starting?: string[];
 }
 
 /**
@@ -73,7 +84,8 @@ interface Start {
 export async function fireAutomation(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean } = {}): Promise<FiringResult[]> {
   const name = automation.name;
   let starts: Start[];
-  if (automation.officeHours) starts = await officeHoursStarts(automation, firing, deps, options);
+  let reports: FiringResult[] = [];
+  if (automation.officeHours) ({ starts, reports } = await officeHoursStarts(automation, firing, deps, options));
   else if (automation.nightResize) starts = await nightResizeStarts(automation, firing, deps);
   else {
     let input: StartInput;
@@ -89,8 +101,8 @@ export async function fireAutomation(automation: Automation, firing: Firing, dep
     }
     starts = [{ input }];
   }
-  if (starts.length === 0) return [{ automation: name, skipped: 'nothing to change' }];
-  const results: FiringResult[] = [];
+  if (starts.length === 0) return reports.length > 0 ? reports : [{ automation: name, skipped: 'nothing to change' }];
+  const results: FiringResult[] = [...reports];
   for (const { group, region, input } of starts) {
     results.push({ automation: name, ...(group ? { group } : {}), ...(await startOne(automation, firing, input, region ? { ...deps, region } : deps, options)) });
   }
@@ -234,36 +246,103 @@ function batchStarts(automation: Automation, key: string, region: string, group:
   return starts;
 }
 
-async function officeHoursStarts(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean }): Promise<Start[]> {
+/** Statuses a successful execution ends in. */
+const SUCCEEDED = new Set(['Success', 'CompletedWithSuccess']);
+
+/**
+ * What the start executions of the checks before came to: resources whose own start failed (`failed`, not started
+ * again before the next start of the period), resources of a failed batch (`isolate`: started one per execution
+ * next, so that one bad instance does not keep a hundred down), and starts still running (looked at next time).
+ */
+async function startOutcomes(previous: AutomationCheck | undefined, deps: FireDeps) {
+  const failed: Record<string, string> = { ...previous?.failed };
+  const isolate = new Set<string>();
+  const running: NonNullable<AutomationCheck['starts']> = [];
+  for (const start of previous?.starts ?? []) {
+    const execution = (await deps.store.get(start.executionId))?.execution;
+    if (!execution) continue;
+    if (!isTerminal(execution.status)) running.push(start);
+    else if (SUCCEEDED.has(execution.status)) continue;
+    else if (start.ids.length === 1) failed[start.ids[0]] = `execution ${start.executionId} ended ${execution.status}${execution.failureMessage ? `: ${execution.failureMessage.slice(0, 300)}` : ''}`;
+    else for (const id of start.ids) isolate.add(id);
+  }
+  return { failed, isolate, running };
+}
+
+async function officeHoursStarts(automation: Automation, firing: Firing, deps: FireDeps, options: { dryRun?: boolean }): Promise<{ starts: Start[]; reports: FiringResult[] }> {
   const office = automation.officeHours!;
   const inventory = need(deps.inventory, 'an inventory of resources');
   const now = firedAt(firing, deps.clock);
   const previous = options.dryRun ? undefined : await need(deps.checks, 'a check store').swap(automation.name, { at: now.toISOString(), retryIds: [] });
   const forceIds = [...restartedByAws(firing), ...(previous?.retryIds ?? [])];
+  const outcomes = await startOutcomes(previous, deps);
+  const wasReported = new Set(previous?.reported ?? []);
   const key = firingKey(automation, firing);
   const starts: Start[] = [];
-  const retryIds: string[] = [];
+  const reports: FiringResult[] = [];
+  const next: AutomationCheck = { at: now.toISOString(), retryIds: [], starts: outcomes.running, failed: {}, reported: [] };
   for (const region of regionsOf(deps)) {
-    const resources = await inventory(region).scheduled({ key: office.tag, value: office.value ?? automation.name }, office.resources);
+    const listed = await inventory(region).scheduled({ key: office.tag, value: office.value ?? automation.name }, office.resources);
+    const resources = listed.map((r) => (outcomes.failed[r.id] && r.startFailure === undefined ? { ...r, startFailure: outcomes.failed[r.id] } : r));
     const plan = planOfficeHours(resources, office, { now, ...(previous ? { previousCheck: new Date(previous.at) } : {}), forceIds });
-    retryIds.push(...plan.skipped.filter((s) => s.retry).map((s) => s.id));
+    next.retryIds.push(...plan.skipped.filter((s) => s.retry).map((s) => s.id));
+    for (const s of plan.skipped.filter((s) => s.report)) {
+      next.reported!.push(s.id);
+      if (outcomes.failed[s.id]) next.failed![s.id] = outcomes.failed[s.id]!;
+      if (wasReported.has(s.id)) continue;
+      const opsItemId = options.dryRun ? undefined : await reportResource(automation, region, s, deps);
+      reports.push({ automation: automation.name, group: `${region}/report:${s.id}`, reported: s.reason, resource: s.id, ...(opsItemId ? { opsItemId } : {}) });
+    }
     const ids = (list: ScheduledResource[], kind: ScheduledResource['kind']) => list.filter((r) => r.kind === kind).map((r) => r.id);
     const stopped = plan.stop.filter((s) => !s.hibernate).map((s) => s.resource);
     const hibernated = plan.stop.filter((s) => s.hibernate).map((s) => s.resource);
     const group = (name: string, document: string, parameter: string, values: string[], parameters?: Record<string, unknown>) =>
       starts.push(...targetStarts(automation, key, region, name, document, parameter, values, parameters));
+    // Starts: resources of a batch that failed last time go one per execution.
+    const started = (name: string, kind: ScheduledResource['kind'], add: (group: string, ids: string[]) => void) => {
+      const all = ids(plan.start, kind);
+      add(name, all.filter((id) => !outcomes.isolate.has(id)));
+      for (const id of all.filter((id) => outcomes.isolate.has(id))) add(`${name}:${id}`, [id]);
+    };
     // EC2 takes many instances a call: batches. RDS takes one DB instance or cluster a call: one target each.
     starts.push(...batchStarts(automation, key, region, 'stop-ec2', 'AWS-StopEC2Instance', 'InstanceId', ids(stopped, 'ec2-instance')));
     starts.push(...batchStarts(automation, key, region, 'hibernate-ec2', 'opsauto-HibernateInstance', 'InstanceId', ids(hibernated, 'ec2-instance')));
-    starts.push(...batchStarts(automation, key, region, 'start-ec2', 'AWS-StartEC2Instance', 'InstanceId', ids(plan.start, 'ec2-instance')));
+    started('start-ec2', 'ec2-instance', (name, list) => starts.push(...tracked(batchStarts(automation, key, region, name, 'AWS-StartEC2Instance', 'InstanceId', list), list, EC2_BATCH)));
     group('stop-rds', 'AWS-StopRdsInstance', 'InstanceId', ids(stopped, 'rds-instance'));
-    group('start-rds', 'AWS-StartRdsInstance', 'InstanceId', ids(plan.start, 'rds-instance'));
+    started('start-rds', 'rds-instance', (name, list) => starts.push(...tracked(targetStarts(automation, key, region, name, 'AWS-StartRdsInstance', 'InstanceId', list), list, MAX_TARGET_VALUES)));
     group('stop-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(stopped, 'rds-cluster'), { Action: 'Stop' });
-    group('start-aurora', 'AWS-StartStopAuroraCluster', 'ClusterName', ids(plan.start, 'rds-cluster'), { Action: 'Start' });
+    started('start-aurora', 'rds-cluster', (name, list) => starts.push(...tracked(targetStarts(automation, key, region, name, 'AWS-StartStopAuroraCluster', 'ClusterName', list, { Action: 'Start' }), list, MAX_TARGET_VALUES)));
   }
-  // Transitional resources are looked at again next time, even when the automation does not enforce.
-  if (retryIds.length > 0 && !options.dryRun) await deps.checks!.swap(automation.name, { at: now.toISOString(), retryIds });
-  return starts;
+  for (const s of starts) if (s.starting) next.starts!.push({ executionId: executionIdFor(s.input.idempotencyKey!), ids: s.starting });
+  // What the next check needs: transitional resources to look at again (even when the automation does not
+  // enforce), starts to learn the outcome of, failures not to retry, reports not to file again.
+  const needed = next.retryIds.length + next.starts!.length + Object.keys(next.failed!).length + next.reported!.length > 0;
+  if (needed && !options.dryRun) await deps.checks!.swap(automation.name, next);
+  return { starts, reports };
+}
+
+/** Marks each start with the resources it starts: the `size`-long slices of `ids`, in the order the starts were made. */
+function tracked(starts: Start[], ids: string[], size: number): Start[] {
+  return starts.map((s, i) => ({ ...s, starting: ids.slice(i * size, (i + 1) * size) }));
+}
+
+/**
+ * Files an OpsItem for a resource an operator has to repair, one per resource for as long as it is open
+ * (OpsCenter's dedup string). Without OpsCenter in the deps the report stays in the firing's results.
+ */
+async function reportResource(automation: Automation, region: string, skip: OfficeHoursSkip, deps: FireDeps): Promise<string | undefined> {
+  if (!deps.opsItems) return undefined;
+  const arn =
+    skip.kind === 'ec2-instance' ? `arn:aws:ec2:${region}:${deps.accountId}:instance/${skip.id}` : `arn:aws:rds:${region}:${deps.accountId}:${skip.kind === 'rds-cluster' ? 'cluster' : 'db'}:${skip.id}`;
+  return deps.opsItems.file(region, {
+    title: `${automation.name}: ${skip.id} could not be started`,
+    description: `Office hours (${automation.name}) could not start ${skip.kind} ${skip.id} in ${region}: ${skip.reason}. Repair the cause (a KMS key of its volumes, capacity, its storage), then start it by hand or let the next start of the period do it.`,
+    dedupString: `opsauto:office-hours:${automation.name}:${skip.id}`,
+    resourceArn: arn,
+    category: 'Availability',
+    severity: '2',
+    data: { automation: automation.name, resourceId: skip.id },
+  });
 }
 
 async function nightResizeStarts(automation: Automation, firing: Firing, deps: FireDeps): Promise<Start[]> {

@@ -19,7 +19,25 @@ export interface ScheduledResource {
   hibernationConfigured?: boolean;
   /** An RDS instance of an Aurora cluster: it is started and stopped with its cluster. */
   memberOfCluster?: boolean;
+  /**
+   * Why the last start of this stopped resource failed (EC2's StateReason after a start it accepted but could not
+   * carry out, such as a volume's missing KMS key; or the failed execution that tried to start it).
+   */
+  startFailure?: string;
 }
+
+/**
+ * EC2 StateReason codes of a stopped instance whose start failed (EC2 API reference, StateReason): the instance
+ * went from pending back to stopped. `Client.UserInitiatedShutdown` and the like are ordinary stops.
+ */
+export const EC2_START_FAILURE_CODES: ReadonlySet<string> = new Set([
+  'Client.InvalidKMSKey.InvalidState',
+  'Client.InternalError',
+  'Client.InvalidSnapshot.NotFound',
+  'Client.VolumeLimitExceeded',
+  'Server.InsufficientInstanceCapacity',
+  'Server.InternalError',
+]);
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A real calendar date YYYY-MM-DD (2026-02-30 and 2026-13-01 are not). */
@@ -71,6 +89,8 @@ export interface OfficeHoursSkip {
   reason: string;
   /** The resource was in a transitional state: check it again next time (pass its id in `forceIds` if not enforcing). */
   retry?: true;
+  /** An operator has to act (a start failed, the resource is broken): report it on an OpsItem. */
+  report?: true;
 }
 
 export interface OfficeHoursPlan {
@@ -102,6 +122,8 @@ const CANNOT = new Set([
   'cloning-failed',
   'migration-failed',
 ]);
+/** Of those, the states an operator can get a resource out of (a key, storage, capacity, a parameter group). */
+const BROKEN = new Set([...CANNOT].filter((s) => !['shutting-down', 'terminated', 'deleting', 'deleted', 'delete-precheck'].includes(s)));
 
 type Condition = 'running' | 'stopped' | 'transition' | 'cannot';
 
@@ -150,7 +172,11 @@ function overrideOf(resource: ScheduledResource, options: OfficeHoursOptions, to
  *   the group would replace a stopped instance); RDS instances of an Aurora cluster (their cluster is acted on);
  *   resources in a transitional state (EC2 pending/stopping, RDS starting/stopping/modifying/backing-up/rebooting/…,
  *   any state not known here), marked `retry`; resources that cannot be started or stopped (terminated,
- *   shutting-down, deleting, failed, storage-full, …).
+ *   shutting-down, deleting, failed, storage-full, …); those an operator can repair (failed, storage-full,
+ *   inaccessible-encryption-credentials, …) are marked `report` when running is desired.
+ * - Start failures: a stopped resource whose last start failed (`startFailure`: a missing KMS key, no capacity) is
+ *   started again only at a start of the period (one attempt a day, not one every check); in between it is skipped
+ *   and marked `report`.
  * - Hibernate: an EC2 instance is hibernated rather than stopped only when `options.hibernate` and the instance is
  *   configured for hibernation.
  *
@@ -166,7 +192,7 @@ export function planOfficeHours(resources: readonly ScheduledResource[], options
   const forced = new Set(check.forceIds ?? []);
   const today = localDate(now, options.period.timezone);
   const plan: OfficeHoursPlan = { start: [], stop: [], skipped: [], desired };
-  const skip = (r: ScheduledResource, reason: string, retry?: true) => plan.skipped.push({ id: r.id, kind: r.kind, reason, ...(retry ? { retry } : {}) });
+  const skip = (r: ScheduledResource, reason: string, flag?: { retry: true } | { report: true }) => plan.skipped.push({ id: r.id, kind: r.kind, reason, ...flag });
 
   for (const r of resources) {
     if (!(options.enforce || atBoundary || forced.has(r.id))) continue;
@@ -181,15 +207,20 @@ export function planOfficeHours(resources: readonly ScheduledResource[], options
     }
     const condition = conditionOf(r.state);
     if (condition === 'transition') {
-      skip(r, `in transition (${r.state}): retried at the next check`, true);
+      skip(r, `in transition (${r.state}): retried at the next check`, { retry: true });
       continue;
     }
     if (condition === 'cannot') {
-      skip(r, `${r.state}: cannot be started or stopped`);
+      if (BROKEN.has(r.state.toLowerCase()) && desired === 'running') skip(r, `${r.state}: cannot be started until an operator repairs it`, { report: true });
+      else skip(r, `${r.state}: cannot be started or stopped`);
       continue;
     }
     if (condition === desired) continue;
     if (desired === 'running') {
+      if (r.startFailure !== undefined && !atBoundary) {
+        skip(r, `its last start failed (${r.startFailure}): not started again before the next start of the period, unless started by hand`, { report: true });
+        continue;
+      }
       plan.start.push(r);
       continue;
     }

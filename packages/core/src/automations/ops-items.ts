@@ -13,6 +13,21 @@ export interface OpsItemPort {
   get(opsItemId: string, region: string): Promise<OpsItemView | undefined>;
   /** Sets the status (when given) and writes `note` to the item's remediation note (OperationalData). */
   update(opsItemId: string, region: string, change: { status?: 'Open' | 'InProgress' | 'Resolved'; note: string }): Promise<void>;
+  /**
+   * Files an OpsItem (source `opsauto`) about `resourceArn`, or answers the Open or InProgress one that has its
+   * `dedupString` already. `data` is searchable OperationalData.
+   */
+  file(region: string, item: NewOpsItem): Promise<string>;
+}
+
+export interface NewOpsItem {
+  title: string;
+  description: string;
+  dedupString: string;
+  resourceArn: string;
+  category: string;
+  severity: '1' | '2' | '3' | '4';
+  data: Record<string, string>;
 }
 
 /** An OpsItem remediation under way: the execution, and the item it settles when it ends. */

@@ -88,6 +88,7 @@ export const handler = eventHandler(automationTriggerEvent, async (event, contex
     );
     for (const result of fired) {
       if ('refused' in result) logger.warn('automation refused', { automation: result.automation, group: result.group, reason: result.refused.slice(0, 300) });
+      else if ('reported' in result) logger.warn('resource reported on an OpsItem', { ...result });
       else if (!('plan' in result)) logger.info('automation fired', { ...result });
     }
     results.push(...fired);
