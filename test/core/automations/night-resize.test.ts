@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isInstanceType, planNightResize, type NightResizeOptions, type ResizableInstance } from '@opsauto/core';
+import { architectureOf, isInstanceType, planNightResize, type NightResizeOptions, type ResizableInstance } from '@opsauto/core';
 
 const options: NightResizeOptions = {
   window: { days: '*', start: '22:00', stop: '07:00', timezone: 'Asia/Seoul' },
@@ -113,5 +113,27 @@ describe('isInstanceType', () => {
   it('accepts family.size names and refuses the rest', () => {
     for (const t of ['t3.micro', 'm7i-flex.large', 'c6gn.16xlarge', 'u-6tb1.metal', 'mac2-m2pro.metal']) expect(isInstanceType(t), t).toBe(true);
     for (const t of ['t3', '.micro', 't3.', 't3.micro.x', 'T3.micro', 't3 micro', '']) expect(isInstanceType(t), t).toBe(false);
+  });
+});
+
+describe('architectureOf and resizes across architectures', () => {
+  it('reads Graviton families as arm64 and the rest as x86_64', () => {
+    const arm = ['t4g.nano', 'm7g.large', 'c6gn.16xlarge', 'r7gd.xlarge', 'x2gd.metal', 'im4gn.large', 'g5g.xlarge', 'a1.medium'];
+    const x86 = ['t3.micro', 'g4dn.xlarge', 'm7i-flex.large', 'mac1.metal', 'c5n.large', 'u-6tb1.metal', 'p4d.24xlarge'];
+    expect(arm.map(architectureOf)).toEqual(arm.map(() => 'arm64'));
+    expect(x86.map(architectureOf)).toEqual(x86.map(() => 'x86_64'));
+  });
+
+  it('skips a night type of another architecture (t3 to t4g), naming both, and resizes within one', () => {
+    const plan = planNightResize(
+      [
+        { id: 'i-x86', type: 't3.large', state: 'running', tags: { 'opsauto:night-type': 't4g.small' } },
+        { id: 'i-arm', type: 'm7g.large', state: 'running', tags: { 'opsauto:night-type': 't4g.small' } },
+      ],
+      { window: { days: '*', start: '22:00', stop: '07:00', timezone: 'Asia/Seoul' } },
+      new Date('2026-03-02T14:00:00Z'),
+    );
+    expect(plan.resize.map((r) => r.id)).toEqual(['i-arm']);
+    expect(plan.skipped).toEqual([{ id: 'i-x86', reason: expect.stringContaining('t4g.small is arm64 but t3.large is x86_64') }]);
   });
 });

@@ -31,6 +31,19 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 export const isInstanceType = (type: string) => INSTANCE_TYPE.test(type);
 
 /**
+ * The processor architecture of an instance type, from its family's name: Graviton families carry a `g` after the
+ * generation digit (t4g, m7g, c6gn, r7gd, x2gd, im4gn, g5g) and `a1` is the first Arm family; every other family is
+ * x86_64 (g4dn, m7i-flex, mac1 and the like). An AMI boots on one architecture only, so a resize across them would
+ * leave the instance unable to start.
+ */
+export function architectureOf(type: string): 'arm64' | 'x86_64' {
+  const family = type.split('.')[0] ?? '';
+  if (family === 'a1') return 'arm64';
+  const suffix = /^[a-z]+\d+([a-z]*)/.exec(family)?.[1] ?? '';
+  return suffix.includes('g') ? 'arm64' : 'x86_64';
+}
+
+/**
  * What one night-resize check does. Inside the window, an instance tagged with a night type it does not have goes
  * to it, recording its current type as the day type; outside the window, an instance with a day-type tag whose type
  * differs goes back to it. Without a day-type tag there is nothing to come back to (nothing done). Idempotent: an
@@ -38,7 +51,8 @@ export const isInstanceType = (type: string) => INSTANCE_TYPE.test(type);
  *
  * Left alone, with a reason: instances in an Auto Scaling group (the group's launch template decides the type);
  * instances in a transitional state (pending, stopping: retried at the next check, `retry`); terminated or
- * shutting-down instances; a night or day type that is not family.size.
+ * shutting-down instances; a night or day type that is not family.size; a type of another processor architecture
+ * (t3 to t4g: the instance's AMI would not boot).
  *
  * @example
  * planNightResize([{ id: 'i-0abc', type: 'm5.large', state: 'running', tags: { 'opsauto:night-type': 't3.micro' } }],
@@ -58,6 +72,10 @@ export function planNightResize(instances: readonly ResizableInstance[], options
       continue;
     }
     if (wanted === instance.type) continue;
+    if (isInstanceType(instance.type) && architectureOf(wanted) !== architectureOf(instance.type)) {
+      skip(`tag ${tag}=${wanted} is ${architectureOf(wanted)} but ${instance.type} is ${architectureOf(instance.type)}: its image would not boot; name a type of the same architecture`);
+      continue;
+    }
     const group = instance.tags[AUTO_SCALING_GROUP_TAG];
     if (group !== undefined) {
       skip(`in Auto Scaling group ${group}: left alone (its launch template decides the type)`);
