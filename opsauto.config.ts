@@ -59,7 +59,7 @@ export default defineConfig({
       description: 'Tuesday 02:00-04:00 Asia/Seoul: AWS-RunPatchBaseline Install on nodes tagged Patch Group=qa, 20% at a time, none started in the last 30 minutes',
       runbook: 'opsauto-PatchInstance',
       parameters: { Operation: 'Install' },
-      targets: { parameter: 'InstanceId', tags: { 'Patch Group': 'qa' } },
+      targets: { parameter: 'InstanceId', tags: { 'Patch Group': 'qa' }, managedNodes: true },
       maxConcurrency: '20%',
       maxErrors: '10%',
       trigger: { maintenanceWindow: { schedule: 'cron(0 2 ? * TUE *)', timezone: 'Asia/Seoul', duration: '2h', cutoff: '30m' } },

@@ -1,12 +1,15 @@
 import { CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetBucketVersioningCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateOpsItemCommand, DescribeInstancePatchStatesCommand, GetOpsItemCommand, GetParameterCommand, SSMClient, UpdateOpsItemCommand } from '@aws-sdk/client-ssm';
+import { CreateActivationCommand, CreateOpsItemCommand, DescribeInstancePatchStatesCommand, GetOpsItemCommand, GetParameterCommand, SSMClient, UpdateOpsItemCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore, DynamoRemediationStore } from '@opsauto/aws';
 import { parseScheduleExpression, type Execution, type ExecutionSummary } from '@opsauto/core';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { shippedConfig } from '../helpers/automations.js';
 import { clientConfig } from '../helpers/localcloud.js';
+import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
+import { registerManagedInstance } from '../../packages/localcloud/src/services/ssm.js';
+import { configureAgent } from '../../packages/localcloud/src/services/ssm-managed-nodes.js';
 
 // The automations of the shipped opsauto.config.ts, each end to end on the local stage against a seeded fleet, on
 // the virtual clock: their schedules fire at the times the config says (in their time zones), their events start
@@ -151,18 +154,23 @@ describe('s3-versioning-remediation: Config rule s3-bucket-versioning-enabled NO
 });
 
 describe('patch-window: Tuesday 02:00-04:00 Asia/Seoul, AWS-RunPatchBaseline Install on Patch Group=qa, 20% at a time', () => {
-  it('starts at 02:00 Seoul time, patches 2 nodes at a time, and launches none after the 03:30 cutoff', async () => {
-    // Prepare: 10 QA nodes whose patching takes 25 minutes each, and one node of another group.
+  it('starts at 02:00 Seoul time, patches 2 nodes at a time, EC2 and hybrid alike, and launches none after the 03:30 cutoff', async () => {
+    // Prepare: 10 QA nodes whose patching takes 25 minutes each (9 EC2 instances and an on-premises server registered
+    // through a hybrid activation tagged Patch Group=qa), and one node of another group.
+    const agent = { durationSeconds: 1500, patches: { installed: 40, missing: 3 } };
     stage.cloud.seed({
       regions: {
         'us-east-1': {
           instances: [
-            ...Array.from({ length: 10 }, (_, i) => ({ tags: { Name: `qa-${i}`, 'Patch Group': 'qa' }, agent: { durationSeconds: 1500, patches: { installed: 40, missing: 3 } } })),
+            ...Array.from({ length: 9 }, (_, i) => ({ tags: { Name: `qa-${i}`, 'Patch Group': 'qa' }, agent })),
             { tags: { Name: 'prod-0', 'Patch Group': 'prod' }, agent: {} },
           ],
         },
       },
     });
+    const activation = await ssm.send(new CreateActivationCommand({ IamRole: 'SSMServiceRole', RegistrationLimit: 1, Tags: [{ Key: 'Patch Group', Value: 'qa' }] }));
+    const { instanceId: onPrem } = registerManagedInstance(stage.cloud.store, DEFAULT_ACCOUNT, 'us-east-1', activation.ActivationId!, activation.ActivationCode!, { hostname: 'rack7-db-01' });
+    configureAgent(stage.cloud.store, DEFAULT_ACCOUNT, 'us-east-1', onPrem, agent, stage.cloud.clock.nowMs());
     // Act
     const windowStart = await advanceToNextRun('patch-window', 2 * 3_600_000);
     // Assess: the window opened at 02:00 in Seoul (17:00 UTC the day before).
@@ -171,12 +179,14 @@ describe('patch-window: Tuesday 02:00-04:00 Asia/Seoul, AWS-RunPatchBaseline Ins
     expect(Date.parse(run.createdAt) - windowStart.getTime()).toBeGreaterThanOrEqual(0);
     expect(Date.parse(run.createdAt) - windowStart.getTime()).toBeLessThan(60_000);
     const done = await execution(run.executionId);
+    // The targets: the 9 EC2 instances and the hybrid node of group qa, not prod-0.
+    const qa = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Patch Group', Values: ['qa'] }] }))).Reservations!.flatMap((r) => r.Instances!.map((i) => i.InstanceId!));
+    expect(done.rateControl?.targets.slice().sort()).toEqual([...qa, onPrem].sort());
     // 02:00, ~02:25, ~02:50, ~03:15 launched 2 each; the next pair would start after 03:30.
     expect(done.status).toBe('TimedOut');
     expect(done.counters).toMatchObject({ launched: 8, running: 0, succeeded: 8, failed: 0 });
     expect(done.failureMessage).toMatch(/the cutoff \(.+\) came before 2 of 10 targets were launched/);
-    const ids = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Patch Group', Values: ['qa', 'prod'] }] }))).Reservations!.flatMap((r) => r.Instances!.map((i) => i.InstanceId!));
-    const states = (await ssm.send(new DescribeInstancePatchStatesCommand({ InstanceIds: ids }))).InstancePatchStates ?? [];
+    const states = (await ssm.send(new DescribeInstancePatchStatesCommand({ InstanceIds: [...qa, onPrem] }))).InstancePatchStates ?? [];
     expect(states.filter((s) => s.Operation === 'Install' && s.MissingCount === 0)).toHaveLength(8);
     expect(calls('ssm', 'SendCommand')).toBe(8);
   });

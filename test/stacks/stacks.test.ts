@@ -812,11 +812,12 @@ describe('the opsauto app', () => {
     );
   });
 
-  it('grants automation-trigger on SSM only documents to read, OpsItems to read and note, and CreateOpsItem for office hours to report what they cannot start', () => {
+  it('grants automation-trigger on SSM only documents to read, OpsItems to read and note, CreateOpsItem for office hours to report what they cannot start, and managed nodes to list for patching', () => {
     const fn = functionOf(templates, 'automation-trigger');
     const ssm = grants(roleStatements(templates, roleOf(templates, fn))).filter((g) => g.startsWith('ssm:'));
     expect(ssm).toEqual([
       'ssm:CreateOpsItem *',
+      'ssm:DescribeInstanceInformation *',
       'ssm:GetDocument arn:aws:ssm:us-east-1:123456789012:document/*',
       'ssm:GetDocument arn:aws:ssm:us-east-1::document/*',
       'ssm:GetOpsItem arn:aws:ssm:us-east-1:123456789012:opsitem/*',

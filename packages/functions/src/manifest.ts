@@ -260,6 +260,8 @@ function automationTrigger(config: OpsautoConfig): FunctionDefinition {
       { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
       // Targets by tag; DescribeInstances supports no resource-level permissions.
       { actions: ['ec2:DescribeInstances'], resources: [{ kind: 'any' }] },
+      // Managed-node targets by tag (patching); DescribeInstanceInformation has no resource-level permissions either.
+      ...(config.automations.some((a) => a.targets?.managedNodes) ? [{ actions: ['ssm:DescribeInstanceInformation'], resources: [{ kind: 'any' as const }] }] : []),
       // OpsItem remediations read the item and note the execution on it, then resolve it.
       ...(remediating.length > 0 ? [{ actions: ['ssm:GetOpsItem', 'ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems' as const, regions: config.regions }] }] : []),
       // Office hours report a resource they could not start on an OpsItem (no ARN before it exists: any resource).

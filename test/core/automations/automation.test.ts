@@ -83,6 +83,14 @@ describe('automations in the config', () => {
     expect(() => defineConfig({ automations: [{ ...base, targets: { parameter: 'InstanceId', values: ['i-1'] }, parameters: { InstanceId: 'i-2' } }] })).toThrow(/parameters\.InstanceId: is the target parameter/);
     expect(() => defineConfig({ automations: [{ ...base, trigger: { schedule: 'at(2027-01-01T00:00:00)' } }] })).toThrow(/must be cron\(\.\.\.\) or rate\(\.\.\.\)/);
   });
+
+  it('takes managedNodes with tag targets (patching EC2 and hybrid nodes alike), and refuses it with values', () => {
+    const [patch] = defineConfig({ automations: [{ ...base, targets: { parameter: 'InstanceId', tags: { 'Patch Group': 'qa' }, managedNodes: true } }] }).automations;
+    expect(automationStart(patch, { kind: 'manual', requestId: 'r-1', by: 'ops' })).toMatchObject({ targets: [{ Key: 'tag:Patch Group', Values: ['qa'] }], targetNodes: 'managed' });
+    const [plain] = defineConfig({ automations: [{ ...base, targets: { parameter: 'InstanceId', tags: { 'Patch Group': 'qa' } } }] }).automations;
+    expect(automationStart(plain, { kind: 'manual', requestId: 'r-1', by: 'ops' })).not.toHaveProperty('targetNodes');
+    expect(() => defineConfig({ automations: [{ ...base, targets: { parameter: 'InstanceId', values: ['i-1'], managedNodes: true } }] })).toThrow(/targets\.managedNodes: applies to tags and tagKeys, not values/);
+  });
 });
 
 describe('automation firings', () => {
@@ -134,7 +142,7 @@ describe('automation firings', () => {
           name: 'patch-window',
           runbook: 'opsauto-PatchInstance',
           parameters: { Operation: 'Install' },
-          targets: { parameter: 'InstanceId', tags: { 'Patch Group': 'qa' } },
+          targets: { parameter: 'InstanceId', tags: { 'Patch Group': 'qa' }, managedNodes: true },
           maxConcurrency: '20%',
           maxErrors: '10%',
           trigger: { maintenanceWindow: { schedule: 'cron(0 2 ? * TUE *)', timezone: 'Asia/Seoul', duration: '2h', cutoff: '30m' } },
@@ -153,6 +161,7 @@ describe('automation firings', () => {
       maxConcurrency: '20%',
       maxErrors: '10%',
       launchDeadline: '2027-01-04T18:30:00.000Z',
+      targetNodes: 'managed',
       idempotencyKey: 'automation:patch-window:schedule:2027-01-04T17:00:00.000Z',
       triggeredBy: 'automation:patch-window',
     });

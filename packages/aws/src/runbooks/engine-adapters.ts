@@ -6,6 +6,7 @@ import {
   type EngineDeps,
   type InstanceTargetQuery,
   type OutboxEntry,
+  type StartPorts,
 } from '@opsauto/core';
 import type { AwsClients, ClientSettings } from '../clients.js';
 import { SchedulerWakeUp } from '../scheduler-wake-up.js';
@@ -92,6 +93,14 @@ export function ec2InstanceFinder(clients: AwsClients, region?: string): (query:
   return async (query) => {
     const { describeTargetInstances } = await import('./ec2-targets.js');
     return describeTargetInstances(clients, region, query);
+  };
+}
+
+/** StartPorts.findManagedNodes over SSM DescribeInstanceInformation (loaded on its first query, as above). */
+export function ssmManagedNodeFinder(clients: AwsClients, region?: string): NonNullable<StartPorts['findManagedNodes']> {
+  return async (query) => {
+    const { describeTargetManagedNodes } = await import('./ec2-targets.js');
+    return describeTargetManagedNodes(clients, region, query);
   };
 }
 

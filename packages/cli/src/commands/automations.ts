@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoFollowUpStore, DynamoRemediationStore, ownAccountId, ssmOpsItems } from '@opsauto/aws';
-import { ec2InstanceFinder } from '@opsauto/aws/runbooks';
+import { ec2InstanceFinder, ssmManagedNodeFinder } from '@opsauto/aws/runbooks';
 import {
   describeSchedule,
   fireAutomation,
@@ -129,6 +129,7 @@ export async function runAutomation(program: Command, name: string, options: { d
       policy: automationStartPolicy(ctx.config, automation, accountId, ctx.tableName),
       loadRunbook: (document, version) => source.load(document, version),
       findInstances: ec2InstanceFinder(ctx.clients, region),
+      findManagedNodes: ssmManagedNodeFinder(ctx.clients, region),
       store,
       remediations: new DynamoRemediationStore(ctx.clients, ctx.tableName),
       dispatch,

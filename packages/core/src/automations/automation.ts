@@ -72,13 +72,15 @@ const parameterValue = z.union([z.string(), z.array(z.string()), z.number(), z.b
 /**
  * Targets of a rate-controlled run: the runbook runs once per target, its `parameter` set to the target's ID.
  * `tags`: EC2 instances carrying every key with one of its values; `tagKeys`: instances carrying one of these keys;
- * `values`: these values.
+ * `values`: these values. `managedNodes`: tags match the managed nodes registered with Systems Manager instead (EC2
+ * instances with an agent and hybrid `mi-` nodes), as Run Command and patching target them.
  */
 const targetsSchema = z.strictObject({
   parameter: z.string().check(z.regex(/^[a-zA-Z0-9_]{1,50}$/, 'must name a parameter of the runbook')),
   tags: z.optional(z.record(z.string().check(z.minLength(1), z.maxLength(128)), z.union([z.string(), z.array(z.string()).check(z.minLength(1))]))),
   tagKeys: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1))),
   values: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(50))),
+  managedNodes: z._default(z.boolean(), false),
 });
 
 export const automationSchema = z
@@ -141,6 +143,7 @@ export const automationSchema = z
       if (a.targets) {
         const kinds = [a.targets.tags || a.targets.tagKeys ? 'tags' : undefined, a.targets.values ? 'values' : undefined].filter(Boolean);
         if (kinds.length !== 1) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'give tags and/or tagKeys, or values (one kind)', input: a.targets });
+        if (a.targets.managedNodes && a.targets.values) ctx.addIssue({ code: 'custom', path: ['targets', 'managedNodes'], message: 'applies to tags and tagKeys, not values', input: a.targets });
         if (a.targets.parameter in a.parameters) ctx.addIssue({ code: 'custom', path: ['parameters', a.targets.parameter], message: 'is the target parameter: its values come from targets', input: a.parameters });
       } else if (!a.officeHours && (a.maxConcurrency !== undefined || a.maxErrors !== undefined)) {
         // Office hours rate-control their RDS starts and stops (one target per DB instance); a runbook needs targets.

@@ -138,6 +138,7 @@ export function automationStart(automation: Automation, firing: Firing): StartIn
           ...(automation.maxConcurrency ? { maxConcurrency: automation.maxConcurrency } : {}),
           ...(automation.maxErrors ? { maxErrors: automation.maxErrors } : {}),
           ...(deadline ? { launchDeadline: deadline.toISOString() } : {}),
+          ...(automation.targets.managedNodes ? { targetNodes: 'managed' as const } : {}),
         }
       : {}),
     idempotencyKey: firingKey(automation, firing),

@@ -3,7 +3,7 @@ import type { Runbook } from './document.js';
 import { resolveExecutionParameters, type StartRequest } from './engine/index.js';
 import { interpolate } from './interpolate.js';
 import { resolveRateControl } from './rate-control.js';
-import { parseTargets, type AutomationTarget, type InstanceTargetQuery } from './targets.js';
+import { parseTargets, type AutomationTarget, type InstanceTargetQuery, type TargetQuery } from './targets.js';
 
 /** What asks for an execution: the CLI, an event on the bus, a schedule. Field names follow StartAutomationExecution. */
 export interface StartInput {
@@ -18,6 +18,11 @@ export interface StartInput {
   maxErrors?: string;
   /** With targets: none is launched from this moment on (ISO 8601; a maintenance window's cutoff). */
   launchDeadline?: string;
+  /**
+   * What tag targets match: EC2 instances (default), or the managed nodes registered with Systems Manager (EC2
+   * instances with an agent and hybrid `mi-` nodes), as Run Command and maintenance windows target them.
+   */
+  targetNodes?: 'ec2' | 'managed';
   idempotencyKey?: string;
   triggeredBy?: string;
 }
@@ -42,6 +47,8 @@ export interface StartPorts {
   loadRunbook(name: string, version?: string): Promise<{ name: string; version?: string; runbook: Runbook }>;
   /** EC2 instances matching a target query (tags, IDs, all), in the region: IDs in a stable order. */
   findInstances(query: InstanceTargetQuery): Promise<string[]>;
+  /** Managed nodes (EC2 and hybrid) carrying the tags, in the region: IDs in a stable order. For `targetNodes: 'managed'`. */
+  findManagedNodes?(query: Extract<TargetQuery, { kind: 'tags' }>): Promise<string[]>;
 }
 
 /** What an execution would do: the dry run's answer, and what `runbook start` prints before it starts. */
@@ -53,6 +60,15 @@ export interface ExecutionPlan {
   targets?: { targetParameterName: string; values: string[]; maxConcurrency: string; maxErrors: string; concurrencyLimit: number; errorLimit: number };
   /** The role every step runs as. */
   roleArn: string;
+}
+
+/** The values a target query resolves to: literal values, EC2 instances, or managed nodes. */
+async function targetValues(query: TargetQuery, nodes: StartInput['targetNodes'], ports: StartPorts): Promise<string[]> {
+  if (query.kind === 'values') return query.values;
+  if (nodes !== 'managed') return ports.findInstances(query);
+  if (query.kind !== 'tags') throw new ValidationError('managed-node targets are chosen by tag (tag:<key> or tag-key)', 'targets');
+  if (!ports.findManagedNodes) throw new Error('managed-node targets need a findManagedNodes port');
+  return ports.findManagedNodes(query);
 }
 
 /**
@@ -79,7 +95,7 @@ export async function planStart(input: StartInput, ports: StartPorts): Promise<{
     if (parameters[targeting.targetParameterName] !== undefined) {
       throw new ValidationError(`parameter ${targeting.targetParameterName} is the target parameter: give its values as Targets, not as a parameter`, targeting.targetParameterName);
     }
-    const values = targeting.query.kind === 'values' ? targeting.query.values : await ports.findInstances(targeting.query);
+    const values = await targetValues(targeting.query, input.targetNodes, ports);
     if (values.length === 0) throw new ValidationError('the targets matched no resource', 'targets');
     const limits = resolveRateControl({ maxConcurrency: input.maxConcurrency, maxErrors: input.maxErrors }, values.length);
     rateControl = { targetParameterName: targeting.targetParameterName, targets: values, ...limits, ...(input.launchDeadline ? { launchDeadline: input.launchDeadline } : {}) };

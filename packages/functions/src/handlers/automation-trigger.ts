@@ -73,6 +73,7 @@ export const handler = eventHandler(automationTriggerEvent, async (event, contex
         policy: engine.automationStartPolicy(config, automation, accountId, tableName),
         loadRunbook: (name, version) => runbooks.load(name, version),
         findInstances: engine.ec2InstanceFinder(clients, region),
+        findManagedNodes: engine.ssmManagedNodeFinder(clients, region),
         store,
         remediations,
         dispatch,
