@@ -105,6 +105,10 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     POWERTOOLS_DEV: 'true',
     // The runbook worker's shipped runbooks (deployed, they are copied into its bundle).
     RUNBOOKS_DIR: join(projectRoot, 'runbooks'),
+    // The worker never waits in real time here: every wait (a stopping instance, aws:sleep) is a wake-up on the
+    // virtual clock. A worker sleeping in real time would hold up `opsauto clock advance`, whose virtual time cannot
+    // move while an invocation it started runs.
+    RUNBOOK_INLINE_WAIT_MS: process.env.RUNBOOK_INLINE_WAIT_MS ?? '0',
   });
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
