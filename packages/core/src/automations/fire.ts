@@ -9,7 +9,7 @@ import { automationStart, configEvaluation, firingKey, type Firing } from './fir
 import { planNightResize, type ResizableInstance } from './night-resize.js';
 import { planOfficeHours, type OfficeHoursSkip, type ScheduledResource } from './office-hours.js';
 import { opsItemContext, type FollowUpStore, type OpsItemPort } from './ops-items.js';
-import { isTerminal } from '../runbooks/execution.js';
+import { isSucceeded, isTerminal } from '../runbooks/execution.js';
 import type { RemediationStore } from './remediation.js';
 
 /** What one start of a firing came to (`group` names it when a firing starts several: `stop-ec2`, `resize:i-…`). */
@@ -246,9 +246,6 @@ function batchStarts(automation: Automation, key: string, region: string, group:
   return starts;
 }
 
-/** Statuses a successful execution ends in. */
-const SUCCEEDED = new Set(['Success', 'CompletedWithSuccess']);
-
 /**
  * What the start executions of the checks before came to: resources whose own start failed (`failed`, not started
  * again before the next start of the period), resources of a failed batch (`isolate`: started one per execution
@@ -262,7 +259,7 @@ async function startOutcomes(previous: AutomationCheck | undefined, deps: FireDe
     const execution = (await deps.store.get(start.executionId))?.execution;
     if (!execution) continue;
     if (!isTerminal(execution.status)) running.push(start);
-    else if (SUCCEEDED.has(execution.status)) continue;
+    else if (isSucceeded(execution.status)) continue;
     else if (start.ids.length === 1) failed[start.ids[0]] = `execution ${start.executionId} ended ${execution.status}${execution.failureMessage ? `: ${execution.failureMessage.slice(0, 300)}` : ''}`;
     else for (const id of start.ids) isolate.add(id);
   }

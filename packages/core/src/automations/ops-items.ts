@@ -1,4 +1,4 @@
-import { isTerminal, type ExecutionStore } from '../runbooks/execution.js';
+import { isSucceeded, isTerminal, type ExecutionStore } from '../runbooks/execution.js';
 
 /** An OpsItem as an automation that remediates it needs it. */
 export interface OpsItemView {
@@ -59,8 +59,6 @@ export function opsItemContext(item: OpsItemView): { id: string; status: string;
   return { id: item.id, status: item.status, ...(arn ? { resourceArn: arn, resourceId: arn.split(/[/:]/).at(-1) } : {}) };
 }
 
-/** Statuses an execution ends in. */
-const SUCCEEDED = new Set(['Success', 'CompletedWithSuccess']);
 
 /**
  * Settles an OpsItem remediation once its execution ended: resolved when it succeeded, back to Open with the outcome
@@ -74,7 +72,7 @@ export async function settleFollowUp(executionId: string, deps: { followUps: Fol
   const status = (await deps.store.get(executionId))?.execution.status;
   if (!status || !isTerminal(status)) return undefined;
   const note = `${followUp.automation}: execution ${executionId} ended ${status}`;
-  await deps.opsItems.update(followUp.opsItemId, followUp.region, SUCCEEDED.has(status) ? { status: 'Resolved', note } : { status: 'Open', note });
+  await deps.opsItems.update(followUp.opsItemId, followUp.region, isSucceeded(status) ? { status: 'Resolved', note } : { status: 'Open', note });
   await deps.followUps.release(followUp);
   return followUp;
 }

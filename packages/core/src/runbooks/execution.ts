@@ -23,6 +23,11 @@ export type StepStatus = 'Pending' | 'InProgress' | 'Waiting' | 'Success' | 'Tim
 
 export const TERMINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['Success', 'TimedOut', 'Cancelled', 'Failed', 'CompletedWithSuccess', 'CompletedWithFailure'];
 
+/** Whether an ended execution succeeded (a rate-controlled parent whose targets all succeeded included). */
+export function isSucceeded(status: ExecutionStatus): boolean {
+  return status === 'Success' || status === 'CompletedWithSuccess';
+}
+
 export function isTerminal(status: ExecutionStatus): boolean {
   return TERMINAL_EXECUTION_STATUSES.includes(status);
 }
