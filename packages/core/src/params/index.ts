@@ -1,0 +1,3 @@
+export * from './policy.js';
+export * from './deadlines.js';
+export * from './ports.js';
