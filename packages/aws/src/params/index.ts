@@ -1,0 +1,2 @@
+export * from './ssm-parameter-catalog.js';
+export * from './sns-notice-publisher.js';
