@@ -44,6 +44,46 @@ export const staleVolumesSchema = z.object({
   ),
 });
 
+const span = z.string().check(z.regex(/^\d{1,6}[dh]$/, 'must be a span such as 15d or 12h'));
+
+/** Parameter-expiry notifications (docs/params.md). */
+export const parameterExpirySchema = z.object({
+  /**
+   * Where notices go when no route matches: an SNS topic ARN. Default: the stage's own topic
+   * `<app>-<stage>-notifications`, which the stacks create (env NOTIFICATION_TOPIC_ARN).
+   */
+  defaultTopic: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN'))),
+  /** Escalations go here. Default: the stage's `<app>-<stage>-escalations` topic (env ESCALATION_TOPIC_ARN). */
+  escalationTopic: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN'))),
+  /** Routes by tag, first match wins: `{ match: { tag: 'team', value: 'payments' }, topic: 'arn:aws:sns:…' }`. */
+  routes: z._default(
+    z.array(
+      z.object({
+        match: z.object({ tag: z.string().check(z.minLength(1), z.maxLength(128)), value: z.string().check(z.maxLength(256)) }),
+        topic: z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')),
+      }),
+    ),
+    [],
+  ),
+  /** A tag whose value is a topic ARN sends that parameter's notices there (before routes). */
+  topicTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:notify-topic'),
+  /** Tags naming who owns a parameter, in order: the first present names the owner in messages and digests. */
+  ownerTags: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1)), ['owner', 'team']),
+  /** Tag holding a standard-tier parameter's expiry (YYYY-MM-DD or ISO 8601): reminders without the advanced tier. */
+  expiryTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'opsauto:expires-at'),
+  /** Reminders before a tagged expiry. */
+  tagReminders: z._default(z.array(span), ['15d', '1d']),
+  /** An expiry this close whose parameter has not changed since the first notice is escalated. */
+  escalateWithin: z._default(span, '3d'),
+  /** Days the digest looks ahead. */
+  digestDays: z._default(days(1, 365), 30),
+  /** When the daily sweep runs (EventBridge Scheduler expression) and in which time zone. */
+  schedule: z._default(z.string().check(z.regex(/^(cron|rate)\(.+\)$/, 'must be cron(...) or rate(...)')), 'cron(0 7 * * ? *)'),
+  timezone: z._default(z.string().check(z.minLength(1)), 'UTC'),
+  /** Parameter paths in scope (IAM is scoped to them): `/` is every parameter. */
+  paths: z._default(z.array(z.string().check(z.regex(/^\/[a-zA-Z0-9_.\-/]*$/, 'must be a parameter path such as /app/'))).check(z.minLength(1)), ['/']),
+});
+
 const runbooksSchema = z.object({
   /**
    * How often the worker looks for executions that are due but were not woken (a lost wake-up, a worker that died):
@@ -111,6 +151,7 @@ export const configSchema = z.object({
   ),
   staleVolumes: z.prefault(staleVolumesSchema, {}),
   runbooks: z.prefault(runbooksSchema, {}),
+  parameterExpiry: z.prefault(parameterExpirySchema, {}),
   /** What starts runbooks on a schedule, an event, a Config rule or a maintenance window (automations/automation.ts). */
   automations: z._default(automationsSchema, []),
 });

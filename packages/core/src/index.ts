@@ -10,3 +10,4 @@ export * from './schedule-expression.js';
 export * from './schedule-description.js';
 export * from './event-pattern.js';
 export * from './automations/index.js';
+export * from './params/index.js';

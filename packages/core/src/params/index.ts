@@ -1,0 +1,5 @@
+export * from './policy.js';
+export * from './deadlines.js';
+export * from './ports.js';
+export * from './apply.js';
+export * from './set-policies.js';
