@@ -1,3 +1,6 @@
 export * from './policy.js';
 export * from './deadlines.js';
 export * from './ports.js';
+export * from './notify.js';
+export * from './policy-action.js';
+export * from './in-memory-notice-store.js';
