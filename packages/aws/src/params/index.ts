@@ -1,2 +1,4 @@
 export * from './ssm-parameter-catalog.js';
 export * from './sns-notice-publisher.js';
+export * from './dynamo-notice-store.js';
+export * from './adapters.js';

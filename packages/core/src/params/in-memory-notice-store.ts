@@ -9,7 +9,10 @@ export class InMemoryNoticeStore implements NoticeStore {
 
   claim(record: NoticeRecord): Promise<boolean> {
     if (this.notices.has(record.key)) return Promise.resolve(false);
-    this.notices.set(record.key, structuredClone({ ...record, status: 'pending' }));
+    const pending: NoticeRecord = structuredClone({ ...record, status: 'pending' });
+    delete pending.sentAt;
+    delete pending.messageId;
+    this.notices.set(record.key, pending);
     return Promise.resolve(true);
   }
 
