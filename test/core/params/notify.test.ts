@@ -4,6 +4,7 @@ import {
   anyEventBridgeEvent,
   defineConfig,
   handlePolicyAction,
+  inPaths,
   InMemoryNoticeStore,
   noticeMessage,
   noticeSender,
@@ -400,6 +401,22 @@ describe('handlePolicyAction', () => {
       'action-status Failed: Parameter Store did not carry the NoChangeNotification policy out',
     ]);
     expect(publisher.sent).toEqual([]);
+  });
+
+  it('ignores parameters outside the configured paths', async () => {
+    // Prepare
+    const { deps, publisher } = handlerSetup();
+    const sample = fixture() as { detail: Record<string, unknown> };
+    const at = (name: string) => anyEventBridgeEvent.parse({ ...sample, detail: { ...sample.detail, 'parameter-name': name } });
+    // Act
+    const outside = await handlePolicyAction(at('/other/key'), { ...deps, paths: ['/app/', '/db'] });
+    const below = await handlePolicyAction(at('/db/password'), { ...deps, paths: ['/app/', '/db'] });
+    const root = await handlePolicyAction(at('foo'), { ...deps, paths: ['/'] });
+    // Assess
+    expect(outside).toEqual({ outcome: 'ignored', reason: 'parameter /other/key is outside parameterExpiry.paths (/app/, /db)' });
+    expect([below.outcome, root.outcome]).toEqual(['sent', 'sent']);
+    expect(publisher.sent).toHaveLength(2);
+    expect([inPaths('/dbx', ['/db']), inPaths('/db', ['/db/']), inPaths('/app/x/y', ['/app'])]).toEqual([false, true, true]);
   });
 
   it('refuses a Policy Action event without a parameter name, naming the field', async () => {

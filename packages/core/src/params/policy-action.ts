@@ -52,6 +52,19 @@ export interface PolicyActionDeps {
   store: Pick<NoticeStore, 'rememberParameter' | 'lastSeen' | 'recordExpired'>;
   catalog: Pick<ParameterCatalog, 'describe' | 'tags'>;
   clock: Clock;
+  /** The configured parameter paths (parameterExpiry.paths): parameters outside them are ignored. Default: all. */
+  paths?: readonly string[];
+}
+
+/**
+ * True when a parameter is below one of the paths: `/` is every parameter (names without a leading slash too),
+ * `/app` and `/app/` are `/app` and everything below it.
+ */
+export function inPaths(name: string, paths: readonly string[]): boolean {
+  return paths.some((path) => {
+    const p = path.replace(/\/+$/, '');
+    return p === '' || name === p || name.startsWith(`${p}/`);
+  });
 }
 
 export type PolicyActionResult =
@@ -96,6 +109,9 @@ export async function handlePolicyAction(raw: AnyEventBridgeEvent, deps: PolicyA
   const d = event.detail;
   const name = (d['parameter-name'] ?? d.name)!;
   const type = d['policy-type'];
+  if (deps.paths && !inPaths(name, deps.paths)) {
+    return { outcome: 'ignored', reason: `parameter ${name} is outside parameterExpiry.paths (${deps.paths.join(', ')})` };
+  }
   if (type !== 'Expiration' && type !== 'ExpirationNotification' && type !== 'NoChangeNotification') {
     return { outcome: 'ignored', reason: `policy type ${type} is not one opsauto notifies about` };
   }
