@@ -1,12 +1,14 @@
-import { eventBusName, manifest, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
+import { escalationTopicName, eventBusName, manifest, notificationTopicName, scheduledEventInput, type FunctionDefinition } from '@opsauto/functions';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { dependsOn, use, type Function as SstFunction, type StackContext } from 'sst/constructs';
@@ -29,7 +31,10 @@ export function Automation({ stack, app }: StackContext) {
   dependsOn(Storage);
   const definitions = manifest(config).filter(builtByAutomation);
   const automation = buildAutomation(stack, definitions, { config, stage: app.stage, tableName });
-  stack.addOutputs({ FailedInvocationsQueueUrl: automation.failures.queueUrl });
+  stack.addOutputs({
+    FailedInvocationsQueueUrl: automation.failures.queueUrl,
+    ...(automation.topics ? { NotificationTopicArn: automation.topics.notification.topicArn, EscalationTopicArn: automation.topics.escalation.topicArn } : {}),
+  });
   return automation;
 }
 
@@ -96,6 +101,8 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
     ? new events.EventBus(scope, 'Bus', { eventBusName: eventBusName(wiring.tableName), description: "opsauto's own events: runbook requests, dispatches, images" })
     : undefined;
 
+  const topics = definitions.some(usesNotificationTopics) ? notificationTopics(scope, wiring.tableName) : undefined;
+
   const functions: Record<string, SstFunction | lambda.Function> = {};
   for (const definition of definitions) {
     const id = constructId(definition.name);
@@ -145,7 +152,29 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
   if (bus) guardBus(bus, definitions.filter(publishesOnOpsautoBus).map((d) => functions[d.name].role!));
   const assumers = definitions.filter(assumesRunbookRoles).map((d) => functions[d.name].role!);
   const runbookRoles = assumers.length > 0 ? buildRunbookRoles(scope, wiring.config, wiring.tableName, assumers, useProject().paths.root) : {};
-  return { functions, failures, bus, runbookRoles };
+  return { functions, failures, bus, runbookRoles, topics };
+}
+
+/** True when a function publishes to, or is told about, the stage's notification topics. */
+export function usesNotificationTopics(definition: FunctionDefinition): boolean {
+  return (
+    definition.environment.some((key) => key === 'NOTIFICATION_TOPIC_ARN' || key === 'ESCALATION_TOPIC_ARN') ||
+    definition.permissions.some((p) => p.resources.some((r) => r.kind === 'notification-topics'))
+  );
+}
+
+/**
+ * The stage's topics for parameter notices, `<app>-<stage>-notifications` and `<app>-<stage>-escalations`, encrypted
+ * at rest with the AWS managed key for SNS (`alias/aws/sns`), whose key policy lets SNS use it for any principal of
+ * the account: publishers need no KMS permission. Subscriptions (e-mail, chat) are the operator's to add.
+ */
+function notificationTopics(scope: Construct, tableName: string): { notification: sns.Topic; escalation: sns.Topic } {
+  const key = kms.Alias.fromAliasName(scope, 'SnsManagedKey', 'alias/aws/sns');
+  const topic = (id: string, topicName: string, displayName: string) => new sns.Topic(scope, id, { topicName, displayName, masterKey: key, enforceSSL: true });
+  return {
+    notification: topic('NotificationTopic', notificationTopicName(tableName), 'opsauto parameter notices'),
+    escalation: topic('EscalationTopic', escalationTopicName(tableName), 'opsauto parameter escalations'),
+  };
 }
 
 /**

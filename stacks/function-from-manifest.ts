@@ -1,8 +1,10 @@
 import type { OpsautoConfig } from '@opsauto/core';
 import { join } from 'node:path';
 import {
+  escalationTopicName,
   eventBusName,
   functionEnvironment,
+  notificationTopicName,
   functionPhysicalName,
   runbookAutomations,
   runbookRoleName,
@@ -62,7 +64,7 @@ export function functionFromManifest(
   // Created before the function, which names it in its environment and may pass it (iam:PassRole); the role's
   // permission to invoke the function is attached afterwards as a separate policy, so there is no cycle.
   const wakeUp = definition.wakeUp ? wakeUpRole(scope, id, definition.name) : undefined;
-  const environment = functionEnvironment(wiring.config, wiring.tableName, wakeUp?.roleArn ?? '');
+  const environment = functionEnvironment(wiring.config, wiring.tableName, wakeUp?.roleArn ?? '', stageTopicArns(scope, wiring.tableName));
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
   const permissions = policyStatements(scope, definition, { config: wiring.config, tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp });
   if (definition.python) {
@@ -106,6 +108,16 @@ export function functionFromManifest(
   }
   errorsAlarm(scope, id, definition.name, fn);
   return fn;
+}
+
+/**
+ * The ARNs of the stage's notification and escalation topics, by name (buildAutomation creates the topics): a
+ * function in another stack names them without a reference between the stacks.
+ */
+export function stageTopicArns(scope: Construct, tableName: string): { notification: string; escalation: string } {
+  const { partition, region, account } = Stack.of(scope);
+  const arn = (name: string) => `arn:${partition}:sns:${region}:${account}:${name}`;
+  return { notification: arn(notificationTopicName(tableName)), escalation: arn(escalationTopicName(tableName)) };
 }
 
 /** An alarm on the function's Errors metric: at least one failed invocation in 5 minutes. */
@@ -199,6 +211,12 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
       }
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:parameter${resource.path}*`);
     }
+    case 'ssm-parameter-paths':
+      return [...new Set(resource.paths.flatMap((path) => parameterPathArns(`arn:${partition}:ssm:${region}:${account}:parameter`, path)))];
+    case 'notification-topics': {
+      const topics = stageTopicArns(scope, context.tableName);
+      return [topics.notification, topics.escalation];
+    }
     case 'ssm-opsitems':
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);
     case 'default-bus':
@@ -224,4 +242,13 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
     case 'any':
       return ['*'];
   }
+}
+
+/**
+ * Parameter ARNs below a path: `/` is every parameter (`parameter/*`, names without a leading slash included);
+ * `/app` or `/app/` is the parameter `/app` and everything below it, never `/apple`.
+ */
+export function parameterPathArns(prefix: string, path: string): string[] {
+  const p = path.replace(/\/+$/, '');
+  return p === '' ? [`${prefix}/*`] : [`${prefix}${p}`, `${prefix}${p}/*`];
 }

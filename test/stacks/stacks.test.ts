@@ -28,6 +28,11 @@ const region = 'us-east-1';
 const account = '123456789012';
 // Every variable the backend can set, read from functionEnvironment itself so a new one is checked too.
 const allEnvKeys = Object.keys(functionEnvironment(config, 'x')) as EnvKey[];
+/** The stage's topics, as every function that is told about them must name them. */
+const stageTopics = {
+  notification: `arn:aws:sns:${region}:${account}:${config.app}-${stage}-notifications`,
+  escalation: `arn:aws:sns:${region}:${account}:${config.app}-${stage}-escalations`,
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Synthesis
@@ -263,6 +268,17 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
     case 'ssm-opsitems':
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:opsitem/*`);
+    case 'ssm-parameter-paths':
+      return [
+        ...new Set(
+          scope.paths.flatMap((path) => {
+            const p = path.replace(/\/+$/, '');
+            return p === '' ? [`arn:aws:ssm:${region}:${account}:parameter/*`] : [`arn:aws:ssm:${region}:${account}:parameter${p}`, `arn:aws:ssm:${region}:${account}:parameter${p}/*`];
+          }),
+        ),
+      ];
+    case 'notification-topics':
+      return [stageTopics.notification, stageTopics.escalation];
     case 'function':
       return [`arn:aws:lambda:${region}:${account}:function:${config.app}-${stage}-${scope.name}`];
     case 'arns':
@@ -477,7 +493,7 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       const environment = (p.Environment as { Variables: Record<string, Json> } | undefined)?.Variables ?? {};
       // The wake-up role's ARN is a reference to the role the stacks create; every other value is a plain string.
       const wakeUpRole = wakeUpRoleOf(templates, fn);
-      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage), wakeUpRole && arnOf(wakeUpRole));
+      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage), wakeUpRole && arnOf(wakeUpRole), stageTopics);
 
       if (definition.python) {
         // A plain CDK function: the manifest's Python runtime and handler, deployed under its fixed name.
@@ -762,6 +778,57 @@ describe('the opsauto app', () => {
     const putParameter = grants(roleStatements(templates, roleOf(templates, fn))).filter((g) => g.startsWith('ssm:PutParameter '));
 
     expect(putParameter).toEqual([`ssm:PutParameter arn:aws:ssm:us-east-1:123456789012:parameter/opsauto/ami/*`]);
+  });
+
+  it('creates the notification and escalation topics, encrypted with the AWS managed SNS key, and names them to param-policy-events', () => {
+    // Act
+    const topics = resources(templates, 'AWS::SNS::Topic');
+    const fn = functionOf(templates, 'param-policy-events');
+    const variables = (props(fn).Environment as { Variables: Record<string, Json> }).Variables;
+
+    // Assess
+    // CDK names the alias by its ARN, which SNS takes as it takes `alias/aws/sns`.
+    expect(topics.map((t) => [props(t).TopicName, render(props(t).KmsMasterKeyId)]).sort()).toEqual([
+      [`${config.app}-${stage}-escalations`, 'arn:aws:kms:us-east-1:123456789012:alias/aws/sns'],
+      [`${config.app}-${stage}-notifications`, 'arn:aws:kms:us-east-1:123456789012:alias/aws/sns'],
+    ]);
+    expect(render(variables.NOTIFICATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-notifications');
+    expect(render(variables.ESCALATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations');
+    // Only HTTPS publishers: the topic policy denies the rest.
+    const policies = resources(templates, 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) expect(JSON.stringify(props(policy).PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it('grants param-policy-events metadata reads, tags on the configured paths, Publish on its topics and its table items, and nothing to read a value', () => {
+    // Prepare
+    const fn = functionOf(templates, 'param-policy-events');
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state';
+    const topics = [...new Set([stageTopics.notification, stageTopics.escalation, ...[config.parameterExpiry.defaultTopic, config.parameterExpiry.escalationTopic, ...config.parameterExpiry.routes.map((r) => r.topic)].filter((t): t is string => !!t)])];
+    const paths = config.parameterExpiry.paths.flatMap((path) => {
+      const p = path.replace(/\/+$/, '');
+      return p === '' ? ['arn:aws:ssm:us-east-1:123456789012:parameter/*'] : [`arn:aws:ssm:us-east-1:123456789012:parameter${p}`, `arn:aws:ssm:us-east-1:123456789012:parameter${p}/*`];
+    });
+
+    // Act
+    const granted = grants(roleStatements(templates, roleOf(templates, fn))).filter((g) => !g.startsWith('sqs:'));
+
+    // Assess
+    expect(granted).toEqual(
+      [
+        'ssm:DescribeParameters *',
+        ...paths.map((arn) => `ssm:ListTagsForResource ${arn}`),
+        ...topics.map((arn) => `sns:Publish ${arn}`),
+        ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].flatMap((a) => [`dynamodb:${a} ${table}`, `dynamodb:${a} ${table}/index/*`]),
+      ].sort(),
+    );
+    expect(granted.filter((g) => /ssm:GetParameter|kms:/.test(g))).toEqual([]);
+  });
+
+  it('sends Parameter Store Policy Action events of aws.ssm on the default bus to param-policy-events', () => {
+    const fn = functionOf(templates, 'param-policy-events');
+    const rules = resources(templates, 'AWS::Events::Rule').filter((rule) => asList(props(rule).Targets).some((t) => same(resolve(templates, rule.stack, (t as { Arn: Json }).Arn), fn)));
+    expect(rules.map((r) => [props(r).EventPattern, props(r).EventBusName])).toEqual([[{ source: ['aws.ssm'], 'detail-type': ['Parameter Store Policy Action'] }, undefined]]);
   });
 
   it('grants status only dynamodb:Query on the table and its indexes', () => {

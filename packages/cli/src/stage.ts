@@ -3,14 +3,17 @@ import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ensureTable, tableName } from '@opsauto/aws';
 import type { OpsautoConfig } from '@opsauto/core';
 import {
   automationActions,
   eventBusName,
   EXECUTE_SCRIPT_RUNNER,
+  escalationTopicName,
   functionEnvironment,
   functionPhysicalName,
+  notificationTopicName,
   checkAutomations,
   knownRunbooks,
   manifest,
@@ -53,6 +56,19 @@ async function ensureEventBus(client: EventBridgeClient, name: string): Promise<
   }
 }
 
+/**
+ * Creates the stage's notification and escalation topics, encrypted with `alias/aws/sns` as the stacks make them
+ * (CreateTopic with the same attributes answers the existing topic: a restored stage keeps them). Returns their ARNs.
+ */
+async function ensureNoticeTopics(client: SNSClient, table: string): Promise<{ notification: string; escalation: string }> {
+  try {
+    const create = async (name: string) => (await client.send(new CreateTopicCommand({ Name: name, Attributes: { KmsMasterKeyId: 'alias/aws/sns' } }))).TopicArn!;
+    return { notification: await create(notificationTopicName(table)), escalation: await create(escalationTopicName(table)) };
+  } finally {
+    client.destroy();
+  }
+}
+
 export interface StageOptions {
   config: OpsautoConfig;
   /** AWS endpoint port (LOCALCLOUD_PORT, default 4566); 0 picks a free port. */
@@ -75,6 +91,8 @@ export interface Stage {
   apiUrl: string;
   tableName: string;
   functions: FunctionDefinition[];
+  /** ARNs of the stage's notification and escalation topics (NOTIFICATION_TOPIC_ARN, ESCALATION_TOPIC_ARN). */
+  topics: { notification: string; escalation: string };
   stop(): Promise<void>;
 }
 
@@ -114,10 +132,12 @@ export async function startStage(options: StageOptions): Promise<Stage> {
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_CA_BUNDLE;
 
+  let topics = { notification: '', escalation: '' };
   async function provision(restored: boolean) {
     const ddb = new DynamoDBClient({ endpoint: cloud.url, region });
     await ensureTable(ddb, table);
     await ensureEventBus(new EventBridgeClient({ endpoint: cloud.url, region }), eventBusName(table));
+    topics = await ensureNoticeTopics(new SNSClient({ endpoint: cloud.url, region }), table);
     registerRunbookRoles(cloud, options.config, table);
     // AWS-owned runbooks exist in every account and region of AWS: in every configured region of the stage too.
     const documents = awsDocuments();
@@ -134,7 +154,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     const functions = manifest(options.config);
     // The stage's --log-level wins over the config's, for the functions' own logs.
     // The executeScript runner is registered under its manifest name, as every function of the stage is.
-    const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL!, EXECUTE_SCRIPT_FUNCTION: EXECUTE_SCRIPT_RUNNER };
+    const environment = { ...functionEnvironment(options.config, table, LOCAL_WAKE_UP_ROLE, topics), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL!, EXECUTE_SCRIPT_FUNCTION: EXECUTE_SCRIPT_RUNNER };
     for (const fn of functions) {
       if (fn.python) {
         // Run by the machine's python3 (boto3 pointed at localcloud), with credentials of its own role, which may
@@ -185,7 +205,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
       }
     }
     const apiPort = await cloud.httpApi.listen(options.apiPort ?? 3000);
-    return { cloud, apiUrl: `http://127.0.0.1:${apiPort}`, tableName: table, functions, stop: () => cloud.stop() };
+    return { cloud, apiUrl: `http://127.0.0.1:${apiPort}`, tableName: table, functions, topics, stop: () => cloud.stop() };
   } catch (e) {
     await cloud.stop();
     throw e;

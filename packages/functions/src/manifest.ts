@@ -1,4 +1,4 @@
-import { amiParameterPrefix, automationPatterns, automationRunbooks, EXECUTION_STATUS_DETAIL_TYPE, PUBLISHER_TIMEOUT_MS, RUNBOOK_EVENT_SOURCE, TERMINAL_EXECUTION_STATUSES, triggerSchedule, type OpsautoConfig } from '@opsauto/core';
+import { amiParameterPrefix, automationPatterns, noticeTopics, POLICY_ACTION_DETAIL_TYPE, POLICY_ACTION_SOURCE, automationRunbooks, EXECUTION_STATUS_DETAIL_TYPE, PUBLISHER_TIMEOUT_MS, RUNBOOK_EVENT_SOURCE, TERMINAL_EXECUTION_STATUSES, triggerSchedule, type OpsautoConfig } from '@opsauto/core';
 
 /**
  * The one source of truth for wiring: every function, its triggers, its environment and the AWS actions it calls.
@@ -46,6 +46,13 @@ export type ResourceScope =
   | { kind: 'function'; name: string }
   /** Exactly these ARNs (e.g. roles in other accounts to assume). */
   | { kind: 'arns'; arns: string[] }
+  /**
+   * Parameters below each of `paths` in the function's region: `/` is every parameter (`parameter/*`), `/app/` is
+   * `/app` and everything below it.
+   */
+  | { kind: 'ssm-parameter-paths'; paths: string[] }
+  /** The stage's notification and escalation topics (`notificationTopicName`, `escalationTopicName`), which the stacks create. */
+  | { kind: 'notification-topics' }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
   | { kind: 'any' };
 
@@ -57,7 +64,16 @@ export interface Permission {
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX' | 'EVENT_BUS_NAME' | 'EXECUTE_SCRIPT_FUNCTION';
+export type EnvKey =
+  | 'TABLE_NAME'
+  | 'OPSAUTO_CONFIG'
+  | 'POWERTOOLS_LOG_LEVEL'
+  | 'WAKE_UP_ROLE_ARN'
+  | 'WAKE_UP_PREFIX'
+  | 'EVENT_BUS_NAME'
+  | 'EXECUTE_SCRIPT_FUNCTION'
+  | 'NOTIFICATION_TOPIC_ARN'
+  | 'ESCALATION_TOPIC_ARN';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
@@ -141,6 +157,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     automationTrigger(config),
     executeScriptRunner(config),
     runbookApi(),
+    paramPolicyEvents(config),
     {
       name: 'status',
       handler: 'packages/functions/src/handlers/status.handler',
@@ -361,8 +378,54 @@ function runbookApi(): FunctionDefinition {
   };
 }
 
+/** The manifest name of the function that turns Parameter Store policy events into notices. */
+export const PARAM_POLICY_EVENTS = 'param-policy-events';
+
+/**
+ * Parameter Store's policy events (on the default bus: AWS services put their events there) become notices to the
+ * parameter's owner. Reads metadata and tags, never a value: no ssm:GetParameter*.
+ */
+function paramPolicyEvents(config: OpsautoConfig): FunctionDefinition {
+  const { parameterExpiry } = config;
+  // Topics of the config (default, escalation, routes); the stage's own are the 'notification-topics' scope.
+  const configured = noticeTopics(parameterExpiry, { default: '', escalation: '' });
+  return {
+    name: PARAM_POLICY_EVENTS,
+    handler: 'packages/functions/src/handlers/param-policy-events.handler',
+    description: "Turns Parameter Store policy events into notices to the parameter's owner, each sent once",
+    timeoutSeconds: 60,
+    memoryMB: 256,
+    triggers: [{ type: 'event', name: 'parameter-policy-action', pattern: { source: [POLICY_ACTION_SOURCE], 'detail-type': [POLICY_ACTION_DETAIL_TYPE] } }],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'NOTIFICATION_TOPIC_ARN', 'ESCALATION_TOPIC_ARN'],
+    permissions: [
+      // DescribeParameters supports no resource-level permissions.
+      { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...parameterExpiry.paths] }] },
+      { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(configured.length ? [{ kind: 'arns' as const, arns: configured }] : [])] },
+      // Claims (conditional put), sent marks, released claims, expiries, last summaries; the first notice of an expiry.
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
+    ],
+  };
+}
+
+/** The stage's notification topic: `<app>-<stage>-notifications`. */
+export function notificationTopicName(tableName: string): string {
+  return `${stagePrefix(tableName)}-notifications`;
+}
+
+/** The stage's escalation topic: `<app>-<stage>-escalations`. */
+export function escalationTopicName(tableName: string): string {
+  return `${stagePrefix(tableName)}-escalations`;
+}
+
+/** The ARNs of the stage's topics, as functions receive them (NOTIFICATION_TOPIC_ARN, ESCALATION_TOPIC_ARN). */
+export interface StageTopicArns {
+  notification: string;
+  escalation: string;
+}
+
 /** The environment every function receives (wake-up settings only matter to functions with `wakeUp`). */
-export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = ''): Record<EnvKey, string> {
+export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = '', topics: StageTopicArns = { notification: '', escalation: '' }): Record<EnvKey, string> {
   return {
     TABLE_NAME: tableName,
     // Without the automations' descriptions, which no function reads: Lambda allows 4 KB of environment in all.
@@ -372,6 +435,8 @@ export function functionEnvironment(config: OpsautoConfig, tableName: string, wa
     WAKE_UP_PREFIX: wakeUpPrefix(tableName),
     EVENT_BUS_NAME: eventBusName(tableName),
     EXECUTE_SCRIPT_FUNCTION: functionPhysicalName(tableName, EXECUTE_SCRIPT_RUNNER),
+    NOTIFICATION_TOPIC_ARN: topics.notification,
+    ESCALATION_TOPIC_ARN: topics.escalation,
   };
 }
 
