@@ -4,6 +4,7 @@ import {
   eventBusName,
   functionEnvironment,
   functionPhysicalName,
+  noticeTopicNames,
   runbookAutomations,
   runbookRoleName,
   type FunctionDefinition,
@@ -62,7 +63,11 @@ export function functionFromManifest(
   // Created before the function, which names it in its environment and may pass it (iam:PassRole); the role's
   // permission to invoke the function is attached afterwards as a separate policy, so there is no cycle.
   const wakeUp = definition.wakeUp ? wakeUpRole(scope, id, definition.name) : undefined;
-  const environment = functionEnvironment(wiring.config, wiring.tableName, wakeUp?.roleArn ?? '');
+  // The stage's notice topics by name (`<app>-<stage>-notifications`, `-escalations`), as `notification-topics` renders them.
+  const { partition, region, account } = Stack.of(scope);
+  const topicNames = noticeTopicNames(wiring.tableName);
+  const topicArn = (name: string) => `arn:${partition}:sns:${region}:${account}:${name}`;
+  const environment = functionEnvironment(wiring.config, wiring.tableName, wakeUp?.roleArn ?? '', { notification: topicArn(topicNames.notification), escalation: topicArn(topicNames.escalation) });
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
   const permissions = policyStatements(scope, definition, { config: wiring.config, tableName: wiring.tableName, wakeUpPrefix: environment.WAKE_UP_PREFIX, wakeUp });
   if (definition.python) {
@@ -198,6 +203,18 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
         );
       }
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:parameter${resource.path}*`);
+    }
+    case 'ssm-parameters':
+      return resource.regions.flatMap((r) =>
+        resource.paths.map((path) => {
+          // `/` is every parameter; `/app` and `/app/` the parameters below /app (`parameter/app/*`).
+          const below = path.replace(/\/+$/, '');
+          return `arn:${partition}:ssm:${r}:${account}:parameter${below}/*`;
+        }),
+      );
+    case 'notification-topics': {
+      const names = noticeTopicNames(context.tableName);
+      return [names.notification, names.escalation].map((name) => `arn:${partition}:sns:${region}:${account}:${name}`);
     }
     case 'ssm-opsitems':
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);

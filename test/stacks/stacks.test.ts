@@ -263,6 +263,10 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
     case 'ssm-opsitems':
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:opsitem/*`);
+    case 'ssm-parameters':
+      return scope.regions.flatMap((r) => scope.paths.map((p) => (p === '/' ? `arn:aws:ssm:${r}:${account}:parameter/*` : `arn:aws:ssm:${r}:${account}:parameter${p.replace(/\/$/, '')}/*`)));
+    case 'notification-topics':
+      return [`arn:aws:sns:${region}:${account}:${config.app}-${stage}-notifications`, `arn:aws:sns:${region}:${account}:${config.app}-${stage}-escalations`];
     case 'function':
       return [`arn:aws:lambda:${region}:${account}:function:${config.app}-${stage}-${scope.name}`];
     case 'arns':
@@ -477,7 +481,10 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       const environment = (p.Environment as { Variables: Record<string, Json> } | undefined)?.Variables ?? {};
       // The wake-up role's ARN is a reference to the role the stacks create; every other value is a plain string.
       const wakeUpRole = wakeUpRoleOf(templates, fn);
-      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage), wakeUpRole && arnOf(wakeUpRole));
+      const expectedEnvironment = functionEnvironment(config, tableName(config.app, stage), wakeUpRole && arnOf(wakeUpRole), {
+        notification: `arn:aws:sns:${region}:${account}:${config.app}-${stage}-notifications`,
+        escalation: `arn:aws:sns:${region}:${account}:${config.app}-${stage}-escalations`,
+      });
 
       if (definition.python) {
         // A plain CDK function: the manifest's Python runtime and handler, deployed under its fixed name.
@@ -771,6 +778,22 @@ describe('the opsauto app', () => {
       'dynamodb:Query arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state',
       'dynamodb:Query arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state/index/*',
     ]);
+  });
+
+  it("grants param-expiry-sweep metadata reads on the configured parameters, sns:Publish on the stage's topics and never a parameter's value", () => {
+    const fn = functionOf(templates, 'param-expiry-sweep');
+    const granted = grants(roleStatements(templates, roleOf(templates, fn)));
+    const variables = (props(fn).Environment as { Variables: Record<string, Json> }).Variables;
+
+    expect(granted.filter((g) => g.startsWith('ssm:') || g.startsWith('sns:'))).toEqual([
+      'sns:Publish arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations',
+      'sns:Publish arn:aws:sns:us-east-1:123456789012:opsauto-test-notifications',
+      'ssm:DescribeParameters *',
+      'ssm:ListTagsForResource arn:aws:ssm:us-east-1:123456789012:parameter/*',
+    ]);
+    expect(granted.some((g) => g.startsWith('ssm:GetParameter'))).toBe(false);
+    expect(render(variables.NOTIFICATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-notifications');
+    expect(render(variables.ESCALATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations');
   });
 
   it('grants runbook-worker exactly its table, opsauto bus, wake-up, document and runbook-role permissions', () => {

@@ -46,6 +46,13 @@ export type ResourceScope =
   | { kind: 'function'; name: string }
   /** Exactly these ARNs (e.g. roles in other accounts to assume). */
   | { kind: 'arns'; arns: string[] }
+  /**
+   * Parameters below each of `paths` in each of `regions`; `/` is every parameter (`parameter/*`). For reads whose
+   * scope the operator configures (parameterExpiry.paths).
+   */
+  | { kind: 'ssm-parameters'; paths: string[]; regions: string[] }
+  /** The stage's notice topics the stacks create: `<app>-<stage>-notifications` and `<app>-<stage>-escalations`. */
+  | { kind: 'notification-topics' }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
   | { kind: 'any' };
 
@@ -57,7 +64,16 @@ export interface Permission {
 }
 
 /** Environment variables the backend sets for functions; values come from `functionEnvironment()`. */
-export type EnvKey = 'TABLE_NAME' | 'OPSAUTO_CONFIG' | 'POWERTOOLS_LOG_LEVEL' | 'WAKE_UP_ROLE_ARN' | 'WAKE_UP_PREFIX' | 'EVENT_BUS_NAME' | 'EXECUTE_SCRIPT_FUNCTION';
+export type EnvKey =
+  | 'TABLE_NAME'
+  | 'OPSAUTO_CONFIG'
+  | 'POWERTOOLS_LOG_LEVEL'
+  | 'WAKE_UP_ROLE_ARN'
+  | 'WAKE_UP_PREFIX'
+  | 'EVENT_BUS_NAME'
+  | 'EXECUTE_SCRIPT_FUNCTION'
+  | 'NOTIFICATION_TOPIC_ARN'
+  | 'ESCALATION_TOPIC_ARN';
 
 export interface FunctionDefinition {
   /** kebab-case; also the local stage's function name (`opsauto invoke <name>`). */
@@ -137,6 +153,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       ],
     },
     staleVolumeScan(config),
+    paramExpirySweep(config),
     runbookWorker(config),
     automationTrigger(config),
     executeScriptRunner(config),
@@ -180,6 +197,38 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
       { actions: ['ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems', regions }] },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
       ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
+    ],
+  };
+}
+
+/** Topic ARNs the config names for parameter notices (default, escalation, routes), besides the stage's own. */
+function configuredNoticeTopics(config: OpsautoConfig): string[] {
+  const { defaultTopic, escalationTopic, routes } = config.parameterExpiry;
+  return [...new Set([defaultTopic, escalationTopic, ...routes.map((r) => r.topic)].filter((t): t is string => t !== undefined))].sort();
+}
+
+/**
+ * The daily parameter-expiry sweep: lists parameters with policies or the expiry tag in the home region, sends the
+ * notices that are due and the digests. Reads metadata and tags, never a value (no ssm:GetParameter).
+ */
+function paramExpirySweep(config: OpsautoConfig): FunctionDefinition {
+  const { parameterExpiry } = config;
+  const topics = configuredNoticeTopics(config);
+  return {
+    name: 'param-expiry-sweep',
+    handler: 'packages/functions/src/handlers/param-expiry-sweep.handler',
+    description: 'Sends due parameter expiry and no-change notices and a digest per owner, daily',
+    timeoutSeconds: 900,
+    memoryMB: 512,
+    triggers: [{ type: 'schedule', name: 'daily', expression: parameterExpiry.schedule, timezone: parameterExpiry.timezone }],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'NOTIFICATION_TOPIC_ARN', 'ESCALATION_TOPIC_ARN'],
+    permissions: [
+      // DescribeParameters supports no resource-level permissions.
+      { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameters', paths: parameterExpiry.paths, regions: [config.regions[0]] }] },
+      { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(topics.length ? [{ kind: 'arns' as const, arns: topics }] : [])] },
+      // Notices: claimed (conditional put), marked sent or released, the first one of an expiry read back; parameters remembered.
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
     ],
   };
 }
@@ -361,9 +410,14 @@ function runbookApi(): FunctionDefinition {
   };
 }
 
-/** The environment every function receives (wake-up settings only matter to functions with `wakeUp`). */
-export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = ''): Record<EnvKey, string> {
+/**
+ * The environment every function receives (wake-up settings only matter to functions with `wakeUp`; topic ARNs to
+ * the parameter-expiry functions).
+ */
+export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = '', topics: { notification: string; escalation: string } = { notification: '', escalation: '' }): Record<EnvKey, string> {
   return {
+    NOTIFICATION_TOPIC_ARN: topics.notification,
+    ESCALATION_TOPIC_ARN: topics.escalation,
     TABLE_NAME: tableName,
     // Without the automations' descriptions, which no function reads: Lambda allows 4 KB of environment in all.
     OPSAUTO_CONFIG: JSON.stringify({ ...config, automations: config.automations.map(({ description: _description, ...rest }) => rest) }),
@@ -384,6 +438,16 @@ export function functionEnvironment(config: OpsautoConfig, tableName: string, wa
  */
 export function functionPhysicalName(tableName: string, name: string): string {
   return `${stagePrefix(tableName)}-${name}`;
+}
+
+/**
+ * The stage's notice topics, which the stacks create: `<app>-<stage>-notifications` and `<app>-<stage>-escalations`.
+ *
+ * @example
+ * noticeTopicNames('opsauto-prod-state') // { notification: 'opsauto-prod-notifications', escalation: 'opsauto-prod-escalations' }
+ */
+export function noticeTopicNames(tableName: string): { notification: string; escalation: string } {
+  return { notification: `${stagePrefix(tableName)}-notifications`, escalation: `${stagePrefix(tableName)}-escalations` };
 }
 
 /** Wake-up schedule names start with the stage's table name minus `-state` (unique per app and stage). */

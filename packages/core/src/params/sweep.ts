@@ -1,6 +1,8 @@
 import { mapBounded } from '../bounded-concurrency.js';
 import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
+import * as z from 'zod/mini';
+import { scheduledEvent } from '../events/eventbridge.js';
 import { dueDeadlines, parameterDeadlines, upcomingDeadlines, type Deadline, type DeadlineOptions, type ParameterSummary } from './deadlines.js';
 import { parseSpan } from './policy.js';
 import type { NoticePublisher, NoticeStore, ParameterCatalog, SendNotice } from './ports.js';
@@ -236,6 +238,10 @@ export async function sweepParameters(deps: SweepDeps): Promise<SweepSummary> {
   }
   return summary;
 }
+
+/** What starts a sweep: its daily schedule, or a person invoking the function with `{}`. */
+export const paramExpirySweepInput = z.union([scheduledEvent, z.strictObject({})]);
+export type ParamExpirySweepInput = z.infer<typeof paramExpirySweepInput>;
 
 /** One row of `opsauto params expiring`. */
 export interface ExpiringRow {
