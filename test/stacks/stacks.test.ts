@@ -840,6 +840,22 @@ describe('the opsauto app', () => {
     ]);
   });
 
+  it("grants param-expiry-sweep metadata reads on the configured parameters, sns:Publish on the stage's topics and never a parameter's value", () => {
+    const fn = functionOf(templates, 'param-expiry-sweep');
+    const granted = grants(roleStatements(templates, roleOf(templates, fn)));
+    const variables = (props(fn).Environment as { Variables: Record<string, Json> }).Variables;
+
+    expect(granted.filter((g) => g.startsWith('ssm:') || g.startsWith('sns:'))).toEqual([
+      'sns:Publish arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations',
+      'sns:Publish arn:aws:sns:us-east-1:123456789012:opsauto-test-notifications',
+      'ssm:DescribeParameters *',
+      'ssm:ListTagsForResource arn:aws:ssm:us-east-1:123456789012:parameter/*',
+    ]);
+    expect(granted.some((g) => g.startsWith('ssm:GetParameter'))).toBe(false);
+    expect(render(variables.NOTIFICATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-notifications');
+    expect(render(variables.ESCALATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations');
+  });
+
   it('grants runbook-worker exactly its table, opsauto bus, wake-up, document and runbook-role permissions', () => {
     // Prepare
     const fn = functionOf(templates, 'runbook-worker');

@@ -25,7 +25,7 @@ export const LAZY_COMMANDS: readonly LazyCommand[] = [
   { name: 'build', description: 'synthesise the stacks offline (sst build against localcloud); output in .sst/dist or --to', load: async () => (await import('./commands/build.js')).buildCommand },
   { name: 'volumes', description: 'stale-EBS scanner: findings, runs, and a scan now', load: async () => (await import('./commands/volumes.js')).volumeCommands },
   { name: 'automations', description: 'automations: what starts runbooks on schedules, events and Config rules; list, run now, remediations', load: async () => (await import('./commands/automations.js')).automationCommands },
-  { name: 'params', description: 'Parameter Store: policies (expiry, reminders, no-change notices)', load: async () => (await import('./commands/params.js')).registerParams },
+  { name: 'params', description: 'Parameter Store: policies, notices sent, what expires or goes stale soon', load: async () => (await import('./commands/params.js')).registerParams },
   { name: 'runbook', description: 'runbooks (SSM Automation documents): start, follow, list, signal', load: async () => (await import('./commands/runbook.js')).runbookCommands },
 ];
 

@@ -153,6 +153,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
       ],
     },
     staleVolumeScan(config),
+    paramExpirySweep(config),
     runbookWorker(config),
     automationTrigger(config),
     executeScriptRunner(config),
@@ -197,6 +198,33 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
       { actions: ['ssm:UpdateOpsItem'], resources: [{ kind: 'ssm-opsitems', regions }] },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], resources: [table] },
       ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
+    ],
+  };
+}
+
+/**
+ * The daily parameter-expiry sweep: lists parameters with policies or the expiry tag in the home region, sends the
+ * notices that are due and the digests. Reads metadata and tags, never a value (no ssm:GetParameter).
+ */
+function paramExpirySweep(config: OpsautoConfig): FunctionDefinition {
+  const { parameterExpiry } = config;
+  // Topics of the config (default, escalation, routes); the stage's own are the 'notification-topics' scope.
+  const topics = noticeTopics(parameterExpiry, { default: '', escalation: '' });
+  return {
+    name: 'param-expiry-sweep',
+    handler: 'packages/functions/src/handlers/param-expiry-sweep.handler',
+    description: 'Sends due parameter expiry and no-change notices and a digest per owner, daily',
+    timeoutSeconds: 900,
+    memoryMB: 512,
+    triggers: [{ type: 'schedule', name: 'daily', expression: parameterExpiry.schedule, timezone: parameterExpiry.timezone }],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'NOTIFICATION_TOPIC_ARN', 'ESCALATION_TOPIC_ARN'],
+    permissions: [
+      // DescribeParameters supports no resource-level permissions.
+      { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...parameterExpiry.paths] }] },
+      { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(topics.length ? [{ kind: 'arns' as const, arns: topics }] : [])] },
+      // Notices: claimed (conditional put), marked sent or released, the first one of an expiry read back; parameters remembered.
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
     ],
   };
 }
@@ -427,6 +455,8 @@ export interface StageTopicArns {
 /** The environment every function receives (wake-up settings only matter to functions with `wakeUp`). */
 export function functionEnvironment(config: OpsautoConfig, tableName: string, wakeUpRoleArn = '', topics: StageTopicArns = { notification: '', escalation: '' }): Record<EnvKey, string> {
   return {
+    NOTIFICATION_TOPIC_ARN: topics.notification,
+    ESCALATION_TOPIC_ARN: topics.escalation,
     TABLE_NAME: tableName,
     // Without the automations' descriptions, which no function reads: Lambda allows 4 KB of environment in all.
     OPSAUTO_CONFIG: JSON.stringify({ ...config, automations: config.automations.map(({ description: _description, ...rest }) => rest) }),
@@ -435,8 +465,6 @@ export function functionEnvironment(config: OpsautoConfig, tableName: string, wa
     WAKE_UP_PREFIX: wakeUpPrefix(tableName),
     EVENT_BUS_NAME: eventBusName(tableName),
     EXECUTE_SCRIPT_FUNCTION: functionPhysicalName(tableName, EXECUTE_SCRIPT_RUNNER),
-    NOTIFICATION_TOPIC_ARN: topics.notification,
-    ESCALATION_TOPIC_ARN: topics.escalation,
   };
 }
 

@@ -2,6 +2,8 @@ import { SsmParameterCatalog, SsmParameterPolicies } from '@opsauto/aws';
 import { applyParameterPolicies, describePolicy, parameterDeadlines, parseSpan, ValidationError, type ApplyPoliciesResult, type Clock, type PolicyRequest } from '@opsauto/core';
 import type { Command } from 'commander';
 import { print } from '../output.js';
+import { addExpiringCommand } from './params-expiring.js';
+import { addNotificationsCommand } from './params-notifications.js';
 import { stageContext, type GlobalOptions } from '../stage-context.js';
 
 /** The CLI flag of each field a policy request names, for error messages. */
@@ -54,8 +56,8 @@ async function show(program: Command, ctx: Awaited<ReturnType<typeof context>>, 
 }
 
 /**
- * `opsauto params`: parameter policies (`policy set|show|clear`). Returns the `params` command, so that other
- * modules can attach their subcommands to it.
+ * `opsauto params`: parameter policies (`policy set|show|clear`), the notices sent (`notifications`) and what expires
+ * soon (`expiring`). Returns the `params` command.
  */
 export function registerParams(program: Command): Command {
   const params = program.command('params');
@@ -121,5 +123,7 @@ export function registerParams(program: Command): Command {
       else console.log(`${name}: policies cleared as version ${result.version} (${result.plan.removed.join('; ')}); it stays ${result.tier}`);
     });
 
+  addNotificationsCommand(params);
+  addExpiringCommand(params);
   return params;
 }

@@ -6,3 +6,4 @@ export * from './set-policies.js';
 export * from './notify.js';
 export * from './policy-action.js';
 export * from './in-memory-notice-store.js';
+export * from './sweep.js';

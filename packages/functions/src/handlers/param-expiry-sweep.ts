@@ -1,0 +1,31 @@
+import { snsNoticePublisher, SsmParameterCatalog } from '@opsauto/aws';
+import { paramExpirySweepInput, sweepParameters } from '@opsauto/core';
+import { clients } from '../clients.js';
+import { systemClock } from '../clock.js';
+import { loadConfig, requireEnv } from '../config.js';
+import { eventHandler } from '../handler.js';
+import { logger } from '../logger.js';
+import { noticeWiring, type NoticeWiringFactory } from '../param-notices.js';
+
+/**
+ * The daily parameter-expiry sweep (schedule from `parameterExpiry.schedule`), with the notice wiring given: sends
+ * the reminders and no-change notices that are due and were not sent (by AWS's events or an earlier sweep), and one
+ * digest per owner. Logs one summary per run; fails the invocation when a notice failed, after the others were sent,
+ * so that the Errors alarm shows it and Lambda's retry sends what is missing (what was sent is a duplicate then).
+ */
+export function paramExpirySweepHandler(wiring: NoticeWiringFactory) {
+  return eventHandler(paramExpirySweepInput, async () => {
+    const config = loadConfig().parameterExpiry;
+    // The stage's topics; routeNotice and the sender prefer the config's defaultTopic and escalationTopic.
+    const topics = { default: requireEnv('NOTIFICATION_TOPIC_ARN'), escalation: requireEnv('ESCALATION_TOPIC_ARN') };
+    const catalog = new SsmParameterCatalog(clients);
+    const publisher = snsNoticePublisher(clients);
+    const { send, store, route } = wiring({ clients, tableName: requireEnv('TABLE_NAME'), config, topics, clock: systemClock, catalog, publisher });
+    const summary = await sweepParameters({ catalog, send, publisher, store, config, topics, clock: systemClock, route });
+    logger.info('parameter expiry sweep', { summary });
+    if (summary.failed > 0) throw new Error(`parameter expiry sweep: ${summary.failed} parameters' notices failed (the others were sent): ${summary.failures.join('; ')}`);
+    return { summary };
+  });
+}
+
+export const handler = paramExpirySweepHandler(noticeWiring);
