@@ -144,7 +144,7 @@ describe('param-expiry-sweep handler', () => {
     expect(second.summary).toMatchObject({ sent: 0, duplicates: 1, failed: 0 });
     const sent = (await reminders()).slice(before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.message).toContain('ExpirationNotification');
+    expect(sent[0].message).toContain('ExpirationNotification');
     expect(JSON.stringify(sent)).not.toContain('hunter2');
   });
 });
