@@ -316,6 +316,16 @@ describe('handlePolicyAction', () => {
     expect(await store.lastSeen('foo')).toEqual(fooNoChange);
   });
 
+  it('keeps the due time when it falls within the second of the event (event times have whole seconds)', async () => {
+    // Prepare: last changed at 14:43:48.786, so due at 16:43:48.786, and the sample's event time is 16:43:48.
+    const { deps } = handlerSetup();
+    deps.catalog.parameters.foo = { ...fooNoChange, lastModifiedDate: '2017-05-22T14:43:48.786Z' };
+    // Act
+    const result = await handlePolicyAction(anyEventBridgeEvent.parse(fixture()), deps);
+    // Assess: the sweep's key, not the event's truncated time.
+    expect(result).toMatchObject({ outcome: 'sent', dueAt: '2017-05-22T16:43:48.786Z' });
+  });
+
   it('uses the event time when the parameter cannot be read, and accepts `name` for `parameter-name`', async () => {
     // Prepare
     const { deps, publisher } = handlerSetup();

@@ -180,5 +180,6 @@ function noChange(name: string, policy: ParameterPolicy | undefined, summary: Pa
   const words = policy ? describePolicy(policy) : 'notify after no change';
   const modified = Date.parse(summary.lastModifiedDate);
   const due = policy?.type === 'NoChangeNotification' && Number.isFinite(modified) ? modified + spanMs(policy.after) : undefined;
-  return { parameter: name, kind: 'NoChangeNotification', source: 'policy', dueAt: iso(due !== undefined && due <= at ? due : at), policy: words };
+  // An event's time has whole seconds: a deadline within the event's second is the one the event is about.
+  return { parameter: name, kind: 'NoChangeNotification', source: 'policy', dueAt: iso(due !== undefined && due < at + 1000 ? due : at), policy: words };
 }
