@@ -67,6 +67,7 @@ const CLIENTS: Record<string, { imports: string; construct: string }> = {
   },
   events: { imports: "import { EventBridgeClient } from '@aws-sdk/client-eventbridge';", construct: 'new EventBridgeClient({})' },
   scheduler: { imports: "import { SchedulerClient } from '@aws-sdk/client-scheduler';", construct: 'new SchedulerClient({})' },
+  sns: { imports: "import { SNSClient } from '@aws-sdk/client-sns';", construct: 'new SNSClient({})' },
 };
 
 interface BundleSize {
