@@ -856,6 +856,21 @@ describe('the opsauto app', () => {
     expect(render(variables.ESCALATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations');
   });
 
+  it('grants param-policy-apply the read and re-put of the configured parameters only, and KMS only through SSM', () => {
+    const fn = functionOf(templates, 'param-policy-apply');
+    const granted = grants(roleStatements(templates, roleOf(templates, fn)));
+    const viaSsm = ' if {"StringEquals":{"kms:ViaService":"ssm.us-east-1.amazonaws.com"}}';
+
+    expect(granted.filter((g) => /^(ssm|kms|sns|dynamodb):/.test(g))).toEqual([
+      `kms:Decrypt *${viaSsm}`,
+      `kms:Encrypt *${viaSsm}`,
+      `kms:GenerateDataKey *${viaSsm}`,
+      'ssm:DescribeParameters *',
+      'ssm:GetParameter arn:aws:ssm:us-east-1:123456789012:parameter/*',
+      'ssm:PutParameter arn:aws:ssm:us-east-1:123456789012:parameter/*',
+    ]);
+  });
+
   it('grants runbook-worker exactly its table, opsauto bus, wake-up, document and runbook-role permissions', () => {
     // Prepare
     const fn = functionOf(templates, 'runbook-worker');

@@ -154,6 +154,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     },
     staleVolumeScan(config),
     paramExpirySweep(config),
+    paramPolicyApply(config),
     runbookWorker(config),
     automationTrigger(config),
     executeScriptRunner(config),
@@ -225,6 +226,30 @@ function paramExpirySweep(config: OpsautoConfig): FunctionDefinition {
       { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(topics.length ? [{ kind: 'arns' as const, arns: topics }] : [])] },
       // Notices: claimed (conditional put), marked sent or released, the first one of an expiry read back; parameters remembered.
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
+    ],
+  };
+}
+
+/**
+ * `opsauto params policy set|clear` for automations (invoked directly, no trigger). The one parameter-expiry function
+ * that reads a value: PutParameter needs it to re-put the parameter with new policies (GetParameter with decryption,
+ * held for that call). KMS through SSM only (kms:ViaService), for SecureStrings under a customer key.
+ */
+function paramPolicyApply(config: OpsautoConfig): FunctionDefinition {
+  const paths = [...config.parameterExpiry.paths];
+  return {
+    name: 'param-policy-apply',
+    handler: 'packages/functions/src/handlers/param-policy-apply.handler',
+    description: "Sets or clears a parameter's expiry and notification policies for automations, keeping the rest of it",
+    timeoutSeconds: 30,
+    memoryMB: 256,
+    triggers: [],
+    environment: ['OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
+    permissions: [
+      // DescribeParameters supports no resource-level permissions.
+      { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [{ kind: 'ssm-parameter-paths', paths }] },
+      { actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [{ kind: 'any' }], conditions: { StringEquals: { 'kms:ViaService': `ssm.${config.regions[0]}.amazonaws.com` } } },
     ],
   };
 }
