@@ -86,6 +86,11 @@ export const parameterExpirySchema = z.object({
 
 /** Hybrid activations for on-premises servers (docs/activations.md). */
 export const activationsSchema = z.object({
+  /**
+   * IAM service roles (names) tokens may name besides the stage's own `<app>-<stage>-hybrid-node` role: the issuer
+   * may pass only these to SSM (iam:PassRole), and `opsauto tokens create --role` refuses any other.
+   */
+  iamRoles: z._default(z.array(z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'))), []),
   /** How long an activation issued to a booting server stays usable (CreateActivation's expiry; AWS allows 30 days). */
   lifetime: z._default(span, '1h'),
   /** Defaults of `opsauto tokens create`. */

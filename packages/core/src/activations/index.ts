@@ -1,2 +1,3 @@
 export * from './ports.js';
 export * from './tokens.js';
+export * from './in-memory-stores.js';
