@@ -17,7 +17,7 @@ export class InMemoryTokenStore implements TokenStore {
   }
 
   list(): Promise<EnrollmentToken[]> {
-    return Promise.resolve(structuredClone([...this.tokens.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id))));
+    return Promise.resolve(structuredClone([...this.tokens.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))));
   }
 
   revoke(id: string, at: string, by: string): Promise<EnrollmentToken> {
@@ -60,12 +60,14 @@ export class InMemoryIssuanceStore implements IssuanceStore {
 
   list(options: { tokenId?: string; limit?: number } = {}): Promise<Issuance[]> {
     const all = [...this.issuances.values()].filter((i) => options.tokenId === undefined || i.tokenId === options.tokenId);
-    all.sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.activationId.localeCompare(b.activationId));
+    all.sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || b.activationId.localeCompare(a.activationId));
     return Promise.resolve(structuredClone(all.slice(0, options.limit ?? 100)));
   }
 
   listOpen(): Promise<Issuance[]> {
-    return Promise.resolve(structuredClone([...this.issuances.values()].filter((i) => i.deletedAt === undefined)));
+    const open = [...this.issuances.values()].filter((i) => i.deletedAt === undefined);
+    open.sort((a, b) => a.expiresAt.localeCompare(b.expiresAt) || a.activationId.localeCompare(b.activationId));
+    return Promise.resolve(structuredClone(open));
   }
 
   update(activationId: string, changes: Parameters<IssuanceStore['update']>[1]): Promise<void> {

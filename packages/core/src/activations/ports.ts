@@ -60,7 +60,7 @@ export interface TokenStore {
   /** Stores a new token; fails (ConflictError) if the id exists. */
   create(token: EnrollmentToken): Promise<void>;
   get(id: string): Promise<EnrollmentToken | undefined>;
-  /** Every token, newest first (an operator has tens, not thousands). */
+  /** Every token, newest first (ties: greater id first; an operator has tens, not thousands). */
   list(): Promise<EnrollmentToken[]>;
   /** Marks the token revoked; NotFoundError when it does not exist; revoking twice keeps the first time. */
   revoke(id: string, at: string, by: string): Promise<EnrollmentToken>;
@@ -78,9 +78,9 @@ export interface IssuanceStore {
   record(issuance: Issuance): Promise<void>;
   /** The issuance a retried request must get again: same token, hostname and idempotency key. */
   findByIdempotencyKey(tokenId: string, hostname: string, idempotencyKey: string): Promise<Issuance | undefined>;
-  /** Issuances, newest first, optionally of one token. */
+  /** Issuances, newest first (ties: greater activation id first), optionally of one token; 100 without a limit. */
   list(options?: { tokenId?: string; limit?: number }): Promise<Issuance[]>;
-  /** Issuances whose activation was not deleted yet (what the sweep looks at). */
+  /** Issuances whose activation was not deleted yet (what the sweep looks at), soonest expiry first. */
   listOpen(): Promise<Issuance[]>;
   update(activationId: string, changes: Partial<Pick<Issuance, 'managedNodeId' | 'registeredAt' | 'deletedAt' | 'unregisteredReportedAt'>>): Promise<void>;
 }
