@@ -1,0 +1,3 @@
+export * from './dynamo-token-store.js';
+export * from './dynamo-issuance-store.js';
+export * from './ssm-activation-issuer.js';
