@@ -67,3 +67,13 @@ describe('enrollment tokens', () => {
     expect(long.expirationDate).toBe('2027-01-31T00:00:00.000Z');
   });
 });
+
+describe('activation requests for long hostnames', () => {
+  it('keeps the description within the 256 characters CreateActivation takes', () => {
+    const host = `rack7-${Array.from({ length: 4 }, () => 'a'.repeat(60)).join('.')}`.slice(0, 253);
+    const request = activationRequest(token(), host, NOW, 3_600_000);
+    expect(host).toHaveLength(249);
+    expect(request.description).toBe('opsauto: via token rack-7 (tok_aaaaaaaaaaaaaaaa)');
+    expect(request.defaultInstanceName).toBe(host);
+  });
+});

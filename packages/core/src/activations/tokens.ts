@@ -75,7 +75,13 @@ export function activationRequest(token: EnrollmentToken, hostname: string, now:
     registrationLimit: 1,
     expirationDate: new Date(now.getTime() + life).toISOString(),
     defaultInstanceName: hostname,
-    description: `opsauto: ${hostname} via token ${token.name} (${token.id})`,
+    description: description(hostname, token),
     tags: { ...token.tags, 'opsauto:hostname': hostname, 'opsauto:token': token.name },
   };
+}
+
+/** CreateActivation's Description (at most 256 characters): a hostname too long to fit is left to the instance name and tags. */
+function description(hostname: string, token: EnrollmentToken): string {
+  const full = `opsauto: ${hostname} via token ${token.name} (${token.id})`;
+  return (full.length <= 256 ? full : `opsauto: via token ${token.name} (${token.id})`).slice(0, 256);
 }
