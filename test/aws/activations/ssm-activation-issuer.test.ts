@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeActivationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ActivationServiceError, AwsClients, SsmActivationIssuer } from '@opsauto/aws';
+import { ActivationServiceError, activationAdapters, AwsClients, SsmActivationIssuer } from '@opsauto/aws';
 import { activationRequest, type EnrollmentToken } from '@opsauto/core';
 import type { Localcloud } from '@opsauto/localcloud';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
+import { createTestTable } from '../../helpers/table.js';
 
 const token: EnrollmentToken = {
   id: 'tok_aaaaaaaaaaaaaaaa',
@@ -132,5 +133,24 @@ describe('SsmActivationIssuer errors never hold the activation code', () => {
     // The SDK's own error keeps the raw response (body included) on a hidden $response: none of it is passed on.
     expect(Object.getOwnPropertyNames(e)).not.toContain('$response');
     expect(e.cause).toBeUndefined();
+  });
+});
+
+describe('activationAdapters', () => {
+  it('wires the stores to the table and the issuer to the region', async () => {
+    // Prepare
+    const clients = new AwsClients('us-east-1', clientConfig(cloud));
+    const table = await createTestTable(cloud);
+    const { tokens, issuances, issuer } = activationAdapters(clients, table, 'eu-west-1');
+    // Act
+    await tokens.create(token);
+    const use = await tokens.consumeUse(token.id, '2027-01-02T00:00:00.000Z');
+    const { activationId } = await issuer.create(activationRequest(token, 'rack7-db-06', await cloudNow(), 3_600_000));
+    await issuances.record({ activationId, tokenId: token.id, tokenName: token.name, hostname: 'rack7-db-06', instanceName: 'rack7-db-06', region: 'eu-west-1', expiresAt: '2027-01-02T01:00:00.000Z', issuedAt: '2027-01-02T00:00:00.000Z', sourceIp: '203.0.113.6', userAgent: 'sh' });
+    // Assess
+    expect(use).toMatchObject({ ok: true, token: { uses: 1 } });
+    expect((await issuances.list({ tokenId: token.id })).map((i) => i.activationId)).toEqual([activationId]);
+    const { ActivationList } = await new SSMClient(clientConfig(cloud, 'eu-west-1')).send(new DescribeActivationsCommand({ Filters: [{ FilterKey: 'ActivationIds', FilterValues: [activationId] }] }));
+    expect(ActivationList).toHaveLength(1);
   });
 });
