@@ -69,14 +69,16 @@ export class DynamoIssuanceStore implements IssuanceStore {
       // Recorded before: the first record stays, and its pointers are the ones to (re)write.
       recorded = (await this.getIssuance(issuance.activationId)) ?? issuance;
     }
-    await this.put({ ...tokenRefKey(recorded), type: TOKEN_REF_TYPE, activationId: recorded.activationId }, false);
-    if (recorded.idempotencyKey !== undefined) {
-      try {
-        await this.put({ ...idempotencyKey(recorded.tokenId, recorded.hostname, recorded.idempotencyKey), type: IDEMPOTENCY_TYPE, activationId: recorded.activationId }, true);
-      } catch (e) {
-        if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
-      }
-    }
+    // The two pointers are independent of each other: written at once.
+    const key = recorded.idempotencyKey;
+    await Promise.all([
+      this.put({ ...tokenRefKey(recorded), type: TOKEN_REF_TYPE, activationId: recorded.activationId }, false),
+      key === undefined
+        ? undefined
+        : this.put({ ...idempotencyKey(recorded.tokenId, recorded.hostname, key), type: IDEMPOTENCY_TYPE, activationId: recorded.activationId }, true).catch((e: unknown) => {
+            if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+          }),
+    ]);
   }
 
   async findByIdempotencyKey(tokenId: string, hostname: string, key: string): Promise<Issuance | undefined> {
