@@ -26,6 +26,8 @@ export const LAZY_COMMANDS: readonly LazyCommand[] = [
   { name: 'volumes', description: 'stale-EBS scanner: findings, runs, and a scan now', load: async () => (await import('./commands/volumes.js')).volumeCommands },
   { name: 'automations', description: 'automations: what starts runbooks on schedules, events and Config rules; list, run now, remediations', load: async () => (await import('./commands/automations.js')).automationCommands },
   { name: 'params', description: 'Parameter Store: policies, notices sent, what expires or goes stale soon', load: async () => (await import('./commands/params.js')).registerParams },
+  { name: 'tokens', description: 'enrollment tokens for on-premises servers: create (shown once), list, revoke', load: async () => (await import('./commands/tokens.js')).tokensCommands },
+  { name: 'activations', description: 'hybrid activations issued to booting servers (the audit trail)', load: async () => (await import('./commands/tokens.js')).tokensCommands },
   { name: 'runbook', description: 'runbooks (SSM Automation documents): start, follow, list, signal', load: async () => (await import('./commands/runbook.js')).runbookCommands },
 ];
 

@@ -84,6 +84,27 @@ export const parameterExpirySchema = z.object({
   paths: z._default(z.array(z.string().check(z.regex(/^\/[a-zA-Z0-9_.\-/]*$/, 'must be a parameter path such as /app/'))).check(z.minLength(1)), ['/']),
 });
 
+/** Hybrid activations for on-premises servers (docs/activations.md). */
+export const activationsSchema = z.object({
+  /**
+   * IAM service roles (names) tokens may name besides the stage's own `<app>-<stage>-hybrid-node` role: the issuer
+   * may pass only these to SSM (iam:PassRole), and `opsauto tokens create --role` refuses any other.
+   */
+  iamRoles: z._default(z.array(z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'))), []),
+  /** How long an activation issued to a booting server stays usable (CreateActivation's expiry; AWS allows 30 days). */
+  lifetime: z._default(span, '1h'),
+  /** Defaults of `opsauto tokens create`. */
+  tokenMaxUses: z._default(z.int().check(z.gte(1), z.lte(100_000)), 10),
+  tokenExpiresIn: z._default(span, '7d'),
+  /** HTTP API throttling of the activation routes (API Gateway stage route settings): requests per second and burst. */
+  throttle: z.prefault(z.object({ rateLimit: z._default(z.number().check(z.gt(0)), 20), burstLimit: z._default(z.int().check(z.gte(1)), 50) }), {}),
+  /** The clean-up sweep: when it runs, and after how many days without a ping a registered node is reported. */
+  sweepSchedule: z._default(z.string().check(z.regex(/^(cron|rate)\(.+\)$/, 'must be cron(...) or rate(...)')), 'rate(1 hour)'),
+  staleNodeDays: z._default(days(1, 365), 30),
+  /** Deregister nodes not seen for staleNodeDays (default: only report them). */
+  deregisterStaleNodes: z._default(z.boolean(), false),
+});
+
 const runbooksSchema = z.object({
   /**
    * How often the worker looks for executions that are due but were not woken (a lost wake-up, a worker that died):
@@ -152,6 +173,7 @@ export const configSchema = z.object({
   staleVolumes: z.prefault(staleVolumesSchema, {}),
   runbooks: z.prefault(runbooksSchema, {}),
   parameterExpiry: z.prefault(parameterExpirySchema, {}),
+  activations: z.prefault(activationsSchema, {}),
   /** What starts runbooks on a schedule, an event, a Config rule or a maintenance window (automations/automation.ts). */
   automations: z._default(automationsSchema, []),
 });

@@ -11,3 +11,4 @@ export * from './schedule-description.js';
 export * from './event-pattern.js';
 export * from './automations/index.js';
 export * from './params/index.js';
+export * from './activations/index.js';

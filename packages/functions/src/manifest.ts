@@ -504,6 +504,17 @@ export function functionPhysicalName(tableName: string, name: string): string {
   return `${stagePrefix(tableName)}-${name}`;
 }
 
+/**
+ * The stage's IAM service role for hybrid nodes (`<app>-<stage>-hybrid-node`: trusted by ssm.amazonaws.com, with
+ * AmazonSSMManagedInstanceCore), the default role of enrollment tokens.
+ *
+ * @example
+ * hybridNodeRoleName('opsauto-prod-state') // 'opsauto-prod-hybrid-node'
+ */
+export function hybridNodeRoleName(tableName: string): string {
+  return `${stagePrefix(tableName)}-hybrid-node`;
+}
+
 /** Wake-up schedule names start with the stage's table name minus `-state` (unique per app and stage). */
 export function wakeUpPrefix(tableName: string): string {
   return `${stagePrefix(tableName)}-wake-`;

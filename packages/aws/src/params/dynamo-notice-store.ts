@@ -1,7 +1,8 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { ExpiredParameterRecord, NoticeRecord, NoticeStore, ParameterSummary } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 import { isAwsError } from '../errors.js';
+import { batchGetItems, indexPartitionKeys } from '../index-listing.js';
 import { pick } from '../items.js';
 
 const NOTICE_TYPE = 'param-notice';
@@ -10,10 +11,6 @@ const SEEN_TYPE = 'param-seen';
 /** gsi1 partitions listing every notice (newest due first) and every expired parameter (newest first). */
 const NOTICES_INDEX_PK = 'param-notices';
 const EXPIRED_INDEX_PK = 'param-expired';
-/** BatchGetItem takes at most 100 keys. */
-const BATCH = 100;
-/** How often keys BatchGetItem left unprocessed are asked for again (the SDK backs off between attempts on throttling). */
-const UNPROCESSED_RETRIES = 10;
 
 const paramPk = (parameter: string) => `param#${parameter}`;
 /** A notice's sort key: its kind and due time (the parameter is in the partition key). */
@@ -180,38 +177,8 @@ export class DynamoNoticeStore implements NoticeStore {
 
   /** The newest `limit` items of a gsi1 partition (keys only there), read whole, in the index's order. */
   private async listThroughIndex(indexPk: string, limit: number): Promise<Record<string, unknown>[]> {
-    const keys: { pk: string; sk: string }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.clients.dynamo().send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': indexPk },
-          ScanIndexForward: false,
-          Limit: limit - keys.length,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      keys.push(...(out.Items ?? []).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })));
-      start = out.LastEvaluatedKey;
-    } while (start && keys.length < limit);
-    const found = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < keys.length; i += BATCH) {
-      let pending = keys.slice(i, i + BATCH);
-      // Unprocessed keys (throttling) are asked for again, a bounded number of times.
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt === UNPROCESSED_RETRIES) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts`);
-        const out = await this.clients.dynamo().send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(`${String(item.pk)}\n${String(item.sk)}`, item);
-        pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as { pk: string; sk: string }[];
-      }
-    }
-    return keys.flatMap((k): Record<string, unknown>[] => {
-      const item = found.get(`${k.pk}\n${k.sk}`);
-      return item ? [item] : [];
-    });
+    const keys = await indexPartitionKeys(this.clients, this.tableName, { index: 'gsi1', partition: indexPk, newestFirst: true, limit });
+    return batchGetItems(this.clients, this.tableName, keys);
   }
 }
 

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { NotFoundError, type Issuance, type IssuanceStore } from '@opsauto/core';
+import type { AwsClients } from '../clients.js';
+import { isAwsError } from '../errors.js';
+import { batchGetItems, indexPartitionKeys, type TableKey } from '../index-listing.js';
+import { pick } from '../items.js';
+import { tokenPk } from './dynamo-token-store.js';
+
+const ISSUANCE_TYPE = 'activation-issuance';
+const TOKEN_REF_TYPE = 'activation-issuance-ref';
+const IDEMPOTENCY_TYPE = 'activation-idempotency';
+/** gsi1 partition listing every issuance, newest first. */
+const ISSUANCES_INDEX_PK = 'activation-issuances';
+/** gsi2 (sparse) partition of the issuances whose activation the sweep has not deleted yet, soonest expiry first. */
+const OPEN_INDEX_PK = 'activation-open';
+const ISSUANCE_SK = 'issuance';
+const DEFAULT_LIMIT = 100;
+
+const issuanceKey = (activationId: string): TableKey => ({ pk: `activation#${activationId}`, sk: ISSUANCE_SK });
+/** The pointer in the token's partition that lists what the token issued, newest first. */
+const tokenRefKey = (i: Pick<Issuance, 'tokenId' | 'issuedAt' | 'activationId'>): TableKey => ({ pk: tokenPk(i.tokenId), sk: `issuance#${i.issuedAt}#${i.activationId}` });
+/** The pointer a retried request finds: a hash keeps any idempotency key (and hostname) within the sort key's size. */
+const idempotencyKey = (tokenId: string, hostname: string, key: string): TableKey => ({
+  pk: tokenPk(tokenId),
+  sk: `idempotency#${createHash('sha256').update(JSON.stringify([hostname, key])).digest('hex')}`,
+});
+
+const ISSUANCE_KEYS = [
+  'activationId',
+  'tokenId',
+  'tokenName',
+  'hostname',
+  'instanceName',
+  'region',
+  'expiresAt',
+  'issuedAt',
+  'sourceIp',
+  'userAgent',
+  'idempotencyKey',
+  'managedNodeId',
+  'registeredAt',
+  'deletedAt',
+  'unregisteredReportedAt',
+] as const;
+const toIssuance = (item: Record<string, unknown>) => pick<Issuance>(item, ISSUANCE_KEYS);
+
+/**
+ * IssuanceStore in the single table (no activation code: none is ever stored). An issuance is the item
+ * `pk = activation#<activationId>`, `sk = issuance`, listed through gsi1 (`activation-issuances`, by issue time) and,
+ * until the sweep deletes its activation, through gsi2 (`activation-open`, by expiry; the attributes are removed with
+ * `deletedAt`). Two pointers live in the token's partition (`token#<tokenId>`): `issuance#<issuedAt>#<activationId>`
+ * (the token's issuances, newest first) and `idempotency#<sha256(hostname, key)>` (the issuance a retried request
+ * gets, written once: the first issuance of a key keeps it). Without transactions (dynalite has none) the issuance
+ * is written first and the pointers after it; recording it again writes any pointer a failure left out.
+ */
+export class DynamoIssuanceStore implements IssuanceStore {
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly tableName: string,
+  ) {}
+
+  async record(issuance: Issuance): Promise<void> {
+    let recorded = issuance;
+    try {
+      await this.put({ ...issuance, ...issuanceKey(issuance.activationId), type: ISSUANCE_TYPE, ...indexAttributes(issuance) }, true);
+    } catch (e) {
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+      // Recorded before: the first record stays, and its pointers are the ones to (re)write.
+      recorded = (await this.getIssuance(issuance.activationId)) ?? issuance;
+    }
+    // The two pointers are independent of each other: written at once.
+    const key = recorded.idempotencyKey;
+    await Promise.all([
+      this.put({ ...tokenRefKey(recorded), type: TOKEN_REF_TYPE, activationId: recorded.activationId }, false),
+      key === undefined
+        ? undefined
+        : this.put({ ...idempotencyKey(recorded.tokenId, recorded.hostname, key), type: IDEMPOTENCY_TYPE, activationId: recorded.activationId }, true).catch((e: unknown) => {
+            if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+          }),
+    ]);
+  }
+
+  async findByIdempotencyKey(tokenId: string, hostname: string, key: string): Promise<Issuance | undefined> {
+    const out = await this.clients.dynamo().send(new GetCommand({ TableName: this.tableName, Key: idempotencyKey(tokenId, hostname, key), ConsistentRead: true }));
+    return out.Item ? this.getIssuance(String(out.Item.activationId)) : undefined;
+  }
+
+  async list(options: { tokenId?: string; limit?: number } = {}): Promise<Issuance[]> {
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    let keys: TableKey[];
+    if (options.tokenId !== undefined) {
+      const out = await this.clients.dynamo().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :issuance)',
+          ExpressionAttributeValues: { ':pk': tokenPk(options.tokenId), ':issuance': 'issuance#' },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      keys = (out.Items ?? []).map((i) => issuanceKey(String(i.activationId)));
+    } else {
+      keys = await indexPartitionKeys(this.clients, this.tableName, { index: 'gsi1', partition: ISSUANCES_INDEX_PK, newestFirst: true, limit });
+    }
+    return (await batchGetItems(this.clients, this.tableName, keys)).map(toIssuance);
+  }
+
+  async listOpen(): Promise<Issuance[]> {
+    const keys = await indexPartitionKeys(this.clients, this.tableName, { index: 'gsi2', partition: OPEN_INDEX_PK });
+    return (await batchGetItems(this.clients, this.tableName, keys)).map(toIssuance).filter((i) => i.deletedAt === undefined);
+  }
+
+  async update(activationId: string, changes: Parameters<IssuanceStore['update']>[1]): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined || !(ISSUANCE_KEYS as readonly string[]).includes(field)) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    // A deleted activation leaves the sweep's index.
+    const remove = changes.deletedAt !== undefined ? ' REMOVE gsi2pk, gsi2sk' : '';
+    if (sets.length === 0) {
+      if (!(await this.getIssuance(activationId))) throw new NotFoundError(`no issuance of activation ${activationId}`);
+      return;
+    }
+    try {
+      await this.clients.dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: issuanceKey(activationId),
+          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (e) {
+      if (isAwsError(e, 'ConditionalCheckFailedException')) throw new NotFoundError(`no issuance of activation ${activationId}`);
+      throw e;
+    }
+  }
+
+  private async getIssuance(activationId: string): Promise<Issuance | undefined> {
+    const out = await this.clients.dynamo().send(new GetCommand({ TableName: this.tableName, Key: issuanceKey(activationId), ConsistentRead: true }));
+    return out.Item ? toIssuance(out.Item) : undefined;
+  }
+
+  private async put(item: Record<string, unknown>, once: boolean): Promise<void> {
+    await this.clients.dynamo().send(new PutCommand({ TableName: this.tableName, Item: item, ...(once ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}) }));
+  }
+}
+
+/** gsi1 always; gsi2 while the activation is not deleted. */
+function indexAttributes(i: Issuance): Record<string, string> {
+  return {
+    gsi1pk: ISSUANCES_INDEX_PK,
+    gsi1sk: `${i.issuedAt}#${i.activationId}`,
+    ...(i.deletedAt === undefined ? { gsi2pk: OPEN_INDEX_PK, gsi2sk: `${i.expiresAt}#${i.activationId}` } : {}),
+  };
+}

@@ -1,0 +1,4 @@
+export * from './dynamo-token-store.js';
+export * from './dynamo-issuance-store.js';
+export * from './ssm-activation-issuer.js';
+export * from './adapters.js';

@@ -1,0 +1,79 @@
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { EnrollmentToken, Issuance, IssuanceStore, TokenStore } from './ports.js';
+
+/** TokenStore in memory, with the DynamoDB store's conditional-use semantics (tests, and the stores' contract). */
+export class InMemoryTokenStore implements TokenStore {
+  private readonly tokens = new Map<string, EnrollmentToken>();
+
+  create(token: EnrollmentToken): Promise<void> {
+    if (this.tokens.has(token.id)) return Promise.reject(new ConflictError(`token ${token.id} exists`));
+    this.tokens.set(token.id, structuredClone(token));
+    return Promise.resolve();
+  }
+
+  get(id: string): Promise<EnrollmentToken | undefined> {
+    const token = this.tokens.get(id);
+    return Promise.resolve(token && structuredClone(token));
+  }
+
+  list(): Promise<EnrollmentToken[]> {
+    return Promise.resolve(structuredClone([...this.tokens.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))));
+  }
+
+  revoke(id: string, at: string, by: string): Promise<EnrollmentToken> {
+    const token = this.tokens.get(id);
+    if (!token) return Promise.reject(new NotFoundError(`no token ${id}`));
+    if (token.revokedAt === undefined) Object.assign(token, { revokedAt: at, revokedBy: by });
+    return Promise.resolve(structuredClone(token));
+  }
+
+  consumeUse(id: string, now: string): ReturnType<TokenStore['consumeUse']> {
+    const token = this.tokens.get(id);
+    if (!token) return Promise.reject(new NotFoundError(`no token ${id}`));
+    if (token.revokedAt !== undefined) return Promise.resolve({ ok: false, refusal: 'revoked' });
+    if (token.expiresAt <= now) return Promise.resolve({ ok: false, refusal: 'expired' });
+    if (token.uses >= token.maxUses) return Promise.resolve({ ok: false, refusal: 'exhausted' });
+    token.uses++;
+    return Promise.resolve({ ok: true, token: structuredClone(token) });
+  }
+
+  releaseUse(id: string): Promise<void> {
+    const token = this.tokens.get(id);
+    if (token && token.uses > 0) token.uses--;
+    return Promise.resolve();
+  }
+}
+
+/** IssuanceStore in memory (tests, and the stores' contract). */
+export class InMemoryIssuanceStore implements IssuanceStore {
+  private readonly issuances = new Map<string, Issuance>();
+
+  record(issuance: Issuance): Promise<void> {
+    if (!this.issuances.has(issuance.activationId)) this.issuances.set(issuance.activationId, structuredClone(issuance));
+    return Promise.resolve();
+  }
+
+  findByIdempotencyKey(tokenId: string, hostname: string, idempotencyKey: string): Promise<Issuance | undefined> {
+    const found = [...this.issuances.values()].find((i) => i.tokenId === tokenId && i.hostname === hostname && i.idempotencyKey === idempotencyKey);
+    return Promise.resolve(found && structuredClone(found));
+  }
+
+  list(options: { tokenId?: string; limit?: number } = {}): Promise<Issuance[]> {
+    const all = [...this.issuances.values()].filter((i) => options.tokenId === undefined || i.tokenId === options.tokenId);
+    all.sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || b.activationId.localeCompare(a.activationId));
+    return Promise.resolve(structuredClone(all.slice(0, options.limit ?? 100)));
+  }
+
+  listOpen(): Promise<Issuance[]> {
+    const open = [...this.issuances.values()].filter((i) => i.deletedAt === undefined);
+    open.sort((a, b) => a.expiresAt.localeCompare(b.expiresAt) || a.activationId.localeCompare(b.activationId));
+    return Promise.resolve(structuredClone(open));
+  }
+
+  update(activationId: string, changes: Parameters<IssuanceStore['update']>[1]): Promise<void> {
+    const issuance = this.issuances.get(activationId);
+    if (!issuance) return Promise.reject(new NotFoundError(`no issuance of activation ${activationId}`));
+    Object.assign(issuance, structuredClone(changes));
+    return Promise.resolve();
+  }
+}

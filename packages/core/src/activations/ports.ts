@@ -1,0 +1,112 @@
+/**
+ * The hybrid activation issuer's records and ports (docs/activations.md). Secrets never live in a record: a token is
+ * stored as a hash of its secret, and an activation code is returned to the server once and never stored or logged.
+ */
+
+/** An enrollment token as stored: its scope and counters, never its secret. */
+export interface EnrollmentToken {
+  /** `tok_` + 16 lowercase base32 characters; also the first part of the token string (`<id>.<secret>`). */
+  id: string;
+  /** The operator's label, unique only by convention (`rack-7`). */
+  name: string;
+  /** Hex SHA-256 of the token's secret part. */
+  secretHash: string;
+  /** The IAM service role CreateActivation names (`IamRole`: a role name, e.g. `SSMServiceRole`). */
+  iamRole: string;
+  /** Servers' hostnames must start with this (lowercase); the instance name is the hostname. */
+  namePrefix?: string;
+  /** Tags put on each activation and, once it registers, on the managed node (besides hostname and token name). */
+  tags: Record<string, string>;
+  maxUses: number;
+  /** Uses consumed so far; never more than maxUses (a conditional write). */
+  uses: number;
+  createdAt: string;
+  /** Who created it (the operator's ARN or `cli`). */
+  createdBy: string;
+  expiresAt: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+/** One activation issued to a booting server: what the audit trail and the clean-up sweep read. */
+export interface Issuance {
+  activationId: string;
+  tokenId: string;
+  tokenName: string;
+  hostname: string;
+  /** `DefaultInstanceName` of the activation (the hostname). */
+  instanceName: string;
+  region: string;
+  /** When the activation expires (ExpirationDate). */
+  expiresAt: string;
+  issuedAt: string;
+  sourceIp: string;
+  userAgent: string;
+  /** The caller's idempotency key, when it sent one. */
+  idempotencyKey?: string;
+  /** The managed node (`mi-…`) once the server registered, set by the sweep. */
+  managedNodeId?: string;
+  registeredAt?: string;
+  /** The sweep deleted the activation (expired, or used up by its one registration). */
+  deletedAt?: string;
+  /** The sweep reported that no node registered within the activation's life. */
+  unregisteredReportedAt?: string;
+}
+
+/** Why a token cannot be used now (403), or was not recognised (401). */
+export type TokenRefusal = 'invalid' | 'revoked' | 'expired' | 'exhausted' | 'out-of-scope';
+
+export interface TokenStore {
+  /** Stores a new token; fails (ConflictError) if the id exists. */
+  create(token: EnrollmentToken): Promise<void>;
+  get(id: string): Promise<EnrollmentToken | undefined>;
+  /** Every token, newest first (ties: greater id first; an operator has tens, not thousands). */
+  list(): Promise<EnrollmentToken[]>;
+  /** Marks the token revoked; NotFoundError when it does not exist; revoking twice keeps the first time. */
+  revoke(id: string, at: string, by: string): Promise<EnrollmentToken>;
+  /**
+   * Consumes one use with a conditional write: succeeds only while the token is not revoked, not expired at `now`
+   * and `uses < maxUses`. Returns the token after the use, or the refusal when the condition failed.
+   */
+  consumeUse(id: string, now: string): Promise<{ ok: true; token: EnrollmentToken } | { ok: false; refusal: Exclude<TokenRefusal, 'invalid' | 'out-of-scope'> }>;
+  /** Gives a use back (CreateActivation failed after the use was consumed). */
+  releaseUse(id: string): Promise<void>;
+}
+
+export interface IssuanceStore {
+  /** Records an issuance (a conditional put on the activation id: recording it twice keeps the first). */
+  record(issuance: Issuance): Promise<void>;
+  /** The issuance a retried request must get again: same token, hostname and idempotency key. */
+  findByIdempotencyKey(tokenId: string, hostname: string, idempotencyKey: string): Promise<Issuance | undefined>;
+  /** Issuances, newest first (ties: greater activation id first), optionally of one token; 100 without a limit. */
+  list(options?: { tokenId?: string; limit?: number }): Promise<Issuance[]>;
+  /** Issuances whose activation was not deleted yet (what the sweep looks at), soonest expiry first. */
+  listOpen(): Promise<Issuance[]>;
+  update(activationId: string, changes: Partial<Pick<Issuance, 'managedNodeId' | 'registeredAt' | 'deletedAt' | 'unregisteredReportedAt'>>): Promise<void>;
+}
+
+/** What CreateActivation needs, computed per request (`activationRequest`). */
+export interface ActivationRequest {
+  iamRole: string;
+  registrationLimit: 1;
+  expirationDate: string;
+  defaultInstanceName: string;
+  description: string;
+  tags: Record<string, string>;
+}
+
+export interface ActivationIssuer {
+  /** CreateActivation; the code is returned once and must never be stored or logged. */
+  create(request: ActivationRequest): Promise<{ activationId: string; activationCode: string }>;
+  delete(activationId: string): Promise<void>;
+}
+
+/** A managed node as the sweep sees it (DescribeInstanceInformation). */
+export interface ManagedNode {
+  id: string;
+  activationId?: string;
+  name?: string;
+  registeredAt?: string;
+  lastPingAt?: string;
+  pingStatus?: string;
+}
