@@ -1,3 +1,4 @@
 export * from './ports.js';
 export * from './tokens.js';
 export * from './in-memory-stores.js';
+export * from './sweep.js';
