@@ -43,7 +43,7 @@ afterAll(async () => {
 describe('SsmManagedNodes', () => {
   it('finds the nodes of 120 activations over several queries and pages, with activation, name, registration and ping', async () => {
     // Prepare
-    const registered = [];
+    const registered: { activationId: string; nodeId: string }[] = [];
     for (let i = 0; i < 120; i++) registered.push(await registeredNode(`rack7-web-${i}`));
     const unused = await ssm.send(new CreateActivationCommand({ IamRole: 'opsauto-test-hybrid-node' }));
 
