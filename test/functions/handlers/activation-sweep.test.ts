@@ -53,8 +53,12 @@ function memoryWiring(tokens: InMemoryTokenStore, issuances: InMemoryIssuanceSto
 
 const codes: string[] = [];
 
-/** What the issuer does for a booting server: CreateActivation from `activationRequest`, and the issuance recorded. */
-async function issue(issuances: InMemoryIssuanceStore, hostname: string, sourceIp: string): Promise<{ activationId: string; activationCode: string }> {
+/**
+ * What the issuer does for a booting server: CreateActivation from `activationRequest`, and the issuance recorded.
+ * Without `withTags` the activation carries no tags (a node inherits its activation's), so that every tag the node
+ * ends up with is the sweep's.
+ */
+async function issue(issuances: InMemoryIssuanceStore, hostname: string, sourceIp: string, withTags = false): Promise<{ activationId: string; activationCode: string }> {
   const now = new Date(cloud.clock.nowMs());
   const request = activationRequest(token, hostname, now, HOUR);
   const out = await ssm.send(
@@ -64,7 +68,7 @@ async function issue(issuances: InMemoryIssuanceStore, hostname: string, sourceI
       ExpirationDate: new Date(request.expirationDate),
       DefaultInstanceName: request.defaultInstanceName,
       Description: request.description,
-      Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
+      ...(withTags ? { Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
     }),
   );
   const issuance: Issuance = {
@@ -130,8 +134,9 @@ describe('activation-sweep handler', () => {
     const logs = captureLogs();
     config({});
     const booted = await issue(issuances, 'rack7-db-01', '10.0.4.1');
-    const failed = await issue(issuances, 'rack7-db-02', '10.0.4.2');
+    const failed = await issue(issuances, 'rack7-db-02', '10.0.4.2', true);
     const nodeId = await register(booted, 'rack7-db-01');
+    expect(await tagsOf(nodeId)).toEqual({});
 
     // Act: the node registered; the other activation is still usable.
     const first = await handler(scheduled(), fakeContext('activation-sweep'));
