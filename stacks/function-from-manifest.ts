@@ -219,6 +219,8 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
     }
     case 'ssm-opsitems':
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);
+    case 'ssm-managed-instances':
+      return [`arn:${partition}:ssm:${region}:${account}:managed-instance/*`];
     case 'default-bus':
       return [`arn:${partition}:events:${region}:${account}:event-bus/default`];
     case 'opsauto-bus':

@@ -268,6 +268,8 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:parameter${scope.path}*`);
     case 'ssm-opsitems':
       return scope.regions.map((r) => `arn:aws:ssm:${r}:${account}:opsitem/*`);
+    case 'ssm-managed-instances':
+      return [`arn:aws:ssm:${region}:${account}:managed-instance/*`];
     case 'ssm-parameter-paths':
       return [
         ...new Set(
@@ -868,6 +870,29 @@ describe('the opsauto app', () => {
       'ssm:DescribeParameters *',
       'ssm:GetParameter arn:aws:ssm:us-east-1:123456789012:parameter/*',
       'ssm:PutParameter arn:aws:ssm:us-east-1:123456789012:parameter/*',
+    ]);
+  });
+
+  it('grants activation-sweep node listing, DeleteActivation, tags on managed instances only, its table items, and DeregisterManagedInstance only when configured', () => {
+    // Prepare
+    const fn = functionOf(templates, 'activation-sweep');
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/opsauto-test-state';
+    const deregistering = manifest({ ...config, activations: { ...config.activations, deregisterStaleNodes: true } }).find((d) => d.name === 'activation-sweep')!;
+
+    // Act
+    const granted = grants(roleStatements(templates, roleOf(templates, fn)));
+
+    // Assess
+    expect(config.activations.deregisterStaleNodes).toBe(false);
+    expect(granted.filter((g) => g.startsWith('ssm:'))).toEqual([
+      'ssm:AddTagsToResource arn:aws:ssm:us-east-1:123456789012:managed-instance/*',
+      'ssm:DeleteActivation *',
+      'ssm:DescribeInstanceInformation *',
+    ]);
+    expect(granted.filter((g) => g.startsWith('dynamodb:'))).toEqual(['BatchGetItem', 'GetItem', 'Query', 'UpdateItem'].flatMap((a) => [`dynamodb:${a} ${table}`, `dynamodb:${a} ${table}/index/*`]));
+    expect(granted.some((g) => g.startsWith('iam:') || g.startsWith('ssm:CreateActivation'))).toBe(false);
+    expect(manifestGrants(deregistering, undefined).filter((g) => g.startsWith('ssm:DeregisterManagedInstance'))).toEqual([
+      'ssm:DeregisterManagedInstance arn:aws:ssm:us-east-1:123456789012:managed-instance/*',
     ]);
   });
 

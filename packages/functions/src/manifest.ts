@@ -51,6 +51,8 @@ export type ResourceScope =
    * `/app` and everything below it.
    */
   | { kind: 'ssm-parameter-paths'; paths: string[] }
+  /** Hybrid managed nodes (`mi-…`) of the function's region: `arn:aws:ssm:<region>:<account>:managed-instance/*`. */
+  | { kind: 'ssm-managed-instances' }
   /** The stage's notification and escalation topics (`notificationTopicName`, `escalationTopicName`), which the stacks create. */
   | { kind: 'notification-topics' }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
@@ -155,6 +157,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     staleVolumeScan(config),
     paramExpirySweep(config),
     paramPolicyApply(config),
+    activationSweep(config),
     runbookWorker(config),
     automationTrigger(config),
     executeScriptRunner(config),
@@ -250,6 +253,32 @@ function paramPolicyApply(config: OpsautoConfig): FunctionDefinition {
       { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
       { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [{ kind: 'ssm-parameter-paths', paths }] },
       { actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [{ kind: 'any' }], conditions: { StringEquals: { 'kms:ViaService': `ssm.${config.regions[0]}.amazonaws.com` } } },
+    ],
+  };
+}
+
+/**
+ * The hybrid activations' clean-up sweep (docs/activations.md): tags nodes that registered through an activation,
+ * deletes used and expired activations, reports failed boots and stale nodes. DeregisterManagedInstance only when
+ * the config asks for stale nodes to be deregistered.
+ */
+function activationSweep(config: OpsautoConfig): FunctionDefinition {
+  const { activations } = config;
+  return {
+    name: 'activation-sweep',
+    handler: 'packages/functions/src/handlers/activation-sweep.handler',
+    description: 'Cleans up hybrid activations: tags registered nodes, deletes used and expired activations, reports failed boots and stale nodes',
+    timeoutSeconds: 300,
+    memoryMB: 256,
+    triggers: [{ type: 'schedule', name: 'sweep', expression: activations.sweepSchedule, timezone: 'UTC' }],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
+    permissions: [
+      // Neither supports resource-level permissions.
+      { actions: ['ssm:DescribeInstanceInformation', 'ssm:DeleteActivation'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:AddTagsToResource'], resources: [{ kind: 'ssm-managed-instances' }] },
+      ...(activations.deregisterStaleNodes ? [{ actions: ['ssm:DeregisterManagedInstance'], resources: [{ kind: 'ssm-managed-instances' as const }] }] : []),
+      // Open issuances listed (gsi2 keys, then BatchGetItem) and updated, tokens read for their tags.
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], resources: [table] },
     ],
   };
 }

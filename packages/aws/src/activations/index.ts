@@ -2,3 +2,4 @@ export * from './dynamo-token-store.js';
 export * from './dynamo-issuance-store.js';
 export * from './ssm-activation-issuer.js';
 export * from './adapters.js';
+export * from './ssm-managed-nodes.js';

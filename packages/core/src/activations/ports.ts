@@ -110,3 +110,18 @@ export interface ManagedNode {
   lastPingAt?: string;
   pingStatus?: string;
 }
+
+/**
+ * The managed nodes as the clean-up sweep reads and changes them (DescribeInstanceInformation, AddTagsToResource,
+ * DeregisterManagedInstance on `ManagedInstance` resources).
+ */
+export interface ManagedNodeDirectory {
+  /** The managed nodes registered with any of `activationIds` (every page). */
+  nodesOfActivations(activationIds: readonly string[]): Promise<ManagedNode[]>;
+  /** Hybrid (`mi-`) nodes carrying the tag key `tagKey`, page by page. */
+  nodesTagged(tagKey: string): AsyncIterable<ManagedNode[]>;
+  /** Adds (or overwrites) tags on a managed node. */
+  tag(nodeId: string, tags: Record<string, string>): Promise<void>;
+  /** Deregisters a managed node; one already gone is fine. */
+  deregister(nodeId: string): Promise<void>;
+}
