@@ -1,3 +1,5 @@
 export * from './ports.js';
 export * from './tokens.js';
 export * from './in-memory-stores.js';
+export * from './issue.js';
+export * from './source-failures.js';
