@@ -15,3 +15,4 @@ export * from './automations/dynamo-check-store.js';
 export * from './automations/inventory.js';
 export * from './automations/ssm-ops-items.js';
 export * from './params/index.js';
+export * from './activations/dynamo-source-failures.js';

@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ActivationError,
+  activationLifetimeMs,
+  defineConfig,
   failureWindow,
   hashSecret,
   InMemoryIssuanceStore,
@@ -303,5 +305,13 @@ describe('failureWindow', () => {
     expect(failureWindow(new Date('2027-01-01T00:00:42.500Z'))).toEqual({ start: Date.parse('2027-01-01T00:00:00Z'), retryAfterSeconds: 18 });
     expect(failureWindow(new Date('2027-01-01T00:00:59.999Z')).retryAfterSeconds).toBe(1);
     expect(failureWindow(new Date('2027-01-01T00:01:00.000Z'))).toEqual({ start: Date.parse('2027-01-01T00:01:00Z'), retryAfterSeconds: 60 });
+  });
+});
+
+describe('activationLifetimeMs', () => {
+  it('reads the configured lifetime and keeps it within a minute and 30 days', () => {
+    expect(activationLifetimeMs(defineConfig({ regions: ['eu-west-1'] }))).toBe(HOUR);
+    expect(activationLifetimeMs(defineConfig({ regions: ['eu-west-1'], activations: { lifetime: '12h' } }))).toBe(12 * HOUR);
+    expect(activationLifetimeMs(defineConfig({ regions: ['eu-west-1'], activations: { lifetime: '45d' } }))).toBe(30 * 24 * HOUR);
   });
 });

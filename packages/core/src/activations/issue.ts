@@ -1,8 +1,10 @@
 import type { Clock } from '../clock.js';
+import type { OpsautoConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
+import { parseSpan, spanMs } from '../params/policy.js';
 import type { ActivationIssuer, EnrollmentToken, Issuance, IssuanceStore, TokenRefusal, TokenStore } from './ports.js';
 import { BAD_TOKEN_LIMIT, failureWindow, type SourceFailureCounter } from './source-failures.js';
-import { activationRequest, parseHostname, parseToken, secretMatches, tokenRefusal } from './tokens.js';
+import { activationRequest, MAX_ACTIVATION_LIFETIME_MS, parseHostname, parseToken, secretMatches, tokenRefusal } from './tokens.js';
 
 /** What a booting server gets: enough to run `amazon-ssm-agent -register` (or nodeadm) once. */
 export interface ActivationResponse {
@@ -90,6 +92,17 @@ export interface IssueActivationResult {
   /** Safe to log: ids and names only. */
   tokenId: string;
   hostname: string;
+}
+
+/**
+ * The life of the activations issued (config `activations.lifetime`), within what `activationRequest` allows: at
+ * least a minute, at most AWS's 30 days. The idempotency records that hold their answers live as long.
+ *
+ * @example
+ * activationLifetimeMs(defineConfig({ regions: ['eu-west-1'] })) // 3_600_000 (the default '1h')
+ */
+export function activationLifetimeMs(config: Pick<OpsautoConfig, 'activations'>): number {
+  return Math.min(Math.max(spanMs(parseSpan(config.activations.lifetime, 'activations.lifetime')), 60_000), MAX_ACTIVATION_LIFETIME_MS);
 }
 
 /** Idempotency keys: what a boot script can derive from its machine (a machine id, a boot id, a UUID). */
