@@ -258,6 +258,17 @@ describe('issueActivation', () => {
     expect((await tokens.get(tokenId))?.uses).toBe(0);
   });
 
+  it('answers 503 when the token or the counter cannot be read, and still 401 when a failure cannot be counted', async () => {
+    // Prepare
+    const down = () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalServerError' }));
+    const readsDown = { ...deps, failures: { count: down, add: down } };
+    const writesDown = { ...deps, failures: { count: () => Promise.resolve(0), add: down } };
+
+    // Act / Assess
+    expect(await issueActivation(input(), readsDown).catch((e: unknown) => e)).toMatchObject({ status: 503, code: 'ServiceUnavailable', options: { retryAfterSeconds: 5 } });
+    expect(await issueActivation(input({ authorization: 'Bearer nope' }), writesDown).catch((e: unknown) => e)).toMatchObject({ status: 401, code: 'InvalidToken' });
+  });
+
   it('answers 429 to a source past the failure limit until its minute ends, without reading its token, and only to that source', async () => {
     // Prepare: 10 bad tokens from one source in the first minute.
     for (let i = 0; i < 10; i++) expect(await outcome(input({ authorization: 'Bearer nope' }))).toBe('401 InvalidToken');

@@ -338,6 +338,24 @@ describe('activations-api handler', () => {
     expect((await tokens.get(id))?.uses).toBe(1);
   });
 
+  it('answers 503 with Retry-After when the state table fails, and creates nothing', async () => {
+    // Prepare: every DynamoDB call fails (after the SDK's retries).
+    const { bearer } = await makeToken();
+    cloud.faults.set([{ service: 'dynamodb', errorRate: 1 }]);
+
+    // Act
+    const plain = await invoke(post({ hostname: 'rack7-db-10' }, { authorization: bearer, sourceIp: freshIp() }));
+    // Only the idempotency claim (Powertools' conditional PutItem) fails: the counter's GetItem answers.
+    cloud.faults.set([{ service: 'dynamodb', operation: 'PutItem', errorRate: 1 }]);
+    const keyed = await invoke(post({ hostname: 'rack7-db-10', idempotencyKey: 'boot-10' }, { authorization: bearer, sourceIp: freshIp() }));
+
+    // Assess
+    for (const r of [plain, keyed]) expect(r).toMatchObject({ status: 503, headers: { 'retry-after': '5' }, body: { error: 'ServiceUnavailable' } });
+    expect(keyed.body.message).toContain('IdempotencyPersistenceLayerError');
+    expect((await tokens.get((await tokens.list())[0].id))?.uses).toBe(0);
+    expect(created).toEqual([]);
+  });
+
   it('answers 500 naming the request ID, and logs why, while the deployed wiring is missing', async () => {
     const { bearer } = await makeToken();
     const r = await invoke(post({ hostname: 'rack7-a' }, { authorization: bearer, sourceIp: freshIp() }), unwired);

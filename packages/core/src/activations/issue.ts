@@ -157,17 +157,17 @@ export async function issueActivation(input: IssueActivationInput, deps: IssueAc
   const window = failureWindow(now);
   const credentials = parseToken(bearerToken(input.authorization) ?? '');
   // The counter and the token are read together: the slow-down costs no latency to a server with a good token.
-  const [failures, token] = await Promise.all([
-    deps.failures.count(input.sourceIp, window.start),
-    credentials ? deps.tokens.get(credentials.id) : Promise.resolve(undefined),
-  ]);
+  const [failures, token] = await unavailableOnFailure(() =>
+    Promise.all([deps.failures.count(input.sourceIp, window.start), credentials ? deps.tokens.get(credentials.id) : Promise.resolve(undefined)]),
+  );
   if (failures >= (deps.badTokenLimit ?? BAD_TOKEN_LIMIT)) {
     throw new ActivationError('TooManyFailures', `too many requests with an invalid token from ${input.sourceIp}; retry in ${window.retryAfterSeconds} s`, {
       retryAfterSeconds: window.retryAfterSeconds,
     });
   }
   if (!credentials || !token || !secretMatches(credentials.secret, token.secretHash)) {
-    await deps.failures.add(input.sourceIp, window.start);
+    // A counter that cannot be written does not turn a bad token into a 503.
+    await deps.failures.add(input.sourceIp, window.start).catch(() => undefined);
     throw new ActivationError(
       'InvalidToken',
       input.authorization === undefined ? 'the request needs an "Authorization: Bearer <enrollment token>" header' : 'the enrollment token is not valid',
