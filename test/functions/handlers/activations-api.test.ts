@@ -356,6 +356,31 @@ describe('activations-api handler', () => {
     expect(created).toEqual([]);
   });
 
+  it('serves a boot script through the local HTTP API gateway: plain HTTP, the header, the query and Retry-After', async () => {
+    // Prepare: the handler behind localcloud's API Gateway v2 emulation, as the local stage routes it.
+    const { bearer } = await makeToken({ maxUses: 1 });
+    cloud.lambda.register({ name: 'activations-api', handler: (event, context) => handler(event, context) });
+    cloud.httpApi.addRoute({ method: 'GET', path: '/activation', function: 'activations-api' });
+    cloud.httpApi.addRoute({ method: 'POST', path: '/activations', function: 'activations-api' });
+    const port = await cloud.httpApi.listen(0);
+    const base = `http://127.0.0.1:${port}`;
+
+    // Act
+    const got = await fetch(`${base}/activation?hostname=rack7-boot-01&idempotencyKey=mid-1`, { headers: { authorization: bearer, 'user-agent': 'register-node.sh/1' } });
+    const body = (await got.json()) as Record<string, string>;
+    secrets.add(body.activationCode);
+    const again = await fetch(`${base}/activations`, { method: 'POST', headers: { authorization: bearer, 'content-type': 'application/json' }, body: JSON.stringify({ hostname: 'rack7-boot-01', idempotencyKey: 'mid-1' }) });
+    const exhausted = await fetch(`${base}/activations`, { method: 'POST', headers: { authorization: bearer }, body: JSON.stringify({ hostname: 'rack7-boot-02' }) });
+
+    // Assess
+    expect(got.status).toBe(200);
+    expect(got.headers.get('cache-control')).toBe('no-store');
+    expect(await again.json()).toEqual(body);
+    expect(exhausted.status).toBe(403);
+    expect(await exhausted.json()).toMatchObject({ error: 'TokenExhausted' });
+    expect(await issuances.list()).toEqual([expect.objectContaining({ activationId: body.activationId, sourceIp: '127.0.0.1', userAgent: 'register-node.sh/1' })]);
+  });
+
   it('answers 500 naming the request ID, and logs why, while the deployed wiring is missing', async () => {
     const { bearer } = await makeToken();
     const r = await invoke(post({ hostname: 'rack7-a' }, { authorization: bearer, sourceIp: freshIp() }), unwired);

@@ -91,7 +91,7 @@ export function activationsApi(wire: ActivationWiringFactory) {
         wiring ??= wire({ clients, tableName, region });
         const lifetimeMs = activationLifetimeMs(loadConfig());
         const { response, tokenId, hostname } = await issueActivation(
-          { ...request, authorization: header(event, 'authorization'), sourceIp, userAgent: event.requestContext.http.userAgent.slice(0, 256) },
+          { ...request, authorization: header(event, 'authorization'), sourceIp, userAgent: (event.requestContext.http.userAgent ?? '').slice(0, 256) },
           {
             ...wiring,
             failures: new DynamoSourceFailures(clients, tableName),
