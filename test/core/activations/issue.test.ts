@@ -192,6 +192,7 @@ describe('issueActivation', () => {
     expect((await issueActivation(input({ idempotencyKey: 'boot-1' }), deps)).response).toEqual(first.response);
     expect(await outcome(input({ idempotencyKey: 'boot-2' }))).toBe('403 TokenExhausted');
     expect(await outcome(input())).toBe('403 TokenExhausted');
+    expect(await outcome(input({ idempotencyKey: 'boot-1', hostname: 'rack8-db-01' }))).toBe('403 HostnameOutOfScope');
   });
 
   it('refuses a retry once the token is revoked, even with the key of an earlier activation', async () => {

@@ -183,8 +183,9 @@ export async function issueActivation(input: IssueActivationInput, deps: IssueAc
     if (e instanceof ValidationError) throw new ActivationError('InvalidRequest', e.message, { field: e.field });
     throw e;
   }
-  const refusal = tokenRefusal(token, hostname, now);
-  if (refusal && !(refusal === 'exhausted' && idempotencyKey !== undefined)) throw REFUSALS[refusal](token, hostname);
+  // With a key, uses are left to the conditional use: a replay of the request that took the last one must pass.
+  const refusal = tokenRefusal(idempotencyKey === undefined ? token : { ...token, uses: 0 }, hostname, now);
+  if (refusal) throw REFUSALS[refusal](token, hostname);
 
   const issue = () => issueNew(token, hostname, idempotencyKey, input, deps, now);
   const response = idempotencyKey === undefined ? await issue() : await deps.issueOnce({ tokenId: token.id, hostname, idempotencyKey }, issue);
