@@ -6,6 +6,7 @@ import {
   functionEnvironment,
   notificationTopicName,
   functionPhysicalName,
+  hybridNodeRoleName,
   runbookAutomations,
   runbookRoleName,
   type FunctionDefinition,
@@ -217,6 +218,9 @@ function renderResource(scope: Construct, functionName: string, resource: Resour
       const topics = stageTopicArns(scope, context.tableName);
       return [topics.notification, topics.escalation];
     }
+    case 'hybrid-node-roles':
+      // By name: the stage's role is created in the Api stack, the config's exist already.
+      return [...new Set([hybridNodeRoleName(context.tableName), ...context.config.activations.iamRoles])].map((name) => `arn:${partition}:iam::${account}:role/${name}`);
     case 'ssm-opsitems':
       return resource.regions.map((r) => `arn:${partition}:ssm:${r}:${account}:opsitem/*`);
     case 'ssm-managed-instances':

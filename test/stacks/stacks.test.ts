@@ -281,6 +281,8 @@ function expectedArns(scope: ResourceScope, wakeUpRole: string | undefined): str
       ];
     case 'notification-topics':
       return [stageTopics.notification, stageTopics.escalation];
+    case 'hybrid-node-roles':
+      return [...new Set([`${config.app}-${stage}-hybrid-node`, ...config.activations.iamRoles])].map((name) => `arn:aws:iam::${account}:role/${name}`);
     case 'function':
       return [`arn:aws:lambda:${region}:${account}:function:${config.app}-${stage}-${scope.name}`];
     case 'arns':
@@ -1180,6 +1182,44 @@ describe('the opsauto app', () => {
     expect(props(stages[0]).DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 });
   });
 
+  it('routes the activation API without IAM (the token is the proof), throttled per route from activations.throttle', () => {
+    const stages = resources(templates, 'AWS::ApiGatewayV2::Stage');
+    const routes = resources(templates, 'AWS::ApiGatewayV2::Route').filter((r) => ['POST /activations', 'GET /activation'].includes(props(r).RouteKey as string));
+    const limits = { ThrottlingRateLimit: config.activations.throttle.rateLimit, ThrottlingBurstLimit: config.activations.throttle.burstLimit };
+
+    expect(routes.map((r) => [props(r).RouteKey, props(r).AuthorizationType]).sort()).toEqual([
+      ['GET /activation', 'NONE'],
+      ['POST /activations', 'NONE'],
+    ]);
+    expect(props(stages[0]).RouteSettings).toEqual({ 'POST /activations': limits, 'GET /activation': limits });
+  });
+
+  it('lets the activation API pass only the stage hybrid-node role, only to SSM, and call no other SSM action', () => {
+    const role = roleOf(templates, functionOf(templates, 'activations-api'));
+    const granted = grants(roleStatements(templates, role));
+
+    expect(granted.filter((g) => g.startsWith('iam:'))).toEqual([
+      `iam:PassRole arn:aws:iam::${account}:role/${config.app}-${stage}-hybrid-node if {"StringEquals":{"iam:PassedToService":"ssm.amazonaws.com"}}`,
+    ]);
+    expect(granted.filter((g) => g.startsWith('ssm:'))).toEqual(['ssm:AddTagsToResource *', 'ssm:CreateActivation *', 'ssm:DeleteActivation *']);
+    expect(granted.filter((g) => !/^(iam|ssm|dynamodb|logs):/.test(g))).toEqual([]);
+  });
+
+  it('creates the stage hybrid-node role, trusted by this account SSM only, with AmazonSSMManagedInstanceCore only', () => {
+    const roles = resources(templates, 'AWS::IAM::Role').filter((r) => props(r).RoleName === `${config.app}-${stage}-hybrid-node`);
+
+    expect(roles).toHaveLength(1);
+    const trust = asList((props(roles[0]).AssumeRolePolicyDocument as { Statement: Json }).Statement) as unknown as (Statement & { Principal: Json })[];
+    expect(trust).toHaveLength(1);
+    expect(trust[0]).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'ssm.amazonaws.com' } });
+    const condition = trust[0].Condition as { StringEquals: Record<string, Json>; ArnEquals: Record<string, Json> };
+    expect(Object.keys(condition).sort()).toEqual(['ArnEquals', 'StringEquals']);
+    expect(condition.StringEquals).toEqual({ 'aws:SourceAccount': account });
+    expect(render(condition.ArnEquals['aws:SourceArn'])).toBe(`arn:aws:ssm:${region}:${account}:*`);
+    expect(asList(props(roles[0]).ManagedPolicyArns).map(render)).toEqual(['arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore']);
+    expect(roleStatements(templates, roles[0])).toEqual([]);
+  });
+
   it('runs every function without X-Ray, whose permissions the manifest does not list', () => {
     for (const fn of resources(templates, 'AWS::Lambda::Function')) {
       expect(props(fn).TracingConfig, fn.id).toBeUndefined();
@@ -1230,6 +1270,33 @@ describe('wake-up wiring', () => {
         app.stack(Refused);
       }, [Refused]),
     ).rejects.toThrow(message);
+  });
+});
+
+describe('activation API wiring from the config', () => {
+  it('lets the function pass the config activations.iamRoles besides the stage role, and throttles its routes at the configured limits', async () => {
+    // Prepare: a config naming a role of its own and tighter limits.
+    const custom = { ...config, activations: { ...config.activations, iamRoles: ['SSMServiceRole'], throttle: { rateLimit: 5, burstLimit: 10 } } };
+    const definitions = manifest(custom).filter((d) => d.name === 'activations-api');
+    function ActivationsFixture({ stack }: StackContext) {
+      return { api: buildApi(stack, definitions, { ...fixtureWiring, config: custom }) };
+    }
+
+    // Act
+    const templates = await synthesise((app) => {
+      app.setDefaultFunctionProps(functionDefaults);
+      app.stack(ActivationsFixture);
+    }, [ActivationsFixture]);
+
+    // Assess
+    const role = roleOf(templates, functionOf(templates, 'activations-api'));
+    const condition = ' if {"StringEquals":{"iam:PassedToService":"ssm.amazonaws.com"}}';
+    expect(grants(roleStatements(templates, role)).filter((g) => g.startsWith('iam:'))).toEqual([
+      `iam:PassRole arn:aws:iam::${account}:role/SSMServiceRole${condition}`,
+      `iam:PassRole arn:aws:iam::${account}:role/${config.app}-${stage}-hybrid-node${condition}`,
+    ]);
+    const limits = { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 };
+    expect(props(resources(templates, 'AWS::ApiGatewayV2::Stage')[0]).RouteSettings).toEqual({ 'POST /activations': limits, 'GET /activation': limits });
   });
 });
 

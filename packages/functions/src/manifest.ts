@@ -21,7 +21,14 @@ export type Trigger =
    * An HTTP API route (payload format 2.0). `auth` 'iam' (the default) lets only SigV4-signed requests of principals
    * allowed execute-api:Invoke through; 'none' is for routes that carry their own proof (a token).
    */
-  | { type: 'http'; method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; auth?: 'iam' | 'none' };
+  | {
+      type: 'http';
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+      path: string;
+      auth?: 'iam' | 'none';
+      /** Route-level throttling (the stage's route settings), tighter than the API-wide default. */
+      throttle?: { rateLimit: number; burstLimit: number };
+    };
 
 /** Where an action may be used; rendered into ARNs by the stacks (region and account of the deployment). */
 export type ResourceScope =
@@ -55,6 +62,11 @@ export type ResourceScope =
   | { kind: 'ssm-managed-instances' }
   /** The stage's notification and escalation topics (`notificationTopicName`, `escalationTopicName`), which the stacks create. */
   | { kind: 'notification-topics' }
+  /**
+   * The roles activations may give hybrid nodes: the stage's own (`hybridNodeRoleName`, which the stacks create) and
+   * the config's `activations.iamRoles` (names, in the deployment's account).
+   */
+  | { kind: 'hybrid-node-roles' }
   /** For APIs that support no resource-level permissions (e.g. ec2:DescribeImages). */
   | { kind: 'any' };
 
@@ -162,6 +174,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     automationTrigger(config),
     executeScriptRunner(config),
     runbookApi(),
+    activationsApi(config),
     paramPolicyEvents(config),
     {
       name: 'status',
@@ -456,6 +469,42 @@ function runbookApi(): FunctionDefinition {
       { actions: ['ssm:GetDocument'], resources: [{ kind: 'ssm-documents' }] },
       // Targets by tag or ID; DescribeInstances supports no resource-level permissions.
       { actions: ['ec2:DescribeInstances'], resources: [{ kind: 'any' }] },
+    ],
+  };
+}
+
+/** The manifest name of the activation API for booting servers. */
+export const ACTIVATIONS_API = 'activations-api';
+
+/**
+ * `POST /activations` and `GET /activation`: a booting server proves an enrollment token and gets an SSM hybrid
+ * activation (docs/activations.md). The routes are `auth: 'none'` (the token is the proof) and throttled from
+ * `activations.throttle`.
+ */
+function activationsApi(config: OpsautoConfig): FunctionDefinition {
+  const throttle = { rateLimit: config.activations.throttle.rateLimit, burstLimit: config.activations.throttle.burstLimit };
+  return {
+    name: ACTIVATIONS_API,
+    handler: 'packages/functions/src/handlers/activations-api.handler',
+    description: 'HTTP: issues an SSM hybrid activation to a server that proves an enrollment token',
+    // Also how long a request's idempotency claim blocks a retry with its key if the function dies (Powertools).
+    timeoutSeconds: 15,
+    memoryMB: 256,
+    triggers: [
+      { type: 'http', method: 'POST', path: '/activations', auth: 'none', throttle },
+      { type: 'http', method: 'GET', path: '/activation', auth: 'none', throttle },
+    ],
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
+    permissions: [
+      // Activations have no ARN: CreateActivation and DeleteActivation (withdrawing one that could not be recorded)
+      // support no resource-level permissions. CreateActivation with Tags also needs AddTagsToResource, whose
+      // resource is the activation being created: no ARN to scope it to either.
+      { actions: ['ssm:CreateActivation', 'ssm:DeleteActivation', 'ssm:AddTagsToResource'], resources: [{ kind: 'any' }] },
+      // The only roles an activation may give a node, and only to SSM.
+      { actions: ['iam:PassRole'], resources: [{ kind: 'hybrid-node-roles' }], conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } } },
+      // Tokens (read, use consumed and given back), issuances, the idempotency records (Powertools: put, get,
+      // update, delete on failure), the failure counters.
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
     ],
   };
 }

@@ -1,0 +1,296 @@
+import type { Clock } from '../clock.js';
+import type { OpsautoConfig } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { parseSpan, spanMs } from '../params/policy.js';
+import type { ActivationIssuer, EnrollmentToken, Issuance, IssuanceStore, TokenRefusal, TokenStore } from './ports.js';
+import { BAD_TOKEN_LIMIT, failureWindow, type SourceFailureCounter } from './source-failures.js';
+import { activationRequest, MAX_ACTIVATION_LIFETIME_MS, parseHostname, parseToken, secretMatches, tokenRefusal } from './tokens.js';
+
+/** What a booting server gets: enough to run `amazon-ssm-agent -register` (or nodeadm) once. */
+export interface ActivationResponse {
+  activationId: string;
+  /** Shown to the caller only; never stored but in the idempotency record, never logged. */
+  activationCode: string;
+  region: string;
+  expiresAt: string;
+  instanceName: string;
+}
+
+/** The error codes of the activation API, each with one HTTP status (docs/activations.md, "Errors"). */
+export const ACTIVATION_ERRORS = {
+  InvalidRequest: 400,
+  InvalidToken: 401,
+  TokenRevoked: 403,
+  TokenExpired: 403,
+  TokenExhausted: 403,
+  HostnameOutOfScope: 403,
+  /** Another request with the same idempotency key is being served. */
+  RequestInProgress: 409,
+  /** The key's activation was issued but its code cannot be returned again (its record is gone or it expired). */
+  IdempotencyKeyUsed: 409,
+  TooManyFailures: 429,
+  ServiceUnavailable: 503,
+} as const;
+
+export type ActivationErrorCode = keyof typeof ACTIVATION_ERRORS;
+
+/** A refusal of the activation API: its HTTP status, its code (the body's `error`), and when to retry. */
+export class ActivationError extends Error {
+  override name = 'ActivationError';
+  readonly status: number;
+  constructor(
+    readonly code: ActivationErrorCode,
+    message: string,
+    readonly options: { retryAfterSeconds?: number; field?: string } = {},
+  ) {
+    super(message);
+    this.status = ACTIVATION_ERRORS[code];
+  }
+}
+
+/** What a request names for idempotency: the same three values get the same activation while it lives. */
+export interface IssuanceKey {
+  tokenId: string;
+  hostname: string;
+  idempotencyKey: string;
+}
+
+/**
+ * Runs `issue` at most once per key while its activation lives, and returns the first result to every later call
+ * with the key (Powertools idempotency in the functions; `InMemoryIssueOnce` in tests). The key is claimed before
+ * `issue` runs, so a concurrent call with the same key throws ActivationError RequestInProgress; when `issue`
+ * throws, the claim is dropped so that a retry can succeed.
+ */
+export type IssueOnce = (key: IssuanceKey, issue: () => Promise<ActivationResponse>) => Promise<ActivationResponse>;
+
+export interface IssueActivationInput {
+  /** The Authorization header as received (`Bearer <token>`), or undefined. */
+  authorization: string | undefined;
+  /** The hostname as sent (validated here). */
+  hostname: unknown;
+  idempotencyKey?: unknown;
+  sourceIp: string;
+  userAgent: string;
+}
+
+export interface IssueActivationDeps {
+  tokens: TokenStore;
+  issuances: IssuanceStore;
+  issuer: ActivationIssuer;
+  failures: SourceFailureCounter;
+  issueOnce: IssueOnce;
+  clock: Clock;
+  region: string;
+  /** The activation's life (config `activations.lifetime`); clamped to [1 minute, 30 days] by `activationRequest`. */
+  lifetimeMs: number;
+  /** Failed authentications per source IP and minute before 429 (default BAD_TOKEN_LIMIT). */
+  badTokenLimit?: number;
+}
+
+export interface IssueActivationResult {
+  response: ActivationResponse;
+  /** Safe to log: ids and names only. */
+  tokenId: string;
+  hostname: string;
+}
+
+/**
+ * The life of the activations issued (config `activations.lifetime`), within what `activationRequest` allows: at
+ * least a minute, at most AWS's 30 days. The idempotency records that hold their answers live as long.
+ *
+ * @example
+ * activationLifetimeMs(defineConfig({ regions: ['eu-west-1'] })) // 3_600_000 (the default '1h')
+ */
+export function activationLifetimeMs(config: Pick<OpsautoConfig, 'activations'>): number {
+  return Math.min(Math.max(spanMs(parseSpan(config.activations.lifetime, 'activations.lifetime')), 60_000), MAX_ACTIVATION_LIFETIME_MS);
+}
+
+/** Idempotency keys: what a boot script can derive from its machine (a machine id, a boot id, a UUID). */
+const IDEMPOTENCY_KEY = /^[\w.:@/+=-]{1,64}$/;
+
+/** Seconds a caller waits before retrying after AWS failed us (CreateActivation, the table). */
+export const RETRY_AFTER_SECONDS = 5;
+
+const REFUSALS: Record<Exclude<TokenRefusal, 'invalid'>, (token: EnrollmentToken, hostname: string) => ActivationError> = {
+  revoked: () => new ActivationError('TokenRevoked', 'the enrollment token was revoked'),
+  expired: (t) => new ActivationError('TokenExpired', `the enrollment token expired at ${t.expiresAt}`),
+  exhausted: (t) => new ActivationError('TokenExhausted', `the enrollment token has no uses left (${t.maxUses} of ${t.maxUses} used)`),
+  'out-of-scope': (t, hostname) => new ActivationError('HostnameOutOfScope', `hostname "${hostname}" is outside the token's scope: it must start with "${t.namePrefix ?? ''}"`, { field: 'hostname' }),
+};
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined (scheme case-insensitive, as RFC 6750). */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const m = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '');
+  return m?.[1];
+}
+
+/** The idempotency key as sent, or undefined; a ValidationError naming `idempotencyKey` when it is not one. */
+export function parseIdempotencyKey(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) {
+    throw new ValidationError('idempotencyKey: must be 1 to 64 letters, digits or _ . : @ / + = -', 'idempotencyKey');
+  }
+  return raw;
+}
+
+/**
+ * Issues an SSM hybrid activation to a booting server that proves an enrollment token (docs/activations.md, "API").
+ *
+ * In order: a source past its failure limit gets 429 before its token is read; the token is found by its id and its
+ * secret compared in constant time (401, the same answer whether the id exists or not, counted as a failure); the
+ * hostname and the idempotency key are checked (400); the token's scope (403: revoked, expired, hostname outside
+ * the prefix; exhausted too, unless the request carries an idempotency key, whose first answer a retry must still
+ * get once the last use is gone); then, claimed once per (token, hostname, key) through `issueOnce`: one use
+ * consumed with a conditional write (403 when it lost), CreateActivation (503 and the use given back when it
+ * fails), the issuance recorded (503, the activation deleted and the use given back when that fails).
+ *
+ * @throws ActivationError with the status and code of each refusal.
+ * @example
+ * const { response } = await issueActivation(
+ *   { authorization: 'Bearer tok_….…', hostname: 'rack7-db-01', idempotencyKey: 'boot-1', sourceIp: '10.0.0.7', userAgent: 'curl/8.5' },
+ *   { tokens, issuances, issuer, failures, issueOnce, clock, region: 'eu-west-1', lifetimeMs: 3_600_000 },
+ * );
+ * // { activationId: '…', activationCode: '…', region: 'eu-west-1', expiresAt: '…', instanceName: 'rack7-db-01' }
+ */
+export async function issueActivation(input: IssueActivationInput, deps: IssueActivationDeps): Promise<IssueActivationResult> {
+  const now = deps.clock.now();
+  const window = failureWindow(now);
+  const credentials = parseToken(bearerToken(input.authorization) ?? '');
+  // The counter and the token are read together: the slow-down costs no latency to a server with a good token.
+  const [failures, token] = await unavailableOnFailure(() =>
+    Promise.all([deps.failures.count(input.sourceIp, window.start), credentials ? deps.tokens.get(credentials.id) : Promise.resolve(undefined)]),
+  );
+  if (failures >= (deps.badTokenLimit ?? BAD_TOKEN_LIMIT)) {
+    throw new ActivationError('TooManyFailures', `too many requests with an invalid token from ${input.sourceIp}; retry in ${window.retryAfterSeconds} s`, {
+      retryAfterSeconds: window.retryAfterSeconds,
+    });
+  }
+  if (!credentials || !token || !secretMatches(credentials.secret, token.secretHash)) {
+    // A counter that cannot be written does not turn a bad token into a 503.
+    await deps.failures.add(input.sourceIp, window.start).catch(() => undefined);
+    throw new ActivationError(
+      'InvalidToken',
+      input.authorization === undefined ? 'the request needs an "Authorization: Bearer <enrollment token>" header' : 'the enrollment token is not valid',
+    );
+  }
+
+  let hostname: string;
+  let idempotencyKey: string | undefined;
+  try {
+    hostname = parseHostname(input.hostname);
+    idempotencyKey = parseIdempotencyKey(input.idempotencyKey);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ActivationError('InvalidRequest', e.message, { field: e.field });
+    throw e;
+  }
+  // With a key, uses are left to the conditional use: a replay of the request that took the last one must pass.
+  const refusal = tokenRefusal(idempotencyKey === undefined ? token : { ...token, uses: 0 }, hostname, now);
+  if (refusal) throw REFUSALS[refusal](token, hostname);
+
+  const issue = () => issueNew(token, hostname, idempotencyKey, input, deps, now);
+  const response = idempotencyKey === undefined ? await issue() : await deps.issueOnce({ tokenId: token.id, hostname, idempotencyKey }, issue);
+  if (Date.parse(response.expiresAt) <= now.getTime()) {
+    // A retry in the moment between the activation's expiry and its idempotency record's.
+    throw new ActivationError('IdempotencyKeyUsed', 'the activation issued for this idempotency key has expired; send a new idempotency key', { retryAfterSeconds: 1 });
+  }
+  return { response, tokenId: token.id, hostname };
+}
+
+async function issueNew(
+  token: EnrollmentToken,
+  hostname: string,
+  idempotencyKey: string | undefined,
+  input: IssueActivationInput,
+  deps: IssueActivationDeps,
+  now: Date,
+): Promise<ActivationResponse> {
+  if (idempotencyKey !== undefined) {
+    // The claim is gone (its Lambda died after CreateActivation, or it expired early) but the issuance is not:
+    // never a second activation for one key, and its code cannot be shown again.
+    const earlier = await unavailableOnFailure(() => deps.issuances.findByIdempotencyKey(token.id, hostname, idempotencyKey));
+    if (earlier && Date.parse(earlier.expiresAt) > now.getTime()) {
+      const wait = Math.ceil((Date.parse(earlier.expiresAt) - now.getTime()) / 1000);
+      throw new ActivationError('IdempotencyKeyUsed', `an activation was issued for this idempotency key (${earlier.activationId}) and its code cannot be returned again; send a new idempotency key or retry after it expires in ${wait} s`, {
+        retryAfterSeconds: wait,
+      });
+    }
+  }
+  const used = await unavailableOnFailure(() => deps.tokens.consumeUse(token.id, now.toISOString()));
+  if (!used.ok) throw REFUSALS[used.refusal](token, hostname);
+
+  const request = activationRequest(used.token, hostname, now, deps.lifetimeMs);
+  let created: { activationId: string; activationCode: string };
+  try {
+    created = await deps.issuer.create(request);
+  } catch (e) {
+    await deps.tokens.releaseUse(token.id).catch(() => undefined);
+    throw new ActivationError('ServiceUnavailable', `AWS did not create the activation (${(e as Error).name}); the use was given back, retry in ${RETRY_AFTER_SECONDS} s`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+  const issuance: Issuance = {
+    activationId: created.activationId,
+    tokenId: token.id,
+    tokenName: token.name,
+    hostname,
+    instanceName: request.defaultInstanceName,
+    region: deps.region,
+    expiresAt: request.expirationDate,
+    issuedAt: now.toISOString(),
+    sourceIp: input.sourceIp,
+    userAgent: input.userAgent,
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  };
+  try {
+    await deps.issuances.record(issuance);
+  } catch (e) {
+    // Unrecorded, the activation would escape the sweep and the audit trail: take it back.
+    await deps.issuer.delete(created.activationId).catch(() => undefined);
+    await deps.tokens.releaseUse(token.id).catch(() => undefined);
+    throw new ActivationError('ServiceUnavailable', `the issuance could not be recorded (${(e as Error).name}); the activation was withdrawn, retry in ${RETRY_AFTER_SECONDS} s`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+  return { activationId: created.activationId, activationCode: created.activationCode, region: deps.region, expiresAt: request.expirationDate, instanceName: request.defaultInstanceName };
+}
+
+/** A store that failed is AWS failing us: 503 with a retry hint rather than a 500. */
+async function unavailableOnFailure<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    throw new ActivationError('ServiceUnavailable', `the state table did not answer (${(e as Error).name}); retry in ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+}
+
+/**
+ * IssueOnce in memory, with the Powertools adapter's semantics: a key is claimed before `issue` runs, a second
+ * call during it is refused (RequestInProgress), a failure drops the claim, a result is kept for `ttlMs`.
+ */
+export class InMemoryIssueOnce {
+  private readonly records = new Map<string, { response?: ActivationResponse; expiresAt: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  readonly run: IssueOnce = async (key, issue) => {
+    const id = JSON.stringify([key.tokenId, key.hostname, key.idempotencyKey]);
+    const now = this.clock.now().getTime();
+    const existing = this.records.get(id);
+    if (existing && existing.expiresAt > now) {
+      if (existing.response) return structuredClone(existing.response);
+      throw new ActivationError('RequestInProgress', 'a request with this idempotency key is being served; retry in 1 s', { retryAfterSeconds: 1 });
+    }
+    this.records.set(id, { expiresAt: now + this.ttlMs });
+    try {
+      const response = await issue();
+      this.records.set(id, { response: structuredClone(response), expiresAt: now + this.ttlMs });
+      return response;
+    } catch (e) {
+      this.records.delete(id);
+      throw e;
+    }
+  };
+}
