@@ -27,6 +27,8 @@ import { writeResult } from './report.js';
 const SERVERS = 1000;
 const CONNECTIONS = [100, 1000];
 const WARM_UP = 50;
+/** Requests one after the other (1 connection): the latency of a request that waits for no other. */
+const UNLOADED = 200;
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
 const REGION = 'us-east-1';
@@ -77,6 +79,10 @@ async function load(stage: Stage, fn: string, request: { method: 'GET' | 'POST';
   const invocationsBefore = stage.cloud.lambda.invocations.length;
   let n = 0;
   const byStatus: Record<string, number> = {};
+  // autocannon ends a run with `amount` on its one-second ticker (start to finish is a whole second for a run that
+  // took less): the run's time is taken from the first request to the last response instead.
+  const t0 = performance.now();
+  let lastResponse = t0;
   const result = await autocannon({
     url: stage.apiUrl,
     connections,
@@ -98,6 +104,7 @@ async function load(stage: Stage, fn: string, request: { method: 'GET' | 'POST';
           : {}),
         onResponse: (status) => {
           byStatus[status] = (byStatus[status] ?? 0) + 1;
+          lastResponse = performance.now();
         },
       },
     ],
@@ -105,7 +112,7 @@ async function load(stage: Stage, fn: string, request: { method: 'GET' | 'POST';
   const invocations = stage.cloud.lambda.invocations.slice(invocationsBefore).filter((i) => i.function === fn);
   const durations = invocations.map((i) => i.durationMs);
   const requests = Object.values(byStatus).reduce((a, b) => a + b, 0);
-  const seconds = (new Date(result.finish).getTime() - new Date(result.start).getTime()) / 1000;
+  const seconds = (lastResponse - t0) / 1000;
   return {
     requests,
     ok: Object.entries(byStatus).reduce((a, [s, c]) => (s.startsWith('2') ? a + c : a), 0),
@@ -120,6 +127,11 @@ async function load(stage: Stage, fn: string, request: { method: 'GET' | 'POST';
     handlerP99: round(percentile(durations, 99)),
     calls: stage.cloud.calls.snapshot() as Calls,
   };
+}
+
+function row(route: string, l: Load): Record<string, unknown> {
+  const non2xx = Object.fromEntries(Object.entries(l.byStatus).filter(([status]) => !status.startsWith('2')));
+  return { route, requests: l.requests, '2xx': l.ok, non2xx: JSON.stringify(non2xx), 'req/s': l.rps, p50: l.p50, p99: l.p99, max: l.max, 'handler p50': l.handlerP50, 'handler p99': l.handlerP99 };
 }
 
 /** The activations localcloud holds whose instance name starts with `prefix`, counted, and the hostnames held by more than one. */
@@ -151,7 +163,22 @@ export async function run(): Promise<boolean> {
     await load(stage, 'activations-api', { method: 'POST', path: '/activations', token: warm.token, hostname: (i) => `warm-${i}` }, WARM_UP, 10);
     await load(stage, 'bench-ping', ping, WARM_UP, 10);
 
+    // Where the time goes, without queueing: one request at a time through each route, and one AWS call (the
+    // token's GetItem, through the SDK to localcloud's DynamoDB) at a time, the unit an activation request makes ten of.
+    const single = await createToken(stage, store, 'bench-unloaded', UNLOADED);
+    const unloadedIssue = await load(stage, 'activations-api', { method: 'POST', path: '/activations', token: single.token, hostname: (i) => `single-${i}` }, UNLOADED, 1);
+    const unloadedPing = await load(stage, 'bench-ping', ping, UNLOADED, 1);
+    const getItemMs: number[] = [];
+    for (let i = 0; i < UNLOADED; i++) {
+      const t = performance.now();
+      await store.get(single.id);
+      getItemMs.push(performance.now() - t);
+    }
+    const awsCall = { p50: round(percentile(getItemMs, 50), 2), p99: round(percentile(getItemMs, 99), 2) };
+    const unloaded = { activations: { ...unloadedIssue, calls: undefined }, ping: { ...unloadedPing, calls: undefined }, getItemMs: awsCall };
+
     const rows: Record<string, unknown>[] = [];
+    for (const [label, l] of [['activations c=1', unloadedIssue], ['ping c=1', unloadedPing]] as const) rows.push(row(label, l));
     const storms: Record<string, unknown>[] = [];
     let met = true;
     for (const connections of CONNECTIONS) {
@@ -172,9 +199,7 @@ export async function run(): Promise<boolean> {
       };
       met = met && Object.values(checks).every(Boolean);
       const perRequest = (calls: Calls) => Object.fromEntries(Object.entries(calls).flatMap(([service, ops]) => Object.entries(ops).map(([op, c]) => [`${service}:${op}`, round(c / SERVERS, 2)])));
-      for (const [label, l] of [['activations', issue], ['ping', base]] as const) {
-        rows.push({ route: `${label} c=${connections}`, requests: l.requests, '2xx': l.ok, non2xx: JSON.stringify(Object.fromEntries(Object.entries(l.byStatus).filter(([s]) => !s.startsWith('2')))), 'req/s': l.rps, p50: l.p50, p99: l.p99, max: l.max, 'handler p50': l.handlerP50, 'handler p99': l.handlerP99 });
-      }
+      for (const [label, l] of [['activations', issue], ['ping', base]] as const) rows.push(row(`${label} c=${connections}`, l));
       storms.push({
         connections,
         servers: SERVERS,
@@ -193,7 +218,8 @@ export async function run(): Promise<boolean> {
       console.log(`  AWS calls per activation request: ${JSON.stringify(perRequest(issue.calls))}`);
     }
     console.table(Object.fromEntries(rows.map(({ route, ...r }) => [route as string, r])));
-    writeResult('activation-api', { servers: SERVERS, warmUp: WARM_UP, targets: { throughputRatio: TARGET_RATIO, p99Ms: TARGET_P99_MS }, storms, met });
+    console.log(`one at a time: an activation request ${unloadedIssue.p50} ms p50 / ${unloadedIssue.p99} ms p99 (handler ${unloadedIssue.handlerP50} ms), a ping ${unloadedPing.p50} ms, one DynamoDB GetItem ${awsCall.p50} ms p50`);
+    writeResult('activation-api', { servers: SERVERS, warmUp: WARM_UP, targets: { throughputRatio: TARGET_RATIO, p99Ms: TARGET_P99_MS }, unloaded, storms, met });
     return met;
   } finally {
     await stage.stop();
