@@ -9,6 +9,7 @@ import { defineConfig } from '@opsauto/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // Hybrid activations on the local stage, as an operator and booting servers use them: a token from the CLI, the
@@ -16,7 +17,6 @@ import { clientConfig } from '../helpers/localcloud.js';
 // registering, the token used up and revoked, a retry with the same idempotency key, and the clean-up sweep.
 
 const run = promisify(execFile);
-const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
 const SCRIPT = join(projectRoot, 'scripts/register-node.sh');
 
 let stage: Stage;
@@ -25,14 +25,8 @@ let dir: string;
 let token: string;
 let tokenId: string;
 /** Everything the CLI printed after `tokens create`, and what the API answered: no token or code may appear in it. */
-const printed: string[] = [];
+const { opsauto, printed } = cliAgainst(() => stage.cloud.url);
 const codes: string[] = [];
-
-const opsauto = async (...args: string[]) => {
-  const { stdout, stderr } = await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot });
-  printed.push(stdout, stderr);
-  return stdout;
-};
 
 /** A booting server's call, as the simplest boot script makes it. */
 async function activate(hostname: string, idempotencyKey?: string, bearer = token) {
@@ -50,7 +44,9 @@ beforeAll(async () => {
   stage = await startStage({ config: defineConfig({ regions: ['us-east-1'] }), port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
   ssm = new SSMClient(clientConfig(stage.cloud));
   dir = mkdtempSync(join(tmpdir(), 'activations-e2e-'));
-  const created = JSON.parse((await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, '--json', 'tokens', 'create', '--name', 'rack-7', '--max-uses', '2', '--name-prefix', 'rack7-', '--tag', 'env=onprem'], { cwd: projectRoot })).stdout) as { id: string; token: string };
+  const created = JSON.parse(await opsauto('--json', 'tokens', 'create', '--name', 'rack-7', '--max-uses', '2', '--name-prefix', 'rack7-', '--tag', 'env=onprem')) as { id: string; token: string };
+  // The one output that holds the token.
+  printed.length = 0;
   ({ token, id: tokenId } = created);
 }, 120_000);
 afterAll(async () => {

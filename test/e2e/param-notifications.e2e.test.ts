@@ -1,20 +1,15 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { GetTopicAttributesCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DescribeParametersCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { defineConfig } from '@opsauto/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // Parameter expiry on the local stage, as deployed: policies set with the CLI, a week of the virtual clock in daily
 // steps (the daily sweep runs at 07:00 UTC; localcloud fires each policy at its due time as a Policy Action event),
 // then what reached the stage's SNS topics and what `opsauto params notifications` lists.
 
-const run = promisify(execFile);
-const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
 const DAY = 86_400_000;
 /** 08:00 UTC of the day after the stage started: day 0 of the test. */
 let start: number;
@@ -28,13 +23,7 @@ const TOKEN = '/e2e/app/token';
 let stage: Stage;
 let sns: SNSClient;
 let ssm: SSMClient;
-const printed: string[] = [];
-
-const opsauto = async (...args: string[]) => {
-  const { stdout, stderr } = await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot });
-  printed.push(stdout, stderr);
-  return stdout;
-};
+const { opsauto, printed } = cliAgainst(() => stage.cloud.url);
 
 interface Message {
   subject?: string;

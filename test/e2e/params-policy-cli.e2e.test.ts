@@ -1,19 +1,14 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineConfig, type Deadline } from '@opsauto/core';
-import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // `opsauto params policy set | show | clear`, the built CLI against a local stage started in-process, on the
 // virtual clock (which runs on with real time between calls: due times from a fixed expiry are exact, times from
 // "now" are checked against what Parameter Store recorded). The SecureString's value must appear in no output.
 
-const run = promisify(execFile);
-const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
 const SECRET = 'pA55-w0rd-of-the-payments-db';
 const KEY = 'arn:aws:kms:us-east-1:000000000000:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 const NAME = '/payments/db/password';
@@ -21,25 +16,8 @@ const AT = '2026-12-01T00:00:00.000Z';
 
 let stage: Stage;
 let ssm: SSMClient;
-/** Everything the CLI printed in this file, to check the secret never appears. */
-const printed: string[] = [];
-
-const opsauto = async (...args: string[]) => {
-  const { stdout, stderr } = await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot });
-  printed.push(stdout, stderr);
-  return stdout;
-};
-const opsautoJson = async <T>(...args: string[]) => JSON.parse(await opsauto('--json', ...args)) as T;
-async function opsautoFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    await opsauto(...args);
-  } catch (e) {
-    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string };
-    printed.push(stdout, stderr);
-    return { code, stdout, stderr };
-  }
-  throw new Error(`opsauto ${args.join(' ')} succeeded`);
-}
+/** The built CLI; `printed` keeps everything it printed in this file, to check the secret never appears. */
+const { opsauto, opsautoJson, opsautoFails, printed } = cliAgainst(() => stage.cloud.url);
 const metadata = async (name: string) => (await ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Values: [name] }] }))).Parameters![0];
 
 beforeAll(async () => {
