@@ -57,4 +57,27 @@ describe('localcloud Lambda runtime', () => {
 
     expect(cloud.lambda.failures.map((f) => f.function)).toEqual(['absent']);
   });
+
+  it('keeps an invocation that says it was idle out of the log, but among the invocations; an idle failure is logged', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const logged = await startTestCloud({ log: (line) => lines.push(line) });
+    logged.lambda.register({ name: 'tick', handler: (event: unknown) => Promise.resolve((event as { work?: boolean }).work ? { dispatched: ['x'] } : { dispatched: [], idle: true }) });
+    logged.lambda.register({ name: 'idle-then-fails', handler: () => Promise.reject(new Error('down')) });
+    try {
+      // Act
+      await logged.lambda.invoke('tick', {}, 'schedule tick');
+      await logged.lambda.invoke('tick', { work: true }, 'schedule tick');
+      await logged.lambda.invoke('idle-then-fails', {}, 'schedule tick').catch(() => undefined);
+      // Assess
+      expect(lines.filter((l) => l.startsWith('λ '))).toEqual([expect.stringMatching(/^λ tick ← schedule tick: ok/), expect.stringMatching(/^λ idle-then-fails ← schedule tick: FAILED/)]);
+      expect(logged.lambda.invocations.map((i) => [i.function, i.idle ?? false])).toEqual([
+        ['tick', true],
+        ['tick', false],
+        ['idle-then-fails', false],
+      ]);
+    } finally {
+      await logged.stop();
+    }
+  });
 });

@@ -48,6 +48,11 @@ export interface InvocationRecord {
   durationMs: number;
   ok: boolean;
   error?: string;
+  /**
+   * The function said it found nothing to do (its result has `idle: true`, as a periodic tick's does): kept among
+   * the invocations, left out of the stage log, which is for people.
+   */
+  idle?: boolean;
 }
 
 /** Invocation records kept (the newest); older ones are dropped. */
@@ -150,7 +155,9 @@ export class LambdaRuntime {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`Task timed out after ${fn.timeoutSeconds ?? 30}.00 seconds`)), timeoutMs);
       });
-      return { record, logs, failed: false, result: await Promise.race([fn.handler(event, context), timeout]) };
+      const result = await Promise.race([fn.handler(event, context), timeout]);
+      if (typeof result === 'object' && result !== null && (result as { idle?: unknown }).idle === true) record.idle = true;
+      return { record, logs, failed: false, result };
     } catch (e) {
       record.ok = false;
       record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -168,6 +175,7 @@ export class LambdaRuntime {
     this.invocations.push(record);
     // Enough for weeks of virtual time with a 5-minute tick (288 a day) beside the daily jobs.
     if (this.invocations.length > MAX_INVOCATION_RECORDS) this.invocations.splice(0, this.invocations.length - MAX_INVOCATION_RECORDS);
+    if (record.ok && record.idle) return;
     const attemptText = record.attempt > 1 ? ` attempt ${record.attempt}` : '';
     this.log(`λ ${record.function} ← ${record.trigger}${attemptText}: ${record.ok ? 'ok' : `FAILED ${record.error}`} (${record.durationMs} ms)`);
   }

@@ -17,7 +17,9 @@ export function localCommand(program: Command): void {
     .option('--log-level <level>', "level of the functions' own JSON logs (DEBUG, INFO, WARN, ERROR)", 'WARN')
     .action(async (opts: { port: string; apiPort: string; dataDir: string; fresh?: boolean; seed: string | false; logLevel: string }) => {
       const config = await loadProjectConfig();
-      const stamp = () => new Date().toISOString().slice(11, 19);
+      // Lines carry the virtual time (what a schedule or a runbook sees), to the second; real time until the stage is up.
+      let now = () => Date.now();
+      const stamp = () => new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
       const stage = await startStage({
         config,
         port: Number(opts.port),
@@ -29,6 +31,7 @@ export function localCommand(program: Command): void {
         log: (line) => console.log(`${stamp()} ${line}`),
       });
       const { cloud } = stage;
+      now = () => cloud.clock.nowMs();
       const lines = [
         `opsauto local stage is up (state: ${cloud.restored ? `restored from ${opts.dataDir}` : 'new'}; virtual time ${cloud.clock.now().toISOString()})`,
         `  AWS endpoint  ${cloud.url}   (AWS_ENDPOINT_URL=${cloud.url} aws ssm get-parameters-by-path --path /opsauto --recursive)`,

@@ -94,5 +94,7 @@ export const handler = eventHandler(automationTriggerEvent, async (event, contex
     }
     results.push(...fired);
   }
-  return { results };
+  // A scheduled check that had nothing to do (every firing skipped) is `idle`: out of the local stage's log.
+  const idle = !dryRun && results.every((r) => 'skipped' in r);
+  return idle ? { results, idle: true } : { results };
 });
