@@ -62,7 +62,11 @@ const internalErrors: Record<string, string> = {
   scheduler: 'InternalServerException',
 };
 
-export function parseFaultRules(body: unknown): FaultRule[] {
+/**
+ * The fault rules of a `POST /_localcloud/faults` body (one rule, or `{ rules: [...] }`). With `services`, a rule
+ * naming another service is refused (it would never match), and so is a rule that injects nothing.
+ */
+export function parseFaultRules(body: unknown, services?: readonly string[]): FaultRule[] {
   const rules = Array.isArray((body as { rules?: unknown })?.rules) ? (body as { rules: unknown[] }).rules : [body];
   return rules.map((r, i) => {
     if (typeof r !== 'object' || r === null) throw new RangeError(`fault rule ${i} must be an object`);
@@ -82,6 +86,12 @@ export function parseFaultRules(body: unknown): FaultRule[] {
     }
     for (const key of ['service', 'operation'] as const) {
       if (rule[key] !== undefined && typeof rule[key] !== 'string') throw new RangeError(`fault rule ${i}: ${key} must be a string`);
+    }
+    if (services && typeof rule.service === 'string' && !services.includes(rule.service)) {
+      throw new RangeError(`fault rule ${i}: service ${rule.service} is not one localcloud serves (${services.join(', ')})`);
+    }
+    if (services && !['throttleRate', 'errorRate', 'latencyMs', 'timeoutRate', 'emptyPageRate'].some((key) => rule[key] !== undefined)) {
+      throw new RangeError(`fault rule ${i} injects nothing: give throttleRate, errorRate, latencyMs, timeoutRate or emptyPageRate`);
     }
     return rule as FaultRule;
   });

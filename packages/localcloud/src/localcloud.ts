@@ -180,7 +180,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
         return json(res, 200, { now: clock.now().toISOString(), offsetMs: clock.offset });
       }
       if (path === '/_localcloud/faults') {
-        if (method === 'POST') faults.set(parseFaultRules(body));
+        if (method === 'POST') faults.set(parseFaultRules(body, services.map((s) => s.name).concat('dynamodb')));
         if (method === 'DELETE') faults.set([]);
         return json(res, 200, { rules: faults.list() });
       }
@@ -190,7 +190,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
       }
       if (path.startsWith('/_localcloud/invoke/') && method === 'POST') {
         const name = decodeURIComponent(path.slice('/_localcloud/invoke/'.length));
-        if (!lambda.has(name)) return json(res, 404, { error: `no function named ${name}`, functions: lambda.list() });
+        if (!lambda.has(name)) return json(res, 404, { error: `no function named ${name} (functions: ${lambda.list().join(', ') || 'none'})`, functions: lambda.list() });
         try {
           const result = await lambda.invoke(name, body, 'control API');
           await settle();

@@ -31,11 +31,24 @@ export function controlCommands(program: Command): void {
   clock
     .command('advance <duration>')
     .description('move forward (46d, 2h, 90s, P46D, PT2H; at most 366d at once), running every schedule, lifecycle change and retry due on the way')
-    .action(async (duration: string) => print(await client(program).request('POST', 'clock', { advance: duration }), program));
+    // `-1d` reads as an option to commander: let it through to say what is wrong with it.
+    .allowUnknownOption()
+    .action(async (duration: string) => {
+      if (duration.startsWith('-')) throw new Error(`clock advance: durations are positive (46d, 2h, 90s), not ${duration}; to go back, clock set <time> --backwards`);
+      print(await client(program).request('POST', 'clock', { advance: duration }), program);
+    });
   clock
     .command('set <time>')
     .description('jump to an ISO-8601 time (forward jumps run what is due on the way)')
-    .action(async (time: string) => print(await client(program).request('POST', 'clock', { set: time }), program));
+    .option('--backwards', 'allow a time before the current virtual time (schedules already armed keep their later times)')
+    .action(async (time: string, opts: { backwards?: boolean }) => {
+      const target = Date.parse(time);
+      if (!opts.backwards && Number.isFinite(target)) {
+        const { now } = await client(program).request<{ now: string }>('GET', 'clock');
+        if (target < Date.parse(now)) throw new Error(`clock set: ${time} is before the virtual time ${now}; pass --backwards to move the clock back`);
+      }
+      print(await client(program).request('POST', 'clock', { set: time }), program);
+    });
 
   const faults = program.command('faults');
   faults
