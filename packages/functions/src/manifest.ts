@@ -225,8 +225,6 @@ function staleVolumeScan(config: OpsautoConfig): FunctionDefinition {
  */
 function paramExpirySweep(config: OpsautoConfig): FunctionDefinition {
   const { parameterExpiry } = config;
-  // Topics of the config (default, escalation, routes); the stage's own are the 'notification-topics' scope.
-  const topics = noticeTopics(parameterExpiry, { default: '', escalation: '' });
   return {
     name: 'param-expiry-sweep',
     handler: 'packages/functions/src/handlers/param-expiry-sweep.handler',
@@ -234,15 +232,8 @@ function paramExpirySweep(config: OpsautoConfig): FunctionDefinition {
     timeoutSeconds: 900,
     memoryMB: 512,
     triggers: [{ type: 'schedule', name: 'daily', expression: parameterExpiry.schedule, timezone: parameterExpiry.timezone }],
-    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'NOTIFICATION_TOPIC_ARN', 'ESCALATION_TOPIC_ARN'],
-    permissions: [
-      // DescribeParameters supports no resource-level permissions.
-      { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
-      { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...parameterExpiry.paths] }] },
-      { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(topics.length ? [{ kind: 'arns' as const, arns: topics }] : [])] },
-      // Notices: claimed (conditional put), marked sent or released, the first one of an expiry read back; parameters remembered.
-      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
-    ],
+    environment: NOTICE_ENVIRONMENT,
+    permissions: noticePermissions(config),
   };
 }
 
@@ -509,6 +500,27 @@ function activationsApi(config: OpsautoConfig): FunctionDefinition {
   };
 }
 
+/** What both notice senders (the policy-event handler and the daily sweep) read from their environment. */
+const NOTICE_ENVIRONMENT: EnvKey[] = ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'NOTIFICATION_TOPIC_ARN', 'ESCALATION_TOPIC_ARN'];
+
+/**
+ * The grants of a function that sends parameter notices: metadata and tags of the configured parameters (never a
+ * value: no ssm:GetParameter), Publish on the stage's topics and the config's, and the notice records.
+ */
+function noticePermissions(config: OpsautoConfig): Permission[] {
+  const { parameterExpiry } = config;
+  // Topics of the config (default, escalation, routes); the stage's own are the 'notification-topics' scope.
+  const configured = noticeTopics(parameterExpiry, { default: '', escalation: '' });
+  return [
+    // DescribeParameters supports no resource-level permissions.
+    { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
+    { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...parameterExpiry.paths] }] },
+    { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(configured.length ? [{ kind: 'arns' as const, arns: configured }] : [])] },
+    // Notices claimed (conditional put), marked sent or released; expiries and last summaries; the first notice of an expiry.
+    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
+  ];
+}
+
 /** The manifest name of the function that turns Parameter Store policy events into notices. */
 export const PARAM_POLICY_EVENTS = 'param-policy-events';
 
@@ -517,9 +529,6 @@ export const PARAM_POLICY_EVENTS = 'param-policy-events';
  * parameter's owner. Reads metadata and tags, never a value: no ssm:GetParameter*.
  */
 function paramPolicyEvents(config: OpsautoConfig): FunctionDefinition {
-  const { parameterExpiry } = config;
-  // Topics of the config (default, escalation, routes); the stage's own are the 'notification-topics' scope.
-  const configured = noticeTopics(parameterExpiry, { default: '', escalation: '' });
   return {
     name: PARAM_POLICY_EVENTS,
     handler: 'packages/functions/src/handlers/param-policy-events.handler',
@@ -527,15 +536,8 @@ function paramPolicyEvents(config: OpsautoConfig): FunctionDefinition {
     timeoutSeconds: 60,
     memoryMB: 256,
     triggers: [{ type: 'event', name: 'parameter-policy-action', pattern: { source: [POLICY_ACTION_SOURCE], 'detail-type': [POLICY_ACTION_DETAIL_TYPE] } }],
-    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'NOTIFICATION_TOPIC_ARN', 'ESCALATION_TOPIC_ARN'],
-    permissions: [
-      // DescribeParameters supports no resource-level permissions.
-      { actions: ['ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
-      { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...parameterExpiry.paths] }] },
-      { actions: ['sns:Publish'], resources: [{ kind: 'notification-topics' }, ...(configured.length ? [{ kind: 'arns' as const, arns: configured }] : [])] },
-      // Claims (conditional put), sent marks, released claims, expiries, last summaries; the first notice of an expiry.
-      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
-    ],
+    environment: NOTICE_ENVIRONMENT,
+    permissions: noticePermissions(config),
   };
 }
 
