@@ -130,6 +130,24 @@ export function volumeStoreContract(name: string, makeStore: () => Promise<Volum
       expect(await store.getRegionState('111122223333', 'us-east-1')).toBeUndefined();
     });
 
+    it('grants a region scan lease to one holder at a time, again to the same holder, and to another once it ran out or was given back', async () => {
+      // Prepare
+      const t = (m: number) => new Date(Date.parse('2026-11-22T06:00:00.000Z') + m * 60_000);
+      // Act / Assess
+      expect(await store.claimRegion('000000000000', 'us-east-1', 'run-a', t(16), t(0))).toStrictEqual({ claimed: true });
+      expect(await store.claimRegion('000000000000', 'us-east-1', 'run-b', t(17), t(1))).toStrictEqual({ claimed: false, holder: 'run-a', until: t(16).toISOString() });
+      expect(await store.claimRegion('000000000000', 'eu-west-1', 'run-b', t(17), t(1))).toStrictEqual({ claimed: true });
+      expect(await store.claimRegion('000000000000', 'us-east-1', 'run-a', t(18), t(2))).toStrictEqual({ claimed: true });
+      // A lease held by a scan that is gone runs out; the holder it was taken from cannot give it back any more.
+      expect(await store.claimRegion('000000000000', 'us-east-1', 'run-c', t(40), t(19))).toStrictEqual({ claimed: true });
+      await store.releaseRegion('000000000000', 'us-east-1', 'run-a');
+      expect(await store.claimRegion('000000000000', 'us-east-1', 'run-d', t(41), t(20))).toMatchObject({ claimed: false, holder: 'run-c' });
+      await store.releaseRegion('000000000000', 'us-east-1', 'run-c');
+      expect(await store.claimRegion('000000000000', 'us-east-1', 'run-d', t(41), t(20))).toStrictEqual({ claimed: true });
+      // A lease is not region state: a region never scanned to the end still has none.
+      expect(await store.getRegionState('000000000000', 'us-east-1')).toBeUndefined();
+    });
+
     it('lists runs newest first, up to the limit, each as it was put', async () => {
       // Prepare
       const days = ['2026-11-20', '2026-11-22', '2026-11-21', '2026-11-23'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineConfig, InMemoryVolumeStore, scanFleet, scanRegion, type Clock, type StaleVolumeDeps } from '@opsauto/core';
+import { defineConfig, InMemoryVolumeStore, REGION_LEASE_MS, scanFleet, scanRegion, type Clock, type StaleVolumeDeps } from '@opsauto/core';
 import { seeded } from '../ami/fakes.js';
 import { FakeInventory, FakeOpsCenter } from './fakes.js';
 
@@ -118,12 +118,59 @@ describe('scanRegion', () => {
       for (let i = 0; i < 5; i++) deps.inventory.add({ volumeId: `vol-${i}` });
       await scan(deps);
       clock.advanceDays(46);
-      await Promise.all([scan(deps), scan(deps)]);
+      const both = await Promise.all([scan(deps), scan(deps)]);
+      // The region's lease lets one of them scan; the other changes nothing and says why.
+      expect(both.filter((r) => r.summary.errors.some((e) => e.startsWith('region busy: scan scan-'))), `seed ${seed}`).toHaveLength(1);
       await scan(deps); // a later run picks up anything the overlap left
       expect(deps.opsCenter.items.size, `seed ${seed}`).toBe(5);
       const records = await deps.store.listRecords(ACCOUNT, 'us-east-1');
       expect(records.every((r) => r.status === 'filed'), `seed ${seed}`).toBe(true);
     }
+  });
+
+  it('leaves a region alone while another scan holds it, so that a filed record is never overwritten by a scan that read it before', async () => {
+    // Prepare: a volume stale on day 46; the daily scan pauses in the middle of its listing.
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await scan(deps);
+    clock.advanceDays(46);
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    const list = deps.inventory.listUnattached.bind(deps.inventory);
+    let listing!: () => void;
+    const listed = new Promise<void>((r) => (listing = r));
+    deps.inventory.listUnattached = async function* (account, region) {
+      for await (const page of list(account, region)) {
+        listing();
+        await paused;
+        yield page;
+      }
+    };
+    // Act: a manual scan runs while the daily one is paused, then the daily one finishes.
+    const daily = scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: 'daily-2026-12-17' });
+    await listed;
+    deps.inventory.listUnattached = list;
+    const manual = await scanRegion(deps, { account: ACCOUNT, region: 'us-east-1', runId: 'manual-1' });
+    resume();
+    const finished = await daily;
+    // Assess
+    expect(manual.summary.errors).toEqual([expect.stringMatching(/^region busy: scan daily-2026-12-17 is scanning it \(lease until .+\); this run left it alone$/)]);
+    expect(manual.summary).toMatchObject({ scanned: 0, filed: 0 });
+    expect(finished.summary).toMatchObject({ filed: 1, errors: [] });
+    expect(await deps.store.listRecords(ACCOUNT, 'us-east-1')).toEqual([expect.objectContaining({ volumeId: 'vol-1', status: 'filed' })]);
+    // The lease went back at the end: the next scan runs.
+    expect((await scan(deps)).summary).toMatchObject({ alreadyFiled: 1, errors: [] });
+  });
+
+  it('takes over the lease of a scan that died without giving it back once the lease ran out', async () => {
+    // Prepare: a scan took the lease and its process was killed (no release).
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1' });
+    await deps.store.claimRegion(ACCOUNT, 'us-east-1', 'killed-run', new Date(clock.now().getTime() + REGION_LEASE_MS), clock.now());
+    // Act / Assess
+    expect((await scan(deps)).summary.errors).toEqual([expect.stringContaining('region busy: scan killed-run')]);
+    clock.at = new Date(clock.at.getTime() + REGION_LEASE_MS + 1);
+    expect((await scan(deps)).summary).toMatchObject({ newlyUnattached: 1, errors: [] });
   });
 
   it('records the one item OpsCenter holds when a filing failed between creating the item and recording it', async () => {

@@ -1,6 +1,7 @@
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { mapBounded, type Clock, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
+import { mapBounded, type Clock, type RegionClaim, type RegionScanState, type ScanRunSummary, type VolumeRecord, type VolumeStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
+import { isAwsError } from '../errors.js';
 import { pick } from '../items.js';
 
 const RECORD_TYPE = 'ebs-volume';
@@ -31,12 +32,14 @@ export interface DynamoVolumeStoreOptions {
 /**
  * VolumeStore in the single table:
  * - volume records, one partition per account and region: `pk = vol#<account>#<region>`, `sk = <volumeId>`;
- * - region scan state: `pk = volscan#<account>#<region>`, `sk = state`;
+ * - region scan state and the region's scan lease (`leaseHolder`, `leaseUntil`): `pk = volscan#<account>#<region>`, `sk = state`;
  * - run summaries: `pk = volrun`, `sk = <startedAt>#<runId>`, newest last, expiring after `runRetentionDays`.
  *
  * Writes are kept few, since a scan is counted in calls: records (new ones and filings) and deletions go 25 to a
  * BatchWriteItem, an empty batch costs nothing, and the region state and the run summary are one write each.
- * Records are written whole and without conditions: OpsCenter's dedup, not DynamoDB, keeps filing to once.
+ * Records are written whole, in batches, which take no condition: the region's scan lease (one conditional write at
+ * the start of a region's scan) keeps a second scan from writing them at the same time, and OpsCenter's dedup keeps
+ * filing to once.
  *
  * @example
  * ```ts
@@ -85,7 +88,8 @@ export class DynamoVolumeStore implements VolumeStore {
 
   async getRegionState(account: string, region: string): Promise<RegionScanState | undefined> {
     const out = await this.clients.dynamo().send(new GetCommand({ TableName: this.tableName, Key: { pk: regionPk(account, region), sk: 'state' }, ConsistentRead: true }));
-    if (!out.Item) return undefined;
+    // A region whose first scan holds the lease but has not finished has no state yet.
+    if (!out.Item?.firstScanAt) return undefined;
     const { firstScanAt, lastScanAt } = out.Item as { firstScanAt: string; lastScanAt: string };
     return { account, region, firstScanAt, lastScanAt };
   }
@@ -100,6 +104,46 @@ export class DynamoVolumeStore implements VolumeStore {
         ExpressionAttributeValues: { ':type': REGION_TYPE, ':account': state.account, ':region': state.region, ':firstScanAt': state.firstScanAt, ':lastScanAt': state.lastScanAt },
       }),
     );
+  }
+
+  async claimRegion(account: string, region: string, holder: string, until: Date, now: Date): Promise<RegionClaim> {
+    const Key = { pk: regionPk(account, region), sk: 'state' };
+    try {
+      await this.clients.dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'SET #type = :type, #leaseHolder = :holder, #leaseUntil = :until',
+          ConditionExpression: 'attribute_not_exists(#leaseUntil) OR #leaseUntil < :now OR #leaseHolder = :holder',
+          ExpressionAttributeNames: { '#type': 'type', '#leaseHolder': 'leaseHolder', '#leaseUntil': 'leaseUntil' },
+          ExpressionAttributeValues: { ':type': REGION_TYPE, ':holder': holder, ':until': until.toISOString(), ':now': now.toISOString() },
+        }),
+      );
+      return { claimed: true };
+    } catch (e) {
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+      // dynalite ignores ReturnValuesOnConditionCheckFailure: read who holds it.
+      const out = await this.clients.dynamo().send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      return { claimed: false, holder: String(out.Item?.leaseHolder), until: String(out.Item?.leaseUntil) };
+    }
+  }
+
+  async releaseRegion(account: string, region: string, holder: string): Promise<void> {
+    try {
+      await this.clients.dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: regionPk(account, region), sk: 'state' },
+          UpdateExpression: 'REMOVE #leaseHolder, #leaseUntil',
+          ConditionExpression: '#leaseHolder = :holder',
+          ExpressionAttributeNames: { '#leaseHolder': 'leaseHolder', '#leaseUntil': 'leaseUntil' },
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (e) {
+      // Taken over after it ran out: the lease is the new holder's now.
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+    }
   }
 
   async putRun(summary: ScanRunSummary): Promise<void> {

@@ -1,5 +1,5 @@
 import type { RegionScanState, ScanRunSummary, VolumeRecord } from './model.js';
-import type { VolumeStore } from './ports.js';
+import type { RegionClaim, VolumeStore } from './ports.js';
 import { storedCopy } from '../stored-copy.js';
 
 const key = (r: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>) => `${r.account}#${r.region}#${r.volumeId}`;
@@ -11,6 +11,7 @@ export class InMemoryVolumeStore implements VolumeStore {
   readonly records = new Map<string, VolumeRecord>();
   private readonly regions = new Map<string, RegionScanState>();
   private readonly runs = new Map<string, ScanRunSummary>();
+  private readonly leases = new Map<string, { holder: string; until: string }>();
 
   /** In volume ID order, as DynamoDB answers a partition. */
   listRecords(account: string, region: string): Promise<VolumeRecord[]> {
@@ -35,6 +36,18 @@ export class InMemoryVolumeStore implements VolumeStore {
 
   putRegionState(state: RegionScanState): Promise<void> {
     this.regions.set(`${state.account}#${state.region}`, structuredClone(state));
+    return Promise.resolve();
+  }
+
+  claimRegion(account: string, region: string, holder: string, until: Date, now: Date): Promise<RegionClaim> {
+    const held = this.leases.get(`${account}#${region}`);
+    if (held && held.holder !== holder && Date.parse(held.until) >= now.getTime()) return Promise.resolve({ claimed: false, ...held });
+    this.leases.set(`${account}#${region}`, { holder, until: until.toISOString() });
+    return Promise.resolve({ claimed: true });
+  }
+
+  releaseRegion(account: string, region: string, holder: string): Promise<void> {
+    if (this.leases.get(`${account}#${region}`)?.holder === holder) this.leases.delete(`${account}#${region}`);
     return Promise.resolve();
   }
 

@@ -32,18 +32,29 @@ export interface OpsCenter {
   resolve(account: string, region: string, opsItemId: string, note: string): Promise<void>;
 }
 
+/** The answer to a claim of a region's scan lease: granted, or held by another scan until a time. */
+export type RegionClaim = { claimed: true } | { claimed: false; holder: string; until: string };
+
 /** Keeps volume records, region scan state and run summaries (DynamoDB). */
 export interface VolumeStore {
   listRecords(account: string, region: string): Promise<VolumeRecord[]>;
   /**
-   * Writes records in batches, whole. No condition is needed: a new record is never stale on the scan that writes
-   * it, and a filed record says what OpsCenter's dedup makes true whichever overlapping scan writes it.
+   * Writes records in batches, whole. BatchWriteItem takes no condition; the region's scan lease (claimRegion) is
+   * what keeps a second scan from writing the same records at the same time.
    */
   put(records: VolumeRecord[]): Promise<void>;
   /** Deletes records in batches. */
   delete(records: Pick<VolumeRecord, 'account' | 'region' | 'volumeId'>[]): Promise<void>;
   getRegionState(account: string, region: string): Promise<RegionScanState | undefined>;
   putRegionState(state: RegionScanState): Promise<void>;
+  /**
+   * Takes the region's scan lease for `holder` until `until`, with one conditional write: granted when no lease is
+   * held, when the one held ran out before `now`, or when `holder` holds it already. Two scans of a region never
+   * overlap, so that records (written in batches, which take no condition) are only ever written by the lease holder.
+   */
+  claimRegion(account: string, region: string, holder: string, until: Date, now: Date): Promise<RegionClaim>;
+  /** Gives the lease back, if `holder` still holds it (conditional: a lease taken over after it ran out is left alone). */
+  releaseRegion(account: string, region: string, holder: string): Promise<void>;
   putRun(summary: ScanRunSummary): Promise<void>;
   /** Newest first. */
   listRuns(limit: number): Promise<ScanRunSummary[]>;

@@ -16,8 +16,16 @@ export interface StaleVolumeDeps {
 /** A scheduled time further than this from the clock is not trusted (see scanRegion). */
 export const SCHEDULED_TIME_TOLERANCE_MS = 15 * 60_000;
 
+/**
+ * How long a region's scan lease lasts: longer than a scan can run (the scanner's Lambda stops at 15 minutes), so
+ * that a lease runs out only after its scan is gone.
+ */
+export const REGION_LEASE_MS = 16 * 60_000;
+
 export interface ScanInput {
   dryRun?: boolean;
+  /** Names the scan that holds a region's lease (default: a random one). */
+  runId?: string;
   /** The scheduled time of the run, when it has one. */
   at?: Date;
   /** Asked before each filing: true stops filing for now (e.g. the Lambda is about to time out). */
@@ -49,11 +57,30 @@ const emptySummary = (account: string, region: string): RegionScanSummary => ({
  * Scans one region of one account: records volumes seen unattached for the first time, files an OpsItem for each
  * stale one (once: OpsCenter's dedup string makes a second filing answer the first item), and resolves the items of volumes
  * that were attached again, deleted or excluded. Lists every page before changing anything. A dry run reads and
- * plans only.
+ * plans only; a real scan holds the region's lease (VolumeStore.claimRegion) and reports a region another scan holds
+ * as busy, changing nothing there.
  */
 export async function scanRegion(deps: StaleVolumeDeps, input: ScanInput & { account: string; region: string }): Promise<RegionScanResult> {
   const { account, region } = input;
   const started = deps.clock.now();
+  // A dry run writes nothing and needs no lease; a real one scans the region alone or not at all.
+  if (input.dryRun) return scanRegionHeld(deps, input, started);
+  const holder = input.runId ?? `scan-${crypto.randomUUID()}`;
+  const claim = await deps.store.claimRegion(account, region, holder, new Date(started.getTime() + REGION_LEASE_MS), started);
+  if (!claim.claimed) {
+    const result: RegionScanResult = { summary: emptySummary(account, region), filed: [], resolved: [] };
+    result.summary.errors.push(`region busy: scan ${claim.holder} is scanning it (lease until ${claim.until}); this run left it alone`);
+    return result;
+  }
+  try {
+    return await scanRegionHeld(deps, input, started);
+  } finally {
+    await deps.store.releaseRegion(account, region, holder);
+  }
+}
+
+async function scanRegionHeld(deps: StaleVolumeDeps, input: ScanInput & { account: string; region: string }, started: Date): Promise<RegionScanResult> {
+  const { account, region } = input;
   // The time the scan observes: its scheduled time, so that daily scans are exactly a day apart, but only when that
   // time is close to the clock (a retry minutes later); an old or made-up time never moves the scan in time.
   const now = input.at && Math.abs(started.getTime() - input.at.getTime()) <= SCHEDULED_TIME_TOLERANCE_MS ? input.at : started;
@@ -213,6 +240,12 @@ async function fileStale(
 /** Filings recorded per batch write (DynamoDB's BatchWriteItem limit). */
 const RECORD_BATCH = 25;
 
+/**
+ * Whether a region's error means the scan failed there. Two kinds do not: filing stopped at a limit, by throttling or
+ * for time (the next run carries on), and a region busy with another scan (which does the work).
+ */
+export const isRegionFailure = (error: string): boolean => !error.startsWith('filing stopped:') && !error.startsWith('region busy:');
+
 /** The (account, region) pairs a scan covers: the backend's own account plus configured ones, in every region. */
 export function scanTargets(config: OpsautoConfig, ownAccount: string): { account: string; region: string }[] {
   const regions = config.staleVolumes.regions ?? config.regions;
@@ -229,7 +262,7 @@ export async function scanFleet(deps: StaleVolumeDeps, input: ScanInput & { ownA
   const targets = scanTargets(deps.config, input.ownAccount);
   const results = await mapBounded(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
     try {
-      return await scanRegion(deps, { account, region, dryRun: input.dryRun, at: input.at, shouldStop: input.shouldStop });
+      return await scanRegion(deps, { account, region, runId: input.runId, dryRun: input.dryRun, at: input.at, shouldStop: input.shouldStop });
     } catch (e) {
       const summary = emptySummary(account, region);
       summary.errors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));

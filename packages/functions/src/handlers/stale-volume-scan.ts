@@ -1,5 +1,5 @@
 import { AccountClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
-import { scanFleet, staleVolumeScanInput, type StaleVolumeDeps } from '@opsauto/core';
+import { isRegionFailure, scanFleet, staleVolumeScanInput, type StaleVolumeDeps } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
@@ -38,9 +38,9 @@ export const handler = eventHandler(staleVolumeScanInput, async (event, context)
   const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, dryRun, at, shouldStop });
   logger.info(dryRun ? 'stale volume scan (dry run)' : 'stale volume scan', { summary });
   for (const r of summary.regions.filter((x) => x.errors.length)) logger.warn('stale volume scan: region incomplete', { account: r.account, region: r.region, errors: r.errors });
-  // A region that failed outright (not a limit or throttling, which the next run carries on from) fails the
-  // invocation once the run is recorded, so that the Errors alarm and the failure queue show it.
-  const failed = summary.regions.filter((r) => r.errors.some((e) => !e.startsWith('filing stopped:')));
+  // A region that failed outright (not a limit or throttling, which the next run carries on from, nor a region another
+  // scan was scanning) fails the invocation once the run is recorded, so that the Errors alarm and the failure queue show it.
+  const failed = summary.regions.filter((r) => r.errors.some(isRegionFailure));
   if (failed.length && !dryRun) {
     throw new Error(`stale volume scan incomplete in ${failed.map((r) => `${r.account}/${r.region}`).join(', ')}: ${failed.flatMap((r) => r.errors).join('; ')}`);
   }
