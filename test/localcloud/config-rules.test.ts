@@ -46,8 +46,8 @@ describe('localcloud AWS Config compliance', () => {
   });
 
   it('has the fields of the documented notification, under detail', () => {
-    // The fields of the Message of AWS's documented sample (shared/fixtures/events/
-    // awsdocs-config__compliance-change-notification_SNS-form.json): EventBridge carries them as detail.
+    // The fields of the Message of AWS's documented sample (awsdocs/aws-config-developer-guide,
+    // doc_source/example-config-rule-compliance-notification.md, SNS form): EventBridge carries them as detail.
     const documented = ['awsAccountId', 'awsRegion', 'configRuleARN', 'configRuleName', 'messageType', 'newEvaluationResult', 'notificationCreationTime', 'oldEvaluationResult', 'recordVersion', 'resourceId', 'resourceType'];
     const documentedResult = ['annotation', 'complianceType', 'configRuleInvokedTime', 'evaluationResultIdentifier', 'resultRecordedTime', 'resultToken'];
     recordCompliance(rt(), [volume('COMPLIANT')], DEFAULTS, { notify: false });

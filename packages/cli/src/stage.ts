@@ -22,7 +22,7 @@ import {
   scheduledEventInput,
   type FunctionDefinition,
 } from '@opsauto/functions';
-import { DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
+import { assertDataDirFree, assertPortsFree, DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
 import { handlerLocation, projectRoot } from './project.js';
 import { LOCAL_STAGE } from './stage-context.js';
@@ -104,8 +104,14 @@ export async function startStage(options: StageOptions): Promise<Stage> {
   const log = options.log ?? (() => undefined);
   const table = tableName(options.config.app, LOCAL_STAGE);
   const region = options.config.regions[0];
+  const ports = { 'AWS endpoint': options.port ?? 4566, 'HTTP API': options.apiPort ?? 3000 };
+  // Before anything is written: a stage already running on the data directory is named (PID, ports), and a port in
+  // use is refused, rather than a half-provisioned state being left behind.
+  if (options.dataDir) assertDataDirFree(options.dataDir);
+  await assertPortsFree(Object.entries(ports).map(([what, port]) => ({ what, port })));
   const cloud = await startLocalcloud({
-    port: options.port ?? 4566,
+    port: ports['AWS endpoint'],
+    lockPorts: ports,
     dataDir: options.dataDir,
     fresh: options.fresh,
     log,
@@ -204,7 +210,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
         }
       }
     }
-    const apiPort = await cloud.httpApi.listen(options.apiPort ?? 3000);
+    const apiPort = await cloud.httpApi.listen(ports['HTTP API']);
     return { cloud, apiUrl: `http://127.0.0.1:${apiPort}`, tableName: table, functions, topics, stop: () => cloud.stop() };
   } catch (e) {
     await cloud.stop();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BodyTooLarge, readBody, refuseAndClose } from './body-limit.js';
+import { listenOn } from './port-in-use.js';
 import type { VirtualClock } from './clock.js';
 import type { LambdaRuntime } from './lambda.js';
 
@@ -67,10 +68,7 @@ export class HttpApi {
         },
       );
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, resolve);
-    });
+    await listenOn(this.server, port, host, 'HTTP API');
     return (this.server.address() as AddressInfo).port;
   }
 

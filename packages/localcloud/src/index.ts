@@ -1,4 +1,6 @@
-export { startLocalcloud, CLOCK_OFFSET_ENV, type Localcloud, type LocalcloudOptions, type PythonFunctionRegistration } from './localcloud.js';
+export { startLocalcloud, assertDataDirFree, CLOCK_OFFSET_ENV, type Localcloud, type LocalcloudOptions, type PythonFunctionRegistration } from './localcloud.js';
+export { DataDirInUseError, LOCK_FILE, type LockHolder } from './data-dir-lock.js';
+export { PortInUseError, assertPortsFree } from './port-in-use.js';
 export { findPython, PYTHON_HINT, PYTHON_RUNTIME } from './python-runtime.js';
 export { ClockMoveCancelled, MAX_ADVANCE_MS, parseDuration, VirtualClock } from './clock.js';
 export type { FunctionRegistration, LambdaHandler, LambdaContext, InvocationRecord } from './lambda.js';

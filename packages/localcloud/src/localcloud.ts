@@ -19,6 +19,8 @@ import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server
 import { serviceDefinitions } from './services/registry.js';
 import type { ServiceDefinition } from './services/types.js';
 import { Store } from './store.js';
+import { assertDataDirFree, lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { listenOn } from './port-in-use.js';
 import { AwsError } from './errors.js';
 import { iamControl, IamPolicies } from './iam.js';
 
@@ -36,6 +38,11 @@ export interface LocalcloudOptions {
   tickMs?: number;
   /** Called after POST /_localcloud/reset has emptied everything, so the stage can provision again. */
   onReset?: () => Promise<void>;
+  /**
+   * The ports the data directory's lock file names for this process (a second stage on the directory is told them);
+   * default the AWS endpoint's port.
+   */
+  lockPorts?: Record<string, number>;
 }
 
 export interface Localcloud {
@@ -90,6 +97,20 @@ export const CLOCK_OFFSET_ENV = 'LOCALCLOUD_CLOCK_OFFSET_MS';
  */
 export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<Localcloud> {
   const log = options.log ?? (() => undefined);
+  // One localcloud per data directory: a second one would have dynalite fail on the first one's open database.
+  const lock: DataDirLock | undefined = options.dataDir ? lockDataDir(options.dataDir, options.lockPorts ?? { 'AWS endpoint': options.port ?? 4566 }) : undefined;
+  if (lock?.tookOverFrom !== undefined) log(`took over ${options.dataDir}: the stage that held it (PID ${lock.tookOverFrom}) is no longer running`);
+  try {
+    return await startOnLockedDataDir(options, log, lock);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+export { assertDataDirFree };
+
+async function startOnLockedDataDir(options: LocalcloudOptions, log: (line: string) => void, lock: DataDirLock | undefined): Promise<Localcloud> {
   const store = new Store(options.dataDir ? join(options.dataDir, 'state.json') : undefined);
   const restored = options.fresh ? false : store.load();
   const clock = new VirtualClock();
@@ -273,10 +294,13 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
     createRequestListener({ services, faults, calls, iam, dynamodb: dynamoListener, dynamodbTtl: dynamoTtl, control, context, changed: () => store.changed(), log }),
   );
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 4566, options.host ?? '127.0.0.1', resolve);
-  });
+  try {
+    await listenOn(server, options.port ?? 4566, options.host ?? '127.0.0.1', 'AWS endpoint');
+  } catch (e) {
+    // Nothing was served: close the database dynalite opened, or it holds the process (and the data directory).
+    await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const tickMs = options.tickMs ?? 250;
   const ticker = tickMs > 0 ? setInterval(() => void clock.runDue().then(() => dynamoTtl.sweepIfDue()), tickMs) : undefined;
@@ -347,6 +371,7 @@ export async function startLocalcloud(options: LocalcloudOptions = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      lock?.release();
     },
   };
 }

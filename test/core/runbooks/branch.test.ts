@@ -69,7 +69,7 @@ describe('evaluateBranch', () => {
   });
 
   it('takes the Not choice of AWS-EnableS3BucketKeys when a KMS key is given and Default when it is empty', () => {
-    // Prepare: ChooseEncryptionType of ../shared/fixtures/runbooks/AWS-EnableS3BucketKeys.yml
+    // Prepare: ChooseEncryptionType of test/fixtures/runbooks/AWS-EnableS3BucketKeys.yml
     const inputs = { Choices: [{ NextStep: 'PutBucketKeysKMS', Not: { Variable: '{{ KmsKeyId }}', StringEquals: '' } }], Default: 'PutBucketKeysAES256' };
     // Act / Assess
     expect(evaluateBranch(inputs, { resolve: resolverFor({ KmsKeyId: 'alias/k' }) }).nextStep).toBe('PutBucketKeysKMS');

@@ -41,7 +41,7 @@ const problemsOf = (document: unknown) => rejection(() => validateRunbook(docume
 describe('parseRunbook on AWS-owned runbooks', () => {
   const files = readdirSync(FIXTURES).filter((f) => f.startsWith('AWS-'));
 
-  it('finds every AWS runbook copied from ../shared/fixtures', () => {
+  it('finds every AWS runbook copied into test/fixtures', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'AWS-CreateImage.json',

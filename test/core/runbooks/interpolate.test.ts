@@ -33,7 +33,7 @@ function errorOf(fn: () => unknown): InterpolationError {
 
 describe('interpolate', () => {
   it('names the image after the instance and the execution as AWS-CreateImage does', () => {
-    // Prepare: the createImage step of ../shared/fixtures/runbooks/AWS-CreateImage.json
+    // Prepare: the createImage step of test/fixtures/runbooks/AWS-CreateImage.json
     const inputs = { InstanceId: '{{ InstanceId }}', ImageName: '{{ InstanceId }}_{{automation:EXECUTION_ID}}', NoReboot: true };
     // Act
     const out = interpolate(inputs, context({ parameters: { InstanceId: 'i-0abc' }, executionId: 'exec-1' }));

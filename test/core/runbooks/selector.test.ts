@@ -208,7 +208,7 @@ describe('evaluateSelector', () => {
 
 describe('selectProperty', () => {
   it('returns the status AWS-StopRdsInstance waits on', () => {
-    // Prepare: PropertySelector of ../shared/fixtures/runbooks/AWS-StopRdsInstance.yaml
+    // Prepare: PropertySelector of test/fixtures/runbooks/AWS-StopRdsInstance.yaml
     const response = { DBInstances: [{ DBInstanceIdentifier: 'db-1', DBInstanceStatus: 'stopping' }] };
     // Act
     const values = selectProperty(response, '$.DBInstances[0].DBInstanceStatus');
@@ -237,7 +237,7 @@ describe('matchesDesiredValues', () => {
   });
 
   it('compares a selected boolean with "True" as AWS-EnableS3BucketKeys expects', () => {
-    // Prepare: VerifyS3BucketKeysEnabled of ../shared/fixtures/runbooks/AWS-EnableS3BucketKeys.yml
+    // Prepare: VerifyS3BucketKeysEnabled of test/fixtures/runbooks/AWS-EnableS3BucketKeys.yml
     const response = { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] } };
     // Act
     const values = selectProperty(response, '$.ServerSideEncryptionConfiguration.Rules[0].BucketKeyEnabled');

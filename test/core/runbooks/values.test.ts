@@ -38,7 +38,7 @@ describe('baseTypeOf', () => {
 
 describe('resolveParameters', () => {
   it('resolves the parameters of AWS-EnableS3BucketKeys when only the required bucket is given', () => {
-    // Prepare: the declarations of ../shared/fixtures/runbooks/AWS-EnableS3BucketKeys.yml
+    // Prepare: the declarations of test/fixtures/runbooks/AWS-EnableS3BucketKeys.yml
     const declared: Record<string, ParameterSpec> = {
       AutomationAssumeRole: { type: 'AWS::IAM::Role::Arn', default: '' },
       BucketName: { type: 'AWS::S3::Bucket::Name' },

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { PortInUseError } from '@opsauto/localcloud';
 import { loadProjectConfig, projectRoot } from '../project.js';
 import { startStage } from '../stage.js';
 
@@ -20,7 +21,40 @@ export function localCommand(program: Command): void {
       // Lines carry the virtual time (what a schedule or a runbook sees), to the second; real time until the stage is up.
       let now = () => Date.now();
       const stamp = () => new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const stage = await startStage({
+      // Ctrl-C (SIGINT), SIGTERM (also what npm forwards when its own process is stopped) and a closed terminal
+      // (SIGHUP) stop the stage, once it is up if it is still starting (never half-provisioned); a repeated signal
+      // while it stops is ignored rather than killing it half-saved. Handled from the start, before "is up" is printed.
+      let stopping = false;
+      const stop = (why: string) => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(parentWatch);
+        starting
+          .then((stage) => stage.stop())
+          .then(
+            () => {
+              console.log(`${stamp()} opsauto local stage stopped (${why}); state kept in ${opts.dataDir}`);
+              process.exit(0);
+            },
+            (e: unknown) => {
+              // A stage that failed to start has said why (below); one that failed to stop says so here.
+              if (!startFailed) console.error(`opsauto: the local stage did not stop cleanly (${why}): ${e instanceof Error ? e.message : String(e)}`);
+              process.exit(1);
+            },
+          );
+      };
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+      // Started by `npm start`: npm hands a signal to the shell it runs the script in, which dies without passing it
+      // on. Run by npm, the stage lives as long as the script's shell: when it is gone (this process is re-parented),
+      // stop. Run directly, it is left alone (`nohup opsauto local &` outlives its shell, as asked).
+      const parent = process.ppid;
+      const parentWatch = setInterval(() => {
+        if (process.env.npm_lifecycle_event !== undefined && process.ppid !== parent) stop('npm, which started it, ended');
+      }, 250);
+      parentWatch.unref();
+
+      let startFailed = false;
+      const starting = startStage({
         config,
         port: Number(opts.port),
         apiPort: Number(opts.apiPort),
@@ -29,12 +63,22 @@ export function localCommand(program: Command): void {
         seed: opts.seed,
         functionLogLevel: opts.logLevel.toUpperCase(),
         log: (line) => console.log(`${stamp()} ${line}`),
+      }).catch((e: unknown) => {
+        // Which option moves the stage off a busy port.
+        if (e instanceof PortInUseError) throw new Error(`${e.message}: choose another with ${e.what === 'HTTP API' ? '--api-port or API_PORT' : '--port or LOCALCLOUD_PORT'}`);
+        throw e;
       });
+      starting.catch(() => {
+        startFailed = true;
+        clearInterval(parentWatch);
+      });
+      const stage = await starting;
       const { cloud } = stage;
       now = () => cloud.clock.nowMs();
       const lines = [
         `opsauto local stage is up (state: ${cloud.restored ? `restored from ${opts.dataDir}` : 'new'}; virtual time ${cloud.clock.now().toISOString()})`,
-        `  AWS endpoint  ${cloud.url}   (AWS_ENDPOINT_URL=${cloud.url} aws ssm get-parameters-by-path --path /opsauto --recursive)`,
+        // --endpoint-url and AWS_DEFAULT_REGION: AWS CLI v1 and v2 before 2.13 ignore AWS_ENDPOINT_URL (v1 AWS_REGION too).
+        `  AWS endpoint  ${cloud.url}   (AWS_DEFAULT_REGION=${config.regions[0]} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url ${cloud.url} ssm get-parameters-by-path --path /opsauto --recursive)`,
         `  HTTP API      ${stage.apiUrl}`,
         `  control API   ${cloud.url}/_localcloud/health`,
         `  table         ${stage.tableName}`,
@@ -45,13 +89,8 @@ export function localCommand(program: Command): void {
             t.type === 'event' ? `      on ${JSON.stringify(t.pattern)}` : t.type === 'http' ? `      ${t.method} ${stage.apiUrl}${t.path}` : `      ${t.expression} (${t.timezone})`,
           ),
         ]),
-        'Ctrl-C stops it; state is kept in the data dir.',
+        `Ctrl-C (or SIGTERM) stops it; state is kept in ${opts.dataDir}.`,
       ];
       console.log(lines.join('\n'));
-      const stop = () => {
-        void stage.stop().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
     });
 }
