@@ -332,7 +332,9 @@ export function progressLines(seen: Map<string, string>, ex: Execution, children
     lines.push(`${time(at ?? now)}  ${line}`);
   };
   const when = (x: { startedAt?: string; endedAt?: string }) => x.endedAt ?? x.startedAt;
-  note('execution', ex.status, when(ex) ?? ex.createdAt, `execution ${ex.status}`);
+  const executionLine = () => note('execution', ex.status, when(ex) ?? ex.createdAt, `execution ${ex.status}`);
+  // An execution that ended is told after its last steps and children; one that runs, before them.
+  if (!isTerminal(ex.status)) executionLine();
   for (const step of ex.steps) {
     const detail = step.failureMessage ? `: ${step.failureMessage}` : step.status === 'Waiting' || (step.status === 'Pending' && step.nextCheckAt) ? ` (${stepResult(step)})` : '';
     note(`step ${step.name}`, `${step.status}${detail}`, when(step), `step ${step.name} ${step.status}${detail}`);
@@ -343,6 +345,7 @@ export function progressLines(seen: Map<string, string>, ex: Execution, children
     note('children', counts, undefined, `children ${counts}`);
   }
   for (const child of children) note(`child ${child.executionId}`, child.status, when(child) ?? child.createdAt, `child ${child.executionId}${child.target ? ` (${child.target})` : ''} ${child.status}`);
+  if (isTerminal(ex.status)) executionLine();
   return lines;
 }
 
