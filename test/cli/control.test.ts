@@ -183,6 +183,15 @@ describe('--stage other than local: commands that exist only on the local stage 
   });
 });
 
+describe('opsauto build --stage', () => {
+  it('refuses a stage name SST cannot take before it starts anything', async () => {
+    const { code, stdout, stderr } = await opsautoFails('--stage', 'prod_1', 'build', '--to', join(tmpdir(), 'h13a-never'));
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('build: --stage prod_1 is not a stage name SST takes (letters, digits and hyphens, starting with a letter)');
+  });
+});
+
 describe('opsauto runbook docs', () => {
   it("lists ours, the stage's AWS-owned runbooks and the account's own, with owner and version; --owner narrows it", async () => {
     // Arrange: an AWS-owned runbook as the stage serves them, one Automation document of the account's own, and a
