@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -346,6 +346,44 @@ mainSteps:
     started.push(id);
     expect(out).toMatch(/^status\s+Success$/m);
     expect((await status(id)).status).toBe('Success');
+  });
+
+  it('prints each step and status as it changes while it waits, before the end', { timeout: 120_000 }, async () => {
+    // Prepare: a nap of an hour, then a quick step; the CLI follows it while the test moves the clock.
+    const file = runbookFile('nap-then-done.yaml', `${SLEEP_RUNBOOK}  - name: done\n    action: aws:sleep\n    inputs: { Duration: PT0S }\n`);
+    const child = spawn(process.execPath, [BIN, '--endpoint', stage.cloud.url, 'runbook', 'start', file, '--wait'], { cwd: projectRoot });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Act: once the CLI has printed that the nap runs, an hour passes.
+    let code: number | null;
+    let seenBefore: string;
+    try {
+      for (let i = 0; i < 1800 && !/step nap InProgress/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      seenBefore = out;
+      // The worker arms the nap's wake-up after it records the step: let it finish before the hour passes.
+      await stage.cloud.settle();
+      await stage.cloud.advance('1h');
+      code = await exited;
+    } finally {
+      child.kill();
+    }
+    // Assess: the nap was shown running while it ran; then each change once, in order, then the execution.
+    const id = /started execution (\S+)/.exec(out)![1];
+    started.push(id);
+    expect(code).toBe(0);
+    expect(seenBefore).toMatch(/^\S+Z  step nap InProgress$/m);
+    expect(seenBefore).not.toMatch(/step nap Success/);
+    const changes = out.split('\n').filter((l) => /^\d{4}-\S+Z  (execution|step) /.test(l)).map((l) => l.replace(/^\S+Z  /, ''));
+    expect(changes.filter((l) => l !== 'execution Pending' && l !== 'step done Pending' && l !== 'step nap Pending')).toEqual([
+      'execution InProgress',
+      'step nap InProgress',
+      'step nap Success',
+      ...(changes.includes('step done InProgress') ? ['step done InProgress'] : []),
+      'step done Success',
+      'execution Success',
+    ]);
+    expect(out).toMatch(/^status\s+Success$/m);
   });
 
   it.each([

@@ -109,3 +109,35 @@ describe('moving the virtual clock through the control API', () => {
     expect(clock.pendingTimers).toBe(2);
   });
 });
+
+describe('what ran since a time (GET /_localcloud/invocations and failures with ?since=)', () => {
+  it('keeps the records started then or later, and answers 400 naming since when it is no time', async () => {
+    // Prepare: one run yesterday (virtual time), one today that fails after its retries.
+    cloud = await startTestCloud();
+    cloud.lambda.register({ name: 'ok', handler: () => Promise.resolve({}) });
+    cloud.lambda.register({ name: 'broken', handler: () => Promise.reject(new Error('boom')) });
+    await cloud.lambda.invoke('ok', {});
+    await cloud.advance('1d');
+    const since = cloud.clock.now().toISOString();
+    cloud.lambda.invokeAsync('broken', {}, 'test');
+    await cloud.lambda.idle(); // its retries are armed once the first attempt has failed
+    await cloud.advance('5m');
+    // Act
+    const get = async (path: string) => {
+      const res = await fetch(`${cloud!.url}/_localcloud/${path}`);
+      return { status: res.status, body: (await res.json()) as { function?: string; attempt?: number; error?: string }[] & { error?: string } };
+    };
+    const all = await get('invocations');
+    const recent = await get(`invocations?since=${encodeURIComponent(since)}`);
+    const failures = await get(`failures?since=${encodeURIComponent(since)}`);
+    const later = await get(`failures?since=${encodeURIComponent(cloud.clock.now().toISOString())}`);
+    const bad = await get('invocations?since=yesterday');
+    // Assess
+    expect(all.body.map((r) => r.function)).toEqual(['ok', 'broken', 'broken', 'broken']);
+    expect(recent.body.map((r) => [r.function, r.attempt])).toEqual([['broken', 1], ['broken', 2], ['broken', 3]]);
+    expect(failures.body.map((r) => [r.function, r.attempt])).toEqual([['broken', 3]]);
+    expect(later.body).toEqual([]);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('since must be an ISO-8601 time, not "yesterday"');
+  });
+});

@@ -17,6 +17,7 @@ interface LazyCommand {
  */
 export const LAZY_COMMANDS: readonly LazyCommand[] = [
   { name: 'local', description: 'start the local stage: localcloud, the functions with their triggers, and the HTTP API', load: async () => (await import('./commands/local.js')).localCommand },
+  { name: 'status', description: 'the local stage: virtual time, functions and their triggers (schedules, rules, routes)', load: async () => (await import('./commands/control.js')).controlCommands },
   { name: 'invoke', description: 'invoke a function of the local stage synchronously and print its result', load: async () => (await import('./commands/control.js')).controlCommands },
   { name: 'clock', description: "read or move localcloud's virtual clock", load: async () => (await import('./commands/control.js')).controlCommands },
   { name: 'faults', description: 'inject throttling, errors and latency into localcloud', load: async () => (await import('./commands/control.js')).controlCommands },

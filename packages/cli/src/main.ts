@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ControlClient, localcloudUrl } from './control-client.js';
 import { registerCommands } from './lazy-commands.js';
-import { print } from './output.js';
 
 // The SDK is pinned below its Node 22 cut-off on purpose (see README); its reminder is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -20,10 +18,6 @@ const program = new Command('opsauto')
 
 try {
   await registerCommands(program, process.argv.slice(2));
-  program
-    .command('status')
-    .description('the local stage: clock, functions, rules, routes, schedules')
-    .action(async () => print(await new ControlClient(localcloudUrl(program.opts<{ endpoint?: string }>().endpoint)).request('GET', 'health'), program));
   await program.parseAsync();
 } catch (e: unknown) {
   console.error(`opsauto: ${e instanceof Error ? e.message : String(e)}`);

@@ -2,13 +2,10 @@ import { AwsClients, tableName, type ClientSettings } from '@opsauto/aws';
 import type { Clock, OpsautoConfig } from '@opsauto/core';
 import type { Command } from 'commander';
 import { ControlClient, localcloudUrl } from './control-client.js';
+import { LOCAL_STAGE } from './local-stage.js';
 import { loadProjectConfig } from './project.js';
 
-/**
- * The stage that runs on localcloud. Here rather than in stage.ts, which loads localcloud, dynalite and every
- * function: commands that only name the stage must not pay for those.
- */
-export const LOCAL_STAGE = 'local';
+export { LOCAL_STAGE } from './local-stage.js';
 
 export interface GlobalOptions {
   stage: string;

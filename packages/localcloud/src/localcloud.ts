@@ -12,7 +12,7 @@ import { seedFleet } from './seed.js';
 import { ComplianceInputError, listCompliance, parseComplianceResults, recordCompliance } from './config-rules.js';
 import { publishedMessages } from './services/sns.js';
 import { registerFromControlApi } from './services/ssm.js';
-import { LambdaRuntime } from './lambda.js';
+import { LambdaRuntime, type InvocationRecord } from './lambda.js';
 import { pythonHandler, type PythonCode } from './python-runtime.js';
 import { issueRoleCredentials } from './services/sts.js';
 import { createRequestListener, DEFAULT_ACCOUNT, DEFAULT_REGION } from './server.js';
@@ -262,8 +262,15 @@ async function startOnLockedDataDir(options: LocalcloudOptions, log: (line: stri
         }
         return json(res, 200, listCompliance(store));
       }
-      if (path === '/_localcloud/invocations') return json(res, 200, lambda.invocations);
-      if (path === '/_localcloud/failures') return json(res, 200, lambda.failures);
+      if (path === '/_localcloud/invocations' || path === '/_localcloud/failures') {
+        // `?since=<ISO time>`: only the records started then or later (virtual time), e.g. one day of a long advance.
+        const since = new URL(req.url ?? '', 'http://localhost').searchParams.get('since');
+        const records: InvocationRecord[] = path.endsWith('failures') ? lambda.failures : lambda.invocations;
+        if (since === null) return json(res, 200, records);
+        const from = Date.parse(since);
+        if (Number.isNaN(from)) return json(res, 400, { error: `since must be an ISO-8601 time, not ${JSON.stringify(since)}` });
+        return json(res, 200, records.filter((r) => Date.parse(r.startedAt) >= from));
+      }
       if (path === '/_localcloud/settle' && method === 'POST') {
         await settle();
         return json(res, 200, { now: clock.now().toISOString() });

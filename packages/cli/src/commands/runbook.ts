@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoExecutionStore, ownAccountId, RunbookSource, type LoadedRunbook } from '@opsauto/aws';
+import { DynamoExecutionStore, ownAccountId, RunbookSource, runbookFromFile, type LoadedRunbook } from '@opsauto/aws';
 import { ec2InstanceFinder, eventBridgeDispatch } from '@opsauto/aws/runbooks';
 import {
   EXECUTION_PAGE_MAX,
@@ -72,6 +73,44 @@ async function load(store: DynamoExecutionStore, executionId: string): Promise<E
  */
 export function runbookSource(ctx: StageContext): RunbookSource {
   return new RunbookSource(ctx.clients, { shippedDirectory: RUNBOOKS_DIR, files: true });
+}
+
+/** A runbook `runbook start` can start, as `runbook docs` lists it. */
+export interface RunbookDoc {
+  name: string;
+  owner: 'opsauto' | 'Amazon' | 'Self';
+  version?: string;
+  description: string;
+}
+
+/** A description's first sentence on one line, at most 100 characters. */
+function firstSentence(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const end = flat.search(/\.(\s|$)/);
+  const sentence = end === -1 ? flat : flat.slice(0, end + 1);
+  return sentence.length > 100 ? `${sentence.slice(0, 99)}…` : sentence;
+}
+
+/**
+ * The runbooks of one owner, or all: ours (the files in `runbooks/`, with the first line of their description), then
+ * the stage's AWS-owned and the account's own Automation documents (ssm:ListDocuments), each sorted by name.
+ */
+export async function runbookDocs(ctx: StageContext, owner?: RunbookDoc['owner']): Promise<RunbookDoc[]> {
+  const docs: RunbookDoc[] = [];
+  if (owner === undefined || owner === 'opsauto') {
+    const files = existsSync(RUNBOOKS_DIR) ? readdirSync(RUNBOOKS_DIR).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort() : [];
+    for (const file of files) {
+      const loaded = runbookFromFile(join(RUNBOOKS_DIR, file));
+      docs.push({ name: loaded.name, owner: 'opsauto', description: firstSentence(loaded.runbook.description ?? '') });
+    }
+  }
+  const { listAutomationDocuments } = await import('@opsauto/aws/runbooks/ssm-document.js');
+  for (const ssmOwner of ['Amazon', 'Self'] as const) {
+    if (owner !== undefined && owner !== ssmOwner) continue;
+    const listed = await listAutomationDocuments(ctx.clients, ctx.config.regions[0], ssmOwner);
+    for (const d of listed.sort((a, b) => a.name.localeCompare(b.name))) docs.push({ name: d.name, owner: ssmOwner, ...(d.version ? { version: d.version } : {}), description: d.displayName ?? '' });
+  }
+  return docs;
 }
 
 /** The core names fields as StartAutomationExecution does; the user typed options. */
@@ -280,14 +319,45 @@ export async function showExecution(program: Command, store: DynamoExecutionStor
   printExecution(program, ex, page?.executions, page?.nextToken !== undefined);
 }
 
-async function waitForEnd(store: DynamoExecutionStore, executionId: string, json: boolean): Promise<Execution> {
-  let last = '';
+/**
+ * What changed since the last look, one line each, stamped with the time it happened (else `now`): the execution's
+ * status, each step's status (with its failure or what it waits for), each child's status and, for a
+ * rate-controlled parent, its children counts.
+ */
+export function progressLines(seen: Map<string, string>, ex: Execution, children: ExecutionSummary[], now: string): string[] {
+  const lines: string[] = [];
+  const note = (key: string, value: string, at: string | undefined, line: string) => {
+    if (seen.get(key) === value) return;
+    seen.set(key, value);
+    lines.push(`${time(at ?? now)}  ${line}`);
+  };
+  const when = (x: { startedAt?: string; endedAt?: string }) => x.endedAt ?? x.startedAt;
+  const executionLine = () => note('execution', ex.status, when(ex) ?? ex.createdAt, `execution ${ex.status}`);
+  // An execution that ended is told after its last steps and children; one that runs, before them.
+  if (!isTerminal(ex.status)) executionLine();
+  for (const step of ex.steps) {
+    const detail = step.failureMessage ? `: ${step.failureMessage}` : step.status === 'Waiting' || (step.status === 'Pending' && step.nextCheckAt) ? ` (${stepResult(step)})` : '';
+    note(`step ${step.name}`, `${step.status}${detail}`, when(step), `step ${step.name} ${step.status}${detail}`);
+  }
+  if (ex.rateControl) {
+    const c = ex.counters ?? { launched: 0, running: 0, succeeded: 0, failed: 0 };
+    const counts = `${c.launched}/${ex.rateControl.targets.length} launched, ${c.running} running, ${c.succeeded} succeeded, ${c.failed} failed`;
+    note('children', counts, undefined, `children ${counts}`);
+  }
+  for (const child of children) note(`child ${child.executionId}`, child.status, when(child) ?? child.createdAt, `child ${child.executionId}${child.target ? ` (${child.target})` : ''} ${child.status}`);
+  if (isTerminal(ex.status)) executionLine();
+  return lines;
+}
+
+/** Polls the execution until it ends; unless `json`, prints each change as it is seen (progressLines). */
+async function waitForEnd(ctx: StageContext, store: DynamoExecutionStore, executionId: string, json: boolean): Promise<Execution> {
+  const seen = new Map<string, string>();
   for (;;) {
     const ex = await load(store, executionId);
-    const open = runningStep(ex);
-    const line = `${ex.status}${open ? ` at ${open.name} (${open.status})` : ''}`;
-    if (line !== last && !json) console.log(`... ${line}`);
-    last = line;
+    if (!json) {
+      const children = ex.rateControl ? (await store.list({ parentExecutionId: ex.executionId, limit: 50 })).executions : [];
+      for (const line of progressLines(seen, ex, children, ctx.clock.now().toISOString())) console.log(line);
+    }
     if (isTerminal(ex.status)) return ex;
     await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
   }
@@ -404,7 +474,7 @@ export function runbookCommands(program: Command): void {
         return;
       }
       if (!json) console.log(`started execution ${execution.executionId} (${documentText(execution.documentName, execution.documentVersion)}), waiting for it to end`);
-      const ended = await waitForEnd(store, execution.executionId, json);
+      const ended = await waitForEnd(ctx, store, execution.executionId, json);
       await showExecution(program, store, ended);
       if (ended.status !== 'Success' && ended.status !== 'CompletedWithSuccess') {
         throw new Error(`execution ${ended.executionId} ended ${ended.status}${ended.failureMessage ? `: ${ended.failureMessage}` : ''}`);
@@ -417,6 +487,21 @@ export function runbookCommands(program: Command): void {
     .action(async (executionId: string) => {
       const { store } = await runbooks(program);
       await showExecution(program, store, await load(store, executionId));
+    });
+
+  runbook
+    .command('docs')
+    .description("the runbooks one can start: ours (runbooks/), AWS-owned (Owner Amazon) and the account's own (Owner Self)")
+    .option('--owner <owner>', 'only these: opsauto, Amazon or Self')
+    .action(async (opts: { owner?: string }) => {
+      const owners = ['opsauto', 'Amazon', 'Self'] as const;
+      const owner = opts.owner === undefined ? undefined : owners.find((o) => o.toLowerCase() === opts.owner?.toLowerCase());
+      if (opts.owner !== undefined && !owner) throw new ValidationError(`--owner: ${opts.owner} is not one of ${owners.join(', ')}`, '--owner');
+      const ctx = await stageContext(program);
+      const docs = await runbookDocs(ctx, owner);
+      if (program.opts<GlobalOptions>().json) return print(docs, program);
+      if (docs.length === 0) return console.log(owner ? `no runbooks of owner ${owner}` : 'no runbooks');
+      print(docs.map((d) => ({ ...d, version: d.version ?? '' })), program, ['name', 'owner', 'version', 'description']);
     });
 
   runbook
