@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type * as z from 'zod/mini';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
+import { tracing } from './tracing.js';
 
 /** The event did not match its schema: the message names each field that is wrong. */
 export class InvalidEventError extends Error {
@@ -67,6 +68,7 @@ export function eventHandler<S extends z.ZodMiniType, R>(
   handle: (event: z.infer<S>, context: Context) => Promise<R>,
 ): MiddyfiedHandler<unknown, R, Error, Context> {
   return middy<z.infer<S>, R>()
+    .use(tracing())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(logFailure())
@@ -94,6 +96,7 @@ const statusOf = (error: unknown): number => {
  */
 export function httpHandler(handle: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(tracing())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(async (event, context) => {

@@ -11,6 +11,7 @@ import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { logger } from '../logger.js';
+import { tracing } from '../tracing.js';
 import { count, metrics, METRIC_NAMES } from '../metrics.js';
 
 /** A request is a hostname and a key: anything near this size is not one (refused before it is parsed). */
@@ -84,6 +85,7 @@ function refusal(e: ActivationError): APIGatewayProxyStructuredResultV2 {
 export function activationsApi(wire: ActivationWiringFactory) {
   let wiring: ActivationWiring | undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(tracing())
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(logMetrics(metrics))
     .handler(async (event: APIGatewayProxyEventV2, context: Context) => {
