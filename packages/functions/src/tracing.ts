@@ -5,25 +5,27 @@ export const tracingEnabled = (): boolean => process.env.POWERTOOLS_TRACE_ENABLE
 
 /**
  * Powertools Tracer's `captureLambdaHandler`, loaded on the first invocation and only when tracing is on: with
- * tracing off (the default) this middleware does nothing and the tracer's modules (tracer.ts, aws-xray-sdk-core) are
- * never read, a chunk of their own in the deployed bundle.
+ * tracing off (the default) there is no middleware (an empty list, which middy's `use` takes) and the tracer's
+ * modules (tracer.ts, aws-xray-sdk-core) are never read, a chunk of their own in the deployed bundle.
  *
  * @example
  * middy().use(tracing()).handler(handle);
  */
-export function tracing(): middy.MiddlewareObj {
-  if (!tracingEnabled()) return {};
+export function tracing(): middy.MiddlewareObj[] {
+  if (!tracingEnabled()) return [];
   let loaded: Promise<middy.MiddlewareObj> | undefined;
   const middleware = () => (loaded ??= import('./tracer.js').then((m) => m.captureHandler()));
-  return {
-    before: async (request) => {
-      await (await middleware()).before?.(request);
+  return [
+    {
+      before: async (request) => {
+        await (await middleware()).before?.(request);
+      },
+      after: async (request) => {
+        await (await middleware()).after?.(request);
+      },
+      onError: async (request) => {
+        await (await middleware()).onError?.(request);
+      },
     },
-    after: async (request) => {
-      await (await middleware()).after?.(request);
-    },
-    onError: async (request) => {
-      await (await middleware()).onError?.(request);
-    },
-  };
+  ];
 }
