@@ -3,6 +3,7 @@ import config from './opsauto.config.js';
 import { Api } from './stacks/api.js';
 import { Automation } from './stacks/automation.js';
 import { functionDefaults } from './stacks/function-from-manifest.js';
+import { Observability } from './stacks/observability.js';
 import { Storage } from './stacks/storage.js';
 
 const sstConfig: SSTConfig = {
@@ -12,7 +13,7 @@ const sstConfig: SSTConfig = {
   },
   stacks(app) {
     app.setDefaultFunctionProps(functionDefaults);
-    app.stack(Storage).stack(Automation).stack(Api);
+    app.stack(Storage).stack(Automation).stack(Api).stack(Observability);
   },
 };
 

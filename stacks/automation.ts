@@ -15,6 +15,7 @@ import { dependsOn, use, type Function as SstFunction, type StackContext } from 
 import { useProject } from 'sst/project.js';
 import config from '../opsauto.config.js';
 import { constructId, functionFromManifest, type FunctionWiring } from './function-from-manifest.js';
+import { alarmTopicAction, failedInvocationsAlarmName } from './observability.js';
 import { buildRunbookRoles } from './runbook-roles.js';
 import { Storage } from './storage.js';
 
@@ -88,13 +89,15 @@ export function buildAutomation(scope: Construct, definitions: FunctionDefinitio
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
   });
-  failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }).createAlarm(scope, 'FailedInvocationsAlarm', {
+  const failuresAlarm = failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }).createAlarm(scope, 'FailedInvocationsAlarm', {
+    alarmName: failedInvocationsAlarmName(wiring.tableName),
     alarmDescription: 'An asynchronous invocation failed after its retries; see the FailedInvocations queue',
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
+  failuresAlarm.addAlarmAction(alarmTopicAction(scope, wiring.tableName));
 
   const usesBus = definitions.some((d) => publishesOnOpsautoBus(d) || d.triggers.some((t) => t.type === 'event' && t.bus === 'opsauto'));
   const bus = usesBus

@@ -6,6 +6,7 @@ import {
   functionEnvironment,
   notificationTopicName,
   functionPhysicalName,
+  observabilityEnvironment,
   hybridNodeRoleName,
   runbookAutomations,
   runbookRoleName,
@@ -22,10 +23,12 @@ import type { Construct } from 'constructs';
 import { Function as SstFunction, type FunctionProps } from 'sst/constructs';
 import { useProject } from 'sst/project.js';
 import { nodejsBundling } from './bundling.js';
+import { alarmTopicAction, errorsAlarmName } from './observability.js';
 
 /**
  * Props every Lambda function of the app gets (`app.setDefaultFunctionProps`).
- * Tracing is off because X-Ray would add `xray:Put*` on `*` to every role, outside the manifest's permissions.
+ * Tracing is off because X-Ray would add `xray:Put*` on `*` to every role, outside the manifest's permissions;
+ * `observability.tracing` turns it on for the Node.js functions (functionFromManifest).
  */
 export const functionDefaults = {
   runtime: 'nodejs22.x',
@@ -85,7 +88,7 @@ export function functionFromManifest(
     });
     for (const statement of permissions) fn.addToRolePolicy(statement);
     Tags.of(fn).add(functionTag, definition.name);
-    errorsAlarm(scope, id, definition.name, fn);
+    errorsAlarm(scope, id, definition.name, fn, wiring.tableName);
     return fn;
   }
   const fn = new SstFunction(scope, id, {
@@ -93,7 +96,10 @@ export function functionFromManifest(
     description: definition.description,
     timeout: definition.timeoutSeconds,
     memorySize: definition.memoryMB,
-    environment: Object.fromEntries(definition.environment.map((key) => [key, environment[key]])),
+    // The manifest's variables, and the stage and tracing settings every Node.js function reads (metrics, tracer).
+    environment: { ...Object.fromEntries(definition.environment.map((key) => [key, environment[key]])), ...observabilityEnvironment(wiring.config, wiring.stage) },
+    // Active tracing brings its own xray:PutTraceSegments and xray:PutTelemetryRecords on `*` (X-Ray has no resources).
+    tracing: wiring.config.observability.tracing ? 'active' : 'disabled',
     permissions,
     logGroup,
     ...(definition.files ? { copyFiles: definition.files.map(({ from, to }) => ({ from, to })) } : {}),
@@ -107,7 +113,7 @@ export function functionFromManifest(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn, `${fn.functionArn}:*`] }),
     );
   }
-  errorsAlarm(scope, id, definition.name, fn);
+  errorsAlarm(scope, id, definition.name, fn, wiring.tableName);
   return fn;
 }
 
@@ -121,9 +127,13 @@ export function stageTopicArns(scope: Construct, tableName: string): { notificat
   return { notification: arn(notificationTopicName(tableName)), escalation: arn(escalationTopicName(tableName)) };
 }
 
-/** An alarm on the function's Errors metric: at least one failed invocation in 5 minutes. */
-function errorsAlarm(scope: Construct, id: string, name: string, fn: lambda.Function): void {
-  new cloudwatch.Alarm(scope, `${id}Errors`, {
+/**
+ * An alarm on the function's Errors metric: at least one failed invocation in 5 minutes. Named (errorsAlarmName) so
+ * that the dashboard shows it without a reference between the stacks; it notifies the stage's alarm topic.
+ */
+function errorsAlarm(scope: Construct, id: string, name: string, fn: lambda.Function, tableName: string): void {
+  const alarm = new cloudwatch.Alarm(scope, `${id}Errors`, {
+    alarmName: errorsAlarmName(tableName, name),
     alarmDescription: `${name}: at least one invocation failed in 5 minutes`,
     metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
     threshold: 1,
@@ -131,6 +141,7 @@ function errorsAlarm(scope: Construct, id: string, name: string, fn: lambda.Func
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
+  alarm.addAlarmAction(alarmTopicAction(scope, tableName));
 }
 
 /** `ami-publisher` -> `AmiPublisher`: readable CloudFormation logical IDs. */

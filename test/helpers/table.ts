@@ -14,9 +14,10 @@ export async function createTestTable(cloud: Localcloud): Promise<string> {
 
 /**
  * Points functions imported by a test at localcloud, as the local stage does: the SDK's endpoint, a region, test
- * credentials, a fresh state table and the config. Returns the table name.
+ * credentials, a fresh state table and the config, stage `test`. Returns the table name. Metrics (EMF lines on
+ * stdout) are off unless `metrics` is true; they are read when the function's modules are first imported.
  */
-export async function functionEnvironment(cloud: Localcloud, logLevel = 'SILENT'): Promise<string> {
+export async function functionEnvironment(cloud: Localcloud, logLevel = 'SILENT', { metrics = false } = {}): Promise<string> {
   const table = await createTestTable(cloud);
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: cloud.url,
@@ -26,6 +27,8 @@ export async function functionEnvironment(cloud: Localcloud, logLevel = 'SILENT'
     TABLE_NAME: table,
     OPSAUTO_CONFIG: JSON.stringify({ regions: ['us-east-1'] }),
     POWERTOOLS_LOG_LEVEL: logLevel,
+    POWERTOOLS_METRICS_DISABLED: String(!metrics),
+    OPSAUTO_STAGE: 'test',
   });
   return table;
 }

@@ -1,6 +1,6 @@
 import { createTableInput, tableDefinition, tableName } from '@opsauto/aws';
 import { parseRunbook, runbookIamActions, type Runbook } from '@opsauto/core';
-import { functionEnvironment, manifest, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
+import { functionEnvironment, manifest, METRIC_NAMES, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import sstConfig from '../../sst.config.js';
 import { Api, buildApi } from '../../stacks/api.js';
 import { Automation, buildAutomation, GUARDED_DETAIL_TYPES, isHttpOnly } from '../../stacks/automation.js';
 import { functionDefaults, functionTag } from '../../stacks/function-from-manifest.js';
+import { buildObservability, METRIC_ALARMS, Observability } from '../../stacks/observability.js';
 import { Storage } from '../../stacks/storage.js';
 
 /*
@@ -94,7 +95,7 @@ async function synthesise(define: (app: App) => void | Promise<void>, stacks: Fu
 let appTemplates: Promise<Templates> | undefined;
 /** The real app (sst.config.ts), synthesised once for every test that reads it. */
 function synthesiseApp(): Promise<Templates> {
-  appTemplates ??= synthesise((app) => sstConfig.stacks(app), [Storage, Automation, Api]);
+  appTemplates ??= synthesise((app) => sstConfig.stacks(app), [Storage, Automation, Api, Observability]);
   return appTemplates;
 }
 
@@ -786,7 +787,7 @@ describe('the opsauto app', () => {
 
   it('creates the notification and escalation topics, encrypted with the AWS managed SNS key, and names them to param-policy-events', () => {
     // Act
-    const topics = resources(templates, 'AWS::SNS::Topic');
+    const topics = resources(templates, 'AWS::SNS::Topic').filter((t) => props(t).TopicName !== `${config.app}-${stage}-alarms`);
     const fn = functionOf(templates, 'param-policy-events');
     const variables = (props(fn).Environment as { Variables: Record<string, Json> }).Variables;
 
@@ -799,8 +800,9 @@ describe('the opsauto app', () => {
     expect(render(variables.NOTIFICATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-notifications');
     expect(render(variables.ESCALATION_TOPIC_ARN)).toBe('arn:aws:sns:us-east-1:123456789012:opsauto-test-escalations');
     // Only HTTPS publishers: the topic policy denies the rest.
+    // The alarm topic's (Observability) included.
     const policies = resources(templates, 'AWS::SNS::TopicPolicy');
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const policy of policies) expect(JSON.stringify(props(policy).PolicyDocument)).toContain('"aws:SecureTransport":"false"');
   });
 
@@ -1225,6 +1227,68 @@ describe('the opsauto app', () => {
       expect(props(fn).TracingConfig, fn.id).toBeUndefined();
     }
   });
+
+  it('names the stage to every Node.js function (the metrics\' stage dimension) and turns no tracer on', () => {
+    for (const definition of manifest(config).filter((d) => !d.python)) {
+      const variables = (props(functionOf(templates, definition.name)).Environment as { Variables: Record<string, Json> }).Variables;
+      expect(variables.OPSAUTO_STAGE, definition.name).toBe(stage);
+      expect(variables.POWERTOOLS_TRACE_ENABLED, definition.name).toBeUndefined();
+    }
+  });
+
+  it('alarms when executions fail, the scan is incomplete or notifications fail: Sum >= 1 of its opsauto metric for the stage', () => {
+    const alarms = resources(templates, 'AWS::CloudWatch::Alarm');
+    for (const expected of METRIC_ALARMS) {
+      const found = alarms.filter((a) => props(a).Namespace === 'opsauto' && props(a).MetricName === expected.metric);
+      expect(found, expected.id).toHaveLength(1);
+      expect(props(found[0]), expected.id).toMatchObject({
+        AlarmName: `${config.app}-${stage}-${expected.name}`,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        Period: expected.period.toSeconds(),
+        TreatMissingData: 'notBreaching',
+        Dimensions: [
+          { Name: 'service', Value: 'opsauto' },
+          { Name: 'stage', Value: stage },
+        ],
+      });
+    }
+    expect(METRIC_ALARMS.map((a) => [a.metric, a.period.toMinutes()])).toEqual([
+      ['ExecutionsFailed', 15],
+      ['ScanIncomplete', 60],
+      ['NotificationsFailed', 15],
+    ]);
+  });
+
+  it("makes every alarm of the stage notify the stage's alarm topic, which exists unencrypted by KMS so CloudWatch can publish", () => {
+    const topicArn = `arn:aws:sns:${region}:${account}:${config.app}-${stage}-alarms`;
+    const alarms = resources(templates, 'AWS::CloudWatch::Alarm');
+    // Each function's Errors alarm, the failure queue's and the three metric alarms.
+    expect(alarms).toHaveLength(manifest(config).length + 1 + METRIC_ALARMS.length);
+    for (const alarm of alarms) expect(asList(props(alarm).AlarmActions).map(render), alarm.id).toEqual([topicArn]);
+    const topics = resources(templates, 'AWS::SNS::Topic').filter((t) => props(t).TopicName === `${config.app}-${stage}-alarms`);
+    expect(topics).toHaveLength(1);
+    expect(props(topics[0]).KmsMasterKeyId).toBeUndefined();
+    expect(resources(templates, 'AWS::SNS::Subscription')).toEqual([]);
+  });
+
+  it("has a dashboard that graphs every opsauto metric for the stage and shows the state of every alarm, by name", () => {
+    const dashboards = resources(templates, 'AWS::CloudWatch::Dashboard');
+    expect(dashboards.map((d) => props(d).DashboardName)).toEqual([`${config.app}-${stage}-operations`]);
+    const body = JSON.parse(render(props(dashboards[0]).DashboardBody)) as { widgets: { properties: { metrics?: (string | object)[][]; alarms?: string[] } }[] };
+    // A graph's metric: [namespace, name, dimension, value, dimension, value, {options}].
+    const graphed = body.widgets.flatMap((w) => w.properties.metrics ?? []).map((m) => m.filter((part) => typeof part === 'string').join(' '));
+    for (const name of Object.values(METRIC_NAMES)) expect(graphed, name).toContain(`opsauto ${name} service opsauto stage ${stage}`);
+    const arnOfAlarm = (name: Json | undefined) => `arn:aws:cloudwatch:${region}:${account}:alarm:${render(name ?? '')}`;
+    // The dashboard's own stack's alarms by reference, the other stacks' by name.
+    const shown = body.widgets
+      .flatMap((w) => w.properties.alarms ?? [])
+      .map((arn) => arn.replace(/^\$\{(\w+)\.Arn\}$/, (_, id: string) => arnOfAlarm(templates.Observability.Resources[id]?.Properties?.AlarmName)));
+    const alarmArns = resources(templates, 'AWS::CloudWatch::Alarm').map((a) => arnOfAlarm(props(a).AlarmName));
+    expect(shown.sort()).toEqual(alarmArns.sort());
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1270,6 +1334,32 @@ describe('wake-up wiring', () => {
         app.stack(Refused);
       }, [Refused]),
     ).rejects.toThrow(message);
+  });
+});
+
+describe('observability from the config', () => {
+  it('with observability.tracing, runs each Node.js function with active tracing, the tracer on and responses not recorded, and subscribes alarmEmails', async () => {
+    // Prepare
+    const custom = { ...config, observability: { tracing: true, alarmEmails: ['ops@example.com'] } };
+    const definitions = manifest(custom).filter((d) => d.name === 'stale-volume-scan');
+    function TracedFixture({ stack }: StackContext) {
+      const built = buildAutomation(stack, definitions, { ...fixtureWiring, config: custom });
+      buildObservability(stack, custom, stage);
+      return built;
+    }
+
+    // Act
+    const templates = await synthesise((app) => {
+      app.setDefaultFunctionProps(functionDefaults);
+      app.stack(TracedFixture);
+    }, [TracedFixture]);
+
+    // Assess
+    const fn = functionOf(templates, 'stale-volume-scan');
+    expect(props(fn).TracingConfig).toEqual({ Mode: 'Active' });
+    expect((props(fn).Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({ OPSAUTO_STAGE: stage, POWERTOOLS_TRACE_ENABLED: 'true', POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' });
+    expect(grants(roleStatements(templates, roleOf(templates, fn))).filter((g) => g.startsWith('xray:'))).toEqual(['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *']);
+    expect(resources(templates, 'AWS::SNS::Subscription').map((sub) => [props(sub).Protocol, props(sub).Endpoint])).toEqual([['email', 'ops@example.com']]);
   });
 });
 

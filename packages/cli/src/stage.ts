@@ -127,6 +127,10 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: options.functionLogLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     POWERTOOLS_DEV: 'true',
+    // No EMF blobs in the stage's log (there is no CloudWatch here to read them); POWERTOOLS_METRICS_DISABLED=false
+    // prints them. The stage dimension of any metric printed is `local`.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    OPSAUTO_STAGE: LOCAL_STAGE,
     // The runbook worker's shipped runbooks (deployed, they are copied into its bundle).
     RUNBOOKS_DIR: join(projectRoot, 'runbooks'),
     // The worker never waits in real time here: every wait (a stopping instance, aws:sleep) is a wake-up on the

@@ -142,6 +142,17 @@ const runbooksSchema = z.object({
   executionTtlDays: z._default(days(1, 3650), 90),
 });
 
+/** Metrics are always on (EMF, no IAM); these are the optional parts (README, "Metrics and alarms"). */
+const observabilitySchema = z.object({
+  /**
+   * X-Ray tracing of every Node.js function: Lambda tracing Active (which adds xray:PutTraceSegments and
+   * xray:PutTelemetryRecords on `*` to each role) and Powertools Tracer around each handler. Off by default.
+   */
+  tracing: z._default(z.boolean(), false),
+  /** Addresses subscribed (by email, each confirms once) to the stage's alarm topic, which every alarm notifies. */
+  alarmEmails: z._default(z.array(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an email address'))).check(z.maxLength(10)), []),
+});
+
 export const configSchema = z.object({
   /** Prefix of every resource name; one deployment per app name and stage. */
   app: z._default(z.string().check(z.regex(/^[a-z][a-z0-9-]{1,30}$/, 'must be lowercase letters, digits and -, 2 to 31 long')), 'opsauto'),
@@ -174,6 +185,7 @@ export const configSchema = z.object({
   runbooks: z.prefault(runbooksSchema, {}),
   parameterExpiry: z.prefault(parameterExpirySchema, {}),
   activations: z.prefault(activationsSchema, {}),
+  observability: z.prefault(observabilitySchema, {}),
   /** What starts runbooks on a schedule, an event, a Config rule or a maintenance window (automations/automation.ts). */
   automations: z._default(automationsSchema, []),
 });

@@ -1,10 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '@opsauto/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
+import { tracing } from './tracing.js';
 
 /** The event did not match its schema: the message names each field that is wrong. */
 export class InvalidEventError extends Error {
@@ -54,8 +57,8 @@ const logFailure = (): middy.MiddlewareObj => ({
 
 /**
  * An asynchronously invoked handler (EventBridge rule or schedule): the event is parsed with `schema`
- * (a ParseError names the field that is wrong), the Lambda context is added to every log line, and a failure
- * is thrown so that Lambda retries it and, after its retries, sends it to the failure destination.
+ * (a ParseError names the field that is wrong), the Lambda context is added to every log line, the metrics the
+ * handler added are flushed (EMF) whether it succeeds or fails, and a failure is thrown so that Lambda retries it and, after its retries, sends it to the failure destination.
  *
  * @example
  * export const handler = eventHandler(amiPublisherEvent, async (event) => publish(event));
@@ -65,7 +68,9 @@ export function eventHandler<S extends z.ZodMiniType, R>(
   handle: (event: z.infer<S>, context: Context) => Promise<R>,
 ): MiddyfiedHandler<unknown, R, Error, Context> {
   return middy<z.infer<S>, R>()
+    .use(tracing())
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .use(logFailure())
     .use(explainParseErrors())
     .use(parser({ schema }))
@@ -87,11 +92,13 @@ const statusOf = (error: unknown): number => {
 
 /**
  * An HTTP API (payload 2.0) handler: domain errors become 4xx with a JSON body `{error, message}`,
- * anything else a 500 that names the request ID and never the cause.
+ * anything else a 500 that names the request ID and never the cause. Metrics are flushed after each request.
  */
 export function httpHandler(handle: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(tracing())
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .handler(async (event, context) => {
       try {
         return await handle(event, context);

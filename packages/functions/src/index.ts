@@ -3,3 +3,4 @@ export { sleep } from './sleep.js';
 export * from './runbook-policy.js';
 export * from './runbook-roles.js';
 export * from './automations.js';
+export * from './observability.js';

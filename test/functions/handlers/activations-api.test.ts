@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixture } from '../../helpers/fixtures.js';
 import { fakeContext } from '../../helpers/lambda-context.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
+import { emfDocuments, metricValues } from '../../helpers/metrics.js';
 import { functionEnvironment } from '../../helpers/table.js';
 
 type Response = { statusCode: number; headers?: Record<string, string>; body: string };
@@ -48,7 +49,7 @@ function capture() {
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  table = await functionEnvironment(cloud, 'DEBUG');
+  table = await functionEnvironment(cloud, 'DEBUG', { metrics: true });
   // Whatever an operator sets, the event (and its Authorization header) never reaches a log.
   process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
   process.env.AWS_LAMBDA_FUNCTION_NAME = 'activations-api';
@@ -169,12 +170,16 @@ async function invoke(event: unknown, h: Handler = handler) {
   return { status: response.statusCode, headers: response.headers ?? {}, body };
 }
 
+/** The metrics the handler printed (EMF) after line `mark`. */
+const metricsSince = (mark: number) => metricValues(emfDocuments(lines.slice(mark)));
+
 describe('activations-api handler', () => {
   it('issues an activation in localcloud whose code registers the server, and records the caller (POST)', async () => {
     // Prepare
     const { bearer, id } = await makeToken();
     const sourceIp = freshIp();
 
+    const mark = lines.length;
     // Act
     const { status, headers, body } = await invoke(post({ hostname: 'rack7-db-01' }, { authorization: bearer, sourceIp }));
 
@@ -191,6 +196,7 @@ describe('activations-api handler', () => {
     expect(((await registered.json()) as { instanceId: string }).instanceId).toMatch(/^mi-/);
     expect(await issuances.list()).toEqual([expect.objectContaining({ activationId: body.activationId, tokenId: id, hostname: 'rack7-db-01', sourceIp, userAgent: 'HTTPie/3.2.2' })]);
     expect((await tokens.get(id))?.uses).toBe(1);
+    expect(metricsSince(mark)).toEqual({ ActivationsIssued: [1] });
   });
 
   it('answers a GET with the same activation and code when the idempotency key is sent again, from a Powertools record in the table', async () => {
@@ -260,11 +266,14 @@ describe('activations-api handler', () => {
   it('answers 401 InvalidToken with WWW-Authenticate for a missing header, another scheme, a malformed token, an unknown id and a wrong secret', async () => {
     const { bearer, id } = await makeToken();
     const wrongSecret = `Bearer ${id}.${'A'.repeat(43)}`;
+    const mark = lines.length;
     for (const authorization of [undefined, bearer.replace('Bearer', 'Basic'), 'Bearer not-a-token', `Bearer ${newToken().token}`, wrongSecret]) {
       const r = await invoke(post({ hostname: 'rack7-db-01' }, { authorization, sourceIp: freshIp() }));
       expect(r).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Bearer realm="opsauto-activations"' }, body: { error: 'InvalidToken', message: expect.any(String) } });
     }
     expect(created).toHaveLength(0);
+    // One EMF document per request, each counting the refusal.
+    expect(metricsSince(mark)).toEqual({ ActivationsRefused: [1, 1, 1, 1, 1] });
   });
 
   it('answers 400 InvalidRequest naming the field for a missing, malformed, oversized or unknown body, hostname or key', async () => {

@@ -13,6 +13,7 @@ import { createFamilyImage, waitForImages } from '../../helpers/ec2.js';
 import { fixture } from '../../helpers/fixtures.js';
 import { fakeContext } from '../../helpers/lambda-context.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
+import { captureMetrics } from '../../helpers/metrics.js';
 import { functionEnvironment } from '../../helpers/table.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
@@ -84,11 +85,13 @@ let ec2: EC2Client;
 let family = '';
 let familyCount = 0;
 const param = () => `/opsauto/ami/${family}/latest`;
+let metrics: ReturnType<typeof captureMetrics>;
 
 beforeAll(async () => {
+  metrics = captureMetrics();
   cloud = await startTestCloud();
   cloud.seed({ regions: { 'us-east-1': { images: [{ name: 'base', creationDate: '2026-01-01T00:00:00Z' }] } } });
-  await functionEnvironment(cloud, 'ERROR');
+  await functionEnvironment(cloud, 'ERROR', { metrics: true });
   baseConfig = process.env.OPSAUTO_CONFIG;
   const time = virtualTime(cloud);
   virtual.sleep = time.sleep;
@@ -105,11 +108,13 @@ beforeAll(async () => {
   ec2 = new EC2Client(clientConfig(cloud));
 });
 afterAll(async () => {
+  metrics.restore();
   await cloud.stop();
 });
 let baseConfig: string | undefined;
 beforeEach(() => {
   family = `web${++familyCount}`;
+  metrics.clear();
 });
 afterEach(() => {
   process.env.OPSAUTO_CONFIG = baseConfig;
@@ -142,11 +147,14 @@ describe('ami-publisher handler', () => {
     expect(Parameter).toMatchObject({ Value: imageId, DataType: 'aws:ec2:image', Version: 1 });
     const labelled = await ssm.send(new GetParameterCommand({ Name: `${param()}:${imageId}` }));
     expect(labelled.Parameter?.Value).toBe(imageId);
+    expect(metrics.values()).toEqual({ AmisPublished: [1], AmisRefused: [0] });
   });
 
   it('accepts the AWS documentation sample verbatim and skips its unknown image without writing', async () => {
     const result = await handler(fixture('events/awsdocs-ec2__ami-state-change_available.json'), fakeContext());
     expect(result).toEqual({ published: [], skipped: [{ outcome: 'skipped', imageId: 'ami-0123456789example', reason: 'image-not-found' }] });
+    // An image EC2 does not know is no refusal: nothing to count but zeros.
+    expect(metrics.values()).toEqual({ AmisPublished: [0], AmisRefused: [0] });
   });
 
   it('does not publish a failed image', async () => {
@@ -248,6 +256,7 @@ describe('ami-publisher handler', () => {
     for (const event of [amiEvent('available', stranger), builder, runbook]) results.push(await handler(event, fakeContext()));
     // Assess
     for (const result of results) expect(result).toEqual({ published: [], skipped: [{ outcome: 'skipped', imageId: stranger, reason: 'untrusted-owner', ownerId: '111111111111' }] });
+    expect(metrics.values()).toEqual({ AmisPublished: [0, 0, 0], AmisRefused: [1, 1, 1] });
     expect((await errorOf(ssm.send(new GetParameterCommand({ Name: param() })))).name).toBe('ParameterNotFound');
     expect(warn).toHaveBeenCalledTimes(3);
     expect(warn).toHaveBeenCalledWith(

@@ -6,6 +6,7 @@ import type { NoticeWiringFactory } from '../../../packages/functions/src/param-
 import { fixture } from '../../helpers/fixtures.js';
 import { fakeContext } from '../../helpers/lambda-context.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
+import { captureMetrics } from '../../helpers/metrics.js';
 import { functionEnvironment } from '../../helpers/table.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
@@ -17,8 +18,10 @@ let sweepHandler: Factory;
 let deployed: Handler;
 let topicArn: string;
 let now: number;
+let metrics: ReturnType<typeof captureMetrics>;
 
 beforeAll(async () => {
+  metrics = captureMetrics();
   cloud = await startTestCloud();
   now = Math.ceil(cloud.clock.nowMs() / DAY) * DAY + 7 * 3_600_000;
   await cloud.clock.set(new Date(now));
@@ -44,12 +47,13 @@ beforeAll(async () => {
       },
     },
   });
-  await functionEnvironment(cloud);
+  await functionEnvironment(cloud, 'SILENT', { metrics: true });
   topicArn = (await new SNSClient(clientConfig(cloud)).send(new CreateTopicCommand({ Name: 'opsauto-test-notifications' }))).TopicArn!;
   Object.assign(process.env, { NOTIFICATION_TOPIC_ARN: topicArn, ESCALATION_TOPIC_ARN: topicArn.replace(/notifications$/, 'escalations') });
   ({ paramExpirySweepHandler: sweepHandler, handler: deployed } = (await import('../../../packages/functions/src/handlers/param-expiry-sweep.js')) as { paramExpirySweepHandler: Factory; handler: Handler });
 });
 afterAll(async () => {
+  metrics.restore();
   await cloud.stop();
 });
 
@@ -85,6 +89,7 @@ describe('param-expiry-sweep handler', () => {
     const { factory, sent, remembered } = memoryWiring();
     const handler = sweepHandler(factory);
     const before = (await messages()).length;
+    metrics.clear();
 
     // Act
     const first = await handler(scheduled(), fakeContext('param-expiry-sweep'));
@@ -103,6 +108,8 @@ describe('param-expiry-sweep handler', () => {
       'opsauto: 3 parameter deadlines in the next 30 days (alice)',
     ]);
     expect(JSON.stringify(digests)).not.toContain('hunter2');
+    // Per run: the reminder and the two digests, then the two digests alone.
+    expect(metrics.values()).toEqual({ NotificationsSent: [3, 2], NotificationsFailed: [0, 0] });
   });
 
   it('runs when invoked by hand with {} and refuses any other input naming it', async () => {
@@ -121,6 +128,7 @@ describe('param-expiry-sweep handler', () => {
     // Prepare
     const { factory, remembered } = memoryWiring('/db/password');
     const handler = sweepHandler(factory);
+    metrics.clear();
 
     // Act
     const run = handler(scheduled(), fakeContext('param-expiry-sweep'));
@@ -128,6 +136,8 @@ describe('param-expiry-sweep handler', () => {
     // Assert
     await expect(run).rejects.toThrow("parameter expiry sweep: 1 parameters' notices failed (the others were sent): /db/password: Error: SNS said no");
     expect(remembered.map((p) => p.name).sort()).toEqual(['/app/api-key', '/db/password']);
+    // Counted although the invocation failed: the metrics are flushed on error too.
+    expect(metrics.values().NotificationsFailed).toEqual([1]);
   });
 
   it('as deployed, claims each notice in the table: the reminder reaches the topic once over two runs, without the value', async () => {

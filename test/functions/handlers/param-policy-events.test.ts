@@ -9,6 +9,7 @@ import { handler as rawHandler } from '../../../packages/functions/src/handlers/
 import { fixture } from '../../helpers/fixtures.js';
 import { fakeContext } from '../../helpers/lambda-context.js';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
+import { captureMetrics } from '../../helpers/metrics.js';
 import { functionEnvironment } from '../../helpers/table.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
@@ -33,6 +34,9 @@ const messages = async (topicArn: string): Promise<Message[]> => {
   return (await res.json()) as Message[];
 };
 
+// The handler was imported before any environment was set: its metrics are on (no POWERTOOLS_DEV), kept here.
+const metrics = captureMetrics();
+
 beforeAll(async () => {
   cloud = await startTestCloud();
   ssm = new SSMClient(clientConfig(cloud));
@@ -51,9 +55,12 @@ beforeEach(async () => {
     OPSAUTO_CONFIG: JSON.stringify({ regions: ['us-east-1'], parameterExpiry: { routes: [{ match: { tag: 'team', value: 'payments' }, topic: topics.payments }] } }),
   });
   store = new DynamoNoticeStore(new AwsClients('us-east-1', clientConfig(cloud)), table);
+  cloud.faults.set([]);
+  metrics.clear();
 });
 
 afterAll(async () => {
+  metrics.restore();
   ssm.destroy();
   sns.destroy();
   await cloud.stop();
@@ -79,6 +86,21 @@ describe('param-policy-events', () => {
     expect(sent[0].messageAttributes.kind?.StringValue).toBe('NoChangeNotification');
     expect(await store.list({ parameter: 'foo' })).toMatchObject([{ key: 'foo#NoChangeNotification#2017-05-22T16:43:48.000Z', status: 'sent', channel: topics.notification, via: 'event' }]);
     expect(await store.lastSeen('foo')).toMatchObject({ name: 'foo', tier: 'Advanced', tags: { owner: 'alice' } });
+    // The first delivery sent a notice; the duplicate counts nothing.
+    expect(metrics.values()).toEqual({ NotificationsSent: [1] });
+  });
+
+  it('counts NotificationsFailed when SNS fails the notice, and the invocation fails so that Lambda retries it', async () => {
+    // Prepare
+    await ssm.send(new PutParameterCommand({ Name: 'flaky', Value: 'v', Type: 'String', Tier: 'Advanced', Policies: '[{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"2","Unit":"Hours"}}]' }));
+    const event = fixture('events/community-copy__parameter-store-policy-action_NoChangeNotification.json');
+    event.detail['parameter-name'] = 'flaky';
+    cloud.faults.set([{ service: 'sns', operation: 'Publish', errorRate: 1 }]);
+    // Act
+    const failed = handler(event, fakeContext('param-policy-events'));
+    // Assess
+    await expect(failed).rejects.toBeDefined();
+    expect(metrics.values()).toEqual({ NotificationsFailed: [1] });
   });
 
   it('ignores events that are not policy actions, with a reason, and refuses a policy action without a parameter name', async () => {
@@ -92,6 +114,8 @@ describe('param-policy-events', () => {
     // Assess
     expect(ignored).toEqual({ outcome: 'ignored', reason: 'not a Parameter Store policy event (source aws.ec2, detail-type EC2 AMI State Change)' });
     await expect(refused).rejects.toThrow('detail.parameter-name: parameter-name (or name) is required');
+    // Neither is a notification, sent or failed.
+    expect(metrics.values()).toEqual({});
   });
 
   it("turns localcloud's policy events on the virtual clock into a reminder, an expiry record and one escalation, routed by tag", async () => {

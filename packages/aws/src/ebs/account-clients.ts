@@ -104,7 +104,7 @@ export class AccountClients {
     const roleArn = this.roles.get(account);
     if (!roleArn) throw new Error(`no role is configured for account ${account} (staleVolumes.accounts)`);
     const credentials = assumeRoleCredentials(this.own.get(STSClient), { RoleArn: roleArn, RoleSessionName: this.options.sessionName ?? STALE_VOLUME_SESSION_NAME }, this.options.now);
-    clients = new AwsClients(this.own.homeRegion, { ...this.options.settings, credentials });
+    clients = new AwsClients(this.own.homeRegion, { ...this.options.settings, credentials }, this.own.observer);
     this.byAccount.set(account, clients);
     return clients;
   }

@@ -8,5 +8,5 @@ import { assumeRoleCredentials } from '../ebs/account-clients.js';
  */
 export function assumedRoleClients(base: AwsClients, roleArn: string, sessionName: string, settings: ClientSettings | undefined, now?: () => number): AwsClients {
   const credentials = assumeRoleCredentials(base.get(STSClient), { RoleArn: roleArn, RoleSessionName: sessionName }, now);
-  return new AwsClients(base.homeRegion, { ...settings, credentials });
+  return new AwsClients(base.homeRegion, { ...settings, credentials }, base.observer);
 }

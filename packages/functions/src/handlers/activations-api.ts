@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { DynamoSourceFailures } from '@opsauto/aws';
 import { ActivationError, activationLifetimeMs, issueActivation, type IssueActivationInput } from '@opsauto/core';
@@ -10,6 +11,8 @@ import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { logger } from '../logger.js';
+import { tracing } from '../tracing.js';
+import { count, metrics, METRIC_NAMES } from '../metrics.js';
 
 /** A request is a hostname and a key: anything near this size is not one (refused before it is parsed). */
 export const MAX_BODY_BYTES = 4096;
@@ -76,12 +79,15 @@ function refusal(e: ActivationError): APIGatewayProxyStructuredResultV2 {
  * expiresAt, instanceName}`, or `{error, message}` with 400/401/403/409/429/503 (Retry-After where a retry helps).
  *
  * No log line carries the token, its hash or the activation code: the event is never logged (`logEvent: false`
- * whatever POWERTOOLS_LOGGER_LOG_EVENT says), refusals log their code and the source, successes the ids.
+ * whatever POWERTOOLS_LOGGER_LOG_EVENT says), refusals log their code and the source, successes the ids. Metrics
+ * ActivationsIssued and ActivationsRefused count the answers (no dimension but the stage: never a hostname or token).
  */
 export function activationsApi(wire: ActivationWiringFactory) {
   let wiring: ActivationWiring | undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(tracing())
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+    .use(logMetrics(metrics))
     .handler(async (event: APIGatewayProxyEventV2, context: Context) => {
       const sourceIp = event.requestContext.http.sourceIp;
       try {
@@ -101,10 +107,12 @@ export function activationsApi(wire: ActivationWiringFactory) {
             lifetimeMs,
           },
         );
+        count(METRIC_NAMES.activationsIssued);
         logger.info('activation issued', { tokenId, hostname, activationId: response.activationId, expiresAt: response.expiresAt, sourceIp });
         return reply(200, response);
       } catch (e) {
         if (e instanceof ActivationError) {
+          count(METRIC_NAMES.activationsRefused);
           logger.warn('activation refused', { status: e.status, error: e.code, field: e.options.field, sourceIp });
           return refusal(e);
         }

@@ -5,6 +5,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES } from '../metrics.js';
 import { sleep } from '../sleep.js';
 
 const deps = (): AmiPublisherDeps => ({ config: loadConfig(), clock: systemClock, sleep, ...amiPublisherAdapters(clients, requireEnv('TABLE_NAME')) });
@@ -32,6 +33,9 @@ const UNUSABLE = new Set(['deregistered', 'disabled']);
 
 /** Other skips that need a person: a family tag that cannot be a path, an image Parameter Store rejected. */
 const WARN_REASONS = new Set<SkipReason>(['invalid-family', 'rejected-by-parameter-store']);
+
+/** Skips counted as AmisRefused: the image must not be published (the others are not new, or not ready). */
+const REFUSALS = new Set<SkipReason>(['untrusted-owner', ...WARN_REASONS]);
 
 /**
  * Publishes new AMIs into their family's parameter (forward only), and warns when a published AMI is
@@ -85,6 +89,8 @@ export const handler = eventHandler(amiPublisherEvent, async (event, context) =>
     else logger.info('image not published', { ...result, region: image.region });
     results.push(result);
   });
+  count(METRIC_NAMES.amisPublished, results.filter((r) => r.outcome === 'published').length);
+  count(METRIC_NAMES.amisRefused, results.filter((r) => r.outcome === 'skipped' && REFUSALS.has(r.reason)).length);
   if (failures.length) throw new Error(`publishing failed for ${failures.length} of ${images.length} images (the others were handled): ${failures.join('; ')}`);
   return { published: results.filter((r) => r.outcome === 'published'), skipped: results.filter((r) => r.outcome === 'skipped') };
 });

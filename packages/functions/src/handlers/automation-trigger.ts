@@ -8,6 +8,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES } from '../metrics.js';
 
 type Engine = typeof AutomationEngine;
 
@@ -91,6 +92,7 @@ export const handler = eventHandler(automationTriggerEvent, async (event, contex
       if ('refused' in result) logger.warn('automation refused', { automation: result.automation, group: result.group, reason: result.refused.slice(0, 300) });
       else if ('reported' in result) logger.warn('resource reported on an OpsItem', { ...result });
       else if (!('plan' in result)) logger.info('automation fired', { ...result });
+      if ('created' in result && result.created) count(METRIC_NAMES.executionsStarted);
     }
     results.push(...fired);
   }

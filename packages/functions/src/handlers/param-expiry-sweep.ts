@@ -5,6 +5,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES } from '../metrics.js';
 import { noticeWiring, type NoticeWiringFactory } from '../param-notices.js';
 
 /**
@@ -23,6 +24,9 @@ export function paramExpirySweepHandler(wiring: NoticeWiringFactory) {
     const { send, store, route } = wiring({ clients, tableName: requireEnv('TABLE_NAME'), config, topics, clock: systemClock, catalog, publisher });
     const summary = await sweepParameters({ catalog, send, publisher, store, config, topics, clock: systemClock, route });
     logger.info('parameter expiry sweep', { summary });
+    // Notices and digests are each one SNS message; a parameter whose notices failed counts once.
+    count(METRIC_NAMES.notificationsSent, summary.sent + summary.digests);
+    count(METRIC_NAMES.notificationsFailed, summary.failed);
     if (summary.failed > 0) throw new Error(`parameter expiry sweep: ${summary.failed} parameters' notices failed (the others were sent): ${summary.failures.join('; ')}`);
     return { summary };
   });

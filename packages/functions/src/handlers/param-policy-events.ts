@@ -1,10 +1,11 @@
 import { parameterNoticeAdapters } from '@opsauto/aws';
-import { anyEventBridgeEvent, handlePolicyAction, noticeSender } from '@opsauto/core';
+import { anyEventBridgeEvent, handlePolicyAction, noticeSender, ValidationError } from '@opsauto/core';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES } from '../metrics.js';
 
 /**
  * Turns Parameter Store's `Parameter Store Policy Action` events (Expiration, ExpirationNotification,
@@ -16,7 +17,15 @@ export const handler = eventHandler(anyEventBridgeEvent, async (event) => {
   const { store, publisher, catalog } = parameterNoticeAdapters(clients, requireEnv('TABLE_NAME'));
   const topics = { default: requireEnv('NOTIFICATION_TOPIC_ARN'), escalation: requireEnv('ESCALATION_TOPIC_ARN') };
   const send = noticeSender({ store, publisher, catalog, config, topics, clock: systemClock });
-  const result = await handlePolicyAction(event, { send, store, catalog, clock: systemClock, paths: config.paths });
+  let result;
+  try {
+    result = await handlePolicyAction(event, { send, store, catalog, clock: systemClock, paths: config.paths });
+  } catch (e) {
+    // An event that is not a valid policy event is no failed notification.
+    if (!(e instanceof ValidationError)) count(METRIC_NAMES.notificationsFailed);
+    throw e;
+  }
+  if (result.outcome === 'sent') count(METRIC_NAMES.notificationsSent);
   if (result.outcome === 'ignored') logger.info('policy event ignored', { reason: result.reason, detailType: event['detail-type'], source: event.source });
   else logger.info(`parameter notice ${result.outcome}`, { parameter: result.parameter, kind: result.kind, dueAt: result.dueAt, ...(result.expired ? { deletedAt: result.expired.deletedAt } : {}) });
   return result;

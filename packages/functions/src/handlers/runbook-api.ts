@@ -10,6 +10,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { httpHandler, json } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES } from '../metrics.js';
 import { runbookStartPolicy } from '../runbook-policy.js';
 
 /** Bodies larger than this are refused before they are parsed (a start request is a few hundred bytes). */
@@ -93,6 +94,7 @@ export const handler = httpHandler(async (event, context) => {
   const { request } = await planStart({ ...input, idempotencyKey: `api:${idempotencyKey ?? randomUUID()}`, triggeredBy }, ports);
   const store = new DynamoExecutionStore(clients, tableName);
   const { execution, created } = await startExecution(request, { store, clock: systemClock, newId: randomUUID });
+  if (created) count(METRIC_NAMES.executionsStarted);
   // A replay of a start whose dispatch was lost dispatches again: the worker runs an execution once whatever the count.
   if (created || execution.status === 'Pending') await eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME'))([execution.executionId]);
   logger.info('runbook execution requested over HTTP', { executionId: execution.executionId, created });

@@ -1,6 +1,6 @@
 import { ownAccountId } from '@opsauto/aws';
 import type { StagePolicy } from '../runbook-policy.js';
-import { runbookWorkerEvent, type ActionContext, type ActionRunner, type EngineDeps, type EngineOptions, type RunResult } from '@opsauto/core';
+import { isSucceeded, runbookWorkerEvent, type ActionContext, type ActionRunner, type EngineDeps, type EngineOptions, type RunResult } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { resolve } from 'node:path';
 import { clients } from '../clients.js';
@@ -8,6 +8,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES, milliseconds } from '../metrics.js';
 
 /** The worker leaves this much of its Lambda time unused: the last save and its notifications must fit. */
 const DEADLINE_MARGIN_MS = 30_000;
@@ -36,8 +37,10 @@ async function engineFor(context: Context): Promise<Worker> {
     eventBusName: process.env.EVENT_BUS_NAME || undefined,
     executeScriptFunction: process.env.EXECUTE_SCRIPT_FUNCTION || undefined,
     onPublishError: (e) => logger.warn('runbook events not published; they stay in the outbox for the tick', { errorName: (e as Error).name, errorMessage: (e as Error).message }),
-    onNotificationDropped: (entry, e) =>
-      logger.warn('approval request not sent to its NotificationArn, and not retried', { eventId: entry.id, topicArn: entry.notification?.topicArn, errorName: (e as Error).name, errorMessage: (e as Error).message }),
+    onNotificationDropped: (entry, e) => {
+      count(METRIC_NAMES.notificationsFailed);
+      logger.warn('approval request not sent to its NotificationArn, and not retried', { eventId: entry.id, topicArn: entry.notification?.topicArn, errorName: (e as Error).name, errorMessage: (e as Error).message });
+    },
     // An approval request is published as the execution's role, checked as before every step.
     mayPublishAs: (role) => worker !== undefined && mayAssume(worker.policy, role),
     // The runbooks shipped with the function (`runbooks/`, copied into the bundle) before the account's documents.
@@ -127,24 +130,43 @@ export const handler = eventHandler(runbookWorkerEvent, async (event, context) =
       return { refused: e.message };
     }
     const { execution, created } = await startExecution(request, deps);
+    if (created) count(METRIC_NAMES.executionsStarted);
     logger.info(created ? 'runbook execution started' : 'runbook execution already started', { executionId: execution.executionId, documentName: execution.documentName });
     executionIds = [execution.executionId];
   }
   const results = [];
   for (const id of executionIds) {
+    let since = systemClock.now().getTime();
     let result: RunResult = await runExecution(id, deps, { deadline: deadline(), options: engineOptions() });
-    results.push(logTurn(id, result));
+    results.push(logTurn(id, result, since));
     // A child that ended handed its slot to the next target: this worker runs it now.
     while (result.next) {
       const nextId = result.next.executionId;
+      since = systemClock.now().getTime();
       result = await continueExecution(result.next, deps, { deadline: deadline(), options: engineOptions() });
-      results.push(logTurn(nextId, result));
+      results.push(logTurn(nextId, result, since));
     }
   }
   return { results };
 });
 
-function logTurn(executionId: string, { outcome, execution }: RunResult) {
+/** Executions that ended badly: ExecutionsFailed (a cancellation is an operator's choice, not a failure). */
+const FAILED = new Set(['Failed', 'TimedOut', 'CompletedWithFailure']);
+
+/**
+ * Logs a turn and counts it: ExecutionsSucceeded / ExecutionsFailed when the execution ended, and StepDuration for
+ * each step run that ended during the turn (ended at or after `since`, epoch ms), so that no step is counted twice.
+ */
+function logTurn(executionId: string, { outcome, execution }: RunResult, since: number) {
   logger.info('runbook execution turn', { executionId, outcome, status: execution?.status, currentStep: execution?.currentStep });
+  for (const step of execution?.steps ?? []) {
+    const ended = step.endedAt ? Date.parse(step.endedAt) : NaN;
+    const started = step.startedAt ? Date.parse(step.startedAt) : NaN;
+    if (ended >= since && Number.isFinite(started)) milliseconds(METRIC_NAMES.stepDuration, ended - started);
+  }
+  if (outcome === 'ended' && execution) {
+    if (isSucceeded(execution.status)) count(METRIC_NAMES.executionsSucceeded);
+    else if (FAILED.has(execution.status)) count(METRIC_NAMES.executionsFailed);
+  }
   return { executionId, outcome, status: execution?.status };
 }

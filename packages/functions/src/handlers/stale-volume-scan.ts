@@ -6,6 +6,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { eventHandler } from '../handler.js';
 import { logger } from '../logger.js';
+import { count, METRIC_NAMES } from '../metrics.js';
 
 let accounts: AccountClients | undefined;
 
@@ -37,6 +38,14 @@ export const handler = eventHandler(staleVolumeScanInput, async (event, context)
   const shouldStop = () => context.getRemainingTimeInMillis() < 60_000;
   const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, dryRun, at, shouldStop });
   logger.info(dryRun ? 'stale volume scan (dry run)' : 'stale volume scan', { summary });
+  // A dry run changes nothing: it is not counted.
+  if (!dryRun) {
+    count(METRIC_NAMES.volumesScanned, summary.totals.scanned);
+    count(METRIC_NAMES.volumesStale, summary.totals.stale);
+    count(METRIC_NAMES.opsItemsFiled, summary.totals.filed);
+    count(METRIC_NAMES.opsItemsResolved, summary.totals.resolved);
+    count(METRIC_NAMES.scanIncomplete, summary.regions.filter((r) => r.errors.length > 0).length);
+  }
   for (const r of summary.regions.filter((x) => x.errors.length)) logger.warn('stale volume scan: region incomplete', { account: r.account, region: r.region, errors: r.errors });
   // A region that failed outright (not a limit or throttling, which the next run carries on from, nor a region another
   // scan was scanning) fails the invocation once the run is recorded, so that the Errors alarm and the failure queue show it.
