@@ -100,10 +100,10 @@ describe('sst build against localcloud', () => {
         },
       );
 
-      // Assess: the three stacks' templates exist and are CloudFormation templates.
-      expect(result.stdout).toContain('Built: 3 stacks');
+      // Assess: the four stacks' templates exist and are CloudFormation templates.
+      expect(result.stdout).toContain('Built: 4 stacks');
       const templates = readdirSync(out).filter((f) => f.endsWith('.template.json'));
-      expect(templates.sort()).toEqual(['local-opsauto-Api.template.json', 'local-opsauto-Automation.template.json', 'local-opsauto-Storage.template.json']);
+      expect(templates.sort()).toEqual(['local-opsauto-Api.template.json', 'local-opsauto-Automation.template.json', 'local-opsauto-Observability.template.json', 'local-opsauto-Storage.template.json']);
       for (const t of templates) expect(JSON.parse(readFileSync(join(out, t), 'utf8'))).toHaveProperty('Resources');
       expect(existsSync(join(out, 'manifest.json'))).toBe(true);
       const calls = cloud.calls.snapshot();
