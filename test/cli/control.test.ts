@@ -172,6 +172,7 @@ describe('--stage other than local: commands that exist only on the local stage 
     [['failures'], "failures: lists the local stage's failed asynchronous invocations; on --stage prod they are in the stack's FailedInvocations queue"],
     [['invoke', 'scan'], 'invoke: invokes functions of the local stage only; on --stage prod, use aws lambda invoke'],
     [['status'], 'status: describes the local stage (localcloud); on --stage prod, GET /status of its HTTP API'],
+    [['local', '--port', '0', '--api-port', '0'], 'local: runs the local stage only; to deploy --stage prod, npm run deploy -- --stage prod'],
   ])('opsauto --stage prod %j', async (args, sentence) => {
     const before = cloud.clock.offset;
     const invocations = cloud.lambda.invocations.length;

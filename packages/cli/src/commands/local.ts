@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PortInUseError } from '@opsauto/localcloud';
+import { requireLocalStage } from '../local-stage.js';
 import { loadProjectConfig, projectRoot } from '../project.js';
 import { startStage } from '../stage.js';
 
@@ -17,6 +18,7 @@ export function localCommand(program: Command): void {
     .option('--no-seed', 'load no fleet')
     .option('--log-level <level>', "level of the functions' own JSON logs (DEBUG, INFO, WARN, ERROR)", 'WARN')
     .action(async (opts: { port: string; apiPort: string; dataDir: string; fresh?: boolean; seed: string | false; logLevel: string }) => {
+      requireLocalStage(program, 'local', 'runs the local stage only', `to deploy --stage ${program.opts<{ stage: string }>().stage}, npm run deploy -- --stage ${program.opts<{ stage: string }>().stage}`);
       const config = await loadProjectConfig();
       // Lines carry the virtual time (what a schedule or a runbook sees), to the second; real time until the stage is up.
       let now = () => Date.now();
