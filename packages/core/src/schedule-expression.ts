@@ -216,21 +216,17 @@ interface Zone {
 const UTC_ZONE: Zone = { offset: () => 0 };
 const zones = new Map<string, Zone>();
 
-/** Canonical names ICU lists (Intl.supportedValuesOf), read once. */
-let supportedZones: ReadonlySet<string> | undefined;
-
 const NOT_IANA = 'not an IANA time zone name (for example America/New_York)';
 
 /** Why `name` is not an IANA time zone name known to Node's ICU, or undefined when it is one. */
 function timeZoneProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || name === '') return NOT_IANA;
-  supportedZones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (supportedZones.has(name)) return undefined;
   // Newer ECMA-402 engines take UTC offsets (+09:00) as time zones: they are not IANA names, and a schedule needs one.
   if (name.startsWith('+') || name.startsWith('-')) return NOT_IANA;
   let resolved: string;
   try {
-    // Links and aliases (UTC, Etc/UTC, Asia/Calcutta, US/Eastern) are in ICU's database but not in the list above.
+    // ICU knows canonical names and also links and aliases (UTC, Etc/UTC, Asia/Calcutta, US/Eastern). Asking it for
+    // the one zone costs far less than listing every zone (Intl.supportedValuesOf: ~80 ms, on every CLI command).
     resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     return NOT_IANA;
