@@ -1,6 +1,6 @@
-import { CreateImageCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateImageCommand, CreateVolumeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { CreateOpsItemCommand, GetOpsItemCommand, GetParameterCommand, PutParameterCommand, UpdateOpsItemCommand } from '@aws-sdk/client-ssm';
 import { defineConfig, executionIdFor } from '@opsauto/core';
 import { eventBusName, scheduledEventInput } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
@@ -35,6 +35,13 @@ config.automations = defineConfig({
       runbook: 'AWS-ConfigureS3BucketVersioning',
       parameters: { BucketName: '{{ event.detail.resourceId }}', VersioningState: 'Enabled' },
       trigger: { configRules: ['s3-bucket-versioning-enabled'] },
+    },
+    {
+      name: 'stale-volume-remediation',
+      description: 'a stale-volume OpsItem set to InProgress: snapshot the volume, delete it, resolve the item',
+      runbook: 'opsauto-SnapshotThenDeleteVolume',
+      parameters: { VolumeId: '{{ event.opsItem.resourceId }}' },
+      trigger: { opsItems: { source: 'opsauto' } },
     },
   ],
 }).automations;
@@ -161,6 +168,35 @@ describe('automation-trigger: a Config compliance change three times and an olde
   });
 });
 
+describe('automation-trigger: an OpsItem update three times', () => {
+  it('snapshots and deletes the volume once, and resolves the item', async () => {
+    // Prepare: an unattached volume and the item the scanner files for it, set to InProgress by an operator.
+    const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 8 }));
+    await stage.cloud.advance('1m');
+    const { OpsItemId } = await c.ssm.send(
+      new CreateOpsItemCommand({
+        Title: `Unattached EBS volume ${VolumeId}`,
+        Description: 'stale',
+        Source: 'opsauto',
+        OperationalData: { '/aws/resources': { Value: JSON.stringify([{ arn: `arn:aws:ec2:us-east-1:${DEFAULT_ACCOUNT}:volume/${VolumeId}` }]), Type: 'SearchableString' } },
+      }),
+    );
+    await c.ssm.send(new UpdateOpsItemCommand({ OpsItemId, Status: 'InProgress' }));
+    await stage.cloud.settle();
+    const event = delivered((e) => e['detail-type'] === 'OpsItem Update' && JSON.stringify(e.detail).includes(OpsItemId!) && JSON.stringify(e.detail).includes('InProgress'));
+
+    // Act: the update again, twice at once, then once more; then the clock runs the execution.
+    await redeliver('automation-trigger', [[event, event], [event]]);
+    await stage.cloud.advance('10m');
+
+    // Assess
+    const { executions } = await c.executions.list({ limit: 100 });
+    expect(executions.filter((e) => e.triggeredBy === 'automation:stale-volume-remediation')).toHaveLength(1);
+    expect([calls('ec2', 'CreateSnapshot'), calls('ec2', 'DeleteVolume')]).toEqual([1, 1]);
+    expect((await c.ssm.send(new GetOpsItemCommand({ OpsItemId }))).OpsItem?.Status).toBe('Resolved');
+  });
+});
+
 describe('runbook-worker: requests and dispatches twice and out of order', () => {
   it('starts one execution per request event ID and per idempotency key, and stops each instance once', async () => {
     // Prepare: a request without a key (its event ID is the key), as the bus delivered it.
@@ -227,6 +263,27 @@ describe('scheduled jobs: the same scheduled invocation three times', () => {
     // Assess
     const notices = noticesAbout(await snsMessages(stage, stage.topics.notification), NAME);
     expect(notices).toHaveLength(1);
+  });
+
+  it('activation-sweep deletes a used activation and records its node once', async () => {
+    // Prepare: an activation issued through the API, and a node registered with it.
+    const { token } = await createToken(stage, c.tokens, 'dup-sweep', 5);
+    const issued = await postActivation(stage, token, 'dup-sweep-1', 'dup-sweep-boot-1');
+    const res = await fetch(`${stage.cloud.url}/_localcloud/ssm/register`, {
+      method: 'POST',
+      body: JSON.stringify({ activationId: issued.body.activationId, activationCode: issued.body.activationCode, region: 'us-east-1', hostname: 'dup-sweep-1' }),
+    });
+    expect(res.status).toBe(200);
+    stage.cloud.calls.reset();
+    const event = scheduled('sweep', '6f1d3a2e-0000-4000-8000-00000000d0a3');
+    // Act
+    const out = (await redeliver('activation-sweep', [[event, event], [event]])) as { summary: Record<string, unknown> }[];
+    // Assess: the activation is gone and no copy failed; the copy after the others found nothing left to do. (Two
+    // copies at once both count the node: the summaries' counts, not the effects, are doubled; see the report.)
+    expect(out.map((o) => o.summary.failed)).toEqual([0, 0, 0]);
+    expect(out[2].summary).toMatchObject({ open: 0, registered: 0, deleted: 0 });
+    expect(out.some((o) => o.summary.registered === 1 && o.summary.deleted === 1)).toBe(true);
+    expect(await activationHosts(c.ssm)).not.toContain('dup-sweep-1');
   });
 });
 
