@@ -48,6 +48,36 @@ describe('localcloud Lambda runtime', () => {
     expect(failure.requestId).toBe(brokenRun!.requestId);
   });
 
+  it("keeps an invocation's request ID on Lambda's retries of it, and gives another delivery of the event its own", async () => {
+    // Prepare: a function that fails its first two attempts and tells which request ID it ran under.
+    const seen: { id: string }[] = [];
+    cloud.lambda.register({
+      name: 'flaky',
+      handler: (_event, context) => {
+        seen.push({ id: context.awsRequestId });
+        if (seen.filter((s) => s.id === context.awsRequestId).length < 3) return Promise.reject(new Error('not yet'));
+        return Promise.resolve('ok');
+      },
+    });
+
+    // Act: one event, then the same event delivered again; the clock runs both retries of each.
+    cloud.lambda.invokeAsync('flaky', { n: 1 }, 'test');
+    cloud.lambda.invokeAsync('flaky', { n: 1 }, 'test');
+    await cloud.lambda.idle();
+    // Past both retries (1 and 2 minutes apart), each retry waited for before the next is due.
+    for (const delay of ASYNC_RETRY_DELAYS_MS) {
+      await cloud.advance(delay + 1000);
+      await cloud.lambda.idle();
+    }
+
+    // Assess: six runs, two request IDs, three runs each.
+    expect(seen).toHaveLength(6);
+    const ids = [...new Set(seen.map((s) => s.id))];
+    expect(ids).toHaveLength(2);
+    expect(ids.map((id) => seen.filter((s) => s.id === id).length)).toEqual([3, 3]);
+    expect(cloud.lambda.failures).toEqual([]);
+  });
+
   it('records a failure of a function that is not registered under its own name', async () => {
     cloud.lambda.register({ name: 'present', handler: () => Promise.resolve('ok') });
 

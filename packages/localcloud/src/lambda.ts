@@ -112,17 +112,17 @@ export class LambdaRuntime {
     event: unknown,
     trigger: string,
     attempt: number,
+    requestId: string = randomUUID(),
   ): Promise<{ record: InvocationRecord; logs: string[] } & ({ failed: false; result: unknown } | { failed: true; error: unknown })> {
     const fn = this.functions.get(name);
     if (!fn) {
       const error = new Error(`no function named ${name} (registered: ${this.list().join(', ') || 'none'})`);
       // Recorded as a failed run, so that an event or a schedule aimed at a function that is not there shows up,
       // with the function's name, among the invocations and then the failures.
-      const record: InvocationRecord = { function: name, requestId: randomUUID(), trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: false, error: `${error.name}: ${error.message}` };
+      const record: InvocationRecord = { function: name, requestId, trigger, attempt, startedAt: this.clock.now().toISOString(), durationMs: 0, ok: false, error: `${error.name}: ${error.message}` };
       this.record(record);
       return { record, logs: [], failed: true, error };
     }
-    const requestId = randomUUID();
     const started = Date.now();
     const timeoutMs = (fn.timeoutSeconds ?? 30) * 1000;
     // Lambda's own lines around the function's, as CloudWatch Logs (and Tail) show them.
@@ -180,13 +180,16 @@ export class LambdaRuntime {
     this.log(`λ ${record.function} ← ${record.trigger}${attemptText}: ${record.ok ? 'ok' : `FAILED ${record.error}`} (${record.durationMs} ms)`);
   }
 
-  /** Event invoke: returns at once; failures are retried on the virtual clock, then recorded. */
-  invokeAsync(name: string, event: unknown, trigger: string, attempt = 1): void {
-    const run = this.run(name, event, trigger, attempt).then((outcome) => {
+  /**
+   * Event invoke: returns at once; failures are retried on the virtual clock, then recorded. As in Lambda, the
+   * retries of one invocation keep its request ID (two deliveries of one event are two invocations, two IDs).
+   */
+  invokeAsync(name: string, event: unknown, trigger: string, attempt = 1, requestId: string = randomUUID()): void {
+    const run = this.run(name, event, trigger, attempt, requestId).then((outcome) => {
       if (!outcome.failed) return;
       const delay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
       if (delay !== undefined) {
-        this.clock.at(this.clock.nowMs() + delay, () => this.invokeAsync(name, event, trigger, attempt + 1));
+        this.clock.at(this.clock.nowMs() + delay, () => this.invokeAsync(name, event, trigger, attempt + 1, requestId));
         return;
       }
       const e = outcome.error;

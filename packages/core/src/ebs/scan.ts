@@ -24,8 +24,15 @@ export const REGION_LEASE_MS = 16 * 60_000;
 
 export interface ScanInput {
   dryRun?: boolean;
-  /** Names the scan that holds a region's lease (default: a random one). */
+  /** Names the scan run (its record); the lease holder too, unless `leaseHolder` is given (default: a random one). */
   runId?: string;
+  /**
+   * Names the attempt that holds a region's lease; a claim by the same holder re-enters it (a retry of the attempt
+   * that left it). A scheduled run delivered twice at once is one run ID but two attempts: give each its own holder
+   * (e.g. the run ID and the Lambda request ID, which Lambda's retries of one invocation keep), so that the second
+   * finds the region busy instead of scanning it alongside the first.
+   */
+  leaseHolder?: string;
   /** The scheduled time of the run, when it has one. */
   at?: Date;
   /** Asked before each filing: true stops filing for now (e.g. the Lambda is about to time out). */
@@ -65,7 +72,7 @@ export async function scanRegion(deps: StaleVolumeDeps, input: ScanInput & { acc
   const started = deps.clock.now();
   // A dry run writes nothing and needs no lease; a real one scans the region alone or not at all.
   if (input.dryRun) return scanRegionHeld(deps, input, started);
-  const holder = input.runId ?? `scan-${crypto.randomUUID()}`;
+  const holder = input.leaseHolder ?? input.runId ?? `scan-${crypto.randomUUID()}`;
   const claim = await deps.store.claimRegion(account, region, holder, new Date(started.getTime() + REGION_LEASE_MS), started);
   if (!claim.claimed) {
     const result: RegionScanResult = { summary: emptySummary(account, region), filed: [], resolved: [] };
@@ -262,7 +269,7 @@ export async function scanFleet(deps: StaleVolumeDeps, input: ScanInput & { ownA
   const targets = scanTargets(deps.config, input.ownAccount);
   const results = await mapBounded(targets, deps.config.staleVolumes.maxConcurrentRegions, async ({ account, region }) => {
     try {
-      return await scanRegion(deps, { account, region, runId: input.runId, dryRun: input.dryRun, at: input.at, shouldStop: input.shouldStop });
+      return await scanRegion(deps, { account, region, runId: input.runId, leaseHolder: input.leaseHolder, dryRun: input.dryRun, at: input.at, shouldStop: input.shouldStop });
     } catch (e) {
       const summary = emptySummary(account, region);
       summary.errors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));

@@ -31,12 +31,15 @@ export const handler = eventHandler(staleVolumeScanInput, async (event, context)
   const dryRun = 'dryRun' in event && event.dryRun === true;
   // A schedule's execution ID survives Lambda's retries of that invocation; a manual run uses the request ID.
   const runId = 'id' in event ? event.id : context.awsRequestId;
+  // The lease is this invocation's: Lambda's retries of it keep its request ID (and re-enter a lease it left), while
+  // the same scheduled event delivered twice is two invocations, the second of which finds the region busy.
+  const leaseHolder = `${runId}/${context.awsRequestId}`;
   // A scheduled scan observes at its scheduled time (exact, and the same on Lambda's retries of it).
   const scheduled = 'time' in event ? new Date(event.time) : undefined;
   const at = scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled : undefined;
   // Stop filing with a minute left: what was filed is recorded, the rest is left for the next run.
   const shouldStop = () => context.getRemainingTimeInMillis() < 60_000;
-  const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, dryRun, at, shouldStop });
+  const { summary, results } = await scanFleet(deps, { ownAccount: acc.ownAccount, runId, leaseHolder, dryRun, at, shouldStop });
   logger.info(dryRun ? 'stale volume scan (dry run)' : 'stale volume scan', { summary });
   // A dry run changes nothing: it is not counted.
   if (!dryRun) {
