@@ -351,7 +351,7 @@ describe(`hostile HTTP requests (fast-check seed ${SEED}, ${RUNS} cases each)`, 
         fc.asyncProperty(httpCase(bases), async (c) => {
           const { request, where } = buildHttp(bases, c);
           let kind = 'crash' as Outcome['kind'];
-          const problem = await check(fn, request.body ?? request.headers, where, async () => {
+          const problem = await check(fn, { body: request.body, query: request.queryStringParameters, headers: request.headers }, where, async () => {
             const outcome = classify((await handler(request, fakeContext(fn))) as HttpResponse, allowed);
             kind = outcome.kind;
             return outcome;
@@ -384,6 +384,17 @@ describe('reproducers of what the hostile events found', () => {
     const message = result.status === 'rejected' ? (result.reason as Error).message : '';
     expect(message).toMatch(/Unrecognized key: "Z{64}…\(1048585 characters\)"/);
     expect(message.length).toBeLessThan(2000);
+    expect(logProblem(lines)).toBeUndefined();
+  });
+
+  it('activations-api names a 1 MB unknown query key by an excerpt: a small 400, no 2 MB answer', async () => {
+    const handler = await importHandler('activations-api');
+    const request = httpEvent('GET', '/activation', undefined, {}, { hostname: 'web-03', [HUGE]: 'x' });
+    const { result, lines } = await captureLines(() => handler(request, fakeContext('activations-api')));
+    const response = (result.status === 'fulfilled' ? result.value : undefined) as HttpResponse;
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body!)).toMatchObject({ error: 'InvalidRequest', field: expect.stringMatching(/^Z{64}…\(1048585 characters\)$/) });
+    expect(response.body!.length).toBeLessThan(1000);
     expect(logProblem(lines)).toBeUndefined();
   });
 
