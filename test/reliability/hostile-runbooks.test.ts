@@ -92,7 +92,7 @@ describe('hostile runbook documents', () => {
         const { event, where } = mutate(base, m);
         let text: string;
         try {
-          text = asJson ? toJson(event) ?? '' : toYaml(event);
+          text = (asJson ? toJson(event) : (toYaml(event) as string | undefined)) ?? '';
         } catch {
           text = toJson(event) ?? '';
         }
