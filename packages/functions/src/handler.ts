@@ -20,8 +20,28 @@ interface SchemaIssue {
   message: string;
   code?: string;
   note?: string;
+  keys?: string[];
   errors?: SchemaIssue[][];
 }
+
+/** Control characters, and the bidi controls that reorder a terminal's text. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * At most `max` characters of a caller's value, for an error message or a log line, with control characters
+ * escaped (an event's keys and values are the caller's: a 1 MB key must not become a 1 MB message).
+ *
+ * @example
+ * excerpt('a\nb') // 'a\\u000ab'
+ * excerpt('x'.repeat(100), 4) // 'xxxx…(100 characters)'
+ */
+export function excerpt(value: string, max = 64): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…(${value.length} characters)` : value;
+  return cut.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Issues named in an InvalidEventError; the others are counted. */
+const MAX_ISSUES = 10;
 
 /** Of a union's branches, the one that came closest (fewest issues) explains the failure best. */
 function flatten(issues: SchemaIssue[], prefix: unknown[] = []): SchemaIssue[] {
@@ -31,7 +51,9 @@ function flatten(issues: SchemaIssue[], prefix: unknown[] = []): SchemaIssue[] {
       const closest = i.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
       return flatten(closest, path);
     }
-    return [{ ...i, path, message: i.note ? `${i.message} (${i.note})` : i.message }];
+    // Zod names unknown keys in its message: the keys are the caller's, so they are named here, bounded.
+    const message = i.code === 'unrecognized_keys' && i.keys ? `Unrecognized key${i.keys.length === 1 ? '' : 's'}: ${i.keys.slice(0, 3).map((k) => `"${excerpt(k)}"`).join(', ')}${i.keys.length > 3 ? ` and ${i.keys.length - 3} more` : ''}` : excerpt(i.message, 300);
+    return [{ ...i, path, message: i.note ? `${message} (${excerpt(i.note, 300)})` : message }];
   });
 }
 
@@ -41,17 +63,25 @@ const explainParseErrors = (): middy.MiddlewareObj => ({
     // Powertools puts the Standard Schema issues in `cause`; path segments are keys or `{ key }`.
     const issues = error?.name === 'ParseError' && Array.isArray(error.cause) ? flatten(error.cause as SchemaIssue[]) : undefined;
     if (!issues) return;
-    const at = (path: unknown[] = []) => path.map((p) => String(typeof p === 'object' && p !== null ? (p as { key: PropertyKey }).key : p)).join('.') || '(event)';
-    const fields = issues.map((i) => `${at(i.path)}: ${i.message}`).join('; ');
+    const at = (path: unknown[] = []) => path.map((p) => excerpt(String(typeof p === 'object' && p !== null ? (p as { key: PropertyKey }).key : p))).join('.') || '(event)';
+    const more = issues.length > MAX_ISSUES ? `; and ${issues.length - MAX_ISSUES} more` : '';
+    const fields = issues.slice(0, MAX_ISSUES).map((i) => `${at(i.path)}: ${i.message}`).join('; ') + more;
     request.error = new InvalidEventError(`invalid event: ${fields}`, { cause: error });
   },
 });
+
+/** An error's message for a log line: at most 2,000 characters (messages may quote an event's values). */
+export function boundedMessage(error: unknown): string | undefined {
+  const message = (error as Error | null | undefined)?.message;
+  if (typeof message !== 'string') return undefined;
+  return message.length > 2000 ? `${message.slice(0, 2000)}…(${message.length} characters)` : message;
+}
 
 /** Logs a failure with its class and message only: events may carry values that must not reach a log. */
 const logFailure = (): middy.MiddlewareObj => ({
   onError: (request) => {
     const error = request.error;
-    logger.error('invocation failed', { errorName: error?.name, errorMessage: error?.message });
+    logger.error('invocation failed', { errorName: error?.name, errorMessage: boundedMessage(error) });
   },
 });
 
@@ -105,7 +135,7 @@ export function httpHandler(handle: (event: APIGatewayProxyEventV2, context: Con
       } catch (error) {
         const status = statusOf(error);
         if (status === 500) {
-          logger.error('request failed', { errorName: (error as Error)?.name, errorMessage: (error as Error)?.message });
+          logger.error('request failed', { errorName: (error as Error)?.name, errorMessage: boundedMessage(error) });
           return json(500, { error: 'InternalError', message: `the request failed; quote request ID ${context.awsRequestId}` });
         }
         const e = error as Error & { field?: string };

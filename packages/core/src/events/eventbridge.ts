@@ -30,13 +30,13 @@ export function eventBridgeEvent<const T extends string, S extends z.ZodMiniType
   });
 }
 
-const amiId = z.string().check(z.regex(/^ami-[0-9a-z]+$/, 'must be an AMI ID (ami-…)'));
+const amiId = z.string().check(z.maxLength(32), z.regex(/^ami-[0-9a-z]+$/, 'must be an AMI ID (ami-…)'));
 
 /** `EC2 AMI State Change` (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). */
 export const amiStateChangeEvent = eventBridgeEvent(
   'EC2 AMI State Change',
   'aws.ec2',
-  z.object({ ImageId: amiId, State: z.string(), ErrorMessage: z.optional(z.string()), RequestId: z.optional(z.string()) }),
+  z.object({ ImageId: amiId, State: z.string().check(z.maxLength(64)), ErrorMessage: z.optional(z.string().check(z.maxLength(4096))), RequestId: z.optional(z.string().check(z.maxLength(128))) }),
 );
 
 /** `EC2 Image Builder Image State Change`: one AMI per distribution region in `output-resources.amis`. */
@@ -44,10 +44,15 @@ export const imageBuilderStateChangeEvent = eventBridgeEvent(
   'EC2 Image Builder Image State Change',
   'aws.imagebuilder',
   z.object({
-    'image-build-version-arn': z.optional(z.string()),
-    state: z.object({ status: z.string(), reason: z.optional(z.string()) }),
+    'image-build-version-arn': z.optional(z.string().check(z.maxLength(2048))),
+    state: z.object({ status: z.string().check(z.maxLength(64)), reason: z.optional(z.string().check(z.maxLength(4096))) }),
     'output-resources': z._default(
-      z.object({ amis: z._default(z.array(z.object({ region: z.string(), image: amiId, name: z.optional(z.string()), accountId: z.optional(z.string()) })), []) }),
+      z.object({
+        amis: z._default(
+          z.array(z.object({ region: eventRegion, image: amiId, name: z.optional(z.string().check(z.maxLength(256))), accountId: z.optional(z.string().check(z.maxLength(64))) })).check(z.maxLength(100)),
+          [],
+        ),
+      }),
       { amis: [] },
     ),
   }),
@@ -57,7 +62,7 @@ export const imageBuilderStateChangeEvent = eventBridgeEvent(
 export const runbookImageCreatedEvent = eventBridgeEvent(
   'Runbook Image Created',
   'opsauto.runbooks',
-  z.object({ ImageId: amiId, Region: z.optional(z.string()), ExecutionId: z.optional(z.string()) }),
+  z.object({ ImageId: amiId, Region: z.optional(eventRegion), ExecutionId: z.optional(z.string().check(z.maxLength(64))) }),
 );
 
 /** Every event the AMI publisher consumes, told apart by `detail-type`. */
@@ -81,6 +86,39 @@ export const scheduledEvent = z.object({
 export const staleVolumeScanInput = z.union([scheduledEvent, z.strictObject({ dryRun: z.optional(z.boolean()) })]);
 export type StaleVolumeScanInput = z.infer<typeof staleVolumeScanInput>;
 
+/** How deep a runbook parameter value may nest: a MapList (a list of maps of lists) needs 3 levels. */
+const MAX_PARAMETER_DEPTH = 8;
+/** Characters of strings and keys in all of a start request's parameter values (the execution record holds them). */
+const MAX_PARAMETER_CHARS = 64 * 1024;
+
+/**
+ * The nesting depth of a JSON value and the characters of its strings and keys, walked without recursion and
+ * stopped as soon as a limit is passed (a 10,000-deep value must not overflow the stack).
+ */
+export function jsonExtent(value: unknown, limits: { depth: number; chars: number }): { depth: number; chars: number } {
+  let depth = 0;
+  let chars = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    depth = Math.max(depth, d);
+    if (depth > limits.depth || chars > limits.chars) break;
+    if (typeof v === 'string') chars += v.length;
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        chars += k.length;
+        stack.push([child, d + 1]);
+      }
+    }
+  }
+  return { depth, chars };
+}
+
+const parameterValues = z.record(z.string().check(z.maxLength(128)), z.unknown()).check(
+  z.refine((v) => jsonExtent(v, { depth: MAX_PARAMETER_DEPTH + 1, chars: MAX_PARAMETER_CHARS }).depth <= MAX_PARAMETER_DEPTH + 1, `must nest at most ${MAX_PARAMETER_DEPTH} levels`),
+  z.refine((v) => jsonExtent(v, { depth: MAX_PARAMETER_DEPTH + 1, chars: MAX_PARAMETER_CHARS }).chars <= MAX_PARAMETER_CHARS, `must hold at most ${MAX_PARAMETER_CHARS} characters in all`),
+);
+
 const target = z.object({ Key: z.string().check(z.minLength(1)), Values: z.array(z.string()) });
 
 /**
@@ -90,7 +128,7 @@ const target = z.object({ Key: z.string().check(z.minLength(1)), Values: z.array
 export const runbookStartDetail = z.object({
   documentName: z.string().check(z.minLength(1, 'is required'), z.maxLength(200), z.regex(/^[a-zA-Z0-9_.:/-]+$/, 'must be a document name or ARN')),
   documentVersion: z.optional(z.string().check(z.maxLength(64))),
-  parameters: z.optional(z.record(z.string().check(z.maxLength(128)), z.unknown())),
+  parameters: z.optional(parameterValues),
   targetParameterName: z.optional(z.string().check(z.maxLength(50))),
   targets: z.optional(z.array(target).check(z.maxLength(5))),
   maxConcurrency: z.optional(z.string().check(z.maxLength(7))),

@@ -193,8 +193,42 @@ export function parseRunbook(text: string, options: RunbookOptions = {}): Runboo
   return validateRunbook(parseText(text, options.name), options);
 }
 
+/** AWS's limit on an SSM document's content (CreateDocument: MaxDocumentSizeExceededException), in bytes. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024;
+/** How deep a document may nest; AWS's own runbooks stay under 10 levels. Deeper is refused before validation. */
+export const MAX_DOCUMENT_DEPTH = 64;
+
+/** The nesting depth of a parsed document, walked without recursion (stops once past `limit`). */
+function depthOf(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length && max <= limit) {
+    const [v, d] = stack.pop()!;
+    max = Math.max(max, d);
+    if (v !== null && typeof v === 'object') for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function parseText(text: string, name: string | undefined): unknown {
   const fail = (message: string) => new RunbookValidationError([{ path: '(document)', message }], name);
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_DOCUMENT_BYTES) throw fail(`is ${bytes} bytes; an SSM document may be at most ${MAX_DOCUMENT_BYTES} bytes (64 KB)`);
+  let parsed: unknown;
+  try {
+    parsed = parseBody(text, fail, name);
+  } catch (e) {
+    if (e instanceof RunbookValidationError) throw e;
+    // The YAML parser recurses per level of nesting, and refuses alias expansions that grow without bound.
+    if (e instanceof RangeError) throw fail(`nests too deeply (at most ${MAX_DOCUMENT_DEPTH} levels)`);
+    if (e instanceof ReferenceError) throw fail(`is not valid YAML: ${e.message.slice(0, 200)}`);
+    throw e;
+  }
+  if (depthOf(parsed, MAX_DOCUMENT_DEPTH) > MAX_DOCUMENT_DEPTH) throw fail(`nests too deeply (at most ${MAX_DOCUMENT_DEPTH} levels)`);
+  return parsed;
+}
+
+function parseBody(text: string, fail: (message: string) => RunbookValidationError, name: string | undefined): unknown {
   const body = text.replace(/^\uFEFF/, '');
   if (/^\s*[{[]/.test(body)) {
     try {

@@ -10,6 +10,7 @@ import { activationWiring, type ActivationWiring, type ActivationWiringFactory }
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
+import { excerpt } from '../handler.js';
 import { logger } from '../logger.js';
 import { tracing } from '../tracing.js';
 import { count, metrics, METRIC_NAMES } from '../metrics.js';
@@ -29,7 +30,8 @@ const invalid = (field: string, message: string) => new ActivationError('Invalid
 function firstIssue(error: z.core.$ZodError, fallback: string): ActivationError {
   const issue = error.issues[0];
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-  const field = [...issue.path, ...keys.slice(0, 1)].map(String).join('.') || fallback;
+  // Keys are the caller's: an unknown one is named by a bounded, escaped excerpt (a 1 MB key is no 1 MB answer).
+  const field = [...issue.path, ...keys.slice(0, 1)].map((k) => excerpt(String(k))).join('.') || fallback;
   return invalid(field, keys.length ? 'is not a field of this request (hostname, idempotencyKey)' : issue.message);
 }
 

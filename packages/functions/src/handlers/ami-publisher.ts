@@ -64,7 +64,7 @@ export const handler = eventHandler(amiPublisherEvent, async (event, context) =>
     return { published: [], skipped: [] };
   }
   const images = announcedImages(event);
-  if (images.length === 0) logger.warn('event announces no AMI', { detailType: event['detail-type'], resources: event.resources });
+  if (images.length === 0) logger.warn('event announces no AMI', { detailType: event['detail-type'], resources: event.resources.length });
   const configured = new Set(d.config.regions);
   const wanted = images.filter((image) => {
     if (!configured.has(image.region)) logger.info('image in a region that is not configured', image);

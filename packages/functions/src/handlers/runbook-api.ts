@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
-import { httpHandler, json } from '../handler.js';
+import { excerpt, httpHandler, json } from '../handler.js';
 import { logger } from '../logger.js';
 import { count, METRIC_NAMES } from '../metrics.js';
 import { runbookStartPolicy } from '../runbook-policy.js';
@@ -48,7 +48,8 @@ function parseBody(event: APIGatewayProxyEventV2): StartBody {
     const issue = result.error.issues[0];
     // An unknown key is reported by its own name, not by its parent's.
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const field = [...issue.path, ...keys.slice(0, 1)].map(String).join('.') || 'body';
+    // Keys are the caller's: named by bounded, escaped excerpts.
+    const field = [...issue.path, ...keys.slice(0, 1)].map((k) => excerpt(String(k))).join('.') || 'body';
     throw new ValidationError(`${field}: ${issue.message}`, field);
   }
   return result.data;
