@@ -132,21 +132,26 @@ function classify(response: HttpResponse, allowed?: (item: string) => boolean): 
   return { kind: 'refused', detail: `${response.statusCode} ${body.error}`, allowed };
 }
 
+/** Checks one case (see check) and counts it as refused or handled; throws the problem when there is one. */
+async function tally(counts: { refused: number; ok: number }, name: string, input: unknown, where: string, run: () => Promise<Outcome>): Promise<void> {
+  let kind = 'crash' as Outcome['kind'];
+  const problem = await check(name, input, where, async () => {
+    const outcome = await run();
+    kind = outcome.kind;
+    return outcome;
+  });
+  if (problem) throw new Error(problem);
+  if (kind === 'refused') counts.refused++;
+  else counts.ok++;
+}
+
 /** Runs RUNS cases of mutations of `bases` through `run`; fails with the first problem (its seed printed). */
 async function property(name: string, bases: unknown[], run: (event: unknown) => Promise<Outcome>): Promise<{ refused: number; ok: number }> {
   const counts = { refused: 0, ok: 0 };
   await fc.assert(
     fc.asyncProperty(fc.nat(bases.length - 1), mutation, async (b, m) => {
       const { event, where } = mutate(bases[b], m);
-      let kind = 'crash' as Outcome['kind'];
-      const problem = await check(name, event, where, async () => {
-        const outcome = await run(event);
-        kind = outcome.kind;
-        return outcome;
-      });
-      if (problem) throw new Error(problem);
-      if (kind === 'refused') counts.refused++;
-      else counts.ok++;
+      await tally(counts, name, event, where, () => run(event));
     }),
     { seed: SEED, numRuns: RUNS, endOnFailure: true },
   );
@@ -350,15 +355,8 @@ describe(`hostile HTTP requests (fast-check seed ${SEED}, ${RUNS} cases each)`, 
       await fc.assert(
         fc.asyncProperty(httpCase(bases), async (c) => {
           const { request, where } = buildHttp(bases, c);
-          let kind = 'crash' as Outcome['kind'];
-          const problem = await check(fn, { body: request.body, query: request.queryStringParameters, headers: request.headers }, where, async () => {
-            const outcome = classify((await handler(request, fakeContext(fn))) as HttpResponse, allowed);
-            kind = outcome.kind;
-            return outcome;
-          });
-          if (problem) throw new Error(problem);
-          if (kind === 'refused') counts.refused++;
-          else counts.ok++;
+          const input = { body: request.body, query: request.queryStringParameters, headers: request.headers };
+          await tally(counts, fn, input, where, async () => classify((await handler(request, fakeContext(fn))) as HttpResponse, allowed));
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
