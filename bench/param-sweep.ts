@@ -113,7 +113,7 @@ async function sweep(cloud: Localcloud, clients: AwsClients, region: string) {
       catalog,
       send,
       publisher,
-      store: { rememberParameter: () => Promise.resolve() },
+      store: { rememberParameter: () => Promise.resolve(), claimDigest: () => Promise.resolve(true), releaseDigest: () => Promise.resolve() },
       config,
       topics: { default: topic },
       clock: { now: () => cloud.clock.now() },

@@ -252,7 +252,7 @@ describe('scheduled jobs: the same scheduled invocation three times', () => {
     expect(new Set(items.map((i) => /vol-\w+/.exec(i.Title!)?.[0])).size).toBe(items.length);
   });
 
-  it('param-expiry-sweep sends each due reminder once', async () => {
+  it('param-expiry-sweep sends each due reminder once, and the owner one digest', async () => {
     // Prepare: a parameter whose expiry tag puts a reminder due now (15 days ahead).
     const NAME = '/dup/cert';
     const expires = new Date(stage.cloud.clock.nowMs() + 10 * 86_400_000).toISOString().slice(0, 10);
@@ -261,8 +261,9 @@ describe('scheduled jobs: the same scheduled invocation three times', () => {
     // Act
     await redeliver('param-expiry-sweep', [[event, event], [event]]);
     // Assess
-    const notices = noticesAbout(await snsMessages(stage, stage.topics.notification), NAME);
-    expect(notices).toHaveLength(1);
+    const messages = await snsMessages(stage, stage.topics.notification);
+    expect(noticesAbout(messages, NAME)).toHaveLength(1);
+    expect(messages.filter((m) => m.subject?.endsWith('(pki)') && m.message.includes(NAME))).toHaveLength(1);
   });
 
   it('activation-sweep deletes a used activation and records its node once', async () => {

@@ -4,7 +4,7 @@ import { noticeSender, routeNotice, type Clock, type NoticePublisher, type Notic
 /** What the parameter-expiry sweep needs to send notices: the sender (dedup, escalation), the store, the router. */
 export interface NoticeWiring {
   send: SendNotice;
-  store: Pick<NoticeStore, 'rememberParameter'>;
+  store: Pick<NoticeStore, 'rememberParameter' | 'claimDigest' | 'releaseDigest'>;
   /** The topic a parameter's notices go to, from its tags. */
   route: (tags: Record<string, string>) => string;
 }

@@ -62,6 +62,18 @@ export function noticeStoreContract(name: string, makeStore: () => Promise<Notic
       expect(await store.list({})).toMatchObject([{ key: notice().key, status: 'sent' }]);
     });
 
+    it('claims a digest once until it is given back, and lists no digest among the notices', async () => {
+      // Act / Assess
+      const until = new Date('2027-03-08T07:00:00.000Z');
+      expect(await store.claimDigest('run-1#topic#payments', until)).toBe(true);
+      expect(await store.claimDigest('run-1#topic#payments', until)).toBe(false);
+      expect(await store.claimDigest('run-1#topic#alice', until)).toBe(true);
+      expect(await store.claimDigest('run-2#topic#payments', until)).toBe(true);
+      await store.releaseDigest('run-1#topic#payments');
+      expect(await store.claimDigest('run-1#topic#payments', until)).toBe(true);
+      expect(await store.list({})).toEqual([]);
+    });
+
     it('finds the first notice sent about an expiry, leaving out pending ones, escalations and other expiries', async () => {
       const early = notice({ dueAt: '2027-02-14T00:00:00.000Z' });
       const late = notice({ dueAt: '2027-02-27T00:00:00.000Z' });

@@ -4,6 +4,7 @@ import {
   deadlinesToSend,
   expiringParameters,
   fixedClock,
+  InMemoryNoticeStore,
   parameterDeadlines,
   sweepParameters,
   sweepQueries,
@@ -112,15 +113,20 @@ function setup(input: OpsautoConfigInput['parameterExpiry'] = {}, pageSize = 50)
   };
   const remembered: ParameterSummary[] = [];
   const route = (tags: Record<string, string>) => config.routes.find((r) => tags[r.match.tag] === r.match.value)?.topic ?? DEFAULT_TOPIC;
-  const deps = (at = NOW) => ({
+  const digestClaims = new InMemoryNoticeStore();
+  const deps = (at = NOW, runKey?: string) => ({
     catalog,
     send: sender.send,
     publisher,
-    store: { rememberParameter: async (p: ParameterSummary) => {
+    store: {
+      rememberParameter: async (p: ParameterSummary) => {
         await tick();
         remembered.push(p);
       },
+      claimDigest: (key: string) => digestClaims.claimDigest(key),
+      releaseDigest: (key: string) => digestClaims.releaseDigest(key),
     },
+    runKey,
     config,
     topics: { default: DEFAULT_TOPIC },
     clock: fixedClock(at),
@@ -171,6 +177,44 @@ describe('deadlinesToSend', () => {
 });
 
 describe('sweepParameters', () => {
+  it('sends each digest of a scheduled run once when the run is delivered again or retried, and always when run by hand', async () => {
+    // Prepare
+    const { catalog, deps, published } = setup();
+    catalog.add('/db/password', { policies: expiry('2027-03-01T00:00:00.000Z', 15), tags: { team: 'payments' } });
+    catalog.add('/db/later', { policies: expiry('2027-03-10T00:00:00.000Z', 15) });
+    const digestsSent = () => published.filter((m) => m.attributes?.kind === 'Digest').length;
+    // Act
+    const first = await sweepParameters(deps(NOW, 'event-1'));
+    const again = await sweepParameters(deps(NOW, 'event-1'));
+    const sentByEvent = digestsSent();
+    await sweepParameters(deps(NOW));
+    await sweepParameters(deps(NOW));
+    // Assess
+    expect(first.digests).toBeGreaterThan(0);
+    expect(again).toMatchObject({ digests: 0, digestDuplicates: first.digests });
+    expect(sentByEvent).toBe(first.digests);
+    expect(digestsSent()).toBe(3 * first.digests);
+  });
+
+  it('gives a digest claim back when its publish fails, so that the retry of the run sends it', async () => {
+    // Prepare
+    const { catalog, deps, published } = setup();
+    catalog.add('/db/password', { policies: expiry('2027-03-01T00:00:00.000Z', 15), tags: { team: 'payments' } });
+    const d = deps(NOW, 'event-2');
+    let failing = true;
+    const publisher = { publish: async (topic: string, m: { subject: string; body: string; attributes?: Record<string, string> }) => {
+      if (failing && m.attributes?.kind === 'Digest') throw new Error('SNS down');
+      return d.publisher.publish(topic, m);
+    } };
+    // Act
+    await expect(sweepParameters({ ...d, publisher })).rejects.toThrow('SNS down');
+    failing = false;
+    const retry = await sweepParameters({ ...d, publisher });
+    // Assess
+    expect(retry.digests).toBeGreaterThan(0);
+    expect(published.filter((m) => m.attributes?.kind === 'Digest')).toHaveLength(retry.digests);
+  });
+
   it('sends a due reminder once across two sweeps (the second finds it a duplicate)', async () => {
     // Prepare
     const { catalog, sender, deps } = setup();

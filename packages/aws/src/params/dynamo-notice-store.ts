@@ -8,6 +8,9 @@ import { pick } from '../items.js';
 const NOTICE_TYPE = 'param-notice';
 const EXPIRED_TYPE = 'param-expired';
 const SEEN_TYPE = 'param-seen';
+/** A digest claim: `paramdigest#<run>#<topic>#<owner>`, expiring (TTL) after its `until`. */
+const DIGEST_TYPE = 'param-digest';
+const digestPk = (key: string) => `paramdigest#${key}`;
 /** gsi1 partitions listing every notice (newest due first) and every expired parameter (newest first). */
 const NOTICES_INDEX_PK = 'param-notices';
 const EXPIRED_INDEX_PK = 'param-expired';
@@ -33,7 +36,8 @@ const EXPIRED_KEYS = ['parameter', 'deletedAt', 'lastVersion', 'policy'] as cons
  * (`notice#<kind>#<dueAt>`, claimed with a conditional put so that one is sent once), its expiries
  * (`expired#<deletedAt>`) and what was last seen of it (`seen`, the summary in one map attribute). The cross-parameter listings go through gsi1
  * (`param-notices` by due time, `param-expired` by deletion time), which projects only keys for these items: the
- * listed items are then read whole with BatchGetItem.
+ * listed items are then read whole with BatchGetItem. Digest claims are items of their own (`paramdigest#<key>`),
+ * deleted by TTL.
  */
 export class DynamoNoticeStore implements NoticeStore {
   constructor(
@@ -95,6 +99,26 @@ export class DynamoNoticeStore implements NoticeStore {
     } catch (e) {
       if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
     }
+  }
+
+  async claimDigest(key: string, until: Date): Promise<boolean> {
+    try {
+      await this.clients.dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: digestPk(key), sk: 'digest', type: DIGEST_TYPE, expiresAt: Math.floor(until.getTime() / 1000) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isAwsError(e, 'ConditionalCheckFailedException')) return false;
+      throw e;
+    }
+  }
+
+  async releaseDigest(key: string): Promise<void> {
+    await this.clients.dynamo().send(new DeleteCommand({ TableName: this.tableName, Key: { pk: digestPk(key), sk: 'digest' } }));
   }
 
   async firstExpiryNotice(parameter: string, expiresAt: string): Promise<NoticeRecord | undefined> {

@@ -6,6 +6,7 @@ export class InMemoryNoticeStore implements NoticeStore {
   private readonly notices = new Map<string, NoticeRecord>();
   private readonly expired: ExpiredParameterRecord[] = [];
   private readonly seen = new Map<string, ParameterSummary>();
+  private readonly digests = new Set<string>();
 
   claim(record: NoticeRecord): Promise<boolean> {
     if (this.notices.has(record.key)) return Promise.resolve(false);
@@ -25,6 +26,17 @@ export class InMemoryNoticeStore implements NoticeStore {
 
   release(key: string): Promise<void> {
     if (this.notices.get(key)?.status === 'pending') this.notices.delete(key);
+    return Promise.resolve();
+  }
+
+  claimDigest(key: string): Promise<boolean> {
+    if (this.digests.has(key)) return Promise.resolve(false);
+    this.digests.add(key);
+    return Promise.resolve(true);
+  }
+
+  releaseDigest(key: string): Promise<void> {
+    this.digests.delete(key);
     return Promise.resolve();
   }
 

@@ -46,6 +46,13 @@ export interface NoticeStore {
   list(options: { parameter?: string; limit?: number }): Promise<NoticeRecord[]>;
   recordExpired(record: ExpiredParameterRecord): Promise<void>;
   listExpired(options: { limit?: number }): Promise<ExpiredParameterRecord[]>;
+  /**
+   * Claims the digest `key` (one per sweep run, topic and owner) until `until`: false when it was claimed before, so
+   * that a scheduled sweep delivered twice, or retried after it failed, sends each digest once.
+   */
+  claimDigest(key: string, until: Date): Promise<boolean>;
+  /** The digest's publish failed: the claim is dropped, so that a retry sends it. */
+  releaseDigest(key: string): Promise<void>;
   /** What was last seen of a parameter (for the expired record); kept by the sweep and notices. */
   rememberParameter(parameter: ParameterSummary): Promise<void>;
   lastSeen(parameter: string): Promise<ParameterSummary | undefined>;

@@ -15,6 +15,8 @@ const DAY_MS = 86_400_000;
 const PAGE_CONCURRENCY = 8;
 /** Lines a digest lists (the soonest); the rest are counted. Bounds the sweep's memory and the SNS message. */
 export const DIGEST_MAX_ENTRIES = 50;
+/** How long a digest claim is kept: longer than Lambda retries or redelivers a scheduled event. */
+const DIGEST_CLAIM_MS = 7 * DAY_MS;
 /** Owner of parameters that carry none of the owner tags, in digests and `params expiring`. */
 export const NO_OWNER = '(no owner)';
 
@@ -117,7 +119,12 @@ export interface SweepDeps {
   catalog: ParameterCatalog;
   send: SendNotice;
   publisher: NoticePublisher;
-  store: Pick<NoticeStore, 'rememberParameter'>;
+  store: Pick<NoticeStore, 'rememberParameter' | 'claimDigest' | 'releaseDigest'>;
+  /**
+   * Names the run (a scheduled event's ID, which Lambda's retries and a second delivery of the event keep): each
+   * digest of the run is claimed first and sent once. A run without one (invoked by hand) always sends its digests.
+   */
+  runKey?: string;
   config: ExpiryConfig;
   topics: { default: string };
   clock: Clock;
@@ -136,6 +143,8 @@ export interface SweepSummary {
   duplicates: number;
   /** Digests published (one per owner and topic). */
   digests: number;
+  /** Digests of this run sent before (the same scheduled event delivered again, or retried). */
+  digestDuplicates: number;
   /** Parameters whose notices failed (`<name>: <error>`), at most 20; the sweep goes on with the others. */
   failures: string[];
   failed: number;
@@ -199,13 +208,13 @@ export function digestMessage(owner: string, entries: readonly DigestEntry[], to
  *
  * @example
  * const summary = await sweepParameters({ catalog, send, publisher, store, config: config.parameterExpiry, topics, clock, route });
- * // { listed: 20000, withDeadlines: 1000, sent: 12, duplicates: 3, digests: 4, failures: [], failed: 0 }
+ * // { listed: 20000, withDeadlines: 1000, sent: 12, duplicates: 3, digests: 4, digestDuplicates: 0, failures: [], failed: 0 }
  */
 export async function sweepParameters(deps: SweepDeps): Promise<SweepSummary> {
   const { config } = deps;
   const now = deps.clock.now();
   const withinMs = config.digestDays * DAY_MS;
-  const summary: SweepSummary = { listed: 0, withDeadlines: 0, sent: 0, duplicates: 0, digests: 0, failures: [], failed: 0 };
+  const summary: SweepSummary = { listed: 0, withDeadlines: 0, sent: 0, duplicates: 0, digests: 0, digestDuplicates: 0, failures: [], failed: 0 };
   const digests = new Map<string, Digest>();
   for await (const batch of parametersWithDeadlines(deps.catalog, config, (n) => (summary.listed += n))) {
     summary.withDeadlines += batch.length;
@@ -232,8 +241,18 @@ export async function sweepParameters(deps: SweepDeps): Promise<SweepSummary> {
     });
   }
   for (const digest of digests.values()) {
+    const claim = deps.runKey === undefined ? undefined : `${deps.runKey}#${digest.topic}#${digest.owner}`;
+    if (claim !== undefined && !(await deps.store.claimDigest(claim, new Date(now.getTime() + DIGEST_CLAIM_MS)))) {
+      summary.digestDuplicates++;
+      continue;
+    }
     const message = digestMessage(digest.owner, digest.entries, digest.total, config.digestDays, now);
-    await deps.publisher.publish(digest.topic, { ...message, attributes: { kind: 'Digest', owner: digest.owner } });
+    try {
+      await deps.publisher.publish(digest.topic, { ...message, attributes: { kind: 'Digest', owner: digest.owner } });
+    } catch (e) {
+      if (claim !== undefined) await deps.store.releaseDigest(claim);
+      throw e;
+    }
     summary.digests++;
   }
   return summary;

@@ -15,14 +15,16 @@ import { noticeWiring, type NoticeWiringFactory } from '../param-notices.js';
  * so that the Errors alarm shows it and Lambda's retry sends what is missing (what was sent is a duplicate then).
  */
 export function paramExpirySweepHandler(wiring: NoticeWiringFactory) {
-  return eventHandler(paramExpirySweepInput, async () => {
+  return eventHandler(paramExpirySweepInput, async (event) => {
     const config = loadConfig().parameterExpiry;
     // The stage's topics; routeNotice and the sender prefer the config's defaultTopic and escalationTopic.
     const topics = { default: requireEnv('NOTIFICATION_TOPIC_ARN'), escalation: requireEnv('ESCALATION_TOPIC_ARN') };
     const catalog = new SsmParameterCatalog(clients);
     const publisher = snsNoticePublisher(clients);
     const { send, store, route } = wiring({ clients, tableName: requireEnv('TABLE_NAME'), config, topics, clock: systemClock, catalog, publisher });
-    const summary = await sweepParameters({ catalog, send, publisher, store, config, topics, clock: systemClock, route });
+    // A scheduled run's event ID names it: a second delivery or a retry of it sends no digest twice.
+    const runKey = 'id' in event ? event.id : undefined;
+    const summary = await sweepParameters({ catalog, send, publisher, store, config, topics, clock: systemClock, route, runKey });
     logger.info('parameter expiry sweep', { summary });
     // Notices and digests are each one SNS message; a parameter whose notices failed counts once.
     count(METRIC_NAMES.notificationsSent, summary.sent + summary.digests);
