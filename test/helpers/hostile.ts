@@ -164,10 +164,16 @@ export function describeCase(value: unknown): string {
 }
 
 /**
- * Every line written to stdout, stderr and the console while `fn` runs (Powertools' logger writes JSON lines to
- * stdout); nothing is printed. Lines are split on newlines.
+ * Starts keeping (and not printing) every chunk written to stdout and stderr and every console call (arguments that
+ * are not strings as JSON, so that a secret inside an object is seen); `stop` puts the streams and console back.
+ * Powertools' logger writes JSON lines to stdout.
+ *
+ * @example
+ * const capture = startCapture();
+ * try { await run(); } finally { capture.stop(); }
+ * const lines = capture.lines();
  */
-export async function captureLines<T>(fn: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; lines: string[] }> {
+export function startCapture(): { lines: () => string[]; stop: () => void } {
   const chunks: string[] = [];
   const restore: (() => void)[] = [];
   for (const stream of [process.stdout, process.stderr]) {
@@ -177,18 +183,30 @@ export async function captureLines<T>(fn: () => Promise<T>): Promise<{ result: P
   }
   for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
     const original = console[level];
-    console[level] = (...args: unknown[]) => void chunks.push(`${args.map(String).join(' ')}\n`);
+    console[level] = (...args: unknown[]) => void chunks.push(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
     restore.push(() => (console[level] = original));
   }
+  return {
+    lines: () => chunks.join('').split('\n').filter((l) => l !== ''),
+    stop: () => {
+      for (const r of restore.reverse()) r();
+      restore.length = 0;
+    },
+  };
+}
+
+/** Every line written to stdout, stderr and the console while `fn` runs (see startCapture); nothing is printed. */
+export async function captureLines<T>(fn: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; lines: string[] }> {
+  const capture = startCapture();
   let result: PromiseSettledResult<T>;
   try {
     result = { status: 'fulfilled', value: await fn() };
   } catch (reason) {
     result = { status: 'rejected', reason };
   } finally {
-    for (const r of restore.reverse()) r();
+    capture.stop();
   }
-  return { result, lines: chunks.join('').split('\n').filter((l) => l !== '') };
+  return { result, lines: capture.lines() };
 }
 
 /** Log lines are bounded: one line of more than this many bytes means an event value reached the log whole. */

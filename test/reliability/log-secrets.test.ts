@@ -6,6 +6,7 @@ import { defineConfig, newToken } from '@opsauto/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { eventBusName, hybridNodeRoleName } from '../../packages/functions/src/manifest.js';
+import { startCapture } from '../helpers/hostile.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 /**
@@ -22,24 +23,13 @@ const RUNBOOK_SECRET = 'pA55-runbook-param-never-logged-91c2';
 const RUNBOOK = 'lsec-ReadSecret';
 
 let stage: Stage;
-const lines: string[] = [];
-const restore: (() => void)[] = [];
+/** The stage's own log lines (its `log` option). */
+const stageLines: string[] = [];
+let capture: ReturnType<typeof startCapture>;
 /** Every secret the run handled. */
 const secrets = new Set<string>([DB_SECRET, RUNBOOK_SECRET]);
-
-/** Keeps every line written while the stage runs (not printed: the test output stays readable). */
-function capture() {
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = ((chunk: unknown) => (lines.push(String(chunk)), true)) as typeof stream.write;
-    restore.push(() => (stream.write = write));
-  }
-  for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const original = console[level];
-    console[level] = (...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
-    restore.push(() => (console[level] = original));
-  }
-}
+/** Every line written while the stage runs (kept, not printed: the test output stays readable), and the stage's log. */
+const logLines = () => [...capture.lines(), ...stageLines];
 
 const runbookDocument = `schemaVersion: '0.3'
 description: Reads a SecureString, holding a secret parameter.
@@ -67,7 +57,7 @@ mainSteps:
 `;
 
 beforeAll(async () => {
-  capture();
+  capture = startCapture();
   process.env.RUNBOOK_INLINE_WAIT_MS = '0';
   stage = await startStage({
     config: defineConfig({ regions: ['us-east-1'], runbooks: { tickSchedule: 'rate(1 day)', allowedRunbooks: [RUNBOOK] } }),
@@ -76,13 +66,13 @@ beforeAll(async () => {
     seed: false,
     tickMs: 0,
     functionLogLevel: 'DEBUG',
-    log: (line) => void lines.push(line),
+    log: (line) => void stageLines.push(line),
   });
 }, 60_000);
 
 afterAll(async () => {
   await stage?.stop();
-  for (const r of restore.reverse()) r();
+  capture?.stop();
   delete process.env.RUNBOOK_INLINE_WAIT_MS;
 });
 
@@ -176,7 +166,7 @@ describe('no secret in any log line of a run', () => {
     // The step did read the value: the secret went through the engine (its outputs), not only its parameters.
     const store = new DynamoExecutionStore(new AwsClients('us-east-1', clientConfig(stage.cloud)), stage.tableName);
     // The worker logs the execution's ID when it starts it.
-    const executionId = /"message": ?"runbook execution started"[^}]*?"executionId": ?"([\w-]+)"/.exec(lines.join('\n'))?.[1];
+    const executionId = /"message": ?"runbook execution started"[^}]*?"executionId": ?"([\w-]+)"/.exec(logLines().join('\n'))?.[1];
     expect(executionId).toBeDefined();
     const { execution } = (await store.get(executionId!))!;
     expect(execution.status).toBe('Success');
@@ -186,10 +176,10 @@ describe('no secret in any log line of a run', () => {
   it('left no token, secret, hash, activation code or parameter value in any line', () => {
     // Localcloud's records of the invocations (errors, results) count as log too.
     const records = stage.cloud.lambda.invocations.map((i) => JSON.stringify(i));
-    const all = [...lines, ...records];
+    const all = [...logLines(), ...records];
     // Not vacuous: the functions logged at DEBUG, the issuance and the runbook among them.
-    expect(lines.join('\n')).toContain('activation issued');
-    expect(lines.join('\n')).toMatch(/runbook execution (started|turn)/);
+    expect(logLines().join('\n')).toContain('activation issued');
+    expect(logLines().join('\n')).toMatch(/runbook execution (started|turn)/);
     expect(all.length).toBeGreaterThan(20);
     const leaks = [...secrets].flatMap((s) => all.filter((l) => l.includes(s)).map((l) => `${s.slice(0, 6)}… in: ${l.slice(0, 300)}`));
     expect(leaks).toEqual([]);
