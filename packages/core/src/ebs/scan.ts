@@ -76,7 +76,7 @@ export async function scanRegion(deps: StaleVolumeDeps, input: ScanInput & { acc
   const claim = await deps.store.claimRegion(account, region, holder, new Date(started.getTime() + REGION_LEASE_MS), started);
   if (!claim.claimed) {
     const result: RegionScanResult = { summary: emptySummary(account, region), filed: [], resolved: [] };
-    result.summary.errors.push(`region busy: scan ${claim.holder} is scanning it (lease until ${claim.until}); this run left it alone`);
+    result.summary.errors.push(`${REGION_BUSY} scan ${claim.holder} is scanning it (lease until ${claim.until}); this run left it alone`);
     return result;
   }
   try {
@@ -247,11 +247,17 @@ async function fileStale(
 /** Filings recorded per batch write (DynamoDB's BatchWriteItem limit). */
 const RECORD_BATCH = 25;
 
+/** How a region's error starts when another scan held the region's lease, and this run left it alone. */
+const REGION_BUSY = 'region busy:';
+
+/** Whether a region's error says another scan was scanning it (which does the work: nothing is missing). */
+export const isRegionBusy = (error: string): boolean => error.startsWith(REGION_BUSY);
+
 /**
  * Whether a region's error means the scan failed there. Two kinds do not: filing stopped at a limit, by throttling or
  * for time (the next run carries on), and a region busy with another scan (which does the work).
  */
-export const isRegionFailure = (error: string): boolean => !error.startsWith('filing stopped:') && !error.startsWith('region busy:');
+export const isRegionFailure = (error: string): boolean => !error.startsWith('filing stopped:') && !isRegionBusy(error);
 
 /** The (account, region) pairs a scan covers: the backend's own account plus configured ones, in every region. */
 export function scanTargets(config: OpsautoConfig, ownAccount: string): { account: string; region: string }[] {

@@ -1,5 +1,5 @@
 import { AccountClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
-import { isRegionFailure, scanFleet, staleVolumeScanInput, type StaleVolumeDeps } from '@opsauto/core';
+import { isRegionBusy, isRegionFailure, scanFleet, staleVolumeScanInput, type StaleVolumeDeps } from '@opsauto/core';
 import type { Context } from 'aws-lambda';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
@@ -48,7 +48,7 @@ export const handler = eventHandler(staleVolumeScanInput, async (event, context)
     count(METRIC_NAMES.opsItemsFiled, summary.totals.filed);
     count(METRIC_NAMES.opsItemsResolved, summary.totals.resolved);
     // A region left to an overlapping scan (busy) is that scan's to count.
-    count(METRIC_NAMES.scanIncomplete, summary.regions.filter((r) => r.errors.some((e) => !e.startsWith('region busy:'))).length);
+    count(METRIC_NAMES.scanIncomplete, summary.regions.filter((r) => r.errors.some((e) => !isRegionBusy(e))).length);
   }
   for (const r of summary.regions.filter((x) => x.errors.length)) logger.warn('stale volume scan: region incomplete', { account: r.account, region: r.region, errors: r.errors });
   // A region that failed outright (not a limit or throttling, which the next run carries on from, nor a region another
