@@ -7,11 +7,12 @@ import type { Localcloud } from '@opsauto/localcloud';
 import { seedDocuments } from '@opsauto/localcloud/services/ssm.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventHandler } from '../../packages/functions/src/handler.js';
-import { cliAgainst } from '../helpers/cli.js';
+import { cliAgainst, runSpawned } from '../helpers/cli.js';
 import { clientConfig, startTestCloud } from '../helpers/localcloud.js';
 
-// The built CLI's control commands against a localcloud: a line or a table by default, JSON with --json, progress
-// for a long advance, mistakes caught with a sentence (nothing changes), and --stage other than local refused.
+// The CLI's control commands against a localcloud: a line or a table by default, JSON with --json, progress for a
+// long advance, mistakes caught with a sentence (nothing changes), and --stage other than local refused. The
+// commands run in this process (test/helpers/cli.ts); the first block runs the built binary, as a user does.
 
 let cloud: Localcloud;
 const { opsauto, opsautoJson, opsautoFails } = cliAgainst(() => cloud.url);
@@ -33,6 +34,21 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await cloud.stop();
+});
+
+describe('the built opsauto command, in its own process', () => {
+  it('prints to standard output and exits 0, or prints one line to standard error and exits 1, and 1 on a usage error', async () => {
+    // Act
+    const ok = await runSpawned(['--endpoint', cloud.url, 'clock']);
+    const refused = await runSpawned(['--endpoint', cloud.url, 'clock', 'advance', '-1d']);
+    const usage = await runSpawned(['--endpoint', cloud.url, 'clock', '--no-such-option']);
+    // Assess
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(ok.stdout).toMatch(/^virtual time \S+Z/);
+    expect(refused).toEqual({ code: 1, stdout: '', stderr: 'opsauto: clock advance: durations are positive (46d, 2h, 90s), not -1d; to go back, clock set <time> --backwards\n' });
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain("error: unknown option '--no-such-option'");
+  });
 });
 
 describe('opsauto clock, faults and invoke: mistakes', () => {

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineConfig } from '@opsauto/core';
 import { manifest } from '@opsauto/functions';
 import { DEMO_SEED } from '../../packages/cli/src/commands/local.js';
-import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { errorOf } from '../helpers/errors.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
@@ -39,8 +36,7 @@ async function bake(name: string): Promise<string> {
 
 const current = async () => (await ssm.send(new GetParameterCommand({ Name: PARAM }))).Parameter!;
 const versions = async () => (await ssm.send(new GetParameterHistoryCommand({ Name: PARAM }))).Parameters!.length;
-const opsauto = (...args: string[]) =>
-  promisify(execFile)(process.execPath, [join(projectRoot, 'packages/cli/bin/opsauto.mjs'), '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot });
+const { opsauto } = cliAgainst(() => stage.cloud.url);
 
 /** Re-delivers an `EC2 AMI State Change` for an image, as EventBridge may do late or twice. */
 const redeliver = (imageId: string, State = 'available') =>
@@ -89,11 +85,11 @@ describe('AMI publisher on the local stage', () => {
   });
 
   it('rolls back with the CLI and keeps the rollback when the newer image is announced again', async () => {
-    const { stdout } = await opsauto('ami', 'rollback', 'demo-web', '--to', first);
+    const stdout = await opsauto('ami', 'rollback', 'demo-web', '--to', first);
     expect(stdout).toContain(`${PARAM} -> ${first}`);
     await redeliver(second);
     expect((await current()).Value).toBe(first);
-    const history = JSON.parse((await opsauto('--json', 'ami', 'history', 'demo-web')).stdout) as { history: { kind: string; imageId: string }[] };
+    const history = JSON.parse(await opsauto('--json', 'ami', 'history', 'demo-web')) as { history: { kind: string; imageId: string }[] };
     expect(history.history.map((h) => [h.kind, h.imageId])).toEqual([
       ['rollback', first],
       ['publish', second],

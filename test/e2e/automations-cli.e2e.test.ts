@@ -1,18 +1,15 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateVolumeCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeOpsItemsCommand, GetOpsItemCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatInZone, parseScheduleExpression, type Execution, type ExecutionPage } from '@opsauto/core';
 import shipped from '../../opsauto.config.js';
-import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { shippedConfig } from '../helpers/automations.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
-// `opsauto automations list | run | remediations`, the built CLI against a local stage started in-process, on the
+// `opsauto automations list | run | remediations`, the CLI run in-process (test/helpers/cli.ts) against a local stage started in-process, on the
 // virtual clock. The CLI reads the shipped opsauto.config.ts itself; the stage runs it with the recovery tick made
 // daily and the timed automations' schedules off, so that moving the clock to a Saturday starts nothing on its own:
 // every execution here is one the CLI started (or the Config rule's event, which stays on).
@@ -22,8 +19,6 @@ process.env.RUNBOOK_POLL_MS = '60000';
 
 const config = shippedConfig((a) => 'configRules' in a.trigger);
 
-const run = promisify(execFile);
-const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
 const TAG = { 'opsauto:schedule': 'qa-office-hours' };
 /** Who runs an automation by hand on the local stage when OPSAUTO_IDENTITY names no one. */
 const OPERATOR = 'arn:aws:iam::000000000000:user/operator';
@@ -33,18 +28,8 @@ let ec2: EC2Client;
 let s3: S3Client;
 let builderId: string;
 
-const opsauto = async (...args: string[]) => (await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot, env: { ...process.env, OPSAUTO_IDENTITY: '' } })).stdout;
-const opsautoJson = async <T>(...args: string[]) => JSON.parse(await opsauto('--json', ...args)) as T;
-/** Runs a command that must fail; its exit code, standard output and standard error. */
-async function opsautoFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    await opsauto(...args);
-  } catch (e) {
-    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr };
-  }
-  throw new Error(`opsauto ${args.join(' ')} succeeded`);
-}
+/** The CLI in this process, as an operator with no OPSAUTO_IDENTITY runs it. */
+const { opsauto, opsautoJson, opsautoFails } = cliAgainst(() => stage.cloud.url, { env: { OPSAUTO_IDENTITY: '' } });
 const executions = async () => (await opsautoJson<ExecutionPage>('runbook', 'list', '--limit', '100')).executions;
 const idsTagged = async (key: string, value: string) =>
   (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }] }))).Reservations!.flatMap((r) => r.Instances!.map((i) => i.InstanceId!)).sort();

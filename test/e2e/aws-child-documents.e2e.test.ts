@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateSnapshotCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
@@ -12,6 +10,7 @@ import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { defineConfig, parseRunbook, type Execution } from '@opsauto/core';
 import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { cliAgainst } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // The AWS-owned documents that runbooks call as children (aws:executeAutomation), as opsauto writes them after AWS's
@@ -36,8 +35,7 @@ const CHILDREN = [
 const config = defineConfig({ regions: ['us-east-1'] });
 config.runbooks.allowedRunbooks = [...config.runbooks.allowedRunbooks, ...CHILDREN];
 
-const run = promisify(execFile);
-const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
+const { opsauto } = cliAgainst(() => stage.cloud.url);
 const DOCUMENTS = join(projectRoot, 'packages/localcloud/aws-documents');
 
 let stage: Stage;
@@ -128,7 +126,7 @@ async function startParent(document: string, parameters: Record<string, string |
     mainSteps: [{ name: 'child', action: 'aws:executeAutomation', inputs: { DocumentName: document, RuntimeParameters: parameters } }],
   };
   writeFileSync(file, JSON.stringify(parent));
-  const { stdout } = await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, 'runbook', 'start', file], { cwd: projectRoot });
+  const stdout = await opsauto('runbook', 'start', file);
   const id = /started execution (\S+)/.exec(stdout)?.[1];
   if (!id) throw new Error(`no execution ID in: ${stdout}`);
   await stage.cloud.settle();

@@ -1,22 +1,20 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients, DynamoExecutionStore } from '@opsauto/aws';
 import { defineConfig, type Execution, type ExecutionPage } from '@opsauto/core';
 import { projectRoot } from '../../packages/cli/src/project.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { cliAgainst, OPSAUTO_BIN as BIN } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
 // Every wait of the runbook worker becomes a wake-up on the virtual clock: `advance` runs what is due.
 process.env.RUNBOOK_INLINE_WAIT_MS = '0';
 
 const config = defineConfig({ regions: ['us-east-1'] });
-const run = promisify(execFile);
-const BIN = join(projectRoot, 'packages/cli/bin/opsauto.mjs');
 
 let stage: Stage;
 let ec2: EC2Client;
@@ -28,18 +26,8 @@ let exampleId: string;
 /** Executions the tests started, oldest first. */
 const started: string[] = [];
 
-const opsauto = async (...args: string[]) => (await run(process.execPath, [BIN, '--endpoint', stage.cloud.url, ...args], { cwd: projectRoot })).stdout;
-const opsautoJson = async <T>(...args: string[]) => JSON.parse(await opsauto('--json', ...args)) as T;
-/** Runs a command that must fail; its exit code and standard error. */
-async function opsautoFails(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await opsauto(...args);
-  } catch (e) {
-    const { code, stderr } = e as { code: number; stderr: string };
-    return { code, stderr };
-  }
-  throw new Error(`opsauto ${args.join(' ')} succeeded`);
-}
+/** The CLI in this process (a fresh process each costs most of a second); the --wait test below spawns the real one. */
+const { opsauto, opsautoJson, opsautoFails } = cliAgainst(() => stage.cloud.url);
 /** `runbook start …`: the new execution's ID (recorded in `started`). */
 async function start(...args: string[]): Promise<string> {
   const out = await opsauto('runbook', 'start', ...args);
@@ -417,9 +405,9 @@ mainSteps:
     const unknown = await opsautoFails('runbook', 'status', 'no-such-execution');
     const unknownSignal = await opsautoFails('runbook', 'resume', 'no-such-execution');
     // Assess
-    expect(cancel).toEqual({ code: 1, stderr: `opsauto: execution ${ended} has already ended (Success): nothing to cancel\n` });
-    expect(unknown).toEqual({ code: 1, stderr: 'opsauto: no execution no-such-execution\n' });
-    expect(unknownSignal).toEqual({ code: 1, stderr: 'opsauto: no execution no-such-execution\n' });
+    expect(cancel).toEqual({ code: 1, stdout: '', stderr: `opsauto: execution ${ended} has already ended (Success): nothing to cancel\n` });
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'opsauto: no execution no-such-execution\n' });
+    expect(unknownSignal).toEqual({ code: 1, stdout: '', stderr: 'opsauto: no execution no-such-execution\n' });
   });
 
   it('lists the executions newest first, a page at a time', async () => {
