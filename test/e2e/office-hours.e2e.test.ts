@@ -7,7 +7,7 @@ import { defineConfig, parseScheduleExpression, type ExecutionSummary } from '@o
 import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { shippedConfig } from '../helpers/automations.js';
-import { clientConfig } from '../helpers/localcloud.js';
+import { clientConfig, nextMondayUtc } from '../helpers/localcloud.js';
 
 // The shipped qa-office-hours automation on the local stage, on the virtual clock: EC2 instances, RDS instances and an
 // Aurora cluster tagged opsauto:schedule=qa-office-hours stop at 17:00 Seoul time and start at 09:00 on weekdays,
@@ -40,7 +40,8 @@ let ec2: EC2Client;
 let rds: RDSClient;
 
 beforeAll(async () => {
-  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  // Monday 09:00 in Seoul: each test moves to an hour of a weekday, and the checks on the way are the same every run.
+  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT', startAt: nextMondayUtc() });
   store = new DynamoExecutionStore(new AwsClients('us-east-1', clientConfig(stage.cloud)), stage.tableName, { clock: stage.cloud.clock });
   ec2 = new EC2Client(clientConfig(stage.cloud));
   rds = new RDSClient(clientConfig(stage.cloud));

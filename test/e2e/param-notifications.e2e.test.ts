@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { cliAgainst } from '../helpers/cli.js';
 import { clientConfig } from '../helpers/localcloud.js';
+import { DAILY_BACKGROUND } from '../helpers/stage.js';
 
 // Parameter expiry on the local stage, as deployed: policies set with the CLI, a week of the virtual clock in daily
 // steps (the daily sweep runs at 07:00 UTC; localcloud fires each policy at its due time as a Policy Action event),
@@ -35,7 +36,7 @@ const dueOf = (m: Message) => /^Due: (.+)$/m.exec(m.message)?.[1];
 
 beforeAll(async () => {
   // No runbooks here: the runbook tick (every 5 minutes by default) would only add 8 empty Queries a tick.
-  stage = await startStage({ config: defineConfig({ regions: ['us-east-1'], runbooks: { tickSchedule: 'rate(1 day)' } }), port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  stage = await startStage({ config: defineConfig({ regions: ['us-east-1'], ...DAILY_BACKGROUND }), port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
   // Forward to 08:00 tomorrow, running what falls due on the way (setting a clock back would leave the schedules
   // armed at their later times).
   start = (Math.floor(stage.cloud.clock.nowMs() / DAY) + 1) * DAY + 8 * 3_600_000;

@@ -35,3 +35,14 @@ export async function removeDir(dir: string): Promise<void> {
     }
   }
 }
+
+/**
+ * The first Monday 00:00 UTC after now (09:00 that Monday in Seoul): a start for stages whose tests move the clock
+ * to an hour of a weekday (StageOptions.startAt), so that a move covers the same hours, and runs the same checks,
+ * whatever day the suite runs. Always ahead of the real time, as credentials' expiry times must be.
+ */
+export function nextMondayUtc(now = new Date()): Date {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const daysToMonday = ((8 - now.getUTCDay()) % 7) || 7;
+  return new Date(midnight + daysToMonday * 86_400_000);
+}

@@ -2,6 +2,7 @@ import { DescribeOpsItemsCommand, SSMClient, type OpsItemSummary } from '@aws-sd
 import { defineConfig, type OpsautoConfigInput } from '@opsauto/core';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { clientConfig } from './localcloud.js';
+import { DAILY_BACKGROUND } from './stage.js';
 
 /**
  * The fleet of the stale-volume e2e tests: in us-east-1 two stale candidates, one kept on purpose and one attached;
@@ -23,16 +24,9 @@ export const staleFleet = {
   },
 };
 
-/**
- * The runbook worker's tick in these tests: daily. Its default, every 5 minutes, is 13,248 worker invocations (each
- * a DynamoDB query) over the 46 virtual days the tests advance, most of their run time, for no runbook at all. The
- * worker still ticks beside the scans, as on a deployed stage.
- */
-const RUNBOOK_TICK = 'rate(1 day)';
-
 /** A local stage of both regions with the fleet loaded and these stale-volume settings. */
 export async function startWith(staleVolumes: OpsautoConfigInput['staleVolumes']): Promise<Stage> {
-  const config = defineConfig({ regions: ['us-east-1', 'eu-west-1'], staleVolumes, runbooks: { tickSchedule: RUNBOOK_TICK } });
+  const config = defineConfig({ regions: ['us-east-1', 'eu-west-1'], staleVolumes, ...DAILY_BACKGROUND });
   const stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
   stage.cloud.seed(staleFleet);
   return stage;

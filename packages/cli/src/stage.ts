@@ -84,6 +84,8 @@ export interface StageOptions {
   tickMs?: number;
   /** Level of the functions' own logs (POWERTOOLS_LOG_LEVEL). */
   functionLogLevel?: string;
+  /** The virtual time a new state starts at (see LocalcloudOptions.startAt); default now. */
+  startAt?: Date;
 }
 
 export interface Stage {
@@ -116,6 +118,7 @@ export async function startStage(options: StageOptions): Promise<Stage> {
     fresh: options.fresh,
     log,
     tickMs: options.tickMs,
+    startAt: options.startAt,
     onReset: () => provision(false),
   });
   // Functions run in this process and reach AWS through the SDK's standard settings, pointed at localcloud.

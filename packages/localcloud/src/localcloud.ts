@@ -43,6 +43,11 @@ export interface LocalcloudOptions {
    * default the AWS endpoint's port.
    */
   lockPorts?: Record<string, number>;
+  /**
+   * The virtual time to start at, when the state is new (not restored from the data directory): tests pin the
+   * weekday and hour they run on, so that what a move of the clock runs does not depend on the day they run.
+   */
+  startAt?: Date;
 }
 
 export interface Localcloud {
@@ -114,6 +119,7 @@ async function startOnLockedDataDir(options: LocalcloudOptions, log: (line: stri
   const store = new Store(options.dataDir ? join(options.dataDir, 'state.json') : undefined);
   const restored = options.fresh ? false : store.load();
   const clock = new VirtualClock();
+  if (!restored && options.startAt) store.clockOffsetMs = options.startAt.getTime() - Date.now();
   clock.setOffset(store.clockOffsetMs);
   clock.onChange((offset) => {
     store.clockOffsetMs = offset;
