@@ -7,7 +7,7 @@ import shipped from '../../opsauto.config.js';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { shippedConfig } from '../helpers/automations.js';
 import { cliAgainst } from '../helpers/cli.js';
-import { clientConfig } from '../helpers/localcloud.js';
+import { clientConfig, nextMondayUtc } from '../helpers/localcloud.js';
 
 // `opsauto automations list | run | remediations`, the CLI run in-process (test/helpers/cli.ts) against a local stage started in-process, on the
 // virtual clock. The CLI reads the shipped opsauto.config.ts itself; the stage runs it with the recovery tick made
@@ -48,7 +48,8 @@ async function advanceTo(cron: string, timezone: string, afterMs: number): Promi
 }
 
 beforeAll(async () => {
-  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  // A Monday 00:00 UTC: the weekly and office-hours schedules ahead are the same whatever day the suite runs.
+  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT', startAt: nextMondayUtc() });
   stage.cloud.seed({
     regions: {
       'us-east-1': {

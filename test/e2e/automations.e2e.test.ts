@@ -6,7 +6,7 @@ import { AwsClients, DynamoExecutionStore, DynamoRemediationStore } from '@opsau
 import { parseScheduleExpression, type Execution, type ExecutionSummary } from '@opsauto/core';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { shippedConfig } from '../helpers/automations.js';
-import { clientConfig } from '../helpers/localcloud.js';
+import { clientConfig, nextMondayUtc } from '../helpers/localcloud.js';
 import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
 import { registerManagedInstance } from '../../packages/localcloud/src/services/ssm.js';
 import { configureAgent } from '../../packages/localcloud/src/services/ssm-managed-nodes.js';
@@ -30,7 +30,8 @@ let ssm: SSMClient;
 let s3: S3Client;
 
 beforeAll(async () => {
-  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  // A Monday 00:00 UTC: the weekly and office-hours schedules ahead are the same whatever day the suite runs.
+  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT', startAt: nextMondayUtc() });
   const clients = new AwsClients('us-east-1', clientConfig(stage.cloud));
   // Listings walk back by day from the clock's today: the virtual one.
   store = new DynamoExecutionStore(clients, stage.tableName, { clock: stage.cloud.clock });
