@@ -188,7 +188,7 @@ describe('runbook engine: failures', () => {
     await runExecution(ex.executionId, h.deps, { deadline: new Date(h.now() + 600_000) });
     // Assess: the 15 minutes nobody looked are credited (from the look that was due); 60 s of looking still time it out.
     const done = await h.get(ex.executionId);
-    const step = done.steps[0]!;
+    const step = done.steps[0];
     expect(step.unattendedMs).toBe(resumedAt - diedAt);
     expect(done.status).toBe('TimedOut');
     expect(step).toMatchObject({ status: 'TimedOut', failureMessage: 'Step timed out after 60 seconds' });
