@@ -31,7 +31,10 @@ export type KillPlan = Map<number, KillMode> | ((call: number, name: string) => 
  */
 export function crashSeeds(fallback: number): number[] {
   const one = process.env.CRASH_SEED;
-  if (one !== undefined && one !== '') return [Number(one)];
+  if (one !== undefined && one !== '') {
+    if (!/^\d+$/.test(one)) throw new RangeError(`CRASH_SEED must be a whole number, not ${one}`);
+    return [Number(one)];
+  }
   const count = Number(process.env.CRASH_SEEDS ?? fallback);
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`CRASH_SEEDS must be a whole number of at least 1, not ${process.env.CRASH_SEEDS}`);
   return Array.from({ length: count }, (_, i) => i + 1);
