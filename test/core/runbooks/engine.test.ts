@@ -171,6 +171,32 @@ describe('runbook engine: failures', () => {
     expect(h.now() - T0).toBeLessThanOrEqual(65_000);
   });
 
+  it('does not count the time a dead worker held a waiting step against its timeout, and still times the step out', async () => {
+    // Prepare: a property that never reaches the desired value; the worker dies at its first signal read (10 s in).
+    const actions = new FakeActions({ 'aws:waitForAwsResourceProperty': ({ context }) => ({ kind: 'waiting', nextCheckAt: new Date(context.now().getTime() + 5000), state: null }) });
+    const h = harness({ actions });
+    const runbook = doc([{ name: 'wait', action: 'aws:waitForAwsResourceProperty', timeoutSeconds: 60, inputs: { Service: 'rds', Api: 'DescribeDBInstances', PropertySelector: '$.x', DesiredValues: ['y'] } }]);
+    const ex = await h.start({ runbook });
+    const pendingSignals = h.store.pendingSignals.bind(h.store);
+    h.store.pendingSignals = () => Promise.reject(new Error('worker killed'));
+    await expect(h.run(h.queue.shift()!)).rejects.toThrow('worker killed');
+    h.store.pendingSignals = pendingSignals;
+    const diedAt = h.now();
+    // Act: the lease (600 s of worker time and a minute) runs out; the tick's worker takes the execution up.
+    h.advance(15 * 60_000);
+    const resumedAt = h.now();
+    await runExecution(ex.executionId, h.deps, { deadline: new Date(h.now() + 600_000) });
+    // Assess: the 15 minutes nobody looked are credited (from the look that was due); 60 s of looking still time it out.
+    const done = await h.get(ex.executionId);
+    const step = done.steps[0];
+    expect(step.unattendedMs).toBe(resumedAt - diedAt);
+    expect(done.status).toBe('TimedOut');
+    expect(step).toMatchObject({ status: 'TimedOut', failureMessage: 'Step timed out after 60 seconds' });
+    const looked = Date.parse(step.endedAt!) - Date.parse(step.startedAt!) - step.unattendedMs!;
+    expect(looked).toBeGreaterThan(60_000);
+    expect(looked).toBeLessThanOrEqual(65_000);
+  });
+
   it('fails a step whose inputs name an output no earlier step produced', async () => {
     // Prepare
     const h = harness();

@@ -49,6 +49,11 @@ export interface StepExecution {
   actionState?: JsonValue;
   /** When a waiting step is to be looked at again. */
   nextCheckAt?: string;
+  /**
+   * Milliseconds the step went unattended because its worker died holding the execution (from the look that was
+   * due to the claim after the lease ran out): added to its timeout, so that a worker's death never times a step out.
+   */
+  unattendedMs?: number;
 }
 
 /** Rate control of an execution that runs its runbook once per target, each run a child execution. */

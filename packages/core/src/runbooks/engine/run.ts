@@ -3,7 +3,7 @@ import { isTerminal, type Execution } from '../execution.js';
 import { ENGINE_DEFAULTS, type EngineDeps, type EngineOptions } from './deps.js';
 import { advanceParent, reportToParent } from './parent.js';
 import { advance, endTooLarge } from './step-loop.js';
-import { beginCurrentStep, endTurn, ExecutionTooLargeError, newTurn, publishOutbox, save, setStatus, type RunOutcome, type Turn } from './turn.js';
+import { beginCurrentStep, creditUnattended, endTurn, ExecutionTooLargeError, newTurn, publishOutbox, save, setStatus, type RunOutcome, type Turn } from './turn.js';
 
 // The interpreter's entry. It advances one execution as far as it can within a worker's time, writing the execution
 // to the store after every step (one conditional write per step: the write that ends a step also starts the next),
@@ -88,6 +88,8 @@ async function play(turn: Turn): Promise<RunResult> {
 async function claim(turn: Turn): Promise<void> {
   const { execution: ex, deps } = turn;
   const now = deps.clock.now();
+  // A lease that was not given back ran out: the worker that held it died.
+  if (ex.leaseUntil !== undefined) creditUnattended(ex, now);
   ex.leaseUntil = new Date(turn.deadline.getTime() + turn.options.leaseMarginMs).toISOString();
   ex.wakeAt = undefined;
   if (ex.status === 'Pending') {

@@ -133,7 +133,7 @@ function activateRetry(turn: Turn, entry: StepExecution): void {
 function stepTimedOut(step: RunbookStep, entry: StepExecution, now: Date): number | undefined {
   const timeout = step.timeoutSeconds ?? actionRules[step.action].defaultTimeoutSeconds;
   if (timeout === undefined || !entry.startedAt) return undefined;
-  return now.getTime() - Date.parse(entry.startedAt) > timeout * 1000 ? timeout : undefined;
+  return now.getTime() - Date.parse(entry.startedAt) - (entry.unattendedMs ?? 0) > timeout * 1000 ? timeout : undefined;
 }
 
 function failureText(e: unknown): string {

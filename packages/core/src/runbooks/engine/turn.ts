@@ -157,12 +157,15 @@ export function runIndex(ex: Execution, entry: StepExecution): number {
   return (ex.omittedSteps ?? 0) + ex.steps.indexOf(entry);
 }
 
-/** When a step's timeout runs out: its start plus its timeoutSeconds, else its action's default timeout. */
+/**
+ * When a step's timeout runs out: its start plus its timeoutSeconds (else its action's default timeout), plus the
+ * time it went unattended after its worker died (creditUnattended).
+ */
 function stepDeadline(runbook: Execution['runbook'], entry: StepExecution): { deadline?: Date; timeoutSeconds?: number } {
   const step = runbook.mainSteps.find((s) => s.name === entry.name);
   const timeout = step ? (step.timeoutSeconds ?? actionRules[step.action].defaultTimeoutSeconds) : undefined;
   if (timeout === undefined || !entry.startedAt) return {};
-  return { deadline: new Date(Date.parse(entry.startedAt) + timeout * 1000), timeoutSeconds: timeout };
+  return { deadline: new Date(Date.parse(entry.startedAt) + (entry.unattendedMs ?? 0) + timeout * 1000), timeoutSeconds: timeout };
 }
 
 export function actionContext(turn: Turn, entry: StepExecution): ActionContext {
@@ -243,6 +246,22 @@ export function countTransition(turn: Turn): void {
   ex.transitions = (ex.transitions ?? 0) + 1;
   turn.transitions += 1;
   turn.sinceSignalCheck += 1;
+}
+
+/**
+ * A worker claims an execution whose previous worker died holding it (its lease ran out, never given back): the open
+ * step's next look (its next poll, or its start when none is recorded) was due and nobody made it. The time from then
+ * to now is credited to the step (unattendedMs), so that it is not counted against its timeout: a step that would
+ * have succeeded does not end TimedOut because a worker died. A step whose look was due only after its timeout gets
+ * nothing: it would have timed out anyway.
+ */
+export function creditUnattended(ex: Execution, now: Date): void {
+  const entry = openEntry(ex);
+  if (!entry?.startedAt) return;
+  const due = Date.parse(entry.nextCheckAt ?? entry.startedAt);
+  const { deadline } = stepDeadline(ex.runbook, entry);
+  if (!(due < now.getTime()) || (deadline !== undefined && due > deadline.getTime())) return;
+  entry.unattendedMs = (entry.unattendedMs ?? 0) + (now.getTime() - due);
 }
 
 /**
