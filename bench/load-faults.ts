@@ -161,3 +161,19 @@ export async function opsItemsPerVolume(ssm: SSMClient): Promise<Map<string, num
   }
   return perVolume;
 }
+
+/** Counts the faults localcloud injects from now on (a fault thrown is an error answered). */
+export function countInjected(stage: { cloud: { faults: { apply: (service: string, operation: string) => Promise<void> } } }): () => number {
+  let injected = 0;
+  const faults = stage.cloud.faults;
+  const apply = faults.apply.bind(faults);
+  faults.apply = async (service, operation) => {
+    try {
+      await apply(service, operation);
+    } catch (e) {
+      injected++;
+      throw e;
+    }
+  };
+  return () => injected;
+}

@@ -198,6 +198,7 @@ export async function issueActivation(input: IssueActivationInput, deps: IssueAc
   const refusal = tokenRefusal(idempotencyKey === undefined ? token : { ...token, uses: 0 }, hostname, now);
   if (refusal) throw REFUSALS[refusal](token, hostname);
 
+  inTime(deps);
   const issue = () => issueNew(token, hostname, idempotencyKey, input, deps, now);
   const response = idempotencyKey === undefined ? await issue() : await deps.issueOnce({ tokenId: token.id, hostname, idempotencyKey }, issue);
   if (Date.parse(response.expiresAt) <= now.getTime()) {
@@ -217,17 +218,18 @@ async function issueNew(
 ): Promise<ActivationResponse> {
   // The claim is gone (its Lambda died after CreateActivation, or it expired early) but the issuance is not: its
   // code cannot be shown again. Never two live activations for one key: the lost one is withdrawn first.
+  inTime(deps);
   const replacing = idempotencyKey === undefined ? undefined : await withdrawLost(token, hostname, idempotencyKey, deps, now);
+  inTime(deps);
   const used = await unavailableOnFailure(() => deps.tokens.consumeUse(token.id, now.toISOString()));
   if (!used.ok) throw REFUSALS[used.refusal](token, hostname);
 
   const request = activationRequest(used.token, hostname, now, deps.lifetimeMs);
-  const left = deps.remainingMs?.();
-  if (left !== undefined && left < CREATE_MARGIN_MS) {
+  try {
+    inTime(deps);
+  } catch (e) {
     await deps.tokens.releaseUse(token.id).catch(() => undefined);
-    throw new ActivationError('ServiceUnavailable', `the request waited too long to finish in time (${Math.round(left)} ms left); the use was given back, retry in ${RETRY_AFTER_SECONDS} s`, {
-      retryAfterSeconds: RETRY_AFTER_SECONDS,
-    });
+    throw e;
   }
   let created: { activationId: string; activationCode: string };
   try {
@@ -262,6 +264,20 @@ async function issueNew(
     });
   }
   return { activationId: created.activationId, activationCode: created.activationCode, region: deps.region, expiresAt: request.expirationDate, instanceName: request.defaultInstanceName };
+}
+
+/**
+ * 503 with Retry-After when the invocation has less than CREATE_MARGIN_MS left: checked before each step that leads
+ * to CreateActivation, so that a request queued behind others answers a retryable 503 instead of timing out (a
+ * gateway's 500) and never starts CreateActivation when what follows it may not finish.
+ */
+function inTime(deps: Pick<IssueActivationDeps, 'remainingMs'>): void {
+  const left = deps.remainingMs?.();
+  if (left !== undefined && left < CREATE_MARGIN_MS) {
+    throw new ActivationError('ServiceUnavailable', `the request waited too long to finish in time (${Math.round(left)} ms left); retry in ${RETRY_AFTER_SECONDS} s`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
 }
 
 /**
