@@ -22,6 +22,7 @@ import { defineConfig, enrollmentToken } from '@opsauto/core';
 import { hybridNodeRoleName } from '@opsauto/functions';
 import autocannon from 'autocannon';
 import { startStage, type Stage } from '../packages/cli/src/stage.js';
+import { activationChecks, bootStorm, countInjected, LOAD_FAULTS, liveActivations } from './load-faults.js';
 import { writeResult } from './report.js';
 
 const SERVERS = 1000;
@@ -225,3 +226,83 @@ export async function run(): Promise<boolean> {
     await stage.stop();
   }
 }
+
+/** Servers and connections of the storm with faults on (`npm run bench activation-api-faults`). */
+const FAULT_STORM = { servers: 1000, connections: 1000 };
+/** Milliseconds a second of the boot script's waits (back-off, Retry-After) lasts in the storm: real time. */
+const FAULT_SECOND_MS = 1000;
+const FAULT_SEED = 1414;
+
+/**
+ * The boot storm with faults on (issue 14, "Load"): 1,000 servers at once (1,000 connections), every AWS service
+ * throttling 20% of calls, failing 5% with its 5xx and answering 50 ms late. Each server retries as register-node.sh
+ * does (429, 5xx and no answer; back-off 2 s doubled up to 60 s with seeded jitter; a numeric Retry-After honoured;
+ * at most 8 attempts), in real time. Records requests, answers by status, the answers other than 2xx or
+ * 503 with Retry-After (target 0), servers that gave up (0), duplicates (hostnames with two live activations: 0),
+ * servers left with a withdrawn activation (0), the token's uses (= servers), CreateActivation and DeleteActivation
+ * calls (an answer lost to a timeout is withdrawn and replaced) and the faults localcloud injected.
+ */
+export async function runFaults(): Promise<boolean> {
+  const stage = await startStage({ config: defineConfig({ regions: [REGION] }), port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  try {
+    const settings = { endpoint: stage.cloud.url, region: REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+    const store = new DynamoTokenStore(new AwsClients(REGION, settings), stage.tableName);
+    const ssm = new SSMClient(settings);
+    // Warm-up without faults (not measured).
+    const warm = await createToken(stage, store, 'bench-warm-up', WARM_UP);
+    await load(stage, 'activations-api', { method: 'POST', path: '/activations', token: warm.token, hostname: (i) => `warm-${i}` }, WARM_UP, 10);
+
+    const { id, token } = await createToken(stage, store, 'bench-faults', FAULT_STORM.servers);
+    const hostnames = Array.from({ length: FAULT_STORM.servers }, (_, i) => `faults-${String(i).padStart(4, '0')}`);
+    const injected = countInjected(stage);
+    stage.cloud.calls.reset();
+    stage.cloud.faults.set(LOAD_FAULTS);
+    let storm;
+    try {
+      storm = await bootStorm({ apiUrl: stage.apiUrl, token, hostnames, concurrency: FAULT_STORM.connections, secondMs: FAULT_SECOND_MS, seed: FAULT_SEED });
+    } finally {
+      stage.cloud.faults.set([]);
+    }
+    const calls = stage.cloud.calls.snapshot() as Calls;
+    const checks = activationChecks(storm, await liveActivations(ssm, 'faults-'));
+    const uses = (await store.get(id))?.uses ?? -1;
+    const timeouts = stage.cloud.lambda.invocations.filter((i) => i.function === 'activations-api' && !i.ok).length;
+    const result = {
+      servers: FAULT_STORM.servers,
+      connections: FAULT_STORM.connections,
+      faults: LOAD_FAULTS,
+      secondMs: FAULT_SECOND_MS,
+      seed: FAULT_SEED,
+      requests: storm.requests,
+      byStatus: storm.byStatus,
+      unexpected: storm.unexpected,
+      unexpectedSamples: storm.unexpectedSamples,
+      retryWithoutHint: storm.retryWithoutHint,
+      booted: storm.booted,
+      gaveUp: storm.gaveUp,
+      maxAttemptsUsed: storm.maxAttemptsUsed,
+      wallMs: storm.wallMs,
+      liveActivations: checks.live,
+      duplicates: checks.duplicates,
+      serversWithWithdrawnActivation: checks.stale,
+      tokenUses: uses,
+      createActivation: calls.ssm?.CreateActivation ?? 0,
+      deleteActivation: calls.ssm?.DeleteActivation ?? 0,
+      failedInvocations: timeouts,
+      faultsInjected: injected(),
+      awsCalls: Object.values(calls).reduce((n, ops) => n + Object.values(ops).reduce((a, b) => a + b, 0), 0),
+    };
+    const met = { unexpected: result.unexpected === 0, allBooted: result.booted === result.servers && result.gaveUp === 0, noDuplicates: result.duplicates === 0 && result.serversWithWithdrawnActivation === 0, uses: uses === result.servers && result.liveActivations === result.servers };
+    console.log(
+      `faults on, ${result.servers} servers at ${result.connections} connections: ${result.requests} requests ${JSON.stringify(result.byStatus)}, other than 2xx/503+Retry-After ${result.unexpected}` +
+        `${result.unexpectedSamples.length ? ` (${result.unexpectedSamples.join('; ')})` : ''}; booted ${result.booted}, gave up ${result.gaveUp}, at most ${result.maxAttemptsUsed} attempts; ` +
+        `live activations ${result.liveActivations}, duplicates ${result.duplicates}, withdrawn-held ${result.serversWithWithdrawnActivation}, token uses ${uses}; CreateActivation ${result.createActivation}, DeleteActivation ${result.deleteActivation}; ` +
+        `failed invocations ${timeouts}; ${result.faultsInjected} faults in ${result.awsCalls} AWS calls; wall ${(result.wallMs / 1000).toFixed(1)} s`,
+    );
+    writeResult('activation-api-faults', { ...result, met });
+    return Object.values(met).every(Boolean);
+  } finally {
+    await stage.stop();
+  }
+}
+

@@ -1,17 +1,17 @@
 /** `npm run bench [name…]`: runs the benchmarks (all by default), prints their tables, writes bench/results/*.json. */
-import { run as activationApi } from './activation-api.js';
+import { run as activationApi, runFaults as activationApiFaults } from './activation-api.js';
 import { run as bundleInit } from './bundle-init.js';
 import { run as cliStart } from './cli-start.js';
 import { run as describeVolumes } from './describe-volumes.js';
 import { run as officeHours } from './office-hours.js';
 import { run as paramSweep } from './param-sweep.js';
 import { run as runbookRate } from './runbook-rate.js';
-import { run as staleScan } from './stale-scan.js';
+import { run as staleScan, runFaults as staleScanFaults } from './stale-scan.js';
 
 // The SDK is pinned below its Node 22 cut-off on purpose (see README); its reminder is noise in a benchmark.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': describeVolumes, 'stale-scan': staleScan, 'runbook-rate': runbookRate, 'cli-start': cliStart, 'office-hours': officeHours, 'param-sweep': paramSweep, 'activation-api': activationApi };
+const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': describeVolumes, 'stale-scan': staleScan, 'runbook-rate': runbookRate, 'cli-start': cliStart, 'office-hours': officeHours, 'param-sweep': paramSweep, 'activation-api': activationApi, 'stale-scan-faults': staleScanFaults, 'activation-api-faults': activationApiFaults };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in benches));

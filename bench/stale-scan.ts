@@ -9,11 +9,13 @@
  * region cannot do faster than (new OpsItems / FILING_CONCURRENCY) x latency; that bound is printed beside it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { AccountClients, AwsClients, ensureTable, staleVolumeAdapters } from '@opsauto/aws';
 import { defineConfig, FILING_CONCURRENCY, scanFleet, type StaleVolumeDeps } from '@opsauto/core';
 import { startLocalcloud } from '@opsauto/localcloud';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { generateVolumes } from '../packages/localcloud/src/services/ec2.js';
+import { countInjected, LOAD_FAULTS, opsItemsPerVolume } from './load-faults.js';
 import { writeResult } from './report.js';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
@@ -94,6 +96,80 @@ export async function run(): Promise<boolean> {
     console.log(`targets: calls ${met.calls ? 'met' : 'MISSED'}, wall ${met.wall ? 'met' : 'MISSED'}, steady state ${met.steadyState ? 'met' : 'MISSED'}`);
     writeResult('stale-scan', { ...result, met });
     return met.calls && met.wall && met.steadyState;
+  } finally {
+    await cloud.stop();
+  }
+}
+
+/**
+ * The same fleet scanned with faults on (issue 14, "Load"; `npm run bench stale-scan-faults`): every service
+ * throttling 20% of calls, failing 5% with its 5xx and answering 50 ms late, from the filing scan on; scans are
+ * repeated (at most 5) until one leaves nothing for the next run, then a clean one runs. Records calls, faults
+ * injected, each run's totals and wall time, and the OpsItems per volume: every stale volume filed once (target:
+ * one OpsItem per stale volume, none twice).
+ */
+export async function runFaults(): Promise<boolean> {
+  const cloud = await startLocalcloud({ port: 0, tickMs: 0 });
+  try {
+    const settings = { endpoint: cloud.url, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, retryStrategy: new ConfiguredRetryStrategy(5, () => 20) };
+    const table = 'opsauto-bench-state';
+    await ensureTable(new DynamoDBClient({ ...settings, region: REGIONS[0] }), table);
+    for (const region of REGIONS) generateVolumes(cloud.store, ACCOUNT, region, VOLUMES_PER_REGION, { inUseShare: 1 - STALE_SHARE, seed: REGIONS.indexOf(region) + 1 });
+    cloud.store.changed();
+    const clock = { now: () => cloud.clock.now() };
+    const clients = new AwsClients(REGIONS[0], settings);
+    const accounts = new AccountClients(clients, { ownAccount: ACCOUNT, roles: [], settings, now: () => clock.now().getTime() });
+    const deps: StaleVolumeDeps = { config: defineConfig({ regions: REGIONS }), clock, ...staleVolumeAdapters(accounts, clients, table, clock) };
+    let runId = 0;
+    const scan = async () => {
+      const t0 = performance.now();
+      try {
+        const { summary } = await scanFleet(deps, { ownAccount: ACCOUNT, runId: `faults-${++runId}` });
+        return { totals: summary.totals, errors: summary.regions.flatMap((r) => r.errors).length, ms: Math.round(performance.now() - t0) };
+      } catch (e) {
+        return { totals: undefined, errors: 1, error: (e as Error).name, ms: Math.round(performance.now() - t0) };
+      }
+    };
+    await scan();
+    await cloud.advance('P46D');
+    const injected = countInjected({ cloud });
+    cloud.calls.reset();
+    cloud.faults.set(LOAD_FAULTS);
+    const runs: Awaited<ReturnType<typeof scan>>[] = [];
+    try {
+      for (let run = 0; run < 5; run++) {
+        const out = await scan();
+        runs.push(out);
+        if (out.totals?.leftForNextRun === 0 && out.errors === 0) break;
+      }
+    } finally {
+      cloud.faults.set([]);
+    }
+    const calls = cloud.calls.snapshot();
+    const clean = await scan();
+    const perVolume = await opsItemsPerVolume(new SSMClient({ ...settings, region: REGIONS[0] }));
+    // OpsItems are regional: count every region's.
+    for (const region of REGIONS.slice(1)) for (const [v, n] of await opsItemsPerVolume(new SSMClient({ ...settings, region }))) perVolume.set(v, (perVolume.get(v) ?? 0) + n);
+    const stale = runs.reduce((n, r) => n + (r.totals?.filed ?? 0), 0);
+    const result = {
+      fleet: { regions: REGIONS.length, volumes: REGIONS.length * VOLUMES_PER_REGION, staleShare: STALE_SHARE },
+      faults: LOAD_FAULTS,
+      runs,
+      clean,
+      calls: total(calls),
+      faultsInjected: injected(),
+      filed: stale,
+      opsItems: [...perVolume.values()].reduce((a, b) => a + b, 0),
+      volumesWithOpsItem: perVolume.size,
+      filedTwice: [...perVolume.values()].filter((n) => n > 1).length,
+    };
+    const met = { filedOnce: result.filedTwice === 0 && result.opsItems === result.volumesWithOpsItem, allFiled: clean.totals?.filed === 0 && clean.totals.leftForNextRun === 0 && result.volumesWithOpsItem === stale };
+    console.log(
+      `faults on: ${runs.length} scan(s) until nothing was left (${runs.map((r) => (r.totals ? `filed ${r.totals.filed}, left ${r.totals.leftForNextRun}, ${r.errors} errors, ${r.ms} ms` : `failed ${r.error}`)).join(' | ')}); ` +
+        `${result.calls} calls, ${result.faultsInjected} faults injected; ${result.opsItems} OpsItems for ${result.volumesWithOpsItem} volumes, filed twice ${result.filedTwice}; clean rerun ${JSON.stringify(clean.totals ? { filed: clean.totals.filed, alreadyFiled: clean.totals.alreadyFiled } : clean)}`,
+    );
+    writeResult('stale-scan-faults', { ...result, met });
+    return met.filedOnce && met.allFiled;
   } finally {
     await cloud.stop();
   }

@@ -289,7 +289,7 @@ describe('scheduled jobs: the same scheduled invocation three times', () => {
 });
 
 describe('activations API: POST /activations retried with the same idempotency key', () => {
-  it('issues one activation, and answers every retry with it or, while the first is served, 409 with Retry-After', async () => {
+  it('issues one activation, and answers every retry with it or, while the first is served, 503 with Retry-After', async () => {
     // Prepare
     const { token, id } = await createToken(stage, c.tokens, 'dup', 5);
     // Act: three at once, then two more.
@@ -298,7 +298,7 @@ describe('activations API: POST /activations retried with the same idempotency k
     // Assess: at once, one is served and the others told it is in progress (docs/activations.md); later, the same answer.
     const served = [...first, ...later].filter((a) => a.status === 200);
     const waiting = first.filter((a) => a.status !== 200);
-    expect(waiting.map((a) => [a.status, a.body.error, a.retryAfter])).toEqual(waiting.map(() => [409, 'RequestInProgress', '1']));
+    expect(waiting.map((a) => [a.status, a.body.error, a.retryAfter])).toEqual(waiting.map(() => [503, 'RequestInProgress', '1']));
     expect(later.map((a) => a.status)).toEqual([200, 200]);
     expect(new Set(served.map((a) => a.body.activationId)).size).toBe(1);
     expect(new Set(served.map((a) => a.body.activationCode)).size).toBe(1);

@@ -1203,7 +1203,7 @@ describe('the opsauto app', () => {
     expect(granted.filter((g) => g.startsWith('iam:'))).toEqual([
       `iam:PassRole arn:aws:iam::${account}:role/${config.app}-${stage}-hybrid-node if {"StringEquals":{"iam:PassedToService":"ssm.amazonaws.com"}}`,
     ]);
-    expect(granted.filter((g) => g.startsWith('ssm:'))).toEqual(['ssm:AddTagsToResource *', 'ssm:CreateActivation *', 'ssm:DeleteActivation *']);
+    expect(granted.filter((g) => g.startsWith('ssm:'))).toEqual(['ssm:AddTagsToResource *', 'ssm:CreateActivation *', 'ssm:DeleteActivation *', 'ssm:DescribeActivations *']);
     expect(granted.filter((g) => !/^(iam|ssm|dynamodb|logs):/.test(g))).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import type { ActivationIssuer, IssuanceStore, TokenStore } from '@opsauto/core'
 
 /** What the activation clean-up sweep needs besides the managed nodes: the issuances, the tokens, DeleteActivation. */
 export interface ActivationSweepWiring {
-  issuances: Pick<IssuanceStore, 'listOpen' | 'update'>;
+  issuances: Pick<IssuanceStore, 'listOpen' | 'updateOnce'>;
   /** Read for the tags a registered node gets (the token's). */
   tokens: Pick<TokenStore, 'get'>;
   activations: Pick<ActivationIssuer, 'delete'>;

@@ -487,10 +487,11 @@ function activationsApi(config: OpsautoConfig): FunctionDefinition {
     ],
     environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL'],
     permissions: [
-      // Activations have no ARN: CreateActivation and DeleteActivation (withdrawing one that could not be recorded)
-      // support no resource-level permissions. CreateActivation with Tags also needs AddTagsToResource, whose
-      // resource is the activation being created: no ARN to scope it to either.
-      { actions: ['ssm:CreateActivation', 'ssm:DeleteActivation', 'ssm:AddTagsToResource'], resources: [{ kind: 'any' }] },
+      // Activations have no ARN: CreateActivation, DeleteActivation (withdrawing one that could not be recorded, or
+      // whose answer was lost) and DescribeActivations (whether a node registered with that one) support no
+      // resource-level permissions. CreateActivation with Tags also needs AddTagsToResource, whose resource is the
+      // activation being created: no ARN to scope it to either.
+      { actions: ['ssm:CreateActivation', 'ssm:DeleteActivation', 'ssm:DescribeActivations', 'ssm:AddTagsToResource'], resources: [{ kind: 'any' }] },
       // The only roles an activation may give a node, and only to SSM.
       { actions: ['iam:PassRole'], resources: [{ kind: 'hybrid-node-roles' }], conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } } },
       // Tokens (read, use consumed and given back), issuances, the idempotency records (Powertools: put, get,

@@ -107,6 +107,34 @@ export function issuanceStoreContract(name: string, makeStore: () => Promise<Iss
       );
     });
 
+    it('moves the key to a replacement only from the issuance it replaces', async () => {
+      // Prepare: the first issuance of the key, withdrawn; then a stranger that names another activation.
+      await store.record(issuance());
+      await store.update(id(1), { deletedAt: '2027-01-02T00:00:05.000Z' });
+      // Act
+      await store.replace(issuance({ activationId: id(2), issuedAt: '2027-01-02T00:00:06.000Z' }), id(1));
+      await store.replace(issuance({ activationId: id(3), issuedAt: '2027-01-02T00:00:07.000Z' }), id(4));
+      // Assess
+      expect(await store.findByIdempotencyKey('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-1')).toMatchObject({ activationId: id(2) });
+      expect((await store.listOpen()).map((i) => i.activationId)).toEqual([id(2), id(3)]);
+    });
+
+    it('applies changes once: a second writer setting any of the same fields gets false and changes nothing', async () => {
+      await store.record(issuance());
+      const [a, b] = await Promise.all([
+        store.updateOnce(id(1), { managedNodeId: 'mi-0123456789abcdef0', registeredAt: '2027-01-02T00:05:00.000Z', deletedAt: '2027-01-02T00:05:00.000Z' }),
+        store.updateOnce(id(1), { managedNodeId: 'mi-0123456789abcdef1', registeredAt: '2027-01-02T00:06:00.000Z', deletedAt: '2027-01-02T00:06:00.000Z' }),
+      ]);
+      expect([a, b].sort()).toEqual([false, true]);
+      expect(await store.updateOnce(id(1), { deletedAt: '2027-01-03T00:00:00.000Z' })).toBe(false);
+      expect(await store.updateOnce(id(1), { unregisteredReportedAt: '2027-01-03T00:00:00.000Z' })).toBe(true);
+      const [one] = await store.list();
+      // One writer's changes whole, never a mix of the two.
+      const at = one.managedNodeId === 'mi-0123456789abcdef0' ? '2027-01-02T00:05:00.000Z' : '2027-01-02T00:06:00.000Z';
+      expect(one).toMatchObject({ registeredAt: at, deletedAt: at, unregisteredReportedAt: '2027-01-03T00:00:00.000Z' });
+      await expect(store.updateOnce(id(9), { deletedAt: '2027-01-02T01:00:00.000Z' })).rejects.toThrow(NotFoundError);
+    });
+
     it('refuses to update an issuance that was never recorded, writing nothing', async () => {
       await expect(store.update(id(9), { deletedAt: '2027-01-02T01:00:00.000Z' })).rejects.toThrow(NotFoundError);
       expect(await store.list()).toEqual([]);

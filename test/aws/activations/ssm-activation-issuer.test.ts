@@ -77,6 +77,20 @@ describe('SsmActivationIssuer', () => {
     expect(ActivationList).toEqual([]);
   });
 
+  it('counts the registrations of an activation (DescribeActivations), and 0 once it is gone', async () => {
+    // Prepare
+    const issuer = new SsmActivationIssuer(new AwsClients('us-east-1', clientConfig(cloud)));
+    const { activationId, activationCode } = await issuer.create(activationRequest(token, 'rack7-db-03', await cloudNow(), 3_600_000));
+    const before = await issuer.registrations(activationId);
+    // Act: the agent registers with it (localcloud's agent endpoint), then it is deleted.
+    const registered = await fetch(`${cloud.url}/_localcloud/ssm/register`, { method: 'POST', body: JSON.stringify({ activationId, activationCode, region: 'us-east-1' }) });
+    const after = await issuer.registrations(activationId);
+    await issuer.delete(activationId);
+    // Assess
+    expect(registered.status).toBe(200);
+    expect([before, after, await issuer.registrations(activationId)]).toEqual([0, 1, 0]);
+  });
+
   it("throws AWS's refusal as ActivationServiceError with its code and status, not retryable", async () => {
     const issuer = new SsmActivationIssuer(new AwsClients('us-east-1', clientConfig(cloud)));
     const past = activationRequest(token, 'rack7-db-03', new Date(Date.parse((await cloudNow()).toISOString()) - 7_200_000), 3_600_000);

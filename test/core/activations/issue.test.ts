@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ActivationError,
   activationLifetimeMs,
+  CREATE_MARGIN_MS,
   defineConfig,
   failureWindow,
   hashSecret,
@@ -10,6 +11,7 @@ import {
   InMemorySourceFailures,
   InMemoryTokenStore,
   issueActivation,
+  RETRY_AFTER_SECONDS,
   newToken,
   type ActivationIssuer,
   type ActivationRequest,
@@ -17,6 +19,7 @@ import {
   type EnrollmentToken,
   type IssueActivationDeps,
   type IssueActivationInput,
+  type IssueOnce,
 } from '@opsauto/core';
 
 const START = new Date('2027-01-01T00:00:10.000Z');
@@ -37,9 +40,14 @@ class FakeIssuer implements ActivationIssuer {
     const n = this.created.length;
     return Promise.resolve({ activationId: `act-${n}`, activationCode: `code-${n}-secret` });
   }
+  /** Activations a node registered with (the registration count DescribeActivations reports). */
+  registered = new Set<string>();
   delete(activationId: string) {
     this.deleted.push(activationId);
     return Promise.resolve();
+  }
+  registrations(activationId: string) {
+    return Promise.resolve(this.registered.has(activationId) && !this.deleted.includes(activationId) ? 1 : 0);
   }
 }
 
@@ -206,7 +214,7 @@ describe('issueActivation', () => {
     const [a, b] = await Promise.all([outcome(input({ idempotencyKey: 'boot-1' })), outcome(input({ idempotencyKey: 'boot-1' }))]);
 
     // Assess
-    expect([a, b].sort()).toEqual(['409 RequestInProgress', 'ok']);
+    expect([a, b].sort()).toEqual(['503 RequestInProgress', 'ok']);
     expect(issuer.created).toHaveLength(1);
     expect((await tokens.get(tokenId))?.uses).toBe(1);
   });
@@ -219,16 +227,55 @@ describe('issueActivation', () => {
     expect(Date.parse(later.response.expiresAt)).toBeGreaterThan(now.getTime());
   });
 
-  it('refuses (409 IdempotencyKeyUsed) rather than making a second activation when the claim is gone but the issuance lives', async () => {
+  it('withdraws an activation whose answer was lost and issues one in its place, one use and one live activation for the key', async () => {
     // Prepare: the first answer was never kept (its Lambda died before saving it), the issuance was recorded.
-    await issueActivation(input({ idempotencyKey: 'boot-1' }), { ...deps, issueOnce: (_key, issue) => issue() });
+    const lost = await issueActivation(input({ idempotencyKey: 'boot-1' }), { ...deps, issueOnce: (_key, issue) => issue() });
+
+    // Act
+    const retry = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps);
+    const again = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps);
+
+    // Assess: the lost one deleted and marked so, the new one found by the key, one use in all.
+    expect(retry.response.activationId).not.toBe(lost.response.activationId);
+    expect(again.response).toEqual(retry.response);
+    expect(issuer.created).toHaveLength(2);
+    expect(issuer.deleted).toEqual([lost.response.activationId]);
+    expect((await issuances.findByIdempotencyKey(tokenId, 'rack7-db-01', 'boot-1'))?.activationId).toBe(retry.response.activationId);
+    expect((await issuances.listOpen()).map((i) => i.activationId)).toEqual([retry.response.activationId]);
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+  });
+
+  it('withdraws a lost answer again after its own answer is lost, the key always naming the live activation', async () => {
+    const once = { ...deps, issueOnce: ((_key, issue) => issue()) as IssueOnce };
+    const first = await issueActivation(input({ idempotencyKey: 'boot-1' }), once);
+    const second = await issueActivation(input({ idempotencyKey: 'boot-1' }), once);
+    const third = await issueActivation(input({ idempotencyKey: 'boot-1' }), once);
+    expect(issuer.deleted).toEqual([first.response.activationId, second.response.activationId]);
+    expect((await issuances.listOpen()).map((i) => i.activationId)).toEqual([third.response.activationId]);
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+  });
+
+  it('refuses (409 IdempotencyKeyUsed) rather than a second node when a node registered with the activation whose answer was lost', async () => {
+    // Prepare
+    const lost = await issueActivation(input({ idempotencyKey: 'boot-1' }), { ...deps, issueOnce: (_key, issue) => issue() });
+    issuer.registered.add(lost.response.activationId);
 
     // Act
     const error = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps).catch((e: unknown) => e);
 
     // Assess
-    expect(error).toMatchObject({ status: 409, code: 'IdempotencyKeyUsed', options: { retryAfterSeconds: 3600 } });
+    expect(error).toMatchObject({ status: 409, code: 'IdempotencyKeyUsed' });
     expect(issuer.created).toHaveLength(1);
+    expect(issuer.deleted).toEqual([]);
+  });
+
+  it('answers 503 and makes no activation when the invocation has too little time left for CreateActivation, and gives the use back', async () => {
+    const error = await issueActivation(input({ idempotencyKey: 'boot-1' }), { ...deps, remainingMs: () => CREATE_MARGIN_MS - 1 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, code: 'ServiceUnavailable', options: { retryAfterSeconds: RETRY_AFTER_SECONDS } });
+    expect(issuer.created).toHaveLength(0);
+    expect((await tokens.get(tokenId))?.uses).toBe(0);
+    const retry = await issueActivation(input({ idempotencyKey: 'boot-1' }), { ...deps, remainingMs: () => CREATE_MARGIN_MS });
+    expect(retry.response.activationId).toBe('act-1');
   });
 
   it('answers 503 with a retry hint and gives the use back when CreateActivation fails, and a retry with the key then succeeds', async () => {

@@ -67,10 +67,9 @@ class MemoryNodes implements ManagedNodeDirectory {
     Object.assign(this.nodes.get(nodeId)!.tags, tags);
     return Promise.resolve();
   }
-  deregister(nodeId: string): Promise<void> {
+  deregister(nodeId: string): Promise<boolean> {
     this.deregistered.push(nodeId);
-    this.nodes.delete(nodeId);
-    return Promise.resolve();
+    return Promise.resolve(this.nodes.delete(nodeId));
   }
 }
 
@@ -99,6 +98,23 @@ async function setup(issuances: Issuance[], config: Partial<ActivationSweepDeps[
 }
 
 describe('sweepActivations', () => {
+  it('counts each node and activation once between two sweeps run at once', async () => {
+    // Prepare: 6 registered (1 stale), 3 expired unregistered, 2 still usable.
+    const open = [...Array.from({ length: 6 }, (_, n) => issuance(`r${n}`)), ...Array.from({ length: 3 }, (_, n) => issuance(`x${n}`, { expiresAt: iso(-1) })), issuance('u0'), issuance('u1')];
+    const { deps, nodes, reports } = await setup(open, { deregisterStaleNodes: true });
+    for (let n = 0; n < 6; n++) nodes.add({ id: `mi-0000000000000000${n}`, activationId: `r${n}`, registeredAt: iso(-HOUR), lastPingAt: iso(n === 0 ? -40 * 24 * HOUR : 0) }, n === 0 ? { 'opsauto:token': 'rack-7' } : {});
+
+    // Act
+    const [a, b] = await Promise.all([sweepActivations(deps), sweepActivations(deps)]);
+
+    // Assess: the effects were made by both (idempotent), the counts by one.
+    const sum = (k: 'registered' | 'deleted' | 'unregisteredCount' | 'deregistered') => a[k] + b[k];
+    expect({ registered: sum('registered'), deleted: sum('deleted'), unregistered: sum('unregisteredCount'), deregistered: sum('deregistered') }).toEqual({ registered: 6, deleted: 9, unregistered: 3, deregistered: 1 });
+    expect(a.unregistered.length + b.unregistered.length).toBe(3);
+    expect(reports.filter((r) => r.kind === 'unregistered-activation')).toHaveLength(3);
+    expect(a.failed + b.failed).toBe(0);
+  });
+
   it('tags a node registered with an open activation with the token tags, hostname and token name, records it and deletes the used activation', async () => {
     // Prepare
     const { deps, store, nodes, deleted } = await setup([issuance('a1'), issuance('a2')]);

@@ -76,6 +76,10 @@ beforeAll(async () => {
     async delete(id) {
       await ssm.send(new DeleteActivationCommand({ ActivationId: id }));
     },
+    async registrations(id) {
+      const out = await ssm.send(new DescribeActivationsCommand({ Filters: [{ FilterKey: 'ActivationIds', FilterValues: [id] }] }));
+      return out.ActivationList?.[0]?.RegistrationsCount ?? 0;
+    },
   };
   const mod = await import('../../../packages/functions/src/handlers/activations-api.js');
   // The handler keeps its wiring for the container's life: getters hand it each test's fresh stores.
@@ -222,7 +226,7 @@ describe('activations-api handler', () => {
     expect(Math.abs(Item!.expiresAt - Date.parse(first.body.expiresAt) / 1000)).toBeLessThan(5);
   });
 
-  it('answers 409 RequestInProgress to retries while the first request with the key is in CreateActivation, then the same activation', async () => {
+  it('answers 503 RequestInProgress (which boot scripts retry) to retries while the first request with the key is in CreateActivation, then the same activation', async () => {
     // Prepare: the first request is held inside CreateActivation.
     const { bearer, id } = await makeToken();
     const event = () => post({ hostname: 'rack7-web-02', idempotencyKey: 'boot-7' }, { authorization: bearer, sourceIp: freshIp() });
@@ -238,7 +242,7 @@ describe('activations-api handler', () => {
     const after = await invoke(event());
 
     // Assess
-    for (const r of during) expect(r).toMatchObject({ status: 409, headers: { 'retry-after': '1' }, body: { error: 'RequestInProgress' } });
+    for (const r of during) expect(r).toMatchObject({ status: 503, headers: { 'retry-after': '1' }, body: { error: 'RequestInProgress' } });
     expect(answered.status).toBe(200);
     expect(after.body).toEqual(answered.body);
     expect(created).toEqual([answered.body.activationId]);
@@ -259,7 +263,7 @@ describe('activations-api handler', () => {
     expect((await tokens.get(id))?.uses).toBe(1);
     for (const r of responses) {
       if (r.status === 200) expect(r.body.activationId).toBe(created[0]);
-      else expect(r).toMatchObject({ status: 409, body: { error: 'RequestInProgress' } });
+      else expect(r).toMatchObject({ status: 503, body: { error: 'RequestInProgress' } });
     }
   });
 

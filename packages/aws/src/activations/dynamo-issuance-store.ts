@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError, type Issuance, type IssuanceStore } from '@opsauto/core';
+import { NotFoundError, type Issuance, type IssuanceChanges, type IssuanceStore } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 import { isAwsError } from '../errors.js';
 import { batchGetItems, indexPartitionKeys, type TableKey } from '../index-listing.js';
@@ -51,7 +51,7 @@ const toIssuance = (item: Record<string, unknown>) => pick<Issuance>(item, ISSUA
  * until the sweep deletes its activation, through gsi2 (`activation-open`, by expiry; the attributes are removed with
  * `deletedAt`). Two pointers live in the token's partition (`token#<tokenId>`): `issuance#<issuedAt>#<activationId>`
  * (the token's issuances, newest first) and `idempotency#<sha256(hostname, key)>` (the issuance a retried request
- * gets, written once: the first issuance of a key keeps it). Without transactions (dynalite has none) the issuance
+ * gets, written once: the first issuance of a key keeps it unless `replace` moves it from a withdrawn one). Without transactions (dynalite has none) the issuance
  * is written first and the pointers after it; recording it again writes any pointer a failure left out.
  */
 export class DynamoIssuanceStore implements IssuanceStore {
@@ -60,7 +60,16 @@ export class DynamoIssuanceStore implements IssuanceStore {
     private readonly tableName: string,
   ) {}
 
-  async record(issuance: Issuance): Promise<void> {
+  record(issuance: Issuance): Promise<void> {
+    return this.write(issuance, undefined);
+  }
+
+  /** As `record`, and the key's pointer moves from `replacing` to this issuance (a conditional put on its old value). */
+  replace(issuance: Issuance, replacing: string): Promise<void> {
+    return this.write(issuance, replacing);
+  }
+
+  private async write(issuance: Issuance, replacing: string | undefined): Promise<void> {
     let recorded = issuance;
     try {
       await this.put({ ...issuance, ...issuanceKey(issuance.activationId), type: ISSUANCE_TYPE, ...indexAttributes(issuance) }, true);
@@ -75,9 +84,19 @@ export class DynamoIssuanceStore implements IssuanceStore {
       this.put({ ...tokenRefKey(recorded), type: TOKEN_REF_TYPE, activationId: recorded.activationId }, false),
       key === undefined
         ? undefined
-        : this.put({ ...idempotencyKey(recorded.tokenId, recorded.hostname, key), type: IDEMPOTENCY_TYPE, activationId: recorded.activationId }, true).catch((e: unknown) => {
-            if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
-          }),
+        : this.clients
+            .dynamo()
+            .send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: { ...idempotencyKey(recorded.tokenId, recorded.hostname, key), type: IDEMPOTENCY_TYPE, activationId: recorded.activationId },
+                ConditionExpression: replacing === undefined ? 'attribute_not_exists(pk)' : 'attribute_not_exists(pk) OR activationId = :replacing',
+                ...(replacing === undefined ? {} : { ExpressionAttributeValues: { ':replacing': replacing } }),
+              }),
+            )
+            .catch((e: unknown) => {
+              if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+            }),
     ]);
   }
 
@@ -111,7 +130,16 @@ export class DynamoIssuanceStore implements IssuanceStore {
     return (await batchGetItems(this.clients, this.tableName, keys)).map(toIssuance).filter((i) => i.deletedAt === undefined);
   }
 
-  async update(activationId: string, changes: Parameters<IssuanceStore['update']>[1]): Promise<void> {
+  async update(activationId: string, changes: IssuanceChanges): Promise<void> {
+    await this.applyChanges(activationId, changes, false);
+  }
+
+  async updateOnce(activationId: string, changes: IssuanceChanges): Promise<boolean> {
+    return this.applyChanges(activationId, changes, true);
+  }
+
+  /** One UpdateItem on an existing issuance; with `once`, only while none of the changed fields is set (false otherwise). */
+  private async applyChanges(activationId: string, changes: IssuanceChanges, once: boolean): Promise<boolean> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
@@ -125,22 +153,26 @@ export class DynamoIssuanceStore implements IssuanceStore {
     const remove = changes.deletedAt !== undefined ? ' REMOVE gsi2pk, gsi2sk' : '';
     if (sets.length === 0) {
       if (!(await this.getIssuance(activationId))) throw new NotFoundError(`no issuance of activation ${activationId}`);
-      return;
+      return !once;
     }
+    const unset = once ? Object.keys(names).map((n) => ` AND attribute_not_exists(${n})`).join('') : '';
     try {
       await this.clients.dynamo().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: issuanceKey(activationId),
           UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: `attribute_exists(pk)${unset}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
+      return true;
     } catch (e) {
-      if (isAwsError(e, 'ConditionalCheckFailedException')) throw new NotFoundError(`no issuance of activation ${activationId}`);
-      throw e;
+      if (!isAwsError(e, 'ConditionalCheckFailedException')) throw e;
+      // Which part of the condition failed: the issuance is missing, or another writer set a field first.
+      if (once && (await this.getIssuance(activationId))) return false;
+      throw new NotFoundError(`no issuance of activation ${activationId}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import { CreateActivationCommand, DeleteActivationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateActivationCommand, DeleteActivationCommand, DescribeActivationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ActivationIssuer, ActivationRequest } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 import { isAwsError } from '../errors.js';
@@ -48,7 +48,8 @@ function sanitised(operation: string, e: unknown): ActivationServiceError {
  * ActivationIssuer over SSM: CreateActivation with the request's role, RegistrationLimit, expiry, instance name,
  * description and tags (as AWS's list of Key/Value), in the issuer's region; DeleteActivation, where an activation
  * that is already gone (InvalidActivationId, or InvalidActivation: "might have been deleted") is no failure. Errors
- * are ActivationServiceError, free of the activation code.
+ * are ActivationServiceError, free of the activation code. `registrations` reads an activation's RegistrationsCount
+ * (DescribeActivations filtered by its id; 0 once it is gone).
  *
  * @example
  * const issuer = new SsmActivationIssuer(clients, 'eu-west-1');
@@ -87,6 +88,16 @@ export class SsmActivationIssuer implements ActivationIssuer {
       if (isAwsError(e, 'InvalidActivationId', 'InvalidActivation')) return;
       throw sanitised(`DeleteActivation of ${activationId}`, e);
     }
+  }
+
+  async registrations(activationId: string): Promise<number> {
+    let out;
+    try {
+      out = await this.ssm().send(new DescribeActivationsCommand({ Filters: [{ FilterKey: 'ActivationIds', FilterValues: [activationId] }] }));
+    } catch (e) {
+      throw sanitised(`DescribeActivations of ${activationId}`, e);
+    }
+    return out.ActivationList?.find((a) => a.ActivationId === activationId)?.RegistrationsCount ?? 0;
   }
 
   private ssm(): SSMClient {

@@ -63,12 +63,14 @@ export class SsmManagedNodes implements ManagedNodeDirectory {
     await this.ssm().send(new AddTagsToResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: nodeId, Tags }));
   }
 
-  async deregister(nodeId: string): Promise<void> {
+  async deregister(nodeId: string): Promise<boolean> {
     try {
       await this.ssm().send(new DeregisterManagedInstanceCommand({ InstanceId: nodeId }));
+      return true;
     } catch (e) {
-      // Deregistered already (by a person, or an earlier run whose answer was lost).
+      // Deregistered already (by a person, another run, or an earlier run whose answer was lost).
       if (!isAwsError(e, 'InvalidInstanceId')) throw e;
+      return false;
     }
   }
 

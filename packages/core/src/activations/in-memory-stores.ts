@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { EnrollmentToken, Issuance, IssuanceStore, TokenStore } from './ports.js';
+import type { EnrollmentToken, Issuance, IssuanceChanges, IssuanceStore, TokenStore } from './ports.js';
 
 /** TokenStore in memory, with the DynamoDB store's conditional-use semantics (tests, and the stores' contract). */
 export class InMemoryTokenStore implements TokenStore {
@@ -47,14 +47,23 @@ export class InMemoryTokenStore implements TokenStore {
 /** IssuanceStore in memory (tests, and the stores' contract). */
 export class InMemoryIssuanceStore implements IssuanceStore {
   private readonly issuances = new Map<string, Issuance>();
+  /** Withdrawn activation id -> the activation that replaced it under the same idempotency key. */
+  private readonly replaced = new Map<string, string>();
 
   record(issuance: Issuance): Promise<void> {
     if (!this.issuances.has(issuance.activationId)) this.issuances.set(issuance.activationId, structuredClone(issuance));
     return Promise.resolve();
   }
 
+  replace(issuance: Issuance, replacing: string): Promise<void> {
+    this.replaced.set(replacing, issuance.activationId);
+    return this.record(issuance);
+  }
+
   findByIdempotencyKey(tokenId: string, hostname: string, idempotencyKey: string): Promise<Issuance | undefined> {
-    const found = [...this.issuances.values()].find((i) => i.tokenId === tokenId && i.hostname === hostname && i.idempotencyKey === idempotencyKey);
+    let found = [...this.issuances.values()].find((i) => i.tokenId === tokenId && i.hostname === hostname && i.idempotencyKey === idempotencyKey);
+    // The key's pointer follows replacements (the first issuance of a key keeps it otherwise).
+    while (found && this.replaced.has(found.activationId)) found = this.issuances.get(this.replaced.get(found.activationId)!);
     return Promise.resolve(found && structuredClone(found));
   }
 
@@ -70,7 +79,16 @@ export class InMemoryIssuanceStore implements IssuanceStore {
     return Promise.resolve(structuredClone(open));
   }
 
-  update(activationId: string, changes: Parameters<IssuanceStore['update']>[1]): Promise<void> {
+  updateOnce(activationId: string, changes: IssuanceChanges): Promise<boolean> {
+    const issuance = this.issuances.get(activationId);
+    if (!issuance) return Promise.reject(new NotFoundError(`no issuance of activation ${activationId}`));
+    const fields = Object.entries(changes).filter(([, v]) => v !== undefined).map(([k]) => k as keyof IssuanceChanges);
+    if (fields.some((f) => issuance[f] !== undefined)) return Promise.resolve(false);
+    Object.assign(issuance, structuredClone(changes));
+    return Promise.resolve(true);
+  }
+
+  update(activationId: string, changes: IssuanceChanges): Promise<void> {
     const issuance = this.issuances.get(activationId);
     if (!issuance) return Promise.reject(new NotFoundError(`no issuance of activation ${activationId}`));
     Object.assign(issuance, structuredClone(changes));

@@ -24,9 +24,9 @@ export const ACTIVATION_ERRORS = {
   TokenExpired: 403,
   TokenExhausted: 403,
   HostnameOutOfScope: 403,
-  /** Another request with the same idempotency key is being served. */
-  RequestInProgress: 409,
-  /** The key's activation was issued but its code cannot be returned again (its record is gone or it expired). */
+  /** Another request with the same idempotency key is being served: retry (a 503, which boot scripts retry). */
+  RequestInProgress: 503,
+  /** The key's activation was issued and a node registered with it, but its answer is no longer kept. */
   IdempotencyKeyUsed: 409,
   TooManyFailures: 429,
   ServiceUnavailable: 503,
@@ -85,7 +85,15 @@ export interface IssueActivationDeps {
   lifetimeMs: number;
   /** Failed authentications per source IP and minute before 429 (default BAD_TOKEN_LIMIT). */
   badTokenLimit?: number;
+  /**
+   * Milliseconds the invocation has left (Lambda's `getRemainingTimeInMillis`): CreateActivation is not started with
+   * less than CREATE_MARGIN_MS left, so that a request does not time out with an activation made and its answer lost.
+   */
+  remainingMs?: () => number;
 }
+
+/** What recording an issuance and saving its answer may take after CreateActivation, under load (see remainingMs). */
+export const CREATE_MARGIN_MS = 5000;
 
 export interface IssueActivationResult {
   response: ActivationResponse;
@@ -140,9 +148,12 @@ export function parseIdempotencyKey(raw: unknown): string | undefined {
  * secret compared in constant time (401, the same answer whether the id exists or not, counted as a failure); the
  * hostname and the idempotency key are checked (400); the token's scope (403: revoked, expired, hostname outside
  * the prefix; exhausted too, unless the request carries an idempotency key, whose first answer a retry must still
- * get once the last use is gone); then, claimed once per (token, hostname, key) through `issueOnce`: one use
- * consumed with a conditional write (403 when it lost), CreateActivation (503 and the use given back when it
- * fails), the issuance recorded (503, the activation deleted and the use given back when that fails).
+ * get once the last use is gone); then, claimed once per (token, hostname, key) through `issueOnce` (503
+ * RequestInProgress while another request holds the claim): an earlier issuance of the key whose answer was lost
+ * withdrawn (409 IdempotencyKeyUsed instead when a node registered with it), one use consumed with a conditional
+ * write (403 when it lost), CreateActivation (503 and the use given back when it fails, or when the invocation has
+ * less than CREATE_MARGIN_MS left), the issuance recorded (503, the activation deleted and the use given back when
+ * that fails).
  *
  * @throws ActivationError with the status and code of each refusal.
  * @example
@@ -187,6 +198,7 @@ export async function issueActivation(input: IssueActivationInput, deps: IssueAc
   const refusal = tokenRefusal(idempotencyKey === undefined ? token : { ...token, uses: 0 }, hostname, now);
   if (refusal) throw REFUSALS[refusal](token, hostname);
 
+  inTime(deps);
   const issue = () => issueNew(token, hostname, idempotencyKey, input, deps, now);
   const response = idempotencyKey === undefined ? await issue() : await deps.issueOnce({ tokenId: token.id, hostname, idempotencyKey }, issue);
   if (Date.parse(response.expiresAt) <= now.getTime()) {
@@ -204,21 +216,21 @@ async function issueNew(
   deps: IssueActivationDeps,
   now: Date,
 ): Promise<ActivationResponse> {
-  if (idempotencyKey !== undefined) {
-    // The claim is gone (its Lambda died after CreateActivation, or it expired early) but the issuance is not:
-    // never a second activation for one key, and its code cannot be shown again.
-    const earlier = await unavailableOnFailure(() => deps.issuances.findByIdempotencyKey(token.id, hostname, idempotencyKey));
-    if (earlier && Date.parse(earlier.expiresAt) > now.getTime()) {
-      const wait = Math.ceil((Date.parse(earlier.expiresAt) - now.getTime()) / 1000);
-      throw new ActivationError('IdempotencyKeyUsed', `an activation was issued for this idempotency key (${earlier.activationId}) and its code cannot be returned again; send a new idempotency key or retry after it expires in ${wait} s`, {
-        retryAfterSeconds: wait,
-      });
-    }
-  }
+  // The claim is gone (its Lambda died after CreateActivation, or it expired early) but the issuance is not: its
+  // code cannot be shown again. Never two live activations for one key: the lost one is withdrawn first.
+  inTime(deps);
+  const replacing = idempotencyKey === undefined ? undefined : await withdrawLost(token, hostname, idempotencyKey, deps, now);
+  inTime(deps);
   const used = await unavailableOnFailure(() => deps.tokens.consumeUse(token.id, now.toISOString()));
   if (!used.ok) throw REFUSALS[used.refusal](token, hostname);
 
   const request = activationRequest(used.token, hostname, now, deps.lifetimeMs);
+  try {
+    inTime(deps);
+  } catch (e) {
+    await deps.tokens.releaseUse(token.id).catch(() => undefined);
+    throw e;
+  }
   let created: { activationId: string; activationCode: string };
   try {
     created = await deps.issuer.create(request);
@@ -242,7 +254,7 @@ async function issueNew(
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   };
   try {
-    await deps.issuances.record(issuance);
+    await (replacing === undefined ? deps.issuances.record(issuance) : deps.issuances.replace(issuance, replacing));
   } catch (e) {
     // Unrecorded, the activation would escape the sweep and the audit trail: take it back.
     await deps.issuer.delete(created.activationId).catch(() => undefined);
@@ -252,6 +264,41 @@ async function issueNew(
     });
   }
   return { activationId: created.activationId, activationCode: created.activationCode, region: deps.region, expiresAt: request.expirationDate, instanceName: request.defaultInstanceName };
+}
+
+/**
+ * 503 with Retry-After when the invocation has less than CREATE_MARGIN_MS left: checked before each step that leads
+ * to CreateActivation, so that a request queued behind others answers a retryable 503 instead of timing out (a
+ * gateway's 500) and never starts CreateActivation when what follows it may not finish.
+ */
+function inTime(deps: Pick<IssueActivationDeps, 'remainingMs'>): void {
+  const left = deps.remainingMs?.();
+  if (left !== undefined && left < CREATE_MARGIN_MS) {
+    throw new ActivationError('ServiceUnavailable', `the request waited too long to finish in time (${Math.round(left)} ms left); retry in ${RETRY_AFTER_SECONDS} s`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+}
+
+/**
+ * The key's earlier issuance whose answer was lost, withdrawn so that a new one can be issued in its place: its
+ * activation deleted, the issuance marked deleted, its use given back. Returns its activation id (the pointer to move),
+ * or undefined when there is none (or it is withdrawn or expired already). A node that registered with it means the
+ * server had the code: 409 IdempotencyKeyUsed then, never a second node for the key.
+ */
+async function withdrawLost(token: EnrollmentToken, hostname: string, idempotencyKey: string, deps: IssueActivationDeps, now: Date): Promise<string | undefined> {
+  const earlier = await unavailableOnFailure(() => deps.issuances.findByIdempotencyKey(token.id, hostname, idempotencyKey));
+  if (!earlier || Date.parse(earlier.expiresAt) <= now.getTime()) return undefined;
+  const registrations = earlier.managedNodeId !== undefined ? 1 : earlier.deletedAt !== undefined ? 0 : await unavailableOnFailure(() => deps.issuer.registrations(earlier.activationId));
+  if (registrations > 0) {
+    throw new ActivationError('IdempotencyKeyUsed', `a node registered with the activation issued for this idempotency key (${earlier.activationId}); send a new idempotency key`);
+  }
+  if (earlier.deletedAt !== undefined) return earlier.activationId;
+  // Deleted first: a crash after it leaves an issuance whose activation is gone, which the next retry withdraws again.
+  await unavailableOnFailure(() => deps.issuer.delete(earlier.activationId));
+  await unavailableOnFailure(() => deps.issuances.update(earlier.activationId, { deletedAt: now.toISOString() }));
+  await deps.tokens.releaseUse(token.id).catch(() => undefined);
+  return earlier.activationId;
 }
 
 /** A store that failed is AWS failing us: 503 with a retry hint rather than a 500. */

@@ -73,16 +73,30 @@ export interface TokenStore {
   releaseUse(id: string): Promise<void>;
 }
 
+/** What the sweep and the issuer record on an issuance after it was issued. */
+export type IssuanceChanges = Partial<Pick<Issuance, 'managedNodeId' | 'registeredAt' | 'deletedAt' | 'unregisteredReportedAt'>>;
+
 export interface IssuanceStore {
   /** Records an issuance (a conditional put on the activation id: recording it twice keeps the first). */
   record(issuance: Issuance): Promise<void>;
+  /**
+   * Records `issuance` in place of the withdrawn `replacing` (an activation whose code was lost): the idempotency
+   * pointer of its key moves to the new issuance only while it still names `replacing`.
+   */
+  replace(issuance: Issuance, replacing: string): Promise<void>;
   /** The issuance a retried request must get again: same token, hostname and idempotency key. */
   findByIdempotencyKey(tokenId: string, hostname: string, idempotencyKey: string): Promise<Issuance | undefined>;
   /** Issuances, newest first (ties: greater activation id first), optionally of one token; 100 without a limit. */
   list(options?: { tokenId?: string; limit?: number }): Promise<Issuance[]>;
   /** Issuances whose activation was not deleted yet (what the sweep looks at), soonest expiry first. */
   listOpen(): Promise<Issuance[]>;
-  update(activationId: string, changes: Partial<Pick<Issuance, 'managedNodeId' | 'registeredAt' | 'deletedAt' | 'unregisteredReportedAt'>>): Promise<void>;
+  update(activationId: string, changes: IssuanceChanges): Promise<void>;
+  /**
+   * Applies `changes` only while none of their fields is set on the issuance (a conditional write): true when this
+   * call applied them, false when another writer (a sweep running at the same time) had set one. NotFoundError when
+   * the issuance does not exist.
+   */
+  updateOnce(activationId: string, changes: IssuanceChanges): Promise<boolean>;
 }
 
 /** What CreateActivation needs, computed per request (`activationRequest`). */
@@ -99,6 +113,8 @@ export interface ActivationIssuer {
   /** CreateActivation; the code is returned once and must never be stored or logged. */
   create(request: ActivationRequest): Promise<{ activationId: string; activationCode: string }>;
   delete(activationId: string): Promise<void>;
+  /** RegistrationsCount of the activation (DescribeActivations); 0 when it is gone. */
+  registrations(activationId: string): Promise<number>;
 }
 
 /** A managed node as the sweep sees it (DescribeInstanceInformation). */
@@ -122,6 +138,6 @@ export interface ManagedNodeDirectory {
   nodesTagged(tagKey: string): AsyncIterable<ManagedNode[]>;
   /** Adds (or overwrites) tags on a managed node. */
   tag(nodeId: string, tags: Record<string, string>): Promise<void>;
-  /** Deregisters a managed node; one already gone is fine. */
-  deregister(nodeId: string): Promise<void>;
+  /** Deregisters a managed node; one already gone is fine: false then (another run or a person deregistered it). */
+  deregister(nodeId: string): Promise<boolean>;
 }

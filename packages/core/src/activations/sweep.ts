@@ -3,7 +3,7 @@ import { mapBounded } from '../bounded-concurrency.js';
 import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
 import { scheduledEvent } from '../events/eventbridge.js';
-import type { ActivationIssuer, EnrollmentToken, Issuance, IssuanceStore, ManagedNode, ManagedNodeDirectory, TokenStore } from './ports.js';
+import type { ActivationIssuer, EnrollmentToken, Issuance, IssuanceChanges, IssuanceStore, ManagedNode, ManagedNodeDirectory, TokenStore } from './ports.js';
 
 const DAY_MS = 86_400_000;
 /** Activation ids per DescribeInstanceInformation query (its `ActivationIds` filter takes at most 100 values). */
@@ -42,7 +42,7 @@ export interface StaleNode {
 export type SweepReport = UnregisteredActivation | StaleNode;
 
 export interface ActivationSweepDeps {
-  issuances: Pick<IssuanceStore, 'listOpen' | 'update'>;
+  issuances: Pick<IssuanceStore, 'listOpen' | 'updateOnce'>;
   tokens: Pick<TokenStore, 'get'>;
   activations: Pick<ActivationIssuer, 'delete'>;
   nodes: ManagedNodeDirectory;
@@ -103,7 +103,9 @@ const errorText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}
  *    only when `deregisterStaleNodes` is set.
  * Nodes are looked up 50 activations per query; at most 8 issuances are handled at a time. An issuance or node whose
  * handling fails is counted in `failures` and the sweep goes on; a failing listing ends it (throws). Running it again
- * changes nothing more: what was recorded is not redone.
+ * changes nothing more: what was recorded is not redone. Two runs at once make the (idempotent) effects twice but
+ * count and report each once: only the run whose conditional write recorded an issuance's changes, or whose
+ * DeregisterManagedInstance removed a node, counts it.
  *
  * @example
  * await sweepActivations({ issuances, tokens, activations, nodes, config: config.activations, clock, onReport: log })
@@ -134,18 +136,18 @@ export async function sweepActivations(deps: ActivationSweepDeps): Promise<Activ
       if (node.activationId !== undefined && !byActivation.has(node.activationId)) byActivation.set(node.activationId, node);
     }
     await mapBounded(batch, CONCURRENCY, async (issuance) => {
-      const changes: Parameters<IssuanceStore['update']>[1] = {};
+      const changes: IssuanceChanges = {};
+      let report: UnregisteredActivation | undefined;
       try {
         const node = issuance.managedNodeId === undefined ? byActivation.get(issuance.activationId) : undefined;
         if (node) {
           await deps.nodes.tag(node.id, nodeTags(issuance, await tokenOf(issuance.tokenId)));
           Object.assign(changes, { managedNodeId: node.id, registeredAt: node.registeredAt ?? at });
-          summary.registered++;
         }
         const used = node !== undefined || issuance.managedNodeId !== undefined;
         const expired = Date.parse(issuance.expiresAt) <= now.getTime();
         if (!used && expired && issuance.unregisteredReportedAt === undefined) {
-          const report: UnregisteredActivation = {
+          report = {
             kind: 'unregistered-activation',
             activationId: issuance.activationId,
             hostname: issuance.hostname,
@@ -156,24 +158,30 @@ export async function sweepActivations(deps: ActivationSweepDeps): Promise<Activ
             expiresAt: issuance.expiresAt,
           };
           changes.unregisteredReportedAt = at;
-          summary.unregisteredCount++;
-          if (summary.unregistered.length < SUMMARY_MAX_REPORTS) summary.unregistered.push(report);
-          deps.onReport?.(report);
         }
         if (used || expired) {
           await deps.activations.delete(issuance.activationId);
           changes.deletedAt = at;
-          summary.deleted++;
         }
       } catch (e) {
         fail(issuance.activationId, e);
       }
-      // What was done is recorded even when a later step failed (a tagged node is not tagged again).
+      // What was done is recorded even when a later step failed (a tagged node is not tagged again). The effects are
+      // idempotent; the record is written once (a conditional write), and only the run that wrote it counts and
+      // reports them: two sweeps at once count each node once between them.
       if (Object.keys(changes).length === 0) return;
       try {
-        await deps.issuances.update(issuance.activationId, changes);
+        if (!(await deps.issuances.updateOnce(issuance.activationId, changes))) return;
       } catch (e) {
         fail(issuance.activationId, e);
+        return;
+      }
+      if (changes.managedNodeId !== undefined) summary.registered++;
+      if (changes.deletedAt !== undefined) summary.deleted++;
+      if (report && changes.unregisteredReportedAt !== undefined) {
+        summary.unregisteredCount++;
+        if (summary.unregistered.length < SUMMARY_MAX_REPORTS) summary.unregistered.push(report);
+        deps.onReport?.(report);
       }
     });
   }
@@ -184,9 +192,9 @@ export async function sweepActivations(deps: ActivationSweepDeps): Promise<Activ
       let deregistered = false;
       if (deps.config.deregisterStaleNodes) {
         try {
-          await deps.nodes.deregister(node.id);
-          deregistered = true;
-          summary.deregistered++;
+          // False when another run (or a person) deregistered it first: counted by that run only.
+          deregistered = await deps.nodes.deregister(node.id);
+          if (deregistered) summary.deregistered++;
         } catch (e) {
           fail(node.id, e);
         }

@@ -78,7 +78,8 @@ function refusal(e: ActivationError): APIGatewayProxyStructuredResultV2 {
  * The activation API for booting servers (docs/activations.md, "API"): `POST /activations` with a JSON body and
  * `GET /activation?hostname=…` for the simplest boot scripts, both with `Authorization: Bearer <enrollment token>`
  * (the routes are `auth: 'none'`: the token is the proof). Answers 200 `{activationId, activationCode, region,
- * expiresAt, instanceName}`, or `{error, message}` with 400/401/403/409/429/503 (Retry-After where a retry helps).
+ * expiresAt, instanceName}`, or `{error, message}` with 400/401/403/409/429/503 (Retry-After where a retry helps; a
+ * request that runs short of time before CreateActivation answers 503 rather than timing out with an activation made).
  *
  * No log line carries the token, its hash or the activation code: the event is never logged (`logEvent: false`
  * whatever POWERTOOLS_LOGGER_LOG_EVENT says), refusals log their code and the source, successes the ids. Metrics
@@ -107,6 +108,7 @@ export function activationsApi(wire: ActivationWiringFactory) {
             clock: systemClock,
             region,
             lifetimeMs,
+            remainingMs: () => context.getRemainingTimeInMillis(),
           },
         );
         count(METRIC_NAMES.activationsIssued);
