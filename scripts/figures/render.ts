@@ -127,7 +127,7 @@ export const BENCHES: Record<string, (r: Json) => Figure[]> = {
       {
         what: `${at}: makespan`,
         value: ms(need(r, 'makespanMs')),
-        baseline: `${x(r.makespanRatio)} ${rounds} rounds × one target alone (${ms(r.perTargetPathMs)}); ${x(r.makespanRatioToLoadedPath)} × the path under load`,
+        baseline: `${x(r.makespanRatio)} ${rounds} rounds × one target alone (${ms(r.perTargetPathMs)}); ${x(r.makespanRatioToLoadedPath)} the path under load`,
         target: '≤ 1.25×',
         met: r.met?.makespan,
       },
