@@ -4,8 +4,9 @@ import { CreateOpsItemCommand, GetOpsItemCommand, GetParameterCommand, PutParame
 import { defineConfig, executionIdFor } from '@opsauto/core';
 import { eventBusName, scheduledEventInput } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
+import { recordFigure } from '../helpers/figures.js';
 import { clientConfig } from '../helpers/localcloud.js';
 import {
   activationHosts,
@@ -56,7 +57,13 @@ beforeAll(async () => {
   ec2 = new EC2Client(clientConfig(stage.cloud));
   stage.cloud.seed({ regions: { 'us-east-1': { images: [{ name: 'base' }], instances: ['dup-1', 'dup-2', 'dup-3'].map((Name) => ({ image: 'base', type: 't3.micro', tags: { Name } })) } } });
 });
+/** Copies handed to a function or the API, and tests run (the README's reliability table). */
+let deliveries = 0;
+let tests = 0;
+afterEach(() => void tests++);
 afterAll(async () => {
+  recordFigure(import.meta.url, 'tests', tests);
+  recordFigure(import.meta.url, 'deliveries', deliveries);
   await stage?.stop();
 });
 beforeEach(() => stage.cloud.calls.reset());
@@ -76,6 +83,7 @@ function delivered(match: (e: Stage['cloud']['bus']['recent'][number]) => boolea
 /** Hands `event` to `fn` once per entry of `waves`: each wave's copies at the same moment, the waves one after another. */
 async function redeliver(fn: string, waves: Record<string, unknown>[][]): Promise<unknown[]> {
   const out: unknown[] = [];
+  deliveries += waves.flat().length;
   for (const wave of waves) out.push(...(await Promise.all(wave.map((event) => stage.cloud.lambda.invoke(fn, structuredClone(event), 'test')))));
   await stage.cloud.settle();
   return out;
@@ -295,6 +303,7 @@ describe('activations API: POST /activations retried with the same idempotency k
     // Act: three at once, then two more.
     const first = await Promise.all([0, 1, 2].map(() => postActivation(stage, token, 'dup-node-1', 'dup-boot-1')));
     const later = [await postActivation(stage, token, 'dup-node-1', 'dup-boot-1'), await postActivation(stage, token, 'dup-node-1', 'dup-boot-1')];
+    deliveries += first.length + later.length;
     // Assess: at once, one is served and the others told it is in progress (docs/activations.md); later, the same answer.
     const served = [...first, ...later].filter((a) => a.status === 200);
     const waiting = first.filter((a) => a.status !== 200);

@@ -1,6 +1,7 @@
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
+import { recordFigure } from '../helpers/figures.js';
 import {
   activationHosts,
   createToken,
@@ -34,6 +35,10 @@ beforeAll(async () => {
 afterAll(async () => {
   stage?.cloud.faults.set([]);
   console.info(`reliability faults (parameter notices, activations): ${JSON.stringify(figures)}`);
+  const phases = Object.values(figures);
+  recordFigure(import.meta.url, 'phases', phases.length);
+  recordFigure(import.meta.url, 'faults injected', phases.reduce((n, p) => n + p.faults, 0));
+  recordFigure(import.meta.url, 'AWS calls under faults', phases.reduce((n, p) => n + p.calls, 0));
   await stage?.stop();
 });
 

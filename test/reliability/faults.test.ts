@@ -2,6 +2,7 @@ import { CreateImageCommand, DescribeInstancesCommand, EC2Client } from '@aws-sd
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
+import { recordFigure } from '../helpers/figures.js';
 import { clientConfig } from '../helpers/localcloud.js';
 import { everyFault, faultPhases, opsautoItems, parameterVersions, reliabilityClients, requestRunbook, serviceDown, startReliabilityStage } from '../helpers/reliability.js';
 
@@ -28,6 +29,10 @@ beforeAll(async () => {
 afterAll(async () => {
   stage?.cloud.faults.set([]);
   console.info(`reliability faults (stale-volume scan, runbook engine, AMI publisher): ${JSON.stringify(figures)}`);
+  const phases = Object.values(figures);
+  recordFigure(import.meta.url, 'phases', phases.length);
+  recordFigure(import.meta.url, 'faults injected', phases.reduce((n, p) => n + p.faults, 0));
+  recordFigure(import.meta.url, 'AWS calls under faults', phases.reduce((n, p) => n + p.calls, 0));
   await stage?.stop();
 });
 

@@ -9,6 +9,7 @@ import type { Localcloud } from '@opsauto/localcloud';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventBusName } from '../../packages/functions/src/manifest.js';
+import { recordFigure } from '../helpers/figures.js';
 import { fixture } from '../helpers/fixtures.js';
 import { captureLines, deep, describeCase, HUGE, hostileKey, hostileString, logProblem, materialize, mutate, mutation, prototypePolluted, toJson } from '../helpers/hostile.js';
 import { fakeContext } from '../helpers/lambda-context.js';
@@ -33,6 +34,8 @@ let cloud: Localcloud;
 let table: string;
 let dynamo: DynamoDBClient;
 let bearer: string;
+/** Cases run and refused, over every function and route (the README's reliability table). */
+const totals = { events: 0, http: 0, refused: 0 };
 
 /** Errors that are answers (they name what is wrong), not crashes. */
 const isClearError = (e: unknown) => e instanceof ValidationError || e instanceof NotFoundError || e instanceof ForbiddenError || e instanceof ConflictError || (e as Error)?.name === 'InvalidEventError';
@@ -216,6 +219,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  recordFigure(import.meta.url, 'event cases', totals.events);
+  recordFigure(import.meta.url, 'HTTP cases', totals.http);
+  recordFigure(import.meta.url, 'refused', totals.refused);
+  recordFigure(import.meta.url, 'fast-check seed', String(SEED));
   await cloud?.stop();
 });
 
@@ -262,6 +269,8 @@ describe(`hostile events for every function (fast-check seed ${SEED}, ${RUNS} ca
     it(`${fn}: every hostile event is refused naming the field or handled, with nothing written by a refusal and nothing hostile logged or stored`, async () => {
       const handler = await importHandler(file);
       const counts = await property(fn, bases(), (event) => invokeEvent(handler, fn, event));
+      totals.events += counts.refused + counts.ok;
+      totals.refused += counts.refused;
       // Most cases are refusals: the property would be vacuous if every mutation slipped through.
       expect(counts.refused, `seed ${SEED}`).toBeGreaterThan(RUNS / 4);
     }, 120_000);
@@ -360,6 +369,8 @@ describe(`hostile HTTP requests (fast-check seed ${SEED}, ${RUNS} cases each)`, 
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
+      totals.http += counts.refused + counts.ok;
+      totals.refused += counts.refused;
       expect(counts.refused, `seed ${SEED}`).toBeGreaterThanOrEqual(minRefused);
     }, 120_000);
   }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { MAX_DOCUMENT_BYTES, parseRunbook, RunbookValidationError } from '../../packages/core/src/runbooks/document.js';
 import { planStart, type StartPorts } from '../../packages/core/src/runbooks/start.js';
+import { recordFigure } from '../helpers/figures.js';
 import { describeCase, mutate, mutation, prototypePolluted, toJson } from '../helpers/hostile.js';
 
 /**
@@ -15,6 +16,16 @@ import { describeCase, mutate, mutation, prototypePolluted, toJson } from '../he
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 1414);
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 100);
+
+/** Tests run, generated documents and their refusals (the README's reliability table). */
+const counts = { tests: 0, generated: 0, refused: 0 };
+afterEach(() => void counts.tests++);
+afterAll(() => {
+  recordFigure(import.meta.url, 'tests', counts.tests);
+  recordFigure(import.meta.url, 'generated documents', counts.generated);
+  recordFigure(import.meta.url, 'of them refused', counts.refused);
+  recordFigure(import.meta.url, 'fast-check seed', String(SEED));
+});
 
 const shipped = readFileSync(new URL('../../runbooks/opsauto-DeleteVolume.yaml', import.meta.url), 'utf8');
 
@@ -89,6 +100,7 @@ describe('hostile runbook documents', () => {
     let refused = 0;
     await fc.assert(
       fc.asyncProperty(mutation, fc.boolean(), async (m, asJson) => {
+        counts.generated++;
         const { event, where } = mutate(base, m);
         let text: string;
         try {
@@ -109,6 +121,7 @@ describe('hostile runbook documents', () => {
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
+    counts.refused += refused;
     expect(refused, `seed ${SEED}`).toBeGreaterThan(RUNS / 4);
   }, 60_000);
 });

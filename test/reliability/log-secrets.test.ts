@@ -6,6 +6,7 @@ import { defineConfig, newToken } from '@opsauto/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { eventBusName, hybridNodeRoleName } from '../../packages/functions/src/manifest.js';
+import { recordFigure } from '../helpers/figures.js';
 import { startCapture } from '../helpers/hostile.js';
 import { clientConfig } from '../helpers/localcloud.js';
 
@@ -177,6 +178,8 @@ describe('no secret in any log line of a run', () => {
     // Localcloud's records of the invocations (errors, results) count as log too.
     const records = stage.cloud.lambda.invocations.map((i) => JSON.stringify(i));
     const all = [...logLines(), ...records];
+    recordFigure(import.meta.url, 'secrets', secrets.size);
+    recordFigure(import.meta.url, 'log lines scanned', all.length);
     // Not vacuous: the functions logged at DEBUG, the issuance and the runbook among them.
     expect(logLines().join('\n')).toContain('activation issued');
     expect(logLines().join('\n')).toMatch(/runbook execution (started|turn)/);
