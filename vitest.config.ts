@@ -5,6 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Builds the CLI if the build is stale, before any test spawns it.
     globalSetup: ['test/global-setup.ts'],
+    // Files share a worker process, so that the SDK and the other dependencies load once per worker rather than once
+    // per file; test/setup.ts gives every file fresh modules of ours and the worker's original environment.
+    isolate: false,
+    setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests talk to localcloud on random ports; the SDK must not pick up a developer's real endpoint or CA bundle.

@@ -17,30 +17,39 @@ export interface CliRun {
   stderr: string;
 }
 
-/** The output of the in-process command running in this async context (see captured). */
-const current = new AsyncLocalStorage<{ stdout: string[]; stderr: string[] }>();
-let routed = false;
+/**
+ * The output of the in-process command running in this async context. Kept on globalThis: test files share a worker
+ * process (test/setup.ts), and the patched console must find the same store whichever file's copy of this module
+ * patched it.
+ */
+const CURRENT = Symbol.for('opsauto.test.cliOutput');
+const shared = globalThis as { [CURRENT]?: AsyncLocalStorage<{ stdout: string[]; stderr: string[] }> };
+const current = (shared[CURRENT] ??= new AsyncLocalStorage<{ stdout: string[]; stderr: string[] }>());
+/** Marks a write or console function that routes (vitest gives each file its own console, which is patched again). */
+const ROUTES = Symbol.for('opsauto.test.routes');
 
 /**
  * Sends what the console and process.stdout/stderr receive inside `current` to that run's buffers, and everything
- * else where it went before. Installed once: vitest's own console stays in place for the test's output.
+ * else where it went before. Vitest's own console stays underneath for the test's output.
  */
 function routeOutput(): void {
-  if (routed) return;
-  routed = true;
   for (const [stream, key] of [
     [process.stdout, 'stdout'],
     [process.stderr, 'stderr'],
   ] as const) {
+    if ((stream.write as { [ROUTES]?: true })[ROUTES]) continue;
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const buffers = current.getStore();
-      if (!buffers) return write(chunk, ...rest);
-      buffers[key].push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      callback?.();
-      return true;
-    }) as typeof stream.write;
+    stream.write = Object.assign(
+      (chunk: unknown, ...rest: unknown[]) => {
+        const buffers = current.getStore();
+        if (!buffers) return write(chunk, ...rest);
+        buffers[key].push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+        const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+        callback?.();
+        return true;
+      },
+      { [ROUTES]: true as const },
+    ) as typeof stream.write;
   }
   for (const [level, key] of [
     ['log', 'stdout'],
@@ -49,12 +58,16 @@ function routeOutput(): void {
     ['warn', 'stderr'],
     ['error', 'stderr'],
   ] as const) {
+    if ((console[level] as { [ROUTES]?: true })[ROUTES]) continue;
     const original = console[level].bind(console);
-    console[level] = (...args: unknown[]) => {
-      const buffers = current.getStore();
-      if (buffers) buffers[key].push(`${format(...args)}\n`);
-      else original(...args);
-    };
+    console[level] = Object.assign(
+      (...args: unknown[]) => {
+        const buffers = current.getStore();
+        if (buffers) buffers[key].push(`${format(...args)}\n`);
+        else original(...args);
+      },
+      { [ROUTES]: true as const },
+    );
   }
 }
 

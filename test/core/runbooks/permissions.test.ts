@@ -17,7 +17,7 @@ import { AwsClients } from '@opsauto/aws';
 import { AwsActionRunner } from '@opsauto/aws/runbooks';
 import { ValidationError, type ActionContext } from '@opsauto/core';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseRunbook, type Runbook } from '../../../packages/core/src/runbooks/document.js';
 import { BUILT_IN_ACTION_CALLS, RunbookPermissionsError, runbookIamActions } from '../../../packages/core/src/runbooks/permissions.js';
 
@@ -145,6 +145,11 @@ describe('BUILT_IN_ACTION_CALLS', () => {
   afterEach(() => {
     ec2.reset();
     ssm.reset();
+  });
+  // The mocks replace the clients' send for the whole process, and test files share worker processes.
+  afterAll(() => {
+    ec2.restore();
+    ssm.restore();
   });
 
   const context: ActionContext = {
