@@ -1,5 +1,5 @@
 /**
- * Load with faults on, shared by the benches (activation-api, stale-scan: their `faults` step) and the reliability
+ * Load with faults on, shared by the benches (activation-api-faults, stale-scan-faults) and the reliability
  * suite (test/reliability/load.test.ts): booting servers that retry as `scripts/register-node.sh` does, and the
  * counts that prove nothing but a retryable 503 reached them and nothing was made twice.
  */

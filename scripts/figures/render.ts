@@ -59,6 +59,15 @@ const num = (n: unknown, digits = 2): string => {
 const ms = (n: unknown): string => (typeof n === 'number' && n >= 10_000 ? `${num(n / 1000, 1)} s` : `${num(n, 1)} ms`);
 const x = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? `${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}×` : '?×');
 const all = (...checks: unknown[]): boolean => checks.every((c) => c === true);
+/** The fault rules a run injected on every service, e.g. `20% throttling, 5% 5xx, 50 ms`. */
+const faultsText = (rules: unknown): string =>
+  Array.isArray(rules) && rules.length
+    ? rules
+        .map((f: { throttleRate?: number; errorRate?: number; latencyMs?: number }) =>
+          [f.throttleRate ? `${num(f.throttleRate * 100, 1)}% throttling` : '', f.errorRate ? `${num(f.errorRate * 100, 1)}% 5xx` : '', f.latencyMs ? `${num(f.latencyMs, 0)} ms` : ''].filter(Boolean).join(', '),
+        )
+        .join('; ')
+    : 'faults not recorded';
 
 /** The field at `path` of a result, or an error naming it (the result is then shown as unreadable). */
 function need(result: Json, path: string): Json {
@@ -203,6 +212,56 @@ export const BENCHES: Record<string, (r: Json) => Figure[]> = {
       });
     return rows;
   },
+  'stale-scan-faults': (r) => {
+    const runs = need(r, 'runs') as Json[];
+    const at = `scan of ${num(r.fleet?.volumes, 0)} volumes in ${num(r.fleet?.regions, 0)} regions with faults on (${faultsText(r.faults)})`;
+    const perRun = runs.map((s) => (s.totals ? `${num(s.totals.filed, 0)} filed, ${num(s.totals.leftForNextRun, 0)} left${s.errors ? `, ${num(s.errors, 0)} region errors` : ''}` : `failed (${s.error ?? 'error'})`));
+    const clean = r.clean?.totals;
+    return [
+      { what: `${at}: scans until nothing is left`, value: `${num(runs.length, 0)} scan${runs.length === 1 ? '' : 's'}`, baseline: perRun.join('; '), target: '–', met: undefined },
+      { what: 'stale scan with faults on: AWS calls, faults injected', value: `${num(need(r, 'calls'), 0)} calls, ${num(r.faultsInjected, 0)} faults`, baseline: '–', target: '–', met: undefined },
+      {
+        what: 'stale scan with faults on: OpsItems per stale volume',
+        value: `${num(r.opsItems, 0)} OpsItems for ${num(r.volumesWithOpsItem, 0)} volumes, ${num(r.filedTwice, 0)} filed twice`,
+        baseline: `${num(r.filed, 0)} stale volumes filed by the scans`,
+        target: 'one each',
+        met: r.met?.filedOnce,
+      },
+      {
+        what: 'stale scan with faults on: clean rerun',
+        value: clean ? `files ${num(clean.filed, 0)} (${num(clean.alreadyFiled, 0)} already filed, ${num(clean.leftForNextRun, 0)} left)` : `failed (${r.clean?.error ?? 'no totals'})`,
+        baseline: '–',
+        target: 'files 0, nothing left',
+        met: r.met?.allFiled,
+      },
+    ];
+  },
+  'activation-api-faults': (r) => {
+    const at = `${num(need(r, 'servers'), 0)} servers booting at once on ${num(r.connections, 0)} connections with faults on (${faultsText(r.faults)}), retrying as register-node.sh does`;
+    const byStatus = Object.entries(need(r, 'byStatus') as Record<string, number>)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([status, count]) => `${num(count, 0)} × ${status === '0' ? 'no answer' : status}`);
+    const samples = (r.unexpectedSamples ?? []) as string[];
+    return [
+      { what: `${at}: requests`, value: num(r.requests, 0), baseline: `${num(r.faultsInjected, 0)} faults in ${num(r.awsCalls, 0)} AWS calls; ${ms(r.wallMs)}`, target: '–', met: undefined },
+      { what: 'activations with faults on: answers by status', value: byStatus.join(', '), baseline: `${num(r.failedInvocations, 0)} failed invocations of activations-api`, target: '–', met: undefined },
+      {
+        what: 'activations with faults on: answers other than 2xx or 503 with Retry-After',
+        value: num(need(r, 'unexpected'), 0),
+        baseline: `${num(r.retryWithoutHint, 0)} 503s without Retry-After${samples.length ? `; e.g. ${samples.slice(0, 3).join('; ')}` : ''}`,
+        target: '0',
+        met: r.met?.unexpected,
+      },
+      {
+        what: 'activations with faults on: duplicates',
+        value: `${num(r.duplicates, 0)} hostnames with two live activations, ${num(r.serversWithWithdrawnActivation, 0)} servers holding a withdrawn one`,
+        baseline: `${num(r.liveActivations, 0)} live activations, ${num(r.tokenUses, 0)} token uses; ${num(r.createActivation, 0)} CreateActivation, ${num(r.deleteActivation, 0)} DeleteActivation`,
+        target: '0; one activation and one use a server',
+        met: all(r.met?.noDuplicates, r.met?.uses),
+      },
+      { what: 'activations with faults on: servers booted / gave up', value: `${num(r.booted, 0)} booted, ${num(r.gaveUp, 0)} gave up`, baseline: `at most ${num(r.maxAttemptsUsed, 0)} attempts a server`, target: 'all booted', met: r.met?.allBooted },
+    ];
+  },
 };
 /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument */
 
@@ -215,6 +274,13 @@ export const RELIABILITY_FILES: Record<string, string> = {
   'hostile-events.test.ts': 'every handler and HTTP route under generated hostile input: refused naming the field (or handled), nothing written by a refusal, nothing hostile logged',
   'hostile-runbooks.test.ts': 'malformed, cyclic, huge and deeply nested runbook documents through the path `runbook start` takes',
   'log-secrets.test.ts': 'no token, activation code or parameter value in any log line of the jobs run at DEBUG',
+  'crash-runbooks.test.ts':
+    'the runbook worker killed at seeded calls (store, AWS action, dispatch, wake-up, publish), before or after the call took effect, across a rate-controlled run (5 targets, 2 at a time) with waits, wake-ups and child runbooks; recovered by Lambda\'s retries and the tick: every execution Success, one child per target, each mutating call once or again with its idempotency token',
+  'crash-scan.test.ts':
+    'the stale-volume scanner killed the same way over eight daily scans of 2 accounts × 2 regions (pages of 3, concurrent filing, a resolve); recovered by Lambda\'s retries and the next daily scan: every stale volume filed exactly once (repeated CreateOpsItem calls are answered by OpsCenter\'s dedup)',
+  'crash-stage.test.ts': 'the scan killed through its real adapters on the local stage; the deployed function recovers after the 16-minute lease',
+  'load.test.ts':
+    'servers booting at once and the stale-volume scan with 20% throttling, 5% 5xx and 50 ms latency on every service: a booting server sees only 2xx or a 503 with Retry-After, one live activation and one token use each, every stale volume filed once',
 };
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');

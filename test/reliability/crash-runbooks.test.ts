@@ -2,6 +2,7 @@ import { continueExecution, EXECUTION_STATUS_DETAIL_TYPE, runExecution, type Eng
 import { describe, expect, it } from 'vitest';
 import { doc, FakeActions, harness } from '../core/runbooks/engine-harness.js';
 import { crashSeeds, describeKills, Killed, Killer, killAt, killPlan, type Invocation } from '../helpers/crash.js';
+import { recordFigure } from '../helpers/figures.js';
 
 // Crashes of the runbook worker (issue 14). A seeded kill is the death of one worker invocation at its k-th call to
 // any dependency (store read or write, AWS action start or poll, dispatch, wake-up, event publish, runbook load),
@@ -197,6 +198,10 @@ async function assertRecovered(killer: Killer, why: string): Promise<number> {
 }
 
 describe('crash: the runbook worker killed at random points', () => {
+  /** The named reproducers below (a seed that found a bug, replayed as a fixed kill) that passed. */
+  let reproducers = 0;
+  const reproduced = () => recordFigure(import.meta.url, 'named reproducers', ++reproducers);
+
   it('the run without a kill: every execution Success, each mutating call once, and the number of calls the kill points are drawn from', async () => {
     const killer = new Killer();
     const { root, all, actions } = await runScenario(killer);
@@ -221,6 +226,10 @@ describe('crash: the runbook worker killed at random points', () => {
     }
     expect(kills).toBeGreaterThanOrEqual(crashSeeds(60).length);
     console.info(`crash-runbooks: ${crashSeeds(60).length} seeds, ${kills} kills over ${clean.calls} calls a run, ${repeats} mutating calls repeated with their token`);
+    recordFigure(import.meta.url, 'seeds', crashSeeds(60).length);
+    recordFigure(import.meta.url, 'kills', kills);
+    recordFigure(import.meta.url, 'calls a run', clean.calls);
+    recordFigure(import.meta.url, 'mutating calls repeated with their token', repeats);
   });
 
   // Found by seeds 2 and 27: the worker died while a step waited (or before its action started), and the next worker
@@ -232,6 +241,7 @@ describe('crash: the runbook worker killed at random points', () => {
     const killer = new Killer(killAt('store.pendingSignals', 1, 'before'));
     await assertRecovered(killer, 'killAt(store.pendingSignals, 1, before)');
     expect(killer.kills).toHaveLength(1);
+    reproduced();
   });
 
   it('seed 27: a worker that dies after the write that begins a step, before its action starts, does not time the step out', async () => {
@@ -239,5 +249,6 @@ describe('crash: the runbook worker killed at random points', () => {
     const killer = new Killer(killAt('publish', 3, 'after'));
     await assertRecovered(killer, 'killAt(publish, 3, after)');
     expect(killer.kills).toHaveLength(1);
+    reproduced();
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../core/ami/fakes.js';
 import { FakeInventory, FakeOpsCenter } from '../core/ebs/fakes.js';
 import { crashSeeds, describeKills, Killed, Killer, killAt, killPlan } from '../helpers/crash.js';
+import { recordFigure } from '../helpers/figures.js';
 
 // Crashes of the stale-volume scanner (issue 14). A seeded kill is the death of one scan invocation at its k-th call
 // to any dependency (volume store read or write, region lease claim or release, DescribeVolumes page, describe,
@@ -163,6 +164,10 @@ describe('crash: the stale-volume scanner killed at random points', () => {
     }
     expect(kills).toBeGreaterThanOrEqual(crashSeeds(60).length);
     console.info(`crash-scan: ${crashSeeds(60).length} seeds, ${kills} kills over ${cleanKiller.calls} calls a run, ${repeatedCreates} CreateOpsItem calls answered by OpsCenter's dedup`);
+    recordFigure(import.meta.url, 'seeds', crashSeeds(60).length);
+    recordFigure(import.meta.url, 'kills', kills);
+    recordFigure(import.meta.url, 'calls a run', cleanKiller.calls);
+    recordFigure(import.meta.url, "CreateOpsItem calls repeated, answered by OpsCenter's dedup", repeatedCreates);
   });
 
   it('a scan killed right after CreateOpsItem took effect files nothing twice: the retry gets the existing item back', async () => {

@@ -4,6 +4,7 @@ import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
 import { describeKills, Killed, Killer, killPlan } from '../helpers/crash.js';
+import { recordFigure } from '../helpers/figures.js';
 import { clientConfig } from '../helpers/localcloud.js';
 import { opsautoItems, reliabilityClients, reliabilityConfig, startReliabilityStage } from '../helpers/reliability.js';
 
@@ -47,6 +48,7 @@ describe('crash on the local stage: the stale-volume scan killed through its rea
     const real = scannerDeps();
     let calls = 0;
     let seeded = 0;
+    let cleanRounds = 0;
     const kills: string[] = [];
     for (const [round, seed] of [0, ...SEEDS].entries()) {
       // Prepare: four new volumes, seen once by the deployed scan, stale a day later (thresholdDays 1).
@@ -70,8 +72,10 @@ describe('crash on the local stage: the stale-volume scan killed through its rea
       } catch (e) {
         if (!(e instanceof Killed) && !inv.dead) throw e;
       }
-      if (round === 0) calls = killer.calls;
-      else {
+      if (round === 0) {
+        calls = killer.calls;
+        cleanRounds++;
+      } else {
         expect(killer.kills, why).toHaveLength(1);
         kills.push(describeKills(killer.kills));
       }
@@ -88,5 +92,9 @@ describe('crash on the local stage: the stale-volume scan killed through its rea
     }
     expect(calls).toBeGreaterThan(5);
     console.info(`crash-stage: ${SEEDS.length} seeds killed on the local stage over ${calls} calls a scan (${kills.join(', ')}), ${seeded} volumes filed once each`);
+    recordFigure(import.meta.url, 'seeds', SEEDS.length);
+    recordFigure(import.meta.url, 'round without a kill', cleanRounds);
+    recordFigure(import.meta.url, 'calls a scan', calls);
+    recordFigure(import.meta.url, 'volumes, each filed once', seeded);
   });
 });

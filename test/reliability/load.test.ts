@@ -3,11 +3,12 @@ import type { Stage } from '../../packages/cli/src/stage.js';
 import { activationChecks, bootStorm, LOAD_FAULTS, liveActivations, opsItemsPerVolume } from '../../bench/load-faults.js';
 import { AccountClients, AwsClients, staleVolumeAdapters } from '@opsauto/aws';
 import { scanFleet, type StaleVolumeDeps } from '@opsauto/core';
+import { recordFigure } from '../helpers/figures.js';
 import { clientConfig } from '../helpers/localcloud.js';
 import { createToken, faultPhases, reliabilityClients, reliabilityConfig, startReliabilityStage } from '../helpers/reliability.js';
 
-// The "Load" part of issue 14 at test size (the benches run it at bench size: `npm run bench activation-api
-// stale-scan`, their `faults` step): the activation API and the stale-volume scanner under load while every service
+// The "Load" part of issue 14 at test size (the benches run it at bench size: `npm run bench activation-api-faults
+// stale-scan-faults`): the activation API and the stale-volume scanner under load while every service
 // throttles 20% of calls, fails 5% with its 5xx and answers 50 ms late. A booting server sees nothing but 2xx or a
 // 503 with Retry-After, each gets one live activation, and every stale volume is filed once. Retry-After and the
 // boot script's back-off are honoured at 1/100 scale (10 ms a second) to keep the file short.
@@ -32,6 +33,9 @@ beforeAll(async () => {
 afterAll(async () => {
   stage?.cloud.faults.set([]);
   console.info(`reliability load (seed ${SEED}): ${JSON.stringify({ figures, counts })}`);
+  const phases = Object.values(figures);
+  recordFigure(import.meta.url, 'faults injected', phases.reduce((n, p) => n + p.faults, 0));
+  recordFigure(import.meta.url, 'AWS calls under faults', phases.reduce((n, p) => n + p.calls, 0));
   await stage?.stop();
 });
 
@@ -52,6 +56,10 @@ describe('load with faults on', () => {
     expect(checks, why).toEqual({ live: SERVERS, duplicates: 0, stale: 0 });
     expect((await c.tokens.get(id))?.uses, why).toBe(SERVERS);
     counts.boots = { servers: SERVERS, requests: storm.requests, byStatus: storm.byStatus, maxAttempts: storm.maxAttemptsUsed };
+    recordFigure(import.meta.url, 'servers booting at once', SERVERS);
+    recordFigure(import.meta.url, 'requests', storm.requests);
+    recordFigure(import.meta.url, 'answers other than 2xx or 503 with Retry-After', storm.unexpected);
+    recordFigure(import.meta.url, 'seed', String(SEED));
   });
 
   it(`scans ${VOLUMES} stale volumes with every fault until nothing is left, filing each once`, async () => {
@@ -86,9 +94,13 @@ describe('load with faults on', () => {
     // Assess: one OpsItem per volume, the clean run files nothing more.
     const perVolume = await opsItemsPerVolume(c.ssm);
     const why = `seed ${SEED}: ${JSON.stringify({ runs, clean })}`;
-    counts.scan = { volumes: VOLUMES, runs: runs.length, opsItems: [...perVolume.values()].reduce((a, b) => a + b, 0) };
+    const opsItems = [...perVolume.values()].reduce((a, b) => a + b, 0);
+    counts.scan = { volumes: VOLUMES, runs: runs.length, opsItems };
     expect(perVolume.size, why).toBe(VOLUMES);
     expect([...perVolume.values()].filter((n) => n !== 1), why).toEqual([]);
     expect(clean, why).toMatchObject({ totals: { filed: 0, alreadyFiled: VOLUMES, leftForNextRun: 0 }, errors: [] });
+    recordFigure(import.meta.url, 'stale volumes', VOLUMES);
+    recordFigure(import.meta.url, 'scans under faults', runs.length);
+    recordFigure(import.meta.url, 'OpsItems', opsItems);
   });
 });

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../packages/cli/src/project.js';
-import { BENCHES, END_MARKER, renderFigures, replaceSection, START_MARKER, type BenchResult, type FiguresInput } from '../../scripts/figures/render.js';
+import { BENCHES, END_MARKER, RELIABILITY_FILES, renderFigures, replaceSection, START_MARKER, type BenchResult, type FiguresInput } from '../../scripts/figures/render.js';
 import { recordFigure } from '../helpers/figures.js';
 
 /*
@@ -44,6 +44,58 @@ const cliStart: BenchResult = {
     { command: 'opsauto --help', medianMs: 115, minMs: 110, ratioToNode: 1.38, target: '≤ 4×', ok: true },
     { command: 'opsauto runbook list', medianMs: 557, minMs: 500, ratioToNode: 6.71, target: '', ok: '' },
   ],
+};
+
+const LOAD_FAULTS = [{ throttleRate: 0.2, errorRate: 0.05, latencyMs: 50 }];
+
+/** As bench/stale-scan.ts `runFaults` writes it (the run of 2026-12-03 in the README before the figures script). */
+const staleScanFaults: BenchResult = {
+  name: 'stale-scan-faults',
+  ...machine,
+  fleet: { regions: 4, volumes: 10_000, staleShare: 0.1 },
+  faults: LOAD_FAULTS,
+  runs: [
+    { totals: { filed: 886, alreadyFiled: 0, leftForNextRun: 114, errors: 2 }, errors: 2, ms: 2100 },
+    { totals: { filed: 114, alreadyFiled: 886, leftForNextRun: 0, errors: 0 }, errors: 0, ms: 900 },
+  ],
+  clean: { totals: { filed: 0, alreadyFiled: 1000, leftForNextRun: 0, errors: 0 }, errors: 0, ms: 400 },
+  calls: 1448,
+  faultsInjected: 346,
+  filed: 1000,
+  opsItems: 1000,
+  volumesWithOpsItem: 1000,
+  filedTwice: 0,
+  met: { filedOnce: true, allFiled: true },
+};
+
+/** As bench/activation-api.ts `runFaults` writes it: 1,867 × 500 from timeouts, so `unexpected` missed. */
+const activationApiFaults: BenchResult = {
+  name: 'activation-api-faults',
+  ...machine,
+  servers: 1000,
+  connections: 1000,
+  faults: LOAD_FAULTS,
+  secondMs: 1000,
+  seed: 1414,
+  requests: 3754,
+  byStatus: { '200': 1000, '503': 887, '500': 1867 },
+  unexpected: 1867,
+  unexpectedSamples: ['500 "Internal Server Error"'],
+  retryWithoutHint: 0,
+  booted: 1000,
+  gaveUp: 0,
+  maxAttemptsUsed: 7,
+  wallMs: 185_000,
+  liveActivations: 999,
+  duplicates: 0,
+  serversWithWithdrawnActivation: 1,
+  tokenUses: 997,
+  createActivation: 1045,
+  deleteActivation: 45,
+  failedInvocations: 1867,
+  faultsInjected: 7446,
+  awsCalls: 31_278,
+  met: { unexpected: false, allBooted: true, noDuplicates: false, uses: false },
 };
 
 const input = (over: Partial<FiguresInput> = {}): FiguresInput => ({
@@ -114,6 +166,41 @@ describe('renderFigures', () => {
     expect(renderFigures(input())).toBe(text);
     expect(text.startsWith(`${START_MARKER}\n## Performance and reliability\n`)).toBe(true);
     expect(text.endsWith(END_MARKER)).toBe(true);
+  });
+
+  it('renders the stale scan with faults on: scans, calls and faults, OpsItems per stale volume, the clean rerun', () => {
+    const text = renderFigures(input({ benches: { 'stale-scan-faults': staleScanFaults } }));
+    expect(rowOf(text, 'scan of 10,000 volumes in 4 regions with faults on (20% throttling, 5% 5xx, 50 ms): scans until nothing is left')).toContain(
+      '| 2 scans | 886 filed, 114 left, 2 region errors; 114 filed, 0 left | – | – |',
+    );
+    expect(rowOf(text, 'stale scan with faults on: AWS calls')).toContain('| 1,448 calls, 346 faults |');
+    expect(rowOf(text, 'stale scan with faults on: OpsItems per stale volume')).toContain('| 1,000 OpsItems for 1,000 volumes, 0 filed twice | 1,000 stale volumes filed by the scans | one each | met |');
+    expect(rowOf(text, 'stale scan with faults on: clean rerun')).toContain('| files 0 (1,000 already filed, 0 left) | – | files 0, nothing left | met |');
+    expect(rowOf(text, 'stale scan with faults on: clean rerun')).toContain('`npm run bench stale-scan-faults`');
+    const failed = renderFigures(input({ benches: { 'stale-scan-faults': { ...staleScanFaults, runs: [{ errors: 1, error: 'ThrottlingException', ms: 5 }], clean: { errors: 1, error: 'ThrottlingException', ms: 5 }, met: { filedOnce: true, allFiled: false } } } }));
+    expect(rowOf(failed, 'scan of 10,000 volumes')).toContain('| 1 scan | failed (ThrottlingException) |');
+    expect(rowOf(failed, 'stale scan with faults on: clean rerun')).toContain('| failed (ThrottlingException) | – | files 0, nothing left | **missed** |');
+  });
+
+  it('renders the activation storm with faults on: requests, answers by status, anything but 2xx or 503 with Retry-After (target 0), duplicates, servers booted', () => {
+    const text = renderFigures(input({ benches: { 'activation-api-faults': activationApiFaults } }));
+    expect(rowOf(text, '1,000 servers booting at once on 1,000 connections with faults on (20% throttling, 5% 5xx, 50 ms), retrying as register-node.sh does: requests')).toContain(
+      '| 3,754 | 7,446 faults in 31,278 AWS calls; 185 s | – | – |',
+    );
+    expect(rowOf(text, 'activations with faults on: answers by status')).toContain('| 1,000 × 200, 1,867 × 500, 887 × 503 | 1,867 failed invocations of activations-api |');
+    expect(rowOf(text, 'activations with faults on: answers other than 2xx or 503 with Retry-After')).toContain('| 1,867 | 0 503s without Retry-After; e.g. 500 "Internal Server Error" | 0 | **missed** |');
+    expect(rowOf(text, 'activations with faults on: duplicates')).toContain('| 0 hostnames with two live activations, 1 servers holding a withdrawn one | 999 live activations, 997 token uses;');
+    expect(rowOf(text, 'activations with faults on: duplicates')).toContain('| **missed** |');
+    expect(rowOf(text, 'activations with faults on: servers booted / gave up')).toContain('| 1,000 booted, 0 gave up | at most 7 attempts a server | all booted | met |');
+    const clean = renderFigures(input({ benches: { 'activation-api-faults': { ...activationApiFaults, byStatus: { '200': 1000, '503': 900 }, unexpected: 0, unexpectedSamples: [], met: { unexpected: true, allBooted: true, noDuplicates: true, uses: true } } } }));
+    expect(rowOf(clean, 'activations with faults on: answers other than 2xx or 503 with Retry-After')).toContain('| 0 | 0 503s without Retry-After | 0 | met |');
+    expect(rowOf(clean, 'activations with faults on: duplicates')).toContain('| met |');
+    expect(rowOf(renderFigures(input({ benches: { 'activation-api-faults': { name: 'activation-api-faults', ...machine } } })), '`activation-api-faults`: result unreadable (no servers)')).toBeDefined();
+  });
+
+  it('describes every file of test/reliability/', () => {
+    const files = readdirSync(join(projectRoot, 'test/reliability')).filter((f) => f.endsWith('.test.ts'));
+    expect(files.filter((f) => !RELIABILITY_FILES[f])).toEqual([]);
   });
 
   it('knows every bench that `npm run bench` runs', () => {
