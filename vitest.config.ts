@@ -9,6 +9,8 @@ export default defineConfig({
     // per file; test/setup.ts gives every file fresh modules of ours and the worker's original environment.
     isolate: false,
     setupFiles: ['test/setup.ts'],
+    // One worker per core (vitest's default leaves one core out: a single worker on a 2-core machine).
+    maxWorkers: '100%',
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests talk to localcloud on random ports; the SDK must not pick up a developer's real endpoint or CA bundle.
