@@ -22,7 +22,7 @@ const SEED = Number(process.env.LOAD_SEED ?? 1414);
  */
 const MAX_ATTEMPTS = 60;
 const SERVERS = 50;
-const VOLUMES = 200;
+const VOLUMES = 100;
 const ACCOUNT = '000000000000';
 
 let stage: Stage;
