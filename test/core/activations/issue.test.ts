@@ -306,6 +306,51 @@ describe('issueActivation', () => {
     expect((await tokens.get(tokenId))?.uses).toBe(0);
   });
 
+  it('gives the use back once when a record written in part is withdrawn, then found again by a retry with its key', async () => {
+    // Prepare: the issuance and its key's pointer are written, a later write of the record fails every time.
+    const record = issuances.record.bind(issuances);
+    issuances.record = async (i) => {
+      await record(i);
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    const first = await outcome(input({ idempotencyKey: 'boot-1' }));
+    issuances.record = record;
+
+    // Act: the retry finds the withdrawn issuance by its key and issues in its place.
+    const retry = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps);
+
+    // Assess: one use for the one live activation (the first was given back once, not again by the retry).
+    expect(first).toBe('503 ServiceUnavailable');
+    expect(issuer.deleted).toEqual(['act-1']);
+    expect(retry.response.activationId).toBe('act-2');
+    expect((await issuances.listOpen()).map((i) => i.activationId)).toEqual(['act-2']);
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+  });
+
+  it('keeps the use of an activation it could not withdraw (503), and withdraws it on the retry with the key', async () => {
+    // Prepare: the record is written but answers a failure; DeleteActivation fails every attempt.
+    const record = issuances.record.bind(issuances);
+    issuances.record = async (i) => {
+      await record(i);
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    const remove = issuer.delete.bind(issuer);
+    issuer.delete = () => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const error = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps).catch((e: unknown) => e);
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+    issuances.record = record;
+    issuer.delete = remove;
+
+    // Act
+    const retry = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps);
+
+    // Assess: the first kept its use while live; the retry withdrew it, gave its use back and took one.
+    expect(error).toMatchObject({ status: 503, code: 'ServiceUnavailable', message: expect.stringContaining('could not be withdrawn and keeps its use') as unknown });
+    expect(issuer.deleted).toEqual(['act-1']);
+    expect(retry.response.activationId).toBe('act-2');
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+  });
+
   it('answers 503 when the token or the counter cannot be read, and still 401 when a failure cannot be counted', async () => {
     // Prepare
     const down = () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalServerError' }));

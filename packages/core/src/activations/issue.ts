@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { parseSpan, spanMs } from '../params/policy.js';
 import type { ActivationIssuer, EnrollmentToken, Issuance, IssuanceStore, TokenRefusal, TokenStore } from './ports.js';
 import { BAD_TOKEN_LIMIT, failureWindow, type SourceFailureCounter } from './source-failures.js';
@@ -228,14 +228,15 @@ async function issueNew(
   try {
     inTime(deps);
   } catch (e) {
-    await deps.tokens.releaseUse(token.id).catch(() => undefined);
+    await giveBack(token.id, deps);
     throw e;
   }
   let created: { activationId: string; activationCode: string };
   try {
     created = await deps.issuer.create(request);
   } catch (e) {
-    await deps.tokens.releaseUse(token.id).catch(() => undefined);
+    // Nothing was made (AWS refused or failed the call): the use has no activation to hold.
+    await giveBack(token.id, deps);
     throw new ActivationError('ServiceUnavailable', `AWS did not create the activation (${(e as Error).name}); the use was given back, retry in ${RETRY_AFTER_SECONDS} s`, {
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     });
@@ -254,14 +255,16 @@ async function issueNew(
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   };
   try {
-    await (replacing === undefined ? deps.issuances.record(issuance) : deps.issuances.replace(issuance, replacing));
+    // Recording again is harmless (the first record stays, missing pointers are written) and spares an activation.
+    await retried(() => (replacing === undefined ? deps.issuances.record(issuance) : deps.issuances.replace(issuance, replacing)));
   } catch (e) {
     // Unrecorded, the activation would escape the sweep and the audit trail: take it back.
-    await deps.issuer.delete(created.activationId).catch(() => undefined);
-    await deps.tokens.releaseUse(token.id).catch(() => undefined);
-    throw new ActivationError('ServiceUnavailable', `the issuance could not be recorded (${(e as Error).name}); the activation was withdrawn, retry in ${RETRY_AFTER_SECONDS} s`, {
-      retryAfterSeconds: RETRY_AFTER_SECONDS,
-    });
+    const withdrawn = await withdrawUnrecorded(created.activationId, token.id, deps, now);
+    throw new ActivationError(
+      'ServiceUnavailable',
+      `the issuance could not be recorded (${(e as Error).name}); ${withdrawn ? 'the activation was withdrawn' : 'the activation could not be withdrawn and keeps its use'}, retry in ${RETRY_AFTER_SECONDS} s`,
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    );
   }
   return { activationId: created.activationId, activationCode: created.activationCode, region: deps.region, expiresAt: request.expirationDate, instanceName: request.defaultInstanceName };
 }
@@ -293,12 +296,58 @@ async function withdrawLost(token: EnrollmentToken, hostname: string, idempotenc
   if (registrations > 0) {
     throw new ActivationError('IdempotencyKeyUsed', `a node registered with the activation issued for this idempotency key (${earlier.activationId}); send a new idempotency key`);
   }
+  // Withdrawn already (by a retry, or by the request that could not record it), and its use given back then.
   if (earlier.deletedAt !== undefined) return earlier.activationId;
   // Deleted first: a crash after it leaves an issuance whose activation is gone, which the next retry withdraws again.
-  await unavailableOnFailure(() => deps.issuer.delete(earlier.activationId));
-  await unavailableOnFailure(() => deps.issuances.update(earlier.activationId, { deletedAt: now.toISOString() }));
-  await deps.tokens.releaseUse(token.id).catch(() => undefined);
+  await unavailableOnFailure(() => retried(() => deps.issuer.delete(earlier.activationId)));
+  const marked = await unavailableOnFailure(() => retried(() => deps.issuances.updateOnce(earlier.activationId, { deletedAt: now.toISOString() })));
+  // Only the writer that marked it deleted gives its use back: once per activation, whoever else withdraws it too.
+  if (marked) await giveBack(token.id, deps);
   return earlier.activationId;
+}
+
+/**
+ * The activation of an issuance that could not be recorded, withdrawn: deleted, its issuance (if a write of it got
+ * through) marked deleted, and then its use given back. The use stays with an activation that could not be deleted
+ * (it is live: an issuance recorded in part is withdrawn by a retry with the key, or deleted by the sweep when it
+ * expires), and with one whose issuance may exist unmarked (the retry that withdraws it gives the use back). False
+ * when the activation may still be live.
+ */
+async function withdrawUnrecorded(activationId: string, tokenId: string, deps: IssueActivationDeps, now: Date): Promise<boolean> {
+  try {
+    await retried(() => deps.issuer.delete(activationId));
+  } catch {
+    return false;
+  }
+  const marked = await retried(() => deps.issuances.updateOnce(activationId, { deletedAt: now.toISOString() })).catch((e: unknown) =>
+    // Never written: nothing can find it, nothing else gives its use back.
+    e instanceof NotFoundError ? true : undefined,
+  );
+  if (marked === true) await giveBack(tokenId, deps);
+  return true;
+}
+
+/** Attempts of a write that undoes or completes a step (the SDK retries each with back-off already). */
+const WRITE_ATTEMPTS = 3;
+
+/** `write`, tried up to WRITE_ATTEMPTS times while it throws anything but a NotFoundError (the last error thrown). */
+async function retried<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (attempt >= WRITE_ATTEMPTS || e instanceof NotFoundError) throw e;
+    }
+  }
+}
+
+/**
+ * Gives one use back, for an activation that is certainly not live (never made, or deleted and marked so by this
+ * caller). A give-back that fails every attempt leaves the use consumed: the token then allows one activation fewer,
+ * never one more.
+ */
+async function giveBack(tokenId: string, deps: Pick<IssueActivationDeps, 'tokens'>): Promise<void> {
+  await retried(() => deps.tokens.releaseUse(tokenId)).catch(() => undefined);
 }
 
 /** A store that failed is AWS failing us: 503 with a retry hint rather than a 500. */
