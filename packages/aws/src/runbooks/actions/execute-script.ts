@@ -14,6 +14,14 @@ interface RunnerAnswer {
 
 /** The end of the script's output quoted in a failure message. */
 const LOG_EXCERPT_CHARS = 1000;
+/** How much of the script's exception message, or of a value the step was given, a failure message quotes. */
+const MESSAGE_CHARS = 1000;
+
+/** A value quoted in a message: JSON, cut to `max` characters. */
+function quoted(value: unknown, max = 60): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
 
 /**
  * aws:executeScript: invokes the runner function (with the backend's own credentials, which may invoke only it)
@@ -26,7 +34,7 @@ const LOG_EXCERPT_CHARS = 1000;
 export async function start(inputs: Record<string, unknown>, context: ActionContext, env: ActionEnv): Promise<ActionResult> {
   const { Runtime, Handler, Script, InputPayload } = inputs;
   if (typeof Runtime !== 'string' || !(PYTHON_SCRIPT_RUNTIMES as readonly string[]).includes(Runtime)) {
-    throw new ActionFailure(`Runtime must be one of ${PYTHON_SCRIPT_RUNTIMES.join(', ')} (PowerShell scripts are not supported), not ${JSON.stringify(Runtime)}`);
+    throw new ActionFailure(`Runtime must be one of ${PYTHON_SCRIPT_RUNTIMES.join(', ')} (PowerShell scripts are not supported), not ${quoted(Runtime)}`);
   }
   if (typeof Handler !== 'string' || Handler === '') throw new ActionFailure('Handler must name the function in Script to call');
   if (typeof Script !== 'string') throw new ActionFailure('Script must be the Python script (inline)');
@@ -52,21 +60,25 @@ export async function start(inputs: Record<string, unknown>, context: ActionCont
   };
   const out = await named('Invoke', () => lambda.send(new InvokeCommand({ FunctionName: env.executeScriptFunction, LogType: 'Tail', Payload: new TextEncoder().encode(JSON.stringify(request)) })));
   const text = out.Payload ? new TextDecoder().decode(out.Payload) : 'null';
-  let answer: RunnerAnswer;
+  let parsed: unknown;
   try {
-    answer = JSON.parse(text) as RunnerAnswer;
+    parsed = JSON.parse(text);
   } catch {
-    throw new Error(`the script runner answered something that is not JSON: ${text.slice(0, 200)}`);
+    throw new Error(`the script runner answered something that is not JSON: ${quoted(text.slice(0, 200), 200)}`);
   }
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
   if (out.FunctionError) {
-    const error = answer as { errorType?: string; errorMessage?: string };
-    throw new Error(`the script runner failed (${out.FunctionError}): ${error.errorType ?? 'Error'}: ${error.errorMessage ?? text.slice(0, 500)}${runnerLogExcerpt(out.LogResult, error.errorMessage)}`);
+    const error = (isObject ? parsed : {}) as { errorType?: unknown; errorMessage?: unknown };
+    const message = typeof error.errorMessage === 'string' ? error.errorMessage : text;
+    throw new Error(`the script runner failed (${out.FunctionError}): ${cut(typeof error.errorType === 'string' ? error.errorType : 'Error', 100)}: ${cut(message, MESSAGE_CHARS)}${runnerLogExcerpt(out.LogResult, typeof error.errorMessage === 'string' ? error.errorMessage : undefined)}`);
   }
-  const log = answer.Logs ?? '';
+  if (!isObject) throw new Error(`the script runner answered ${quoted(parsed, 200)}, not an object`);
+  const answer = parsed as RunnerAnswer;
+  const log = typeof answer.Logs === 'string' ? answer.Logs : '';
   if (answer.TimedOut) throw new ActionTimedOut(`Step timed out after ${context.timeoutSeconds ?? timeoutSeconds} seconds: the script was still running${excerpt(log)}`);
-  if (answer.Error) {
+  if (typeof answer.Error === 'object' && answer.Error !== null) {
     const line = typeof answer.Error.Line === 'number' ? ` (script line ${answer.Error.Line})` : '';
-    throw new ActionFailure(`${answer.Error.Type ?? 'Error'}: ${answer.Error.Message ?? ''}${line}${excerpt(log)}`);
+    throw new ActionFailure(`${cut(typeof answer.Error.Type === 'string' ? answer.Error.Type : 'Error', 100)}: ${cut(typeof answer.Error.Message === 'string' ? answer.Error.Message : JSON.stringify(answer.Error.Message ?? ''), MESSAGE_CHARS)}${line}${excerpt(log)}`);
   }
   const result = answer.Payload ?? null;
   return { kind: 'done', outputs: { Payload: result, ExecutionLog: log }, response: { Payload: result } };
@@ -108,4 +120,9 @@ function excerpt(log: string): string {
   const trimmed = log.trimEnd();
   if (!trimmed) return '';
   return `; the script printed: ${trimmed.length > LOG_EXCERPT_CHARS ? `…${trimmed.slice(-LOG_EXCERPT_CHARS)}` : trimmed}`;
+}
+
+/** The first `max` characters of a text, marked when cut. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
