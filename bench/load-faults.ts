@@ -3,22 +3,14 @@
  * suite (test/reliability/load.test.ts): booting servers that retry as `scripts/register-node.sh` does, and the
  * counts that prove nothing but a retryable 503 reached them and nothing was made twice.
  */
+import { mulberry32 } from '../packages/localcloud/src/services/ec2-volume-seed.js';
 import { paginateDescribeActivations, paginateDescribeOpsItems, type SSMClient } from '@aws-sdk/client-ssm';
 
 /** What every fault phase of the suite injects on every service (issue 14, "Faults"). */
 export const LOAD_FAULTS = [{ throttleRate: 0.2, errorRate: 0.05, latencyMs: 50 }];
 
-/** A seeded PRNG (mulberry32): the jitter of a storm is replayable from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32, as localcloud's generated fleets): the jitter of a storm is replayable from its seed. */
+export const seededRandom = mulberry32;
 
 export interface BootStormOptions {
   apiUrl: string;

@@ -6,6 +6,7 @@ import { eventBusName, hybridNodeRoleName } from '@opsauto/functions';
 import type { FaultRule } from '@opsauto/localcloud';
 import { expect } from 'vitest';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
+import { countInjected } from '../../bench/load-faults.js';
 import { clientConfig } from './localcloud.js';
 
 /**
@@ -44,30 +45,19 @@ export interface PhaseFigures {
  */
 export function faultPhases(stage: Stage) {
   const figures: Record<string, PhaseFigures> = {};
-  let injected = 0;
-  // Counts the faults localcloud injects (a fault thrown is an error answered).
-  const faults = stage.cloud.faults;
-  const apply = faults.apply.bind(faults);
-  faults.apply = async (service, operation) => {
-    try {
-      await apply(service, operation);
-    } catch (e) {
-      injected++;
-      throw e;
-    }
-  };
+  const injected = countInjected(stage);
   const totalCalls = () => Object.values(stage.cloud.calls.snapshot()).reduce((n, ops) => n + Object.values(ops).reduce((a, b) => a + b, 0), 0);
 
   async function withFaults<T>(phase: string, rules: FaultRule[], act: () => Promise<T>): Promise<T> {
     const calls = totalCalls();
-    const before = injected;
+    const before = injected();
     stage.cloud.faults.set(rules);
     let result: T;
     try {
       result = await act();
     } finally {
       stage.cloud.faults.set([]);
-      figures[phase] = { calls: totalCalls() - calls, faults: injected - before };
+      figures[phase] = { calls: totalCalls() - calls, faults: injected() - before };
     }
     expect(figures[phase].faults, `${phase}: no fault was injected`).toBeGreaterThan(0);
     return result;

@@ -277,7 +277,7 @@ export function generateVolumes(
 }
 
 /** A small, fast, seedable PRNG (uniform in [0, 1)), so generated fleets are the same run after run. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
