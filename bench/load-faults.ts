@@ -3,7 +3,7 @@
  * suite (test/reliability/load.test.ts): booting servers that retry as `scripts/register-node.sh` does, and the
  * counts that prove nothing but a retryable 503 reached them and nothing was made twice.
  */
-import { mulberry32 } from '../packages/localcloud/src/services/ec2-volume-seed.js';
+import { mulberry32 } from '../packages/localcloud/src/random.js';
 import { paginateDescribeActivations, paginateDescribeOpsItems, type SSMClient } from '@aws-sdk/client-ssm';
 
 /** What every fault phase of the suite injects on every service (issue 14, "Faults"). */

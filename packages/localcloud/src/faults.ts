@@ -1,4 +1,5 @@
 import { AwsError } from './errors.js';
+import { mulberry32 } from './random.js';
 
 /** One fault rule; `service` / `operation` narrow it (e.g. `ec2`, `DescribeVolumes`), absent means all. */
 export interface FaultRule {
@@ -100,10 +101,10 @@ export function parseFaultRules(body: unknown, services?: readonly string[]): Fa
 /** Decides, per call, the latency to add and whether to fail it. Seeded, so a test run is repeatable. */
 export class Faults {
   private rules: FaultRule[] = [];
-  private state: number;
+  private readonly random: () => number;
 
   constructor(seed = 0x5eed) {
-    this.state = seed >>> 0;
+    this.random = mulberry32(seed);
   }
 
   set(rules: FaultRule[]): void {
@@ -139,15 +140,6 @@ export class Faults {
   emptyPage(service: string, operation: string): boolean {
     const rate = Math.max(0, ...this.rules.filter((r) => (!r.service || r.service === service) && (!r.operation || r.operation === operation)).map((r) => r.emptyPageRate ?? 0));
     return rate > 0 && this.random() < rate;
-  }
-
-  /** mulberry32 */
-  private random(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }
 

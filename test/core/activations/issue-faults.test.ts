@@ -15,6 +15,7 @@ import {
   type IssuanceStore,
   type IssueOnce,
 } from '@opsauto/core';
+import { seeded } from '../ami/fakes.js';
 
 // Uses under faults, at core level: servers booting with the activation API's retries while every port fails a
 // share of its calls, before or (for the issuance's several writes) between its steps, as the DynamoDB and SSM
@@ -27,17 +28,6 @@ const SERVERS = 20;
 /** Seeds of the runs (each a storm of SERVERS servers); the failing seed is named in the message. */
 const SEEDS = Array.from({ length: 60 }, (_, n) => 1000 + n);
 
-/** A seeded PRNG (mulberry32), so that a failing run replays from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
 

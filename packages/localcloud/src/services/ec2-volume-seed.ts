@@ -10,6 +10,7 @@ import { checkInstanceId, ec2State, isoTime, storeNow, type AttachmentPeriod, ty
 import { putVolume } from './ec2-volume-index.js';
 import { checkAvailabilityZone, checkVolumeSize, checkVolumeType, devicesInUse, volumePerformance } from './ec2-volumes.js';
 import { randomIds, type Tag } from './filters.js';
+import { mulberry32 } from '../random.js';
 
 export interface VolumeSeed {
   /** GiB; default 8. */
@@ -274,16 +275,4 @@ export function generateVolumes(
   }
   store.changed();
   return { volumeIds, instanceIds };
-}
-
-/** A small, fast, seedable PRNG (uniform in [0, 1)), so generated fleets are the same run after run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
