@@ -278,7 +278,8 @@ export const RELIABILITY_FILES: Record<string, string> = {
     'the runbook worker killed at seeded calls (store, AWS action, dispatch, wake-up, publish), before or after the call took effect, across a rate-controlled run (5 targets, 2 at a time) with waits, wake-ups and child runbooks; recovered by Lambda\'s retries and the tick: every execution Success, one child per target, each mutating call once or again with its idempotency token',
   'crash-scan.test.ts':
     'the stale-volume scanner killed the same way over eight daily scans of 2 accounts × 2 regions (pages of 3, concurrent filing, a resolve); recovered by Lambda\'s retries and the next daily scan: every stale volume filed exactly once (repeated CreateOpsItem calls are answered by OpsCenter\'s dedup)',
-  'crash-stage.test.ts': 'the scan killed through its real adapters on the local stage; the deployed function recovers after the 16-minute lease',
+  'crash-stage.test.ts':
+    'the scan, then the runbook worker (AWS-StopEC2Instance over 3 instances), killed through their real adapters on the local stage; the deployed functions recover (the scan after its 16-minute lease; the worker by Lambda\'s retries, its wake-ups and the tick): every volume filed once, every execution Success with each step run once, each instance stopped',
   'load.test.ts':
     'servers booting at once and the stale-volume scan with 20% throttling, 5% 5xx and 50 ms latency on every service: a booting server sees only 2xx or a 503 with Retry-After, one live activation and one token use each, every stale volume filed once',
 };
