@@ -1,3 +1,4 @@
+import type { EngineDeps } from '@opsauto/core';
 import { seeded } from '../core/ami/fakes.js';
 
 // Process death for the crash suite. A kill is the death of one invocation (a Lambda's process) at a seeded point:
@@ -130,3 +131,20 @@ export function killAt(name: string, nth: number, mode: KillMode): KillPlan {
 
 /** The kills of a run, for a failure message: `#12 store.save after, #40 action.start before`. */
 export const describeKills = (kills: readonly KillRecord[]): string => kills.map((k) => `#${k.call} ${k.name} ${k.mode}`).join(', ') || 'none';
+
+/**
+ * The runbook engine's dependencies as one invocation's process sees them: every store call, action, dispatch,
+ * wake-up, publish and runbook load goes through the invocation (and dies with it), and so does a sleep.
+ */
+export function engineThrough(base: EngineDeps, inv: Invocation): EngineDeps {
+  return {
+    ...base,
+    store: inv.wrap(base.store, 'store'),
+    actions: inv.wrap(base.actions, 'action'),
+    dispatch: (ids) => inv.call('dispatch', () => base.dispatch(ids)),
+    wakeUp: (id, at) => inv.call('wakeUp', () => base.wakeUp(id, at)),
+    publish: (entries) => inv.call('publish', () => base.publish(entries)),
+    loadRunbook: (name, version) => inv.call('loadRunbook', () => base.loadRunbook(name, version)),
+    sleep: (ms) => (inv.dead ? Promise.reject(new Killed('sleep after the process died')) : base.sleep(ms)),
+  };
+}

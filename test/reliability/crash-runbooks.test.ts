@@ -1,7 +1,7 @@
-import { continueExecution, EXECUTION_STATUS_DETAIL_TYPE, runExecution, type EngineDeps, type Execution, type RunResult } from '@opsauto/core';
+import { continueExecution, EXECUTION_STATUS_DETAIL_TYPE, runExecution, type Execution, type RunResult } from '@opsauto/core';
 import { describe, expect, it } from 'vitest';
 import { doc, FakeActions, harness } from '../core/runbooks/engine-harness.js';
-import { crashSeeds, describeKills, Killed, Killer, killAt, killPlan, type Invocation } from '../helpers/crash.js';
+import { crashSeeds, describeKills, Killed, Killer, killAt, killPlan, engineThrough } from '../helpers/crash.js';
 import { recordFigure } from '../helpers/figures.js';
 
 // Crashes of the runbook worker (issue 14). A seeded kill is the death of one worker invocation at its k-th call to
@@ -55,19 +55,6 @@ const fakeAws = () =>
     'aws:waitForAwsResourceProperty': ({ poll, context }) => (poll ? { kind: 'done', response: {} } : { kind: 'waiting', nextCheckAt: new Date(context.now().getTime() + 10_000), state: { looks: 1 } }),
   });
 
-/** Every dependency of the engine through one invocation's process. */
-function through(base: EngineDeps, inv: Invocation): EngineDeps {
-  return {
-    ...base,
-    store: inv.wrap(base.store, 'store'),
-    actions: inv.wrap(base.actions, 'action'),
-    dispatch: (ids) => inv.call('dispatch', () => base.dispatch(ids)),
-    wakeUp: (id, at) => inv.call('wakeUp', () => base.wakeUp(id, at)),
-    publish: (entries) => inv.call('publish', () => base.publish(entries)),
-    loadRunbook: (name, version) => inv.call('loadRunbook', () => base.loadRunbook(name, version)),
-    sleep: (ms) => (inv.dead ? Promise.reject(new Killed('sleep after the process died')) : base.sleep(ms)),
-  };
-}
 
 /** One run of the scenario to its end under `killer`; throws when it does not settle in 3 virtual days. */
 async function runScenario(killer: Killer) {
@@ -85,7 +72,7 @@ async function runScenario(killer: Killer) {
   const invoke = async (id: string, retriesLeft: number) => {
     invocations++;
     const inv = killer.invocation();
-    const deps = through(h.deps, inv);
+    const deps = engineThrough(h.deps, inv);
     const run = { deadline: new Date(h.now() + WORKER_MS), options: { inlineWaitLimitMs: 30_000 } };
     try {
       let result: RunResult = await runExecution(id, deps, run);

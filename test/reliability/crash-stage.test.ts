@@ -1,13 +1,13 @@
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AccountClients, AwsClients, staleVolumeAdapters } from '@opsauto/aws';
 import { runbookEngineAdapters } from '@opsauto/aws/runbooks';
-import { continueExecution, executionIdFor, isTerminal, planStart, runExecution, scanFleet, startExecution, type EngineDeps, type RunResult, type StaleVolumeDeps } from '@opsauto/core';
+import { continueExecution, executionIdFor, isTerminal, planStart, runExecution, scanFleet, startExecution, type RunResult, type StaleVolumeDeps } from '@opsauto/core';
 import { functionEnvironment, runbookStartPolicy } from '@opsauto/functions';
 import { DEFAULT_ACCOUNT } from '@opsauto/localcloud';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
-import { describeKills, Killed, Killer, killPlan, type Invocation } from '../helpers/crash.js';
+import { describeKills, Killed, Killer, killPlan, engineThrough } from '../helpers/crash.js';
 import { recordFigure } from '../helpers/figures.js';
 import { clientConfig } from '../helpers/localcloud.js';
 import { opsautoItems, reliabilityClients, reliabilityConfig, startReliabilityStage } from '../helpers/reliability.js';
@@ -143,18 +143,6 @@ function workerAdapters() {
   return { adapters, policy: runbookStartPolicy(config, DEFAULT_ACCOUNT, stage.tableName) };
 }
 
-/** Every dependency of the engine through one invocation's process. */
-function through(base: EngineDeps, inv: Invocation): EngineDeps {
-  return {
-    ...base,
-    store: inv.wrap(base.store, 'store'),
-    actions: inv.wrap(base.actions, 'action'),
-    dispatch: (ids) => inv.call('dispatch', () => base.dispatch(ids)),
-    wakeUp: (id, at) => inv.call('wakeUp', () => base.wakeUp(id, at)),
-    publish: (entries) => inv.call('publish', () => base.publish(entries)),
-    loadRunbook: (name, version) => inv.call('loadRunbook', () => base.loadRunbook(name, version)),
-  };
-}
 
 /** A `Runbook Execution Requested` event as EventBridge delivers it to the worker. */
 function requested(id: string, instanceIds: string[]) {
@@ -211,7 +199,7 @@ describe('crash on the local stage: the runbook worker killed through its real a
       // Act: the worker's invocation for the event, killed at a seeded call (round 0: not killed, counted).
       const killer = new Killer(round === 0 ? new Map() : killPlan(seed, calls));
       const inv = killer.invocation();
-      const deps = through(adapters, inv);
+      const deps = engineThrough(adapters, inv);
       const run = () => ({ deadline: new Date(stage.cloud.clock.nowMs() + TURN_MS), options: { inlineWaitLimitMs: 0 } });
       let executionId: string | undefined;
       try {
