@@ -106,17 +106,17 @@ export async function runSpawned(args: string[], env: Record<string, string> = {
 
 /**
  * The CLI against a localcloud (`endpoint()` is read at each call: the stage starts after this is made), run in this
- * process (runInProcess) unless `spawn` is set, with everything it printed kept in `printed`, so that a test can
- * check no secret ever appeared.
+ * process (runInProcess), with everything it printed kept in `printed`, so that a test can check no secret ever
+ * appeared.
  *
  * @example
  * const { opsauto, opsautoJson, printed } = cliAgainst(() => stage.cloud.url);
  * await opsauto('params', 'expiring');
  */
-export function cliAgainst(endpoint: () => string, options: { env?: Record<string, string>; spawn?: boolean } = {}) {
+export function cliAgainst(endpoint: () => string, options: { env?: Record<string, string> } = {}) {
   const printed: string[] = [];
   const exec = async (args: string[]): Promise<CliRun> => {
-    const result = await (options.spawn ? runSpawned : runInProcess)(['--endpoint', endpoint(), ...args], options.env);
+    const result = await runInProcess(['--endpoint', endpoint(), ...args], options.env);
     printed.push(result.stdout, result.stderr);
     return result;
   };
