@@ -7,6 +7,7 @@ import type { FaultRule } from '@opsauto/localcloud';
 import { expect } from 'vitest';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
 import { countInjected } from '../../bench/load-faults.js';
+import { recordFigure } from './figures.js';
 import { clientConfig } from './localcloud.js';
 
 /**
@@ -62,7 +63,15 @@ export function faultPhases(stage: Stage) {
     expect(figures[phase].faults, `${phase}: no fault was injected`).toBeGreaterThan(0);
     return result;
   }
-  return { figures, withFaults };
+
+  /** Records the phases' totals for the reliability table (recordFigure): their number unless told not to, faults, calls. */
+  function recordTotals(file: string, { phases = true } = {}): void {
+    const all = Object.values(figures);
+    if (phases) recordFigure(file, 'phases', all.length);
+    recordFigure(file, 'faults injected', all.reduce((n, p) => n + p.faults, 0));
+    recordFigure(file, 'AWS calls under faults', all.reduce((n, p) => n + p.calls, 0));
+  }
+  return { figures, withFaults, recordTotals };
 }
 
 /** Both, as a test's helpers see it: clients for the test's own reads (fast retries), stores of opsauto's table. */

@@ -1,7 +1,6 @@
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
-import { recordFigure } from '../helpers/figures.js';
 import {
   activationHosts,
   createToken,
@@ -26,19 +25,17 @@ let stage: Stage;
 let c: ReturnType<typeof reliabilityClients>;
 let figures: ReturnType<typeof faultPhases>['figures'];
 let withFaults: ReturnType<typeof faultPhases>['withFaults'];
+let recordTotals: ReturnType<typeof faultPhases>['recordTotals'];
 
 beforeAll(async () => {
   stage = await startReliabilityStage();
   c = reliabilityClients(stage);
-  ({ figures, withFaults } = faultPhases(stage));
+  ({ figures, withFaults, recordTotals } = faultPhases(stage));
 });
 afterAll(async () => {
   stage?.cloud.faults.set([]);
   console.info(`reliability faults (parameter notices, activations): ${JSON.stringify(figures)}`);
-  const phases = Object.values(figures);
-  recordFigure(import.meta.url, 'phases', phases.length);
-  recordFigure(import.meta.url, 'faults injected', phases.reduce((n, p) => n + p.faults, 0));
-  recordFigure(import.meta.url, 'AWS calls under faults', phases.reduce((n, p) => n + p.calls, 0));
+  recordTotals(import.meta.url);
   await stage?.stop();
 });
 

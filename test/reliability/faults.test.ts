@@ -2,7 +2,6 @@ import { CreateImageCommand, DescribeInstancesCommand, EC2Client } from '@aws-sd
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../packages/cli/src/stage.js';
-import { recordFigure } from '../helpers/figures.js';
 import { clientConfig } from '../helpers/localcloud.js';
 import { everyFault, faultPhases, opsautoItems, parameterVersions, reliabilityClients, requestRunbook, serviceDown, startReliabilityStage } from '../helpers/reliability.js';
 
@@ -19,20 +18,18 @@ let c: ReturnType<typeof reliabilityClients>;
 let ec2: EC2Client;
 let figures: ReturnType<typeof faultPhases>['figures'];
 let withFaults: ReturnType<typeof faultPhases>['withFaults'];
+let recordTotals: ReturnType<typeof faultPhases>['recordTotals'];
 
 beforeAll(async () => {
   stage = await startReliabilityStage();
   c = reliabilityClients(stage);
   ec2 = new EC2Client(clientConfig(stage.cloud));
-  ({ figures, withFaults } = faultPhases(stage));
+  ({ figures, withFaults, recordTotals } = faultPhases(stage));
 });
 afterAll(async () => {
   stage?.cloud.faults.set([]);
   console.info(`reliability faults (stale-volume scan, runbook engine, AMI publisher): ${JSON.stringify(figures)}`);
-  const phases = Object.values(figures);
-  recordFigure(import.meta.url, 'phases', phases.length);
-  recordFigure(import.meta.url, 'faults injected', phases.reduce((n, p) => n + p.faults, 0));
-  recordFigure(import.meta.url, 'AWS calls under faults', phases.reduce((n, p) => n + p.calls, 0));
+  recordTotals(import.meta.url);
   await stage?.stop();
 });
 

@@ -29,20 +29,19 @@ let stage: Stage;
 let c: ReturnType<typeof reliabilityClients>;
 let figures: ReturnType<typeof faultPhases>['figures'];
 let withFaults: ReturnType<typeof faultPhases>['withFaults'];
+let recordTotals: ReturnType<typeof faultPhases>['recordTotals'];
 /** What each test saw, printed with the phases' figures (the README's reliability table). */
 const counts: Record<string, unknown> = {};
 
 beforeAll(async () => {
   stage = await startReliabilityStage();
   c = reliabilityClients(stage);
-  ({ figures, withFaults } = faultPhases(stage));
+  ({ figures, withFaults, recordTotals } = faultPhases(stage));
 });
 afterAll(async () => {
   stage?.cloud.faults.set([]);
   console.info(`reliability load (seed ${SEED}): ${JSON.stringify({ figures, counts })}`);
-  const phases = Object.values(figures);
-  recordFigure(import.meta.url, 'faults injected', phases.reduce((n, p) => n + p.faults, 0));
-  recordFigure(import.meta.url, 'AWS calls under faults', phases.reduce((n, p) => n + p.calls, 0));
+  recordTotals(import.meta.url, { phases: false });
   await stage?.stop();
 });
 
