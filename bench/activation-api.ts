@@ -148,12 +148,16 @@ async function activationsFor(ssm: SSMClient, prefix: string): Promise<{ created
   return { created: counts.reduce((a, b) => a + b, 0), duplicates: counts.filter((c) => c > 1).length };
 }
 
-export async function run(): Promise<boolean> {
+/** A local stage of the bench's region, with the token store and an SSM client of the bench's own. */
+async function activationStage(): Promise<{ stage: Stage; store: DynamoTokenStore; ssm: SSMClient }> {
   const stage = await startStage({ config: defineConfig({ regions: [REGION] }), port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  const settings = { endpoint: stage.cloud.url, region: REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+  return { stage, store: new DynamoTokenStore(new AwsClients(REGION, settings), stage.tableName), ssm: new SSMClient(settings) };
+}
+
+export async function run(): Promise<boolean> {
+  const { stage, store, ssm } = await activationStage();
   try {
-    const settings = { endpoint: stage.cloud.url, region: REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
-    const store = new DynamoTokenStore(new AwsClients(REGION, settings), stage.tableName);
-    const ssm = new SSMClient(settings);
     // The baseline: a function that does nothing, on the same gateway.
     stage.cloud.lambda.register({ name: 'bench-ping', handler: () => Promise.resolve({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' }) });
     stage.cloud.httpApi.addRoute({ method: 'GET', path: '/bench/ping', function: 'bench-ping' });
@@ -243,11 +247,8 @@ const FAULT_SEED = 1414;
  * calls (an answer lost to a timeout is withdrawn and replaced) and the faults localcloud injected.
  */
 export async function runFaults(): Promise<boolean> {
-  const stage = await startStage({ config: defineConfig({ regions: [REGION] }), port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
+  const { stage, store, ssm } = await activationStage();
   try {
-    const settings = { endpoint: stage.cloud.url, region: REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
-    const store = new DynamoTokenStore(new AwsClients(REGION, settings), stage.tableName);
-    const ssm = new SSMClient(settings);
     // Warm-up without faults (not measured).
     const warm = await createToken(stage, store, 'bench-warm-up', WARM_UP);
     await load(stage, 'activations-api', { method: 'POST', path: '/activations', token: warm.token, hostname: (i) => `warm-${i}` }, WARM_UP, 10);
