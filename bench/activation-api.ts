@@ -267,7 +267,15 @@ export async function runFaults(): Promise<boolean> {
     const calls = stage.cloud.calls.snapshot() as Calls;
     const checks = activationChecks(storm, await liveActivations(ssm, 'faults-'));
     const uses = (await store.get(id))?.uses ?? -1;
-    const timeouts = stage.cloud.lambda.invocations.filter((i) => i.function === 'activations-api' && !i.ok).length;
+    const failed = stage.cloud.lambda.invocations.filter((i) => i.function === 'activations-api' && !i.ok);
+    const timeouts = failed.length;
+    // What the failed invocations died of, by message (request IDs and times cut off), most frequent first.
+    const kinds = new Map<string, number>();
+    for (const i of failed) {
+      const error = (i.error ?? '').replace(/[0-9a-f-]{36}/g, '…').slice(0, 120);
+      kinds.set(error, (kinds.get(error) ?? 0) + 1);
+    }
+    const failureKinds = [...kinds].map(([error, count]) => ({ error, count })).sort((a, b) => b.count - a.count).slice(0, 5);
     const result = {
       servers: FAULT_STORM.servers,
       connections: FAULT_STORM.connections,
@@ -290,6 +298,7 @@ export async function runFaults(): Promise<boolean> {
       createActivation: calls.ssm?.CreateActivation ?? 0,
       deleteActivation: calls.ssm?.DeleteActivation ?? 0,
       failedInvocations: timeouts,
+      failureKinds,
       faultsInjected: injected(),
       awsCalls: Object.values(calls).reduce((n, ops) => n + Object.values(ops).reduce((a, b) => a + b, 0), 0),
     };
@@ -298,7 +307,7 @@ export async function runFaults(): Promise<boolean> {
       `faults on, ${result.servers} servers at ${result.connections} connections: ${result.requests} requests ${JSON.stringify(result.byStatus)}, other than 2xx/503+Retry-After ${result.unexpected}` +
         `${result.unexpectedSamples.length ? ` (${result.unexpectedSamples.join('; ')})` : ''}; booted ${result.booted}, gave up ${result.gaveUp}, at most ${result.maxAttemptsUsed} attempts; ` +
         `live activations ${result.liveActivations}, duplicates ${result.duplicates}, withdrawn-held ${result.serversWithWithdrawnActivation}, token uses ${uses}; CreateActivation ${result.createActivation}, DeleteActivation ${result.deleteActivation}; ` +
-        `failed invocations ${timeouts}; ${result.faultsInjected} faults in ${result.awsCalls} AWS calls; wall ${(result.wallMs / 1000).toFixed(1)} s`,
+        `failed invocations ${timeouts}${failureKinds.length ? ` (${failureKinds.map((k) => `${k.count} × ${k.error}`).join('; ')})` : ''}; ${result.faultsInjected} faults in ${result.awsCalls} AWS calls; wall ${(result.wallMs / 1000).toFixed(1)} s`,
     );
     writeResult('activation-api-faults', { ...result, met });
     return Object.values(met).every(Boolean);

@@ -57,6 +57,19 @@ export function issuanceStoreContract(name: string, makeStore: () => Promise<Iss
       expect(await store.list()).toHaveLength(2);
     });
 
+    it('keeps an attempt mark per token, hostname and key until the time it expires', async () => {
+      await store.markAttempt('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-1', '2027-01-02T01:00:00.000Z');
+      expect(await store.attempted('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-1', '2027-01-02T00:59:59.999Z')).toBe(true);
+      expect(await store.attempted('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-1', '2027-01-02T01:00:00.000Z')).toBe(false);
+      expect(await store.attempted('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-2', '2027-01-02T00:00:00.000Z')).toBe(false);
+      expect(await store.attempted('tok_aaaaaaaaaaaaaaaa', 'rack7-db-02', 'machine-id-1', '2027-01-02T00:00:00.000Z')).toBe(false);
+      expect(await store.attempted('tok_bbbbbbbbbbbbbbbb', 'rack7-db-01', 'machine-id-1', '2027-01-02T00:00:00.000Z')).toBe(false);
+      // A new mark for the key replaces the old one.
+      await store.markAttempt('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-1', '2027-01-03T01:00:00.000Z');
+      expect(await store.attempted('tok_aaaaaaaaaaaaaaaa', 'rack7-db-01', 'machine-id-1', '2027-01-02T01:00:00.000Z')).toBe(true);
+      expect(await store.list()).toEqual([]);
+    });
+
     it('finds an issuance as updated since it was recorded', async () => {
       await store.record(issuance());
       await store.update(issuance().activationId, { managedNodeId: 'mi-0123456789abcdef0', registeredAt: '2027-01-02T00:05:00.000Z' });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DescribeActivationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ActivationServiceError, activationAdapters, AwsClients, SsmActivationIssuer } from '@opsauto/aws';
-import { activationRequest, type EnrollmentToken } from '@opsauto/core';
+import { activationRequest, ISSUANCE_TAG, type EnrollmentToken } from '@opsauto/core';
 import type { Localcloud } from '@opsauto/localcloud';
 import { clientConfig, startTestCloud } from '../../helpers/localcloud.js';
 import { createTestTable } from '../../helpers/table.js';
@@ -89,6 +89,29 @@ describe('SsmActivationIssuer', () => {
     // Assess
     expect(registered.status).toBe(200);
     expect([before, after, await issuer.registrations(activationId)]).toEqual([0, 1, 0]);
+  });
+
+  it('finds the activations of an instance name that carry an issuance tag, over every page of DescribeActivations', async () => {
+    // Prepare: 51 untagged activations of the name (a page holds 50), then two tagged ones, one of them for another
+    // key, and one tagged with the key for another name.
+    const issuer = new SsmActivationIssuer(new AwsClients('us-east-1', clientConfig(cloud)));
+    const now = await cloudNow();
+    const request = (hostname: string, ref?: string) => {
+      const r = activationRequest(token, hostname, now, 3_600_000);
+      if (ref !== undefined) r.tags[ISSUANCE_TAG] = ref;
+      return r;
+    };
+    for (let i = 0; i < 51; i++) await issuer.create(request('rack7-db-05'));
+    const wanted = await issuer.create(request('rack7-db-05', 'ref-1'));
+    await issuer.create(request('rack7-db-05', 'ref-2'));
+    await issuer.create(request('rack7-db-06', 'ref-1'));
+
+    // Act
+    const found = await issuer.findIssued('rack7-db-05', 'ref-1');
+
+    // Assess
+    expect(found).toEqual([{ activationId: wanted.activationId, expiresAt: new Date(now.getTime() + 3_600_000).toISOString(), createdAt: expect.any(String) as unknown, registrations: 0 }]);
+    expect(await issuer.findIssued('rack7-db-07', 'ref-1')).toEqual([]);
   });
 
   it("throws AWS's refusal as ActivationServiceError with its code and status, not retryable", async () => {

@@ -4,6 +4,7 @@ import {
   InMemorySourceFailures,
   InMemoryTokenStore,
   issueActivation,
+  ISSUANCE_TAG,
   newToken,
   NotFoundError,
   type ActivationIssuer,
@@ -50,13 +51,22 @@ class Faults {
 /** SSM's activations: live until deleted; each step may fail before it acts. */
 class FaultyIssuer implements ActivationIssuer {
   readonly live = new Map<string, string>();
+  private readonly made = new Map<string, ActivationRequest>();
   private n = 0;
   constructor(private readonly faults: Faults) {}
   async create(request: ActivationRequest) {
     await this.faults.step('create');
     const id = `act-${++this.n}`;
     this.live.set(id, request.defaultInstanceName);
+    this.made.set(id, request);
     return { activationId: id, activationCode: `code-${this.n}` };
+  }
+  async findIssued(instanceName: string, ref: string) {
+    await this.faults.step('findIssued');
+    return [...this.live.keys()]
+      .map((id) => ({ id, request: this.made.get(id)! }))
+      .filter(({ request }) => request.defaultInstanceName === instanceName && request.tags[ISSUANCE_TAG] === ref)
+      .map(({ id, request }) => ({ activationId: id, expiresAt: request.expirationDate, createdAt: START.toISOString(), registrations: 0 }));
   }
   async delete(activationId: string) {
     await this.faults.step('delete');
@@ -75,7 +85,16 @@ class FaultyIssuer implements ActivationIssuer {
 class StepwiseIssuances implements IssuanceStore {
   readonly items = new Map<string, Issuance>();
   private readonly pointers = new Map<string, string>();
+  private readonly attempts = new Map<string, string>();
   constructor(private readonly faults: Faults) {}
+  async markAttempt(tokenId: string, hostname: string, idempotencyKey: string, expiresAt: string) {
+    await this.faults.step('markAttempt');
+    this.attempts.set(this.key({ tokenId, hostname }, idempotencyKey), expiresAt);
+  }
+  async attempted(tokenId: string, hostname: string, idempotencyKey: string, now: string) {
+    await this.faults.step('attempted');
+    return (this.attempts.get(this.key({ tokenId, hostname }, idempotencyKey)) ?? '') > now;
+  }
   private key = (i: Pick<Issuance, 'tokenId' | 'hostname'>, k: string) => JSON.stringify([i.tokenId, i.hostname, k]);
   record(issuance: Issuance) {
     return this.write(issuance, undefined);

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ActivationError,
   activationLifetimeMs,
@@ -11,12 +11,15 @@ import {
   InMemorySourceFailures,
   InMemoryTokenStore,
   issueActivation,
+  ISSUANCE_TAG,
+  issuanceRef,
   RETRY_AFTER_SECONDS,
   newToken,
   type ActivationIssuer,
   type ActivationRequest,
   type Clock,
   type EnrollmentToken,
+  type Issuance,
   type IssueActivationDeps,
   type IssueActivationInput,
   type IssueOnce,
@@ -49,6 +52,41 @@ class FakeIssuer implements ActivationIssuer {
   registrations(activationId: string) {
     return Promise.resolve(this.registered.has(activationId) && !this.deleted.includes(activationId) ? 1 : 0);
   }
+  /** What DescribeActivations shows of the instance name's live activations carrying the ref. */
+  findIssued(instanceName: string, ref: string) {
+    return Promise.resolve(
+      this.created
+        .map((request, i) => ({ request, activationId: `act-${i + 1}` }))
+        .filter(({ request, activationId }) => request.defaultInstanceName === instanceName && request.tags[ISSUANCE_TAG] === ref && !this.deleted.includes(activationId))
+        .map(({ request, activationId }) => ({ activationId, expiresAt: request.expirationDate, createdAt: START.toISOString(), registrations: this.registered.has(activationId) ? 1 : 0 })),
+    );
+  }
+  /** Live activations: made and not deleted. */
+  live(): string[] {
+    return this.created.map((_, i) => `act-${i + 1}`).filter((id) => !this.deleted.includes(id));
+  }
+}
+
+/**
+ * `deps` for a Lambda that dies as CreateActivation returns: from then on none of its calls takes effect (no record,
+ * no withdrawal, no use given back), and its claim on the key is gone with it.
+ */
+function dyingAfterCreate(of: IssueActivationDeps): IssueActivationDeps {
+  let dead = false;
+  const dying = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(t, name) {
+        const value = Reflect.get(t, name) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (dead) throw Object.assign(new Error('Task timed out'), { name: 'TimeoutError' });
+          const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+          if (t === of.issuer && name === 'create') dead = true;
+          return out;
+        };
+      },
+    });
+  return { ...of, issuer: dying(of.issuer), issuances: dying(of.issuances), tokens: dying(of.tokens), issueOnce: (_key, issue) => issue() };
 }
 
 let now: Date;
@@ -90,9 +128,9 @@ const input = (over: Partial<IssueActivationInput> = {}): IssueActivationInput =
 });
 
 /** The refusal's status and code, or 'ok'. */
-async function outcome(i: IssueActivationInput): Promise<string> {
+async function outcome(i: IssueActivationInput, using: IssueActivationDeps = deps): Promise<string> {
   try {
-    await issueActivation(i, deps);
+    await issueActivation(i, using);
     return 'ok';
   } catch (e) {
     if (e instanceof ActivationError) return `${e.status} ${e.code}`;
@@ -243,6 +281,61 @@ describe('issueActivation', () => {
     expect((await issuances.findByIdempotencyKey(tokenId, 'rack7-db-01', 'boot-1'))?.activationId).toBe(retry.response.activationId);
     expect((await issuances.listOpen()).map((i) => i.activationId)).toEqual([retry.response.activationId]);
     expect((await tokens.get(tokenId))?.uses).toBe(1);
+  });
+
+  it('finds and withdraws an activation whose request died after CreateActivation, before recording it: one live activation and one use for the key', async () => {
+    // Prepare: the first request's Lambda dies as CreateActivation returns (nothing recorded, nothing given back).
+    expect(await outcome(input({ idempotencyKey: 'boot-1' }), dyingAfterCreate(deps))).toBe('503 ServiceUnavailable');
+    expect(issuer.created[0].tags[ISSUANCE_TAG]).toBe(issuanceRef(tokenId, 'rack7-db-01', 'boot-1'));
+    expect(issuer.live()).toEqual(['act-1']);
+    expect(await issuances.list()).toEqual([]);
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+
+    // Act: the boot script retries with its key.
+    const retry = await issueActivation(input({ idempotencyKey: 'boot-1' }), deps);
+
+    // Assess: the unrecorded one found by its tag, recorded, withdrawn and its use given back; the new one is the key's.
+    expect(retry.response.activationId).toBe('act-2');
+    expect(issuer.live()).toEqual(['act-2']);
+    expect((await tokens.get(tokenId))?.uses).toBe(1);
+    expect((await issuances.listOpen()).map((i) => i.activationId)).toEqual(['act-2']);
+    expect(await issuances.list()).toContainEqual(expect.objectContaining({ activationId: 'act-1', deletedAt: START.toISOString(), idempotencyKey: 'boot-1' }));
+    expect((await issuances.findByIdempotencyKey(tokenId, 'rack7-db-01', 'boot-1'))?.activationId).toBe('act-2');
+  });
+
+  it('looks for unrecorded activations only for a key whose request got as far as CreateActivation', async () => {
+    const looked: string[] = [];
+    const watching = { ...deps, issuer: Object.assign(Object.create(issuer) as FakeIssuer, { findIssued: (n: string, r: string) => (looked.push(n), issuer.findIssued(n, r)) }) };
+    await issueActivation(input({ idempotencyKey: 'boot-1' }), watching);
+    await issueActivation(input({ idempotencyKey: 'boot-1' }), watching);
+    await issueActivation(input({ hostname: 'rack7-db-02' }), watching);
+    expect(looked).toEqual([]);
+  });
+
+  it('answers 503 before the invocation ends and withdraws what the abandoned request goes on to issue', async () => {
+    // Prepare: CreateActivation hangs until released; the invocation has 10 s left (on a fake timer), so the answer
+    // is due at 9 s.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const recorded: Issuance[] = [];
+    const slow = Object.assign(Object.create(issuer) as FakeIssuer, { create: async (r: ActivationRequest) => (await held, issuer.create(r)) });
+    const watched = Object.assign(Object.create(issuances) as InMemoryIssuanceStore, { record: (i: Issuance) => (recorded.push(i), issuances.record(i)) });
+    const remainingMs = () => 10_000;
+
+    // Act
+    const answering = outcome(input({ idempotencyKey: 'boot-1' }), { ...deps, issuer: slow, issuances: watched, remainingMs });
+    await vi.advanceTimersByTimeAsync(9_000);
+    const answer = await answering;
+    vi.useRealTimers();
+    release();
+    await vi.waitFor(async () => expect((await issuances.list())[0]?.deletedAt).toBeDefined());
+
+    // Assess: a retryable answer; the activation made after it was withdrawn and its use given back.
+    expect(answer).toBe('503 ServiceUnavailable');
+    expect(recorded).toHaveLength(1);
+    expect(issuer.live()).toEqual([]);
+    await vi.waitFor(async () => expect((await tokens.get(tokenId))?.uses).toBe(0));
   });
 
   it('withdraws a lost answer again after its own answer is lost, the key always naming the live activation', async () => {

@@ -1,7 +1,7 @@
 import { CreateActivationCommand, DeleteActivationCommand, DescribeActivationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
-import { AwsClients, DynamoIssuanceStore, DynamoTokenStore } from '@opsauto/aws';
+import { AwsClients, DynamoIssuanceStore, DynamoTokenStore, SsmActivationIssuer } from '@opsauto/aws';
 import { InMemoryIssuanceStore, InMemoryTokenStore, newToken, type ActivationIssuer, type EnrollmentToken } from '@opsauto/core';
 import type { Localcloud } from '@opsauto/localcloud';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,7 @@ beforeAll(async () => {
       const out = await ssm.send(new DescribeActivationsCommand({ Filters: [{ FilterKey: 'ActivationIds', FilterValues: [id] }] }));
       return out.ActivationList?.[0]?.RegistrationsCount ?? 0;
     },
+    findIssued: (instanceName, ref) => new SsmActivationIssuer(new AwsClients('us-east-1', clientConfig(cloud))).findIssued(instanceName, ref),
   };
   const mod = await import('../../../packages/functions/src/handlers/activations-api.js');
   // The handler keeps its wiring for the container's life: getters hand it each test's fresh stores.

@@ -10,6 +10,7 @@ import { tokenPk } from './dynamo-token-store.js';
 const ISSUANCE_TYPE = 'activation-issuance';
 const TOKEN_REF_TYPE = 'activation-issuance-ref';
 const IDEMPOTENCY_TYPE = 'activation-idempotency';
+const ATTEMPT_TYPE = 'activation-attempt';
 /** gsi1 partition listing every issuance, newest first. */
 const ISSUANCES_INDEX_PK = 'activation-issuances';
 /** gsi2 (sparse) partition of the issuances whose activation the sweep has not deleted yet, soonest expiry first. */
@@ -21,10 +22,10 @@ const issuanceKey = (activationId: string): TableKey => ({ pk: `activation#${act
 /** The pointer in the token's partition that lists what the token issued, newest first. */
 const tokenRefKey = (i: Pick<Issuance, 'tokenId' | 'issuedAt' | 'activationId'>): TableKey => ({ pk: tokenPk(i.tokenId), sk: `issuance#${i.issuedAt}#${i.activationId}` });
 /** The pointer a retried request finds: a hash keeps any idempotency key (and hostname) within the sort key's size. */
-const idempotencyKey = (tokenId: string, hostname: string, key: string): TableKey => ({
-  pk: tokenPk(tokenId),
-  sk: `idempotency#${createHash('sha256').update(JSON.stringify([hostname, key])).digest('hex')}`,
-});
+const keyHash = (hostname: string, key: string) => createHash('sha256').update(JSON.stringify([hostname, key])).digest('hex');
+const idempotencyKey = (tokenId: string, hostname: string, key: string): TableKey => ({ pk: tokenPk(tokenId), sk: `idempotency#${keyHash(hostname, key)}` });
+/** The mark a request leaves before CreateActivation (`markAttempt`), removed by the table's TTL after the activation expires. */
+const attemptKey = (tokenId: string, hostname: string, key: string): TableKey => ({ pk: tokenPk(tokenId), sk: `attempt#${keyHash(hostname, key)}` });
 
 const ISSUANCE_KEYS = [
   'activationId',
@@ -51,7 +52,8 @@ const toIssuance = (item: Record<string, unknown>) => pick<Issuance>(item, ISSUA
  * until the sweep deletes its activation, through gsi2 (`activation-open`, by expiry; the attributes are removed with
  * `deletedAt`). Two pointers live in the token's partition (`token#<tokenId>`): `issuance#<issuedAt>#<activationId>`
  * (the token's issuances, newest first) and `idempotency#<sha256(hostname, key)>` (the issuance a retried request
- * gets, written once: the first issuance of a key keeps it unless `replace` moves it from a withdrawn one). Without transactions (dynalite has none) the issuance
+ * gets, written once: the first issuance of a key keeps it unless `replace` moves it from a withdrawn one) and
+ * `attempt#<sha256(hostname, key)>` (`markAttempt`, with the TTL attribute `expiresAt`). Without transactions (dynalite has none) the issuance
  * is written first and the pointers after it; recording it again writes any pointer a failure left out.
  */
 export class DynamoIssuanceStore implements IssuanceStore {
@@ -103,6 +105,17 @@ export class DynamoIssuanceStore implements IssuanceStore {
   async findByIdempotencyKey(tokenId: string, hostname: string, key: string): Promise<Issuance | undefined> {
     const out = await this.clients.dynamo().send(new GetCommand({ TableName: this.tableName, Key: idempotencyKey(tokenId, hostname, key), ConsistentRead: true }));
     return out.Item ? this.getIssuance(String(out.Item.activationId)) : undefined;
+  }
+
+  async markAttempt(tokenId: string, hostname: string, key: string, expiresAt: string): Promise<void> {
+    const ttl = Math.ceil(Date.parse(expiresAt) / 1000);
+    await this.put({ ...attemptKey(tokenId, hostname, key), type: ATTEMPT_TYPE, attemptExpiresAt: expiresAt, expiresAt: ttl }, false);
+  }
+
+  async attempted(tokenId: string, hostname: string, key: string, now: string): Promise<boolean> {
+    const out = await this.clients.dynamo().send(new GetCommand({ TableName: this.tableName, Key: attemptKey(tokenId, hostname, key), ConsistentRead: true }));
+    // The TTL deletes within days, not at once: the mark's own expiry decides.
+    return typeof out.Item?.attemptExpiresAt === 'string' && out.Item.attemptExpiresAt > now;
   }
 
   async list(options: { tokenId?: string; limit?: number } = {}): Promise<Issuance[]> {

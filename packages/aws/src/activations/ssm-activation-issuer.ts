@@ -1,5 +1,5 @@
-import { CreateActivationCommand, DeleteActivationCommand, DescribeActivationsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { ActivationIssuer, ActivationRequest } from '@opsauto/core';
+import { CreateActivationCommand, DeleteActivationCommand, DescribeActivationsCommand, paginateDescribeActivations, SSMClient } from '@aws-sdk/client-ssm';
+import { ISSUANCE_TAG, type ActivationIssuer, type ActivationRequest, type FoundActivation } from '@opsauto/core';
 import type { AwsClients } from '../clients.js';
 import { isAwsError } from '../errors.js';
 
@@ -49,7 +49,8 @@ function sanitised(operation: string, e: unknown): ActivationServiceError {
  * description and tags (as AWS's list of Key/Value), in the issuer's region; DeleteActivation, where an activation
  * that is already gone (InvalidActivationId, or InvalidActivation: "might have been deleted") is no failure. Errors
  * are ActivationServiceError, free of the activation code. `registrations` reads an activation's RegistrationsCount
- * (DescribeActivations filtered by its id; 0 once it is gone).
+ * (DescribeActivations filtered by its id; 0 once it is gone); `findIssued` lists an instance name's activations
+ * that carry an issuance's ISSUANCE_TAG (DescribeActivations filtered by DefaultInstanceName, every page).
  *
  * @example
  * const issuer = new SsmActivationIssuer(clients, 'eu-west-1');
@@ -98,6 +99,27 @@ export class SsmActivationIssuer implements ActivationIssuer {
       throw sanitised(`DescribeActivations of ${activationId}`, e);
     }
     return out.ActivationList?.find((a) => a.ActivationId === activationId)?.RegistrationsCount ?? 0;
+  }
+
+  async findIssued(instanceName: string, ref: string): Promise<FoundActivation[]> {
+    const found: FoundActivation[] = [];
+    try {
+      const pages = paginateDescribeActivations({ client: this.ssm() }, { Filters: [{ FilterKey: 'DefaultInstanceName', FilterValues: [instanceName] }] });
+      for await (const page of pages) {
+        for (const a of page.ActivationList ?? []) {
+          if (!a.ActivationId || !a.Tags?.some((t) => t.Key === ISSUANCE_TAG && t.Value === ref)) continue;
+          found.push({
+            activationId: a.ActivationId,
+            expiresAt: (a.ExpirationDate ?? new Date(0)).toISOString(),
+            createdAt: (a.CreatedDate ?? new Date(0)).toISOString(),
+            registrations: a.RegistrationsCount ?? 0,
+          });
+        }
+      }
+    } catch (e) {
+      throw sanitised(`DescribeActivations of ${instanceName}`, e);
+    }
+    return found;
   }
 
   private ssm(): SSMClient {

@@ -49,6 +49,18 @@ export class InMemoryIssuanceStore implements IssuanceStore {
   private readonly issuances = new Map<string, Issuance>();
   /** Withdrawn activation id -> the activation that replaced it under the same idempotency key. */
   private readonly replaced = new Map<string, string>();
+  /** Attempt marks: JSON of [token id, hostname, key] -> when the mark expires. */
+  private readonly attempts = new Map<string, string>();
+
+  markAttempt(tokenId: string, hostname: string, idempotencyKey: string, expiresAt: string): Promise<void> {
+    this.attempts.set(JSON.stringify([tokenId, hostname, idempotencyKey]), expiresAt);
+    return Promise.resolve();
+  }
+
+  attempted(tokenId: string, hostname: string, idempotencyKey: string, now: string): Promise<boolean> {
+    const expiresAt = this.attempts.get(JSON.stringify([tokenId, hostname, idempotencyKey]));
+    return Promise.resolve(expiresAt !== undefined && expiresAt > now);
+  }
 
   record(issuance: Issuance): Promise<void> {
     if (!this.issuances.has(issuance.activationId)) this.issuances.set(issuance.activationId, structuredClone(issuance));

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { parseSpan, spanMs } from '../params/policy.js';
+import { createHash } from 'node:crypto';
 import type { ActivationIssuer, EnrollmentToken, Issuance, IssuanceStore, TokenRefusal, TokenStore } from './ports.js';
 import { BAD_TOKEN_LIMIT, failureWindow, type SourceFailureCounter } from './source-failures.js';
 import { activationRequest, MAX_ACTIVATION_LIFETIME_MS, parseHostname, parseToken, secretMatches, tokenRefusal } from './tokens.js';
@@ -95,6 +96,26 @@ export interface IssueActivationDeps {
 /** What recording an issuance and saving its answer may take after CreateActivation, under load (see remainingMs). */
 export const CREATE_MARGIN_MS = 5000;
 
+/**
+ * With `remainingMs`, a request still unanswered this long before the invocation's end answers 503 (retry) instead of
+ * timing out (a gateway's 500); the work it leaves behind withdraws whatever it goes on to issue.
+ */
+export const ANSWER_RESERVE_MS = 1000;
+
+/** The tag that ties an activation to the token, hostname and idempotency key it was issued for (`issuanceRef`). */
+export const ISSUANCE_TAG = 'opsauto:issuance';
+
+/**
+ * The value of ISSUANCE_TAG: a SHA-256 (hex) of the token id, hostname and idempotency key, so that a retry can find
+ * an activation whose issuance was never recorded, and no key reaches AWS as it was sent.
+ *
+ * @example
+ * issuanceRef('tok_abc', 'rack7-db-01', 'boot-1') // '3f1c…' (64 hex characters)
+ */
+export function issuanceRef(tokenId: string, hostname: string, idempotencyKey: string): string {
+  return createHash('sha256').update(JSON.stringify([tokenId, hostname, idempotencyKey])).digest('hex');
+}
+
 export interface IssueActivationResult {
   response: ActivationResponse;
   /** Safe to log: ids and names only. */
@@ -164,10 +185,16 @@ export function parseIdempotencyKey(raw: unknown): string | undefined {
  * // { activationId: '…', activationCode: '…', region: 'eu-west-1', expiresAt: '…', instanceName: 'rack7-db-01' }
  */
 export async function issueActivation(input: IssueActivationInput, deps: IssueActivationDeps): Promise<IssueActivationResult> {
+  const abandoned = new AbortController();
+  return answerInTime(issueWithin(input, { ...deps, abandoned: abandoned.signal }), abandoned, deps.remainingMs);
+}
+
+async function issueWithin(input: IssueActivationInput, deps: IssueNewDeps): Promise<IssueActivationResult> {
   const now = deps.clock.now();
   const window = failureWindow(now);
   const credentials = parseToken(bearerToken(input.authorization) ?? '');
   // The counter and the token are read together: the slow-down costs no latency to a server with a good token.
+  inTime(deps);
   const [failures, token] = await unavailableOnFailure(() =>
     Promise.all([deps.failures.count(input.sourceIp, window.start), credentials ? deps.tokens.get(credentials.id) : Promise.resolve(undefined)]),
   );
@@ -208,18 +235,42 @@ export async function issueActivation(input: IssueActivationInput, deps: IssueAc
   return { response, tokenId: token.id, hostname };
 }
 
+/**
+ * The response of `issuing`, or 503 ServiceUnavailable once less than ANSWER_RESERVE_MS of the invocation is left:
+ * `abandoned` is then aborted, and the work left behind stops at its next step or withdraws what it issued.
+ */
+async function answerInTime<T>(issuing: Promise<T>, abandoned: AbortController, remainingMs: (() => number) | undefined): Promise<T> {
+  if (!remainingMs) return issuing;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outOfTime = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandoned.abort();
+      reject(new ActivationError('ServiceUnavailable', `the request could not be answered in time; retry in ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS }));
+    }, Math.max(0, remainingMs() - ANSWER_RESERVE_MS));
+  });
+  // What the abandoned work ends with is nobody's answer any more.
+  issuing.catch(() => undefined);
+  try {
+    return await Promise.race([issuing, outOfTime]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type IssueNewDeps = IssueActivationDeps & { abandoned: AbortSignal };
+
 async function issueNew(
   token: EnrollmentToken,
   hostname: string,
   idempotencyKey: string | undefined,
   input: IssueActivationInput,
-  deps: IssueActivationDeps,
+  deps: IssueNewDeps,
   now: Date,
 ): Promise<ActivationResponse> {
   // The claim is gone (its Lambda died after CreateActivation, or it expired early) but the issuance is not: its
   // code cannot be shown again. Never two live activations for one key: the lost one is withdrawn first.
   inTime(deps);
-  const replacing = idempotencyKey === undefined ? undefined : await withdrawLost(token, hostname, idempotencyKey, deps, now);
+  const replacing = idempotencyKey === undefined ? undefined : await withdrawLost(token, hostname, idempotencyKey, input, deps, now);
   inTime(deps);
   const used = await unavailableOnFailure(() => deps.tokens.consumeUse(token.id, now.toISOString()));
   if (!used.ok) throw REFUSALS[used.refusal](token, hostname);
@@ -227,6 +278,12 @@ async function issueNew(
   const request = activationRequest(used.token, hostname, now, deps.lifetimeMs);
   try {
     inTime(deps);
+    if (idempotencyKey !== undefined) {
+      request.tags[ISSUANCE_TAG] = issuanceRef(token.id, hostname, idempotencyKey);
+      // Before CreateActivation: should this request die before it records what it made, a retry looks for it.
+      await unavailableOnFailure(() => deps.issuances.markAttempt(token.id, hostname, idempotencyKey, request.expirationDate));
+      inTime(deps);
+    }
   } catch (e) {
     await giveBack(token.id, deps);
     throw e;
@@ -266,6 +323,11 @@ async function issueNew(
       { retryAfterSeconds: RETRY_AFTER_SECONDS },
     );
   }
+  if (deps.abandoned.aborted) {
+    // The caller was told to retry: an activation nobody will hear of is withdrawn rather than left live.
+    await withdraw(issuance, deps, now).catch(() => undefined);
+    throw new ActivationError('ServiceUnavailable', `the request was abandoned; retry in ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
   return { activationId: created.activationId, activationCode: created.activationCode, region: deps.region, expiresAt: request.expirationDate, instanceName: request.defaultInstanceName };
 }
 
@@ -274,7 +336,10 @@ async function issueNew(
  * to CreateActivation, so that a request queued behind others answers a retryable 503 instead of timing out (a
  * gateway's 500) and never starts CreateActivation when what follows it may not finish.
  */
-function inTime(deps: Pick<IssueActivationDeps, 'remainingMs'>): void {
+function inTime(deps: Pick<IssueActivationDeps, 'remainingMs'> & { abandoned?: AbortSignal }): void {
+  if (deps.abandoned?.aborted) {
+    throw new ActivationError('ServiceUnavailable', `the request was abandoned; retry in ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
   const left = deps.remainingMs?.();
   if (left !== undefined && left < CREATE_MARGIN_MS) {
     throw new ActivationError('ServiceUnavailable', `the request waited too long to finish in time (${Math.round(left)} ms left); retry in ${RETRY_AFTER_SECONDS} s`, {
@@ -289,21 +354,66 @@ function inTime(deps: Pick<IssueActivationDeps, 'remainingMs'>): void {
  * or undefined when there is none (or it is withdrawn or expired already). A node that registered with it means the
  * server had the code: 409 IdempotencyKeyUsed then, never a second node for the key.
  */
-async function withdrawLost(token: EnrollmentToken, hostname: string, idempotencyKey: string, deps: IssueActivationDeps, now: Date): Promise<string | undefined> {
-  const earlier = await unavailableOnFailure(() => deps.issuances.findByIdempotencyKey(token.id, hostname, idempotencyKey));
+async function withdrawLost(
+  token: EnrollmentToken,
+  hostname: string,
+  idempotencyKey: string,
+  input: IssueActivationInput,
+  deps: IssueActivationDeps,
+  now: Date,
+): Promise<string | undefined> {
+  const find = () => unavailableOnFailure(() => deps.issuances.findByIdempotencyKey(token.id, hostname, idempotencyKey));
+  let earlier = await find();
+  if (!earlier && (await recordUnrecorded(token, hostname, idempotencyKey, input, deps, now))) earlier = await find();
   if (!earlier || Date.parse(earlier.expiresAt) <= now.getTime()) return undefined;
   const registrations = earlier.managedNodeId !== undefined ? 1 : earlier.deletedAt !== undefined ? 0 : await unavailableOnFailure(() => deps.issuer.registrations(earlier.activationId));
   if (registrations > 0) {
     throw new ActivationError('IdempotencyKeyUsed', `a node registered with the activation issued for this idempotency key (${earlier.activationId}); send a new idempotency key`);
   }
   // Withdrawn already (by a retry, or by the request that could not record it), and its use given back then.
-  if (earlier.deletedAt !== undefined) return earlier.activationId;
-  // Deleted first: a crash after it leaves an issuance whose activation is gone, which the next retry withdraws again.
-  await unavailableOnFailure(() => retried(() => deps.issuer.delete(earlier.activationId)));
-  const marked = await unavailableOnFailure(() => retried(() => deps.issuances.updateOnce(earlier.activationId, { deletedAt: now.toISOString() })));
-  // Only the writer that marked it deleted gives its use back: once per activation, whoever else withdraws it too.
-  if (marked) await giveBack(token.id, deps);
+  if (earlier.deletedAt === undefined) await unavailableOnFailure(() => withdraw(earlier, deps, now));
   return earlier.activationId;
+}
+
+/**
+ * A recorded issuance withdrawn: its activation deleted first (a crash after it leaves an issuance whose activation
+ * is gone, which the next retry withdraws again), then the issuance marked deleted, and the use given back by the
+ * writer that marked it only (once per activation, whoever else withdraws it too).
+ */
+async function withdraw(issuance: Issuance, deps: Pick<IssueActivationDeps, 'issuer' | 'issuances' | 'tokens'>, now: Date): Promise<void> {
+  await retried(() => deps.issuer.delete(issuance.activationId));
+  const marked = await retried(() => deps.issuances.updateOnce(issuance.activationId, { deletedAt: now.toISOString() }));
+  if (marked) await giveBack(issuance.tokenId, deps);
+}
+
+/**
+ * After a request with this key died between CreateActivation and its record (its mark says it got that far), the
+ * activations it made are found by their ISSUANCE_TAG and recorded as it would have recorded them, so that the
+ * usual path withdraws them: the key's pointer names the first; any other is withdrawn here. True when one was found.
+ */
+async function recordUnrecorded(token: EnrollmentToken, hostname: string, idempotencyKey: string, input: IssueActivationInput, deps: IssueActivationDeps, now: Date): Promise<boolean> {
+  if (!(await unavailableOnFailure(() => deps.issuances.attempted(token.id, hostname, idempotencyKey, now.toISOString())))) return false;
+  const found = await unavailableOnFailure(() => deps.issuer.findIssued(hostname, issuanceRef(token.id, hostname, idempotencyKey)));
+  const live = found.filter((a) => Date.parse(a.expiresAt) > now.getTime()).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.activationId.localeCompare(b.activationId));
+  for (const [i, a] of live.entries()) {
+    const issuance: Issuance = {
+      activationId: a.activationId,
+      tokenId: token.id,
+      tokenName: token.name,
+      hostname,
+      instanceName: hostname,
+      region: deps.region,
+      expiresAt: a.expiresAt,
+      issuedAt: a.createdAt,
+      sourceIp: input.sourceIp,
+      userAgent: 'opsauto: recorded by a retry (the request that issued it ended before recording it)',
+      idempotencyKey,
+    };
+    await unavailableOnFailure(() => retried(() => deps.issuances.record(issuance)));
+    // The first stays for withdrawLost, which checks its registrations; a later one has no pointer to be found by.
+    if (i > 0 && a.registrations === 0) await unavailableOnFailure(() => withdraw(issuance, deps, now));
+  }
+  return live.length > 0;
 }
 
 /**

@@ -97,6 +97,14 @@ export interface IssuanceStore {
    * the issuance does not exist.
    */
   updateOnce(activationId: string, changes: IssuanceChanges): Promise<boolean>;
+  /**
+   * Notes, before CreateActivation, that a request with this key is about to issue an activation (kept until
+   * `expiresAt`, the activation's own expiry): a later request with the key that finds no issuance then knows that an
+   * activation may exist unrecorded (its Lambda died between CreateActivation and the record) and looks for it.
+   */
+  markAttempt(tokenId: string, hostname: string, idempotencyKey: string, expiresAt: string): Promise<void>;
+  /** Whether `markAttempt` was called for the key and its mark has not expired at `now`. */
+  attempted(tokenId: string, hostname: string, idempotencyKey: string, now: string): Promise<boolean>;
 }
 
 /** What CreateActivation needs, computed per request (`activationRequest`). */
@@ -115,6 +123,19 @@ export interface ActivationIssuer {
   delete(activationId: string): Promise<void>;
   /** RegistrationsCount of the activation (DescribeActivations); 0 when it is gone. */
   registrations(activationId: string): Promise<number>;
+  /**
+   * The live activations for `instanceName` that carry the tag ISSUANCE_TAG with value `ref` (DescribeActivations
+   * filtered by DefaultInstanceName, every page): what an issuance key made, recorded or not.
+   */
+  findIssued(instanceName: string, ref: string): Promise<FoundActivation[]>;
+}
+
+/** An activation as DescribeActivations reports it (no code: AWS never shows it again). */
+export interface FoundActivation {
+  activationId: string;
+  expiresAt: string;
+  createdAt: string;
+  registrations: number;
 }
 
 /** A managed node as the sweep sees it (DescribeInstanceInformation). */
