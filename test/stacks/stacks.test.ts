@@ -1,6 +1,6 @@
 import { createTableInput, tableDefinition, tableName } from '@opsauto/aws';
 import { parseRunbook, runbookIamActions, type Runbook } from '@opsauto/core';
-import { functionEnvironment, manifest, METRIC_NAMES, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
+import { CONSOLE_ROUTES, functionEnvironment, manifest, METRIC_NAMES, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -612,8 +612,8 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       expect(props(integration).IntegrationType).toBe('AWS_PROXY');
       expect(props(integration).PayloadFormatVersion).toBe('2.0');
       expect(resolve(templates, integration.stack, props(integration).IntegrationUri), `${t.method} ${t.path} target`).toEqual(fn);
-      // IAM unless the trigger says 'none': SigV4-signed requests of principals allowed execute-api:Invoke only.
-      expect(props(route).AuthorizationType, `${t.method} ${t.path} authorizer`).toBe((t.auth ?? 'iam') === 'iam' ? 'AWS_IAM' : 'NONE');
+      // IAM unless the trigger says 'none' or 'jwt': SigV4-signed requests of principals allowed execute-api:Invoke only.
+      expect(props(route).AuthorizationType, `${t.method} ${t.path} authorizer`).toBe({ iam: 'AWS_IAM', jwt: 'JWT', none: 'NONE' }[t.auth ?? 'iam']);
     }
     expect(routes).toHaveLength(httpTriggers.length);
   });
@@ -1062,6 +1062,51 @@ describe('the opsauto app', () => {
 
     expect(requested).toHaveLength(1);
     expect(resolve(templates, requested[0].stack, props(requested[0]).EventBusName)?.resource.Type).toBe('AWS::Events::EventBus');
+  });
+
+  it("puts every /api route, the signal route included, behind the JWT authorizer of the console's user pool and leaves /activations without one", () => {
+    // Prepare
+    const routes = resources(templates, 'AWS::ApiGatewayV2::Route');
+    const apiRoutes = routes.filter((r) => / \/api\//.test(props(r).RouteKey as string));
+    const [pool] = resources(templates, 'AWS::Cognito::UserPool');
+    const [client] = resources(templates, 'AWS::Cognito::UserPoolClient');
+
+    // Assess
+    expect(apiRoutes.map((r) => props(r).RouteKey).sort()).toEqual(CONSOLE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    expect(apiRoutes.map((r) => props(r).RouteKey)).toContain('POST /api/executions/{id}/signal');
+    for (const route of apiRoutes) {
+      expect(props(route).AuthorizationType, String(props(route).RouteKey)).toBe('JWT');
+      const authorizer = resolve(templates, route.stack, props(route).AuthorizerId)!;
+      expect(authorizer.resource.Type).toBe('AWS::ApiGatewayV2::Authorizer');
+      expect(props(authorizer).AuthorizerType).toBe('JWT');
+      const jwt = props(authorizer).JwtConfiguration as { Issuer: Json; Audience: Json[] };
+      // Tokens of the stage's user pool, issued to the console's app client.
+      expect(render(jwt.Issuer)).toBe(`https://cognito-idp.${region}.amazonaws.com/\${${pool.id}}`);
+      expect(jwt.Audience.map(render)).toEqual([`\${${client.id}}`]);
+    }
+    const auth = Object.fromEntries(routes.map((r) => [props(r).RouteKey as string, props(r).AuthorizationType]));
+    expect(auth['POST /activations']).toBe('NONE');
+    expect(auth['GET /activation']).toBe('NONE');
+  });
+
+  it('creates the console user pool with the operators and readers groups and a public code-flow client', () => {
+    // Prepare
+    const [pool, ...otherPools] = resources(templates, 'AWS::Cognito::UserPool');
+    const groups = resources(templates, 'AWS::Cognito::UserPoolGroup');
+    const clients = resources(templates, 'AWS::Cognito::UserPoolClient');
+    const domains = resources(templates, 'AWS::Cognito::UserPoolDomain');
+
+    // Assess
+    expect(otherPools).toEqual([]);
+    expect((props(pool).AdminCreateUserConfig as { AllowAdminCreateUserOnly: boolean }).AllowAdminCreateUserOnly).toBe(true);
+    expect(groups.map((g) => props(g).GroupName).sort()).toEqual(['operators', 'readers']);
+    for (const group of groups) expect(same(resolve(templates, group.stack, props(group).UserPoolId), pool)).toBe(true);
+    expect(clients).toHaveLength(1);
+    const client = props(clients[0]);
+    expect(client.GenerateSecret).toBe(false);
+    expect(client.AllowedOAuthFlows).toEqual(['code']);
+    expect(client.AllowedOAuthFlowsUserPoolClient).toBe(true);
+    expect(domains.map((d) => props(d).Domain)).toEqual(['opsauto-test-console']);
   });
 
   it('authorises POST /runbooks/executions and GET /status with IAM', () => {

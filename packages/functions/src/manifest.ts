@@ -537,7 +537,8 @@ function consoleApi(config: OpsautoConfig): FunctionDefinition {
     permissions: [
       // Reads; PutItem only for a signal and the record of a refused decision.
       { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'], resources: [table] },
-      { actions: ['events:PutEvents'], resources: [{ kind: 'opsauto-bus' }] },
+      // Only the dispatch that wakes the worker for a signal: never a guarded event (a start, an image).
+      { actions: ['events:PutEvents'], resources: [{ kind: 'opsauto-bus' }], conditions: { StringEquals: { 'events:detail-type': 'Runbook Execution Dispatched' } } },
       // Neither supports resource-level permissions.
       { actions: ['ec2:DescribeVolumes', 'ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
       { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...config.parameterExpiry.paths] }] },
