@@ -21,7 +21,8 @@ export function Api({ stack, app }: StackContext) {
   dependsOn(Storage);
   const prefix = tableName.replace(/-state$/, '');
   const auth = buildConsoleAuth(stack, prefix);
-  let apiUrl: string | undefined;
+  // Filled in once the API exists (read lazily at synth).
+  const late: { apiUrl?: string } = {};
   // The console (packages/console), built at deploy time with the API's and the user pool's coordinates. Its
   // environment is read lazily: the API is built after the app client, whose callback is the site's address.
   const site = new StaticSite(stack, 'Console', {
@@ -29,7 +30,7 @@ export function Api({ stack, app }: StackContext) {
     buildCommand: 'npm run build -w @opsauto/console',
     buildOutput: 'dist',
     environment: {
-      VITE_API_URL: Lazy.string({ produce: () => apiUrl }),
+      VITE_API_URL: Lazy.string({ produce: () => late.apiUrl }),
       VITE_USER_POOL_ID: auth.userPool.userPoolId,
       VITE_USER_POOL_CLIENT_ID: Lazy.string({ produce: () => auth.client?.userPoolClientId }),
       VITE_AUTH_DOMAIN: auth.domain.baseUrl(),
@@ -38,7 +39,7 @@ export function Api({ stack, app }: StackContext) {
   });
   auth.client = addConsoleClient(auth.userPool, site.url);
   const api = buildApi(stack, manifest(config), { config, stage: app.stage, tableName }, functions, { userPoolId: auth.userPool.userPoolId, clientId: auth.client.userPoolClientId, region: stack.region });
-  apiUrl = api.url;
+  late.apiUrl = api.url;
   // The role activations give hybrid nodes by default; the activation API may pass it (and only it and the config's).
   const hybridNodeRole = buildHybridNodeRole(stack, tableName);
   stack.addOutputs({

@@ -1075,7 +1075,7 @@ describe('the opsauto app', () => {
     expect(apiRoutes.map((r) => props(r).RouteKey).sort()).toEqual(CONSOLE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     expect(apiRoutes.map((r) => props(r).RouteKey)).toContain('POST /api/executions/{id}/signal');
     for (const route of apiRoutes) {
-      expect(props(route).AuthorizationType, String(props(route).RouteKey)).toBe('JWT');
+      expect(props(route).AuthorizationType, props(route).RouteKey as string).toBe('JWT');
       const authorizer = resolve(templates, route.stack, props(route).AuthorizerId)!;
       expect(authorizer.resource.Type).toBe('AWS::ApiGatewayV2::Authorizer');
       expect(props(authorizer).AuthorizerType).toBe('JWT');

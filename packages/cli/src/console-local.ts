@@ -9,6 +9,9 @@ export const CONSOLE_DIST = join(projectRoot, 'packages', 'console', 'dist');
 /** What the local stage answers at /console/ while the console is not built. */
 export const CONSOLE_NOT_BUILT = 'The console is not built: run npm run build -w @opsauto/console, then reload this page.';
 
+/** localcloud's error sentence, or a generic one. */
+const errorText = (value: unknown): string => (typeof value === 'string' ? value : 'the fault rules are not valid');
+
 type Answer = { status: number; body: unknown } | undefined;
 const error = (status: number, code: string, message: string): Answer => ({ status, body: { error: code, message } });
 
@@ -21,7 +24,7 @@ export function serveConsole(cloud: Localcloud, dist = CONSOLE_DIST): void {
   cloud.httpApi.serveStatic({ prefix: '/console/', directory: dist, missing: CONSOLE_NOT_BUILT });
   const control = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
     const res = await fetch(`${cloud.url}/_localcloud/${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
-    return { status: res.status, body: (await res.json()) as unknown };
+    return { status: res.status, body: await res.json() };
   };
   cloud.httpApi.addLocalRoute(async ({ method, path, body }) => {
     if (!path.startsWith('/api/local/')) return undefined;
@@ -62,7 +65,7 @@ export function serveConsole(cloud: Localcloud, dist = CONSOLE_DIST): void {
       if (method === 'GET' || method === 'DELETE') return control(method, 'faults');
       if (method === 'POST') {
         const answer = await control('POST', 'faults', parsed);
-        return answer.status === 200 ? answer : { status: answer.status, body: { error: 'BadRequest', message: String((answer.body as { error?: unknown }).error ?? 'bad fault rules') } };
+        return answer.status === 200 ? answer : { status: answer.status, body: { error: 'BadRequest', message: errorText((answer.body as { error?: unknown }).error) } };
       }
       return error(405, 'MethodNotAllowed', 'use GET, POST or DELETE on /api/local/faults');
     }

@@ -81,7 +81,7 @@ export function waitingFor(ex: Execution): 'approval' | 'resume' | undefined {
  * consoleActions(waitingForApproval, true) // ['approve', 'deny', 'cancel']
  */
 export function consoleActions(ex: Pick<Execution, 'status'> & Partial<Pick<Execution, 'steps' | 'currentStep'>>, canAct: boolean): ConsoleAction[] {
-  if (!canAct || isTerminal(ex.status as Execution['status'])) return [];
+  if (!canAct || isTerminal(ex.status)) return [];
   const actions: ConsoleAction[] = [];
   const waiting = ex.steps ? waitingFor(ex as Execution) : undefined;
   if (waiting === 'approval') actions.push('approve', 'deny');
