@@ -6,7 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Function as SstFunction, getStack, use, useFunctions, type FunctionProps, type StackContext } from 'sst/constructs';
+import { App, Function as SstFunction, getStack, use, useFunctions, useSites, type FunctionProps, type StackContext } from 'sst/constructs';
 import { initProject, useProject } from 'sst/project.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import config from '../../opsauto.config.js';
@@ -60,6 +60,8 @@ type FunctionalStack = Parameters<typeof getStack>[0];
  * does not show them.
  */
 const buildProps = new WeakMap<Templates, Map<string, FunctionProps>>();
+/** The static sites of each synthesised app, with their props (a site's build and files are not in the template). */
+const siteProps = new WeakMap<Templates, ReturnType<typeof useSites>['all']>();
 
 /**
  * Synthesises an app in deploy mode. `isActiveStack: () => false` makes SST give functions placeholder code instead of
@@ -89,6 +91,8 @@ async function synthesise(define: (app: App) => void | Promise<void>, stacks: Fu
     }
   }
   buildProps.set(templates, props);
+  // The static sites SST registered for this app (read while it is current, as the props above).
+  siteProps.set(templates, [...useSites().all]);
   return templates;
 }
 
@@ -1087,6 +1091,19 @@ describe('the opsauto app', () => {
     const auth = Object.fromEntries(routes.map((r) => [props(r).RouteKey as string, props(r).AuthorizationType]));
     expect(auth['POST /activations']).toBe('NONE');
     expect(auth['GET /activation']).toBe('NONE');
+  });
+
+  it('deploys packages/console as a StaticSite built with the API URL and the user pool coordinates, and builds nothing at synth when its stack is not deployed', () => {
+    // Prepare: SST registers every site with its props; in these tests no stack is active, so StaticSite neither builds
+    // the app nor makes its bucket (as `sst deploy <other stack>`): synthesis needs no built console.
+    const sites = (siteProps.get(templates) ?? []).filter((s) => s.name === 'Console');
+
+    // Assess
+    expect(sites).toHaveLength(1);
+    const { props: site } = sites[0];
+    expect(site).toMatchObject({ path: 'packages/console', buildCommand: 'npm run build -w @opsauto/console', buildOutput: 'dist' });
+    expect(Object.keys(site.environment ?? {}).sort()).toEqual(['VITE_API_URL', 'VITE_AUTH_DOMAIN', 'VITE_REGION', 'VITE_USER_POOL_CLIENT_ID', 'VITE_USER_POOL_ID']);
+    expect(resources(templates, 'AWS::CloudFront::Distribution')).toEqual([]);
   });
 
   it('creates the console user pool with the operators and readers groups and a public code-flow client', () => {
