@@ -25,10 +25,14 @@ export function Api({ stack, app }: StackContext) {
   const late: { apiUrl?: string } = {};
   // The console (packages/console), built at deploy time with the API's and the user pool's coordinates. Its
   // environment is read lazily: the API is built after the app client, whose callback is the site's address.
+  // The page is built for /console/ (its address on the local stage too): the bucket holds it under console/, and
+  // every address that is not a file answers console/index.html, so that a view's address can be bookmarked.
   const site = new StaticSite(stack, 'Console', {
     path: 'packages/console',
-    buildCommand: 'npm run build -w @opsauto/console',
-    buildOutput: 'dist',
+    buildCommand: CONSOLE_BUILD_COMMAND,
+    buildOutput: 'site',
+    indexPage: 'console/index.html',
+    errorPage: 'redirect_to_index_page',
     environment: {
       VITE_API_URL: Lazy.string({ produce: () => late.apiUrl }),
       VITE_USER_POOL_ID: auth.userPool.userPoolId,
@@ -52,6 +56,9 @@ export function Api({ stack, app }: StackContext) {
   });
   return { api, hybridNodeRole, site, userPool: auth.userPool };
 }
+
+/** Builds the console (packages/console/dist, for base /console/) and lays it out as the bucket serves it: site/console/. */
+export const CONSOLE_BUILD_COMMAND = 'npm run build -w @opsauto/console && rm -rf site && mkdir site && cp -R dist site/console';
 
 /** The Cognito groups of console users: operators may send signals, readers may only look. */
 export const CONSOLE_GROUPS = ['operators', 'readers'] as const;
