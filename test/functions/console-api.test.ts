@@ -259,12 +259,16 @@ describe('console API behind the JWT authorizer', () => {
 
     const reader = await asJwtUser('POST /api/executions/{id}/signal', { 'cognito:username': 'rita', 'cognito:groups': '[readers]' }, { id }, { signal: 'approve' });
     const readerView = await asJwtUser('GET /api/executions/{id}', { 'cognito:username': 'rita', 'cognito:groups': '[readers]' }, { id });
+    // The local stage's operator is not one of this step's approvers: refused, and kept as a refusal.
+    const notListed = await post(`/api/executions/${id}/signal`, { signal: 'approve' });
     const operator = await asJwtUser('POST /api/executions/{id}/signal', { 'cognito:username': 'carol', 'cognito:groups': '[operators]' }, { id }, { signal: 'approve' });
     await stage.cloud.settle();
     const after = await api(`/api/executions/${id}`);
 
     expect(reader).toMatchObject({ status: 403, body: { error: 'Forbidden', message: expect.stringContaining('rita') } });
     expect(readerView.body.execution).toMatchObject({ waitingFor: 'approval', actions: [] });
+    expect(notListed).toMatchObject({ status: 403, body: { error: 'Forbidden', message: expect.stringContaining(`${LOCAL_USER}operator is not an approver`) } });
+    expect(await opsauto('runbook', 'refusals')).toContain(`${LOCAL_USER}operator`);
     expect(operator).toEqual({ status: 202, body: { executionId: id, signal: 'approve' } });
     expect(after.body.execution).toMatchObject({ status: 'Success' });
     expect(JSON.stringify(after.body)).toContain('arn:aws:sts::000000000000:assumed-role/opsauto-local-console/carol');
