@@ -1,12 +1,12 @@
 import { createTableInput, tableDefinition, tableName } from '@opsauto/aws';
 import { parseRunbook, runbookIamActions, type Runbook } from '@opsauto/core';
-import { functionEnvironment, manifest, METRIC_NAMES, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
+import { CONSOLE_ROUTES, functionEnvironment, manifest, METRIC_NAMES, runbookAutomations, type EnvKey, type FunctionDefinition, type Permission, type ResourceScope } from '@opsauto/functions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Function as SstFunction, getStack, use, useFunctions, type FunctionProps, type StackContext } from 'sst/constructs';
+import { App, Function as SstFunction, getStack, use, useFunctions, useSites, type FunctionProps, type StackContext } from 'sst/constructs';
 import { initProject, useProject } from 'sst/project.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import config from '../../opsauto.config.js';
@@ -60,6 +60,8 @@ type FunctionalStack = Parameters<typeof getStack>[0];
  * does not show them.
  */
 const buildProps = new WeakMap<Templates, Map<string, FunctionProps>>();
+/** The static sites of each synthesised app, with their props (a site's build and files are not in the template). */
+const siteProps = new WeakMap<Templates, ReturnType<typeof useSites>['all']>();
 
 /**
  * Synthesises an app in deploy mode. `isActiveStack: () => false` makes SST give functions placeholder code instead of
@@ -89,6 +91,8 @@ async function synthesise(define: (app: App) => void | Promise<void>, stacks: Fu
     }
   }
   buildProps.set(templates, props);
+  // The static sites SST registered for this app (read while it is current, as the props above).
+  siteProps.set(templates, [...useSites().all]);
   return templates;
 }
 
@@ -612,8 +616,8 @@ describe.each(cases)('stacks built from $label', ({ definitions: defs, synth }) 
       expect(props(integration).IntegrationType).toBe('AWS_PROXY');
       expect(props(integration).PayloadFormatVersion).toBe('2.0');
       expect(resolve(templates, integration.stack, props(integration).IntegrationUri), `${t.method} ${t.path} target`).toEqual(fn);
-      // IAM unless the trigger says 'none': SigV4-signed requests of principals allowed execute-api:Invoke only.
-      expect(props(route).AuthorizationType, `${t.method} ${t.path} authorizer`).toBe((t.auth ?? 'iam') === 'iam' ? 'AWS_IAM' : 'NONE');
+      // IAM unless the trigger says 'none' or 'jwt': SigV4-signed requests of principals allowed execute-api:Invoke only.
+      expect(props(route).AuthorizationType, `${t.method} ${t.path} authorizer`).toBe({ iam: 'AWS_IAM', jwt: 'JWT', none: 'NONE' }[t.auth ?? 'iam']);
     }
     expect(routes).toHaveLength(httpTriggers.length);
   });
@@ -1062,6 +1066,65 @@ describe('the opsauto app', () => {
 
     expect(requested).toHaveLength(1);
     expect(resolve(templates, requested[0].stack, props(requested[0]).EventBusName)?.resource.Type).toBe('AWS::Events::EventBus');
+  });
+
+  it("puts every /api route, the signal route included, behind the JWT authorizer of the console's user pool and leaves /activations without one", () => {
+    // Prepare
+    const routes = resources(templates, 'AWS::ApiGatewayV2::Route');
+    const apiRoutes = routes.filter((r) => / \/api\//.test(props(r).RouteKey as string));
+    const [pool] = resources(templates, 'AWS::Cognito::UserPool');
+    const [client] = resources(templates, 'AWS::Cognito::UserPoolClient');
+
+    // Assess
+    expect(apiRoutes.map((r) => props(r).RouteKey).sort()).toEqual(CONSOLE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    expect(apiRoutes.map((r) => props(r).RouteKey)).toContain('POST /api/executions/{id}/signal');
+    for (const route of apiRoutes) {
+      expect(props(route).AuthorizationType, props(route).RouteKey as string).toBe('JWT');
+      const authorizer = resolve(templates, route.stack, props(route).AuthorizerId)!;
+      expect(authorizer.resource.Type).toBe('AWS::ApiGatewayV2::Authorizer');
+      expect(props(authorizer).AuthorizerType).toBe('JWT');
+      const jwt = props(authorizer).JwtConfiguration as { Issuer: Json; Audience: Json[] };
+      // Tokens of the stage's user pool, issued to the console's app client.
+      expect(render(jwt.Issuer)).toBe(`https://cognito-idp.${region}.amazonaws.com/\${${pool.id}}`);
+      expect(jwt.Audience.map(render)).toEqual([`\${${client.id}}`]);
+    }
+    const auth = Object.fromEntries(routes.map((r) => [props(r).RouteKey as string, props(r).AuthorizationType]));
+    expect(auth['POST /activations']).toBe('NONE');
+    expect(auth['GET /activation']).toBe('NONE');
+  });
+
+  it('deploys packages/console as a StaticSite built with the API URL and the user pool coordinates, and builds nothing at synth when its stack is not deployed', () => {
+    // Prepare: SST registers every site with its props; in these tests no stack is active, so StaticSite neither builds
+    // the app nor makes its bucket (as `sst deploy <other stack>`): synthesis needs no built console.
+    const sites = (siteProps.get(templates) ?? []).filter((s) => s.name === 'Console');
+
+    // Assess
+    expect(sites).toHaveLength(1);
+    const { props: site } = sites[0];
+    expect(site).toMatchObject({ path: 'packages/console', buildOutput: 'site', indexPage: 'console/index.html', errorPage: 'redirect_to_index_page' });
+    expect(site.buildCommand).toMatch(/^npm run build -w @opsauto\/console && .*cp -R dist site\/console$/);
+    expect(Object.keys(site.environment ?? {}).sort()).toEqual(['VITE_API_URL', 'VITE_AUTH_DOMAIN', 'VITE_REGION', 'VITE_USER_POOL_CLIENT_ID', 'VITE_USER_POOL_ID']);
+    expect(resources(templates, 'AWS::CloudFront::Distribution')).toEqual([]);
+  });
+
+  it('creates the console user pool with the operators and readers groups and a public code-flow client', () => {
+    // Prepare
+    const [pool, ...otherPools] = resources(templates, 'AWS::Cognito::UserPool');
+    const groups = resources(templates, 'AWS::Cognito::UserPoolGroup');
+    const clients = resources(templates, 'AWS::Cognito::UserPoolClient');
+    const domains = resources(templates, 'AWS::Cognito::UserPoolDomain');
+
+    // Assess
+    expect(otherPools).toEqual([]);
+    expect((props(pool).AdminCreateUserConfig as { AllowAdminCreateUserOnly: boolean }).AllowAdminCreateUserOnly).toBe(true);
+    expect(groups.map((g) => props(g).GroupName).sort()).toEqual(['operators', 'readers']);
+    for (const group of groups) expect(same(resolve(templates, group.stack, props(group).UserPoolId), pool)).toBe(true);
+    expect(clients).toHaveLength(1);
+    const client = props(clients[0]);
+    expect(client.GenerateSecret).toBe(false);
+    expect(client.AllowedOAuthFlows).toEqual(['code']);
+    expect(client.AllowedOAuthFlowsUserPoolClient).toBe(true);
+    expect(domains.map((d) => props(d).Domain)).toEqual(['opsauto-test-console']);
   });
 
   it('authorises POST /runbooks/executions and GET /status with IAM', () => {

@@ -24,6 +24,7 @@ import {
 } from '@opsauto/functions';
 import { assertDataDirFree, assertPortsFree, DEFAULT_ACCOUNT, startLocalcloud, type LambdaHandler, type Localcloud } from '@opsauto/localcloud';
 import { parse as parseYaml } from 'yaml';
+import { serveConsole } from './console-local.js';
 import { handlerLocation, projectRoot } from './project.js';
 import { LOCAL_STAGE } from './stage-context.js';
 import { importTypeScript } from './typescript-import.js';
@@ -217,6 +218,8 @@ export async function startStage(options: StageOptions): Promise<Stage> {
         }
       }
     }
+    // The console at /console/ and its local-only routes (clock, faults), on the same loopback port as the API.
+    serveConsole(cloud);
     const apiPort = await cloud.httpApi.listen(ports['HTTP API']);
     return { cloud, apiUrl: `http://127.0.0.1:${apiPort}`, tableName: table, functions, topics, stop: () => cloud.stop() };
   } catch (e) {

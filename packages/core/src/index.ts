@@ -12,3 +12,4 @@ export * from './event-pattern.js';
 export * from './automations/index.js';
 export * from './params/index.js';
 export * from './activations/index.js';
+export * from './console/views.js';

@@ -19,13 +19,15 @@ export type Trigger =
   | { type: 'event'; name: string; pattern: EventPattern; bus?: 'default' | 'opsauto' }
   /**
    * An HTTP API route (payload format 2.0). `auth` 'iam' (the default) lets only SigV4-signed requests of principals
-   * allowed execute-api:Invoke through; 'none' is for routes that carry their own proof (a token).
+   * allowed execute-api:Invoke through; 'jwt' only requests with a valid access or ID token of the stage's Cognito
+   * user pool (the console's users: a browser has no SigV4 credentials); 'none' is for routes that carry their own
+   * proof (a token). The local stage runs every route without an authorizer, on loopback.
    */
   | {
       type: 'http';
       method: 'GET' | 'POST' | 'PUT' | 'DELETE';
       path: string;
-      auth?: 'iam' | 'none';
+      auth?: 'iam' | 'jwt' | 'none';
       /** Route-level throttling (the stage's route settings), tighter than the API-wide default. */
       throttle?: { rateLimit: number; burstLimit: number };
     };
@@ -176,6 +178,7 @@ export function manifest(config: OpsautoConfig): FunctionDefinition[] {
     runbookApi(),
     activationsApi(config),
     paramPolicyEvents(config),
+    consoleApi(config),
     {
       name: 'status',
       handler: 'packages/functions/src/handlers/status.handler',
@@ -497,6 +500,49 @@ function activationsApi(config: OpsautoConfig): FunctionDefinition {
       // Tokens (read, use consumed and given back), issuances, the idempotency records (Powertools: put, get,
       // update, delete on failure), the failure counters.
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [table] },
+    ],
+  };
+}
+
+/** The manifest name of the console's API. */
+export const CONSOLE_API = 'console-api';
+
+/** The console API's routes (docs/console-api.md), each behind the stage's Cognito JWT authorizer. */
+export const CONSOLE_ROUTES: { method: 'GET' | 'POST'; path: string }[] = [
+  { method: 'GET', path: '/api/now' },
+  { method: 'GET', path: '/api/executions' },
+  { method: 'GET', path: '/api/executions/{id}' },
+  { method: 'POST', path: '/api/executions/{id}/signal' },
+  { method: 'GET', path: '/api/findings' },
+  { method: 'GET', path: '/api/images' },
+  { method: 'GET', path: '/api/parameters' },
+  { method: 'GET', path: '/api/activations' },
+];
+
+/**
+ * The operator console's read-only JSON API and its buttons: reads what the CLI's listings read (executions, stale
+ * volumes, AMI families, parameter deadlines and notices, tokens and issuances) and sends operators' signals. Reads
+ * only, except a signal (and a refused decision's record) put in the table and the dispatch on opsauto's bus.
+ */
+function consoleApi(config: OpsautoConfig): FunctionDefinition {
+  const roles = config.staleVolumes.accounts.map((a) => a.roleArn);
+  return {
+    name: CONSOLE_API,
+    handler: 'packages/functions/src/handlers/console-api.handler',
+    description: "HTTP: the operator console's read-only API and its signals",
+    timeoutSeconds: 30,
+    memoryMB: 512,
+    triggers: CONSOLE_ROUTES.map((r) => ({ type: 'http' as const, method: r.method, path: r.path, auth: 'jwt' as const })),
+    environment: ['TABLE_NAME', 'OPSAUTO_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'EVENT_BUS_NAME'],
+    permissions: [
+      // Reads; PutItem only for a signal and the record of a refused decision.
+      { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'], resources: [table] },
+      // Only the dispatch that wakes the worker for a signal: never a guarded event (a start, an image).
+      { actions: ['events:PutEvents'], resources: [{ kind: 'opsauto-bus' }], conditions: { StringEquals: { 'events:detail-type': 'Runbook Execution Dispatched' } } },
+      // Neither supports resource-level permissions.
+      { actions: ['ec2:DescribeVolumes', 'ssm:DescribeParameters'], resources: [{ kind: 'any' }] },
+      { actions: ['ssm:ListTagsForResource'], resources: [{ kind: 'ssm-parameter-paths', paths: [...config.parameterExpiry.paths] }] },
+      ...(roles.length ? [{ actions: ['sts:AssumeRole'], resources: [{ kind: 'arns' as const, arns: roles }] }] : []),
     ],
   };
 }

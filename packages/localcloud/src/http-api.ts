@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { BodyTooLarge, readBody, refuseAndClose } from './body-limit.js';
 import { listenOn } from './port-in-use.js';
@@ -31,9 +33,84 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
  * An HTTP API (API Gateway v2, payload format 2.0) in front of the Lambda runtime: each request becomes the
  * event API Gateway would send, and the function's result becomes the response.
  */
+/** Content types of the files a built single-page app holds. */
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
+};
+
+/** Static files served under a path prefix (the console's `dist` under `/console/`), and what to say when they are missing. */
+export interface StaticMount {
+  prefix: string;
+  directory: string;
+  /** The sentence of the 503 answered while `directory` has no index.html. */
+  missing: string;
+}
+
+/** Routes the HTTP API answers itself, before the functions' routes (the local stage's `/api/local/*`). */
+export type LocalRoute = (req: { method: string; path: string; body: string }) => Promise<{ status: number; body: unknown } | undefined>;
+
 export class HttpApi {
   private routes: CompiledRoute[] = [];
   private server: Server | undefined;
+  private mounts: StaticMount[] = [];
+  private local: LocalRoute[] = [];
+
+  /**
+   * Serves the files of `directory` under `prefix` (`/console/`): a path that is not a file answers the index.html
+   * (a single-page app's own addresses), `..` never leaves the directory, and a directory without index.html
+   * answers 503 with `missing`.
+   */
+  serveStatic(mount: StaticMount): void {
+    this.mounts.push({ ...mount, directory: resolve(mount.directory) });
+  }
+
+  /** Adds a route answered in process (see LocalRoute); it returns undefined for requests that are not its own. */
+  addLocalRoute(route: LocalRoute): void {
+    this.local.push(route);
+  }
+
+  /** Answers a static file, or returns false when no mount has the path. */
+  private serveFile(res: ServerResponse, method: string, pathname: string): boolean {
+    const mount = this.mounts.find((m) => pathname === m.prefix.replace(/\/$/, '') || pathname.startsWith(m.prefix));
+    if (!mount) return false;
+    const index = join(mount.directory, 'index.html');
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' });
+      res.end(JSON.stringify({ message: 'Method Not Allowed' }));
+      return true;
+    }
+    if (!existsSync(index)) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${mount.missing}\n`);
+      return true;
+    }
+    let relative: string;
+    try {
+      relative = decodeURIComponent(pathname.slice(mount.prefix.length));
+    } catch {
+      relative = '';
+    }
+    const file = resolve(mount.directory, `.${sep}${relative}`);
+    // Never outside the directory (`..`, `..%2f`, an absolute path): those get the app's index, as any unknown path.
+    const inside = file === mount.directory || file.startsWith(mount.directory + sep);
+    const target = inside && relative !== '' && !relative.includes('\0') && existsSync(file) && statSync(file).isFile() ? file : index;
+    const type = CONTENT_TYPES[extname(target).toLowerCase()] ?? 'application/octet-stream';
+    const body = readFileSync(target);
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'x-content-type-options': 'nosniff', 'cache-control': target === index ? 'no-cache' : 'public, max-age=3600' });
+    res.end(method === 'HEAD' ? undefined : body);
+    return true;
+  }
 
   constructor(
     private readonly lambda: LambdaRuntime,
@@ -76,6 +153,15 @@ export class HttpApi {
   private async handle(req: IncomingMessage, res: ServerResponse, body: string, send: (status: number, body: unknown) => void): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (this.serveFile(res, method, url.pathname)) return;
+    for (const local of this.local) {
+      try {
+        const answer = await local({ method, path: url.pathname, body });
+        if (answer) return send(answer.status, answer.body);
+      } catch (e) {
+        return send(500, { error: 'InternalError', message: e instanceof Error ? e.message.slice(0, 500) : 'failed' });
+      }
+    }
     const route = this.routes.find((r) => r.method === method && r.regex.test(url.pathname));
     if (!route) return send(404, { message: 'Not Found' });
     const match = route.regex.exec(url.pathname)!;

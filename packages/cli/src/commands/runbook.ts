@@ -9,7 +9,7 @@ import {
   stepApiCalls,
   type Runbook,
   type RunbookStep,
-  checkSignal,
+  sendOperatorSignal,
   ForbiddenError,
   parseIdentity,
   runningStep,
@@ -19,14 +19,12 @@ import {
   parseParameterAssignments,
   parseTargetsOption,
   planStart,
-  signalExecution,
   startExecution,
   targetsFromOption,
   ValidationError,
   type AutomationTarget,
   type Execution,
   type ExecutionPlan,
-  type ExecutionSignal,
   type ExecutionSummary,
   type OperatorSignalKind,
   type StartInput,
@@ -395,22 +393,10 @@ function signalCommand(program: Command, runbook: Command, name: string, kind: O
     if (ctx.stage !== LOCAL_STAGE && opts.approver !== undefined) {
       throw new ForbiddenError(`--approver is for the local stage only: on stage ${ctx.stage} you decide as your own AWS identity (STS GetCallerIdentity); run with the credentials of an approver`, 'approver');
     }
-    const ex = await load(store, executionId);
     const deciding = kind === 'Approve' || kind === 'Reject';
-    const approver = deciding ? await deciderIdentity(ctx, opts.approver, ex.accountId) : undefined;
-    let step: StepExecution | undefined;
-    try {
-      step = checkSignal(ex, kind, approver);
-    } catch (e) {
-      // A decision from someone who may not decide is kept for the operator to see (`opsauto runbook refusals`).
-      if (e instanceof ForbiddenError && approver !== undefined) {
-        await store.recordRefusal({ at: ctx.clock.now().toISOString(), documentName: ex.documentName, triggeredBy: approver, reason: e.message.slice(0, 1000) });
-      }
-      throw e;
-    }
-    const at = ctx.clock.now().toISOString();
-    const signal: ExecutionSignal = kind === 'Approve' || kind === 'Reject' ? { kind, at, approver: approver ?? '', ...(opts.comment ? { comment: opts.comment } : {}) } : { kind, at };
-    await signalExecution(executionId, signal, { store, dispatch });
+    const ex = deciding ? await load(store, executionId) : undefined;
+    const approver = ex ? await deciderIdentity(ctx, opts.approver, ex.accountId) : undefined;
+    const { step, signal } = await sendOperatorSignal(executionId, kind, { approver, comment: opts.comment }, { store, dispatch, now: () => ctx.clock.now() });
     if (program.opts<GlobalOptions>().json) return print({ executionId, signal }, program);
     const what = kind === 'Cancel' ? 'cancel requested' : kind === 'Resume' ? `resumed at step ${step?.name}` : `${kind === 'Approve' ? 'approved' : 'denied'} at step ${step?.name} as ${approver}`;
     console.log(`${executionId}: ${what}`);

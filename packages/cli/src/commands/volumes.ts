@@ -1,5 +1,5 @@
 import { AccountClients, ownAccountId, staleVolumeAdapters } from '@opsauto/aws';
-import { daysUnattached, estimateMonthlyCost, isStale, NotFoundError, scanTargets, type ScanRunSummary, type StaleVolumeDeps } from '@opsauto/core';
+import { NotFoundError, scanTargets, staleVolumeFindings, type ScanRunSummary, type StaleVolumeDeps } from '@opsauto/core';
 import type { Command } from 'commander';
 import { ControlClient, localcloudUrl } from '../control-client.js';
 import { print } from '../output.js';
@@ -64,27 +64,17 @@ export function volumeCommands(program: Command): void {
     .option('--all', 'also list volumes unattached for less than the threshold')
     .action(async (opts: { all?: boolean }) => {
       const { deps: d, ownAccount } = await deps(program);
-      const now = d.clock.now();
-      const rows = [];
-      for (const { account, region } of scanTargets(d.config, ownAccount)) {
-        const records = (await d.store.listRecords(account, region)).filter((r) => opts.all || isStale(r, now, d.config.staleVolumes.thresholdDays));
-        const volumes = new Map((await d.inventory.describe(account, region, records.map((r) => r.volumeId))).map((v) => [v.volumeId, v]));
-        for (const r of records) {
-          const v = volumes.get(r.volumeId);
-          rows.push({
-            account,
-            region,
-            volumeId: r.volumeId,
-            name: v?.tags.Name ?? '',
-            size: v ? `${v.sizeGiB} GiB ${v.type}` : 'gone',
-            days: daysUnattached(r, now),
-            monthlyUSD: v ? estimateMonthlyCost(v).toFixed(2) : '',
-            status: r.status,
-            opsItemId: r.opsItemId ?? '',
-          });
-        }
-      }
-      rows.sort((a, b) => Number(b.monthlyUSD) - Number(a.monthlyUSD));
+      const rows = (await staleVolumeFindings(d, ownAccount, d.clock.now(), opts.all)).map(({ record: r, volume: v, daysUnattached: days, monthlyCostUsd }) => ({
+        account: r.account,
+        region: r.region,
+        volumeId: r.volumeId,
+        name: v?.tags.Name ?? '',
+        size: v ? `${v.sizeGiB} GiB ${v.type}` : 'gone',
+        days,
+        monthlyUSD: v ? monthlyCostUsd.toFixed(2) : '',
+        status: r.status,
+        opsItemId: r.opsItemId ?? '',
+      }));
       print(rows, program, ['account', 'region', 'volumeId', 'name', 'size', 'days', 'monthlyUSD', 'status', 'opsItemId']);
     });
 

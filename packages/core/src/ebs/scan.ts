@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
 import type { RegionScanSummary, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type VolumeInventory, type VolumeStore } from './ports.js';
-import { dedupStringFor, estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
+import { daysUnattached, dedupStringFor, estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
 
 export interface StaleVolumeDeps {
   config: OpsautoConfig;
@@ -304,4 +304,35 @@ export async function scanFleet(deps: StaleVolumeDeps, input: ScanInput & { ownA
   };
   if (!input.dryRun) await deps.store.putRun(summary);
   return { summary, results };
+}
+
+/** A volume the scan tracks, with what EC2 says of it now (`volume` undefined: it is gone). */
+export interface StaleVolumeFinding {
+  record: VolumeRecord;
+  volume?: VolumeInfo;
+  daysUnattached: number;
+  /** Estimated from the volume's size and type (0 when it is gone). */
+  monthlyCostUsd: number;
+}
+
+/**
+ * The scan's findings, as `opsauto volumes stale` and the console list them: the tracked volumes of every scanned
+ * account and region that are stale (with `all`, also those unattached for less than the threshold), described by
+ * EC2, most expensive first. Reads only.
+ *
+ * @example
+ * await staleVolumeFindings(deps, '123456789012', new Date()) // [{ record, volume, daysUnattached: 46, monthlyCostUsd: 8 }]
+ */
+export async function staleVolumeFindings(deps: Pick<StaleVolumeDeps, 'config' | 'inventory' | 'store'>, ownAccount: string, now: Date, all = false): Promise<StaleVolumeFinding[]> {
+  const findings: StaleVolumeFinding[] = [];
+  for (const { account, region } of scanTargets(deps.config, ownAccount)) {
+    const records = (await deps.store.listRecords(account, region)).filter((r) => all || isStale(r, now, deps.config.staleVolumes.thresholdDays));
+    if (records.length === 0) continue;
+    const volumes = new Map((await deps.inventory.describe(account, region, records.map((r) => r.volumeId))).map((v) => [v.volumeId, v]));
+    for (const record of records) {
+      const volume = volumes.get(record.volumeId);
+      findings.push({ record, ...(volume ? { volume } : {}), daysUnattached: daysUnattached(record, now), monthlyCostUsd: volume ? estimateMonthlyCost(volume) : 0 });
+    }
+  }
+  return findings.sort((a, b) => b.monthlyCostUsd - a.monthlyCostUsd);
 }

@@ -1,4 +1,4 @@
-import { ForbiddenError, ValidationError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { isApprover, notAnApproverMessage } from '../approvers.js';
 import { isTerminal, type Execution, type ExecutionSignal, type ExecutionStore, type StepExecution } from '../execution.js';
 
@@ -50,4 +50,47 @@ export function checkSignal(ex: Execution, kind: OperatorSignalKind, approver?: 
 export async function signalExecution(executionId: string, signal: ExecutionSignal, deps: { store: ExecutionStore; dispatch(executionIds: string[]): Promise<void> }): Promise<void> {
   await deps.store.signal(executionId, signal);
   await deps.dispatch([executionId]);
+}
+
+/** What `sendOperatorSignal` needs: the store, a dispatcher to the worker, and the time. */
+export interface OperatorSignalDeps {
+  store: ExecutionStore;
+  dispatch(executionIds: string[]): Promise<void>;
+  now(): Date;
+}
+
+/**
+ * An operator's signal, as the CLI and the console send it: the execution is read, `checkSignal` decides whether it
+ * can take the signal now (a decision by someone who is not an approver is recorded as a refusal, then refused with
+ * ForbiddenError), and the signal is stored and dispatched. `approver` is the decider's identity (an ARN), needed for
+ * Approve and Reject. Returns the execution as read and the step the signal is for.
+ *
+ * @throws NotFoundError for an unknown execution; ValidationError when it cannot take the signal now.
+ * @example
+ * await sendOperatorSignal('exec-1', 'Approve', { approver: 'arn:aws:iam::123456789012:user/alice' }, deps);
+ */
+export async function sendOperatorSignal(
+  executionId: string,
+  kind: OperatorSignalKind,
+  options: { approver?: string; comment?: string },
+  deps: OperatorSignalDeps,
+): Promise<{ execution: Execution; step: StepExecution | undefined; signal: ExecutionSignal }> {
+  const loaded = await deps.store.get(executionId);
+  if (!loaded) throw new NotFoundError(`no execution ${executionId}`);
+  const ex = loaded.execution;
+  const deciding = kind === 'Approve' || kind === 'Reject';
+  let step: StepExecution | undefined;
+  try {
+    step = checkSignal(ex, kind, deciding ? options.approver : undefined);
+  } catch (e) {
+    // A decision from someone who may not decide is kept for the operator to see (`opsauto runbook refusals`).
+    if (e instanceof ForbiddenError && deciding && options.approver !== undefined) {
+      await deps.store.recordRefusal({ at: deps.now().toISOString(), documentName: ex.documentName, triggeredBy: options.approver, reason: e.message.slice(0, 1000) });
+    }
+    throw e;
+  }
+  const at = deps.now().toISOString();
+  const signal: ExecutionSignal = deciding ? { kind, at, approver: options.approver ?? '', ...(options.comment ? { comment: options.comment } : {}) } : { kind, at };
+  await signalExecution(executionId, signal, deps);
+  return { execution: ex, step, signal };
 }
