@@ -30,6 +30,6 @@ export function stepBars(steps: readonly TimedStep[], start: string, end: string
     const to = s.endedAt ? Date.parse(s.endedAt) : t0 + span;
     if (Number.isNaN(from) || Number.isNaN(to)) return undefined;
     const left = clamp(((from - t0) / span) * 100);
-    return { left, width: Math.max(0.5, Math.min(100 - left, clamp(((to - from) / span) * 100))) };
+    return { left, width: Math.max(0.5, clamp(Math.min(100 - left, ((to - from) / span) * 100))) };
   });
 }
