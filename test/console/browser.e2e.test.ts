@@ -56,6 +56,8 @@ describe('console views', () => {
     expect(automations[0]).toContain('office-hours-stop');
     expect(automations[0]).toContain('Europe/Berlin');
     expect(automations[0]).toContain('2026-12-03 18:00 CET');
+    expect(automations[2]).toContain('one-off-migration');
+    expect(automations[2]).toContain('never again');
     expect(await page.getByTestId('nav-local').count()).toBe(1);
     await shot('now');
   });
@@ -186,6 +188,7 @@ describe('console actions', () => {
     await page.getByTestId('view-now').getByTestId('stage').waitFor();
     await page.getByTestId('nav-activations').waitFor();
     expect(await page.getByTestId('nav-local').count()).toBe(0);
+    expect(await page.getByTestId('failures').textContent()).toBe('Failure queueFailed invocations wait in the SQS queue opsauto-prod-failed-invocations; the console does not read it.');
     await open('local');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('The local routes exist only on the local stage');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCalendar } from '../../packages/console/src/calendar.js';
+import { buildCalendar, calendarDays } from '../../packages/console/src/calendar.js';
 
 describe('buildCalendar', () => {
   it('lays 30 days out as whole weeks from Monday, padding days outside the range', () => {
@@ -43,5 +43,14 @@ describe('buildCalendar', () => {
   it('refuses a bad start or length, naming it', () => {
     expect(() => buildCalendar('tomorrow', 30, [])).toThrow('from must be an ISO-8601 time');
     expect(() => buildCalendar('2026-12-03T00:00:00Z', 0, [])).toThrow('days must be a whole number ≥ 1, not 0');
+  });
+});
+
+describe('calendarDays', () => {
+  it('covers every UTC day from the start to the end, the end exclusive', () => {
+    expect(calendarDays('2026-12-03T09:00:00Z', '2027-01-02T09:00:00Z')).toBe(31);
+    expect(calendarDays('2026-12-03T00:00:00Z', '2027-01-02T00:00:00Z')).toBe(30);
+    expect(calendarDays('2026-12-03T09:00:00Z', '2026-12-03T09:00:00Z')).toBe(1);
+    expect(calendarDays('bad', '2026-12-03T09:00:00Z')).toBe(1);
   });
 });

@@ -84,8 +84,13 @@ describe('authConfigFrom', () => {
     expect(authConfigFrom({ ...vars, VITE_COGNITO_DOMAIN: 'https://login.example.com/' }, 'r')?.domain).toBe('https://login.example.com');
   });
 
+  it('takes VITE_AUTH_DOMAIN and VITE_REGION, as the Api stack names them', () => {
+    const c = authConfigFrom({ ...vars, VITE_COGNITO_DOMAIN: undefined, VITE_AUTH_DOMAIN: 'https://opsauto-prod-console.auth.us-east-2.amazoncognito.com', VITE_REGION: 'us-east-2', VITE_USER_POOL_ID: 'us-east-2_X' }, 'r');
+    expect(c).toMatchObject({ domain: 'https://opsauto-prod-console.auth.us-east-2.amazoncognito.com', region: 'us-east-2' });
+  });
+
   it('names the setting that is missing', () => {
     expect(() => authConfigFrom({ ...vars, VITE_USER_POOL_CLIENT_ID: undefined }, 'r')).toThrow('VITE_USER_POOL_CLIENT_ID must be set');
-    expect(() => authConfigFrom({ ...vars, VITE_COGNITO_DOMAIN: '' }, 'r')).toThrow('VITE_COGNITO_DOMAIN must be set');
+    expect(() => authConfigFrom({ ...vars, VITE_COGNITO_DOMAIN: '' }, 'r')).toThrow('VITE_COGNITO_DOMAIN (or VITE_AUTH_DOMAIN) must be set with VITE_USER_POOL_ID');
   });
 });

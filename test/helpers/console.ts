@@ -161,10 +161,14 @@ function api(state: FakeState, method: string, url: URL, body: unknown): { statu
         local: state.local,
         running: state.executions.filter((e) => e.status === 'InProgress' || e.status === 'Pending').map(summary),
         waiting: state.executions.filter((e) => e.status === 'Waiting').map(summary),
-        failures: { count: 1, items: [{ function: 'stale-scan', error: 'RequestLimitExceeded: Request limit exceeded.', at: iso(state.now - 3_600_000) }] },
+        // In AWS the API does not read the FailedInvocations queue: no count, a note.
+        failures: state.local
+          ? { count: 1, items: [{ function: 'stale-scan', error: 'RequestLimitExceeded: Request limit exceeded.', at: iso(state.now - 3_600_000) }] }
+          : { count: null, items: [], note: 'Failed invocations wait in the SQS queue opsauto-prod-failed-invocations; the console does not read it.' },
         automations: [
           { name: 'office-hours-stop', kind: 'office-hours', timezone: 'Europe/Berlin', nextRun: iso(state.now + 8 * 3_600_000), nextRunLocal: '2026-12-03 18:00 CET' },
           { name: 'nightly-patch', kind: 'schedule', timezone: 'America/New_York', nextRun: iso(state.now + 12 * 3_600_000), nextRunLocal: '2026-12-03 16:00 EST' },
+          { name: 'one-off-migration', kind: 'schedule', timezone: 'UTC', nextRun: null, nextRunLocal: null },
         ],
       },
     };

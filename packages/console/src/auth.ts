@@ -18,7 +18,8 @@ export interface AuthConfig {
 }
 
 /**
- * The Cognito settings from the build's environment, or undefined when the console runs without login (VITE_API_URL
+ * The Cognito settings from the build's environment (VITE_USER_POOL_ID, VITE_USER_POOL_CLIENT_ID, the hosted UI's
+ * VITE_COGNITO_DOMAIN or VITE_AUTH_DOMAIN, VITE_REGION or the pool id's region), or undefined when the console runs without login (VITE_API_URL
  * unset, or no user pool given).
  *
  * @example
@@ -27,11 +28,12 @@ export interface AuthConfig {
  * // { poolId: 'eu-west-1_AbC', clientId: 'c1', region: 'eu-west-1', domain: 'https://ops.auth.eu-west-1.amazoncognito.com', … }
  */
 export function authConfigFrom(vars: Record<string, string | undefined>, redirectUri: string): AuthConfig | undefined {
-  const { VITE_API_URL, VITE_USER_POOL_ID: poolId, VITE_USER_POOL_CLIENT_ID: clientId, VITE_COGNITO_DOMAIN: domain } = vars;
+  const { VITE_API_URL, VITE_USER_POOL_ID: poolId, VITE_USER_POOL_CLIENT_ID: clientId } = vars;
+  const domain = vars.VITE_COGNITO_DOMAIN || vars.VITE_AUTH_DOMAIN;
   if (!VITE_API_URL || !poolId) return undefined;
   if (!clientId) throw new Error('VITE_USER_POOL_CLIENT_ID must be set with VITE_USER_POOL_ID');
-  if (!domain) throw new Error('VITE_COGNITO_DOMAIN must be set with VITE_USER_POOL_ID');
-  const region = poolId.split('_')[0];
+  if (!domain) throw new Error('VITE_COGNITO_DOMAIN (or VITE_AUTH_DOMAIN) must be set with VITE_USER_POOL_ID');
+  const region = vars.VITE_REGION || poolId.split('_')[0];
   return { poolId, clientId, region, domain: (/^https?:\/\//.test(domain) ? domain : `https://${domain}`).replace(/\/+$/, ''), redirectUri };
 }
 
@@ -77,12 +79,15 @@ export async function completeSignIn(): Promise<void> {
   history.replaceState(null, '', back);
 }
 
-/** The access token to send as `Authorization: Bearer …`; starts the sign-in redirect when there is none. */
+/**
+ * The ID token to send as `Authorization: Bearer …` (it names the user, `cognito:username` and `email`, and carries
+ * `cognito:groups`; the HTTP API's JWT authorizer takes it for the app client); starts the sign-in redirect when there is none.
+ */
 export async function bearer(): Promise<string | undefined> {
   if (!config) return undefined;
   const m = await userManager(config);
   const user = await m.getUser();
-  if (user && !user.expired) return user.access_token;
+  if (user && !user.expired) return user.id_token ?? user.access_token;
   await m.signinRedirect({ state: location.pathname + location.search });
   return new Promise<never>(() => {}); // the browser is leaving for the hosted UI
 }

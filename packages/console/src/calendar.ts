@@ -54,3 +54,17 @@ export function buildCalendar<D extends CalendarDeadline>(from: string, days: nu
 function dayKey(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
+
+/**
+ * How many UTC days a calendar needs to show [from, to): from's day up to and including the day `to` falls in (unless
+ * `to` is that day's midnight). At least 1.
+ *
+ * @example
+ * calendarDays('2026-12-03T09:00:00Z', '2027-01-02T09:00:00Z') // 31 (2026-12-03 … 2027-01-02)
+ * calendarDays('2026-12-03T00:00:00Z', '2027-01-02T00:00:00Z') // 30
+ */
+export function calendarDays(from: string, to: string): number {
+  const start = Math.floor(Date.parse(from) / DAY_MS) * DAY_MS;
+  const days = Math.ceil((Date.parse(to) - start) / DAY_MS);
+  return Number.isFinite(days) ? Math.max(1, days) : 1;
+}

@@ -7,7 +7,10 @@ const root = document.getElementById('app');
 if (!root) throw new Error('the page has no #app element');
 
 completeSignIn().then(
-  () => render(<App />, root),
+  () => {
+    root.textContent = ''; // the 'Loading the console…' placeholder of index.html
+    render(<App />, root);
+  },
   (error: unknown) => {
     root.innerHTML = '';
     const p = document.createElement('p');

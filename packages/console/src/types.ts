@@ -50,8 +50,10 @@ export interface NowResponse {
   local: boolean;
   running: ExecutionSummary[];
   waiting: ExecutionSummary[];
-  failures: { count: number; items: { function: string; error: string; at: string }[] };
-  automations: { name: string; kind: string; timezone: string; nextRun: string; nextRunLocal: string }[];
+  /** `count` is null in AWS (the API does not read the FailedInvocations queue), with a `note` saying so. */
+  failures: { count: number | null; note?: string; items: { function: string; error: string; at: string }[] };
+  /** `nextRun` is null for a schedule that never fires again. */
+  automations: { name: string; kind: string; timezone: string; nextRun: string | null; nextRunLocal: string | null }[];
 }
 
 export interface Page<T> {

@@ -6,6 +6,11 @@ import { usePoll } from '../hooks.js';
 import type { FindingsResponse, SavingsPoint } from '../types.js';
 import { Empty, href, View } from '../ui.js';
 
+const DAY_S = 86_400;
+/** Ticks on the time axis: whole days (scan days), never hours. */
+const DAY_INCRS = [DAY_S, 2 * DAY_S, 7 * DAY_S, 14 * DAY_S, 30 * DAY_S, 91 * DAY_S, 365 * DAY_S];
+const day = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
+
 /** Monthly waste and remediated savings per scan day, as a uPlot line chart (and a table for screen readers). */
 function SavingsChart({ history }: { history: SavingsPoint[] }) {
   const box = useRef<HTMLDivElement>(null);
@@ -19,9 +24,10 @@ function SavingsChart({ history }: { history: SavingsPoint[] }) {
         {
           width: Math.min(Math.max(box.current.clientWidth, 320), 900),
           height: 240,
+          padding: [12, 48, 0, 0],
           tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-          series: [{}, { label: 'Monthly waste', stroke: '#c0392b', width: 2, value: (_, v) => (v == null ? '' : formatUsd(v)) }, { label: 'Remediated savings', stroke: '#27ae60', width: 2, value: (_, v) => (v == null ? '' : formatUsd(v)) }],
-          axes: [{}, { values: usd, size: 70 }],
+          series: [{ label: 'Day', value: (_, v) => (v == null ? '' : day(v)) }, { label: 'Monthly waste', stroke: '#c0392b', width: 2, value: (_, v) => (v == null ? '' : formatUsd(v)) }, { label: 'Remediated savings', stroke: '#27ae60', width: 2, value: (_, v) => (v == null ? '' : formatUsd(v)) }],
+          axes: [{ values: (_, splits) => splits.map(day), incrs: DAY_INCRS }, { values: usd, size: 70 }],
         },
         data,
         box.current,

@@ -64,7 +64,7 @@ export function Now() {
             {now.running.length ? <ExecutionRows items={now.running} waiting={false} onSent={polled.refresh} /> : <Empty>Nothing runs now.</Empty>}
           </section>
           <section aria-labelledby="failures-title" data-testid="failures">
-            <h2 id="failures-title">Failure queue ({now.failures.count})</h2>
+            <h2 id="failures-title">Failure queue{now.failures.count === null ? '' : ` (${now.failures.count})`}</h2>
             {now.failures.items.length ? (
               <table>
                 <thead>
@@ -87,7 +87,7 @@ export function Now() {
                 </tbody>
               </table>
             ) : (
-              <Empty>{now.failures.count ? `${now.failures.count} failed invocations queued (details not available here).` : 'No failed invocation waits.'}</Empty>
+              <Empty>{now.failures.note ?? (now.failures.count ? `${now.failures.count} failed invocations queued (details not available here).` : 'No failed invocation waits.')}</Empty>
             )}
           </section>
           <section aria-labelledby="automations-title" data-testid="automations">
@@ -105,18 +105,16 @@ export function Now() {
                 </thead>
                 <tbody>
                   {[...now.automations]
-                    .sort((a, b) => a.nextRun.localeCompare(b.nextRun))
+                    .sort((a, b) => (a.nextRun ?? '\uffff').localeCompare(b.nextRun ?? '\uffff'))
                     .map((a) => (
                       <tr key={a.name} data-testid="automation-row">
                         <td>
                           <a href={href(`executions?automation=${encodeURIComponent(a.name)}`)}>{a.name}</a>
                         </td>
                         <td>{a.kind}</td>
-                        <td>{a.nextRunLocal}</td>
+                        <td>{a.nextRunLocal ?? 'never again'}</td>
                         <td>{a.timezone}</td>
-                        <td>
-                          <Time at={a.nextRun} /> <span class="muted">{relative(a.nextRun, now.now)}</span>
-                        </td>
+                        <td>{a.nextRun ? <><Time at={a.nextRun} /> <span class="muted">{relative(a.nextRun, now.now)}</span></> : <span class="muted">—</span>}</td>
                       </tr>
                     ))}
                 </tbody>

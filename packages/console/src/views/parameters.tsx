@@ -1,4 +1,4 @@
-import { buildCalendar } from '../calendar.js';
+import { buildCalendar, calendarDays } from '../calendar.js';
 import { usePoll } from '../hooks.js';
 import type { ParametersResponse } from '../types.js';
 import { Empty, href, Time, View } from '../ui.js';
@@ -12,7 +12,7 @@ export function Parameters() {
   return (
     <View title="Parameters" testid="view-parameters" polled={polled} what="parameter deadlines">
       {(r) => {
-        const weeks = buildCalendar(r.from, DAYS, r.deadlines);
+        const weeks = buildCalendar(r.from, calendarDays(r.from, r.to), r.deadlines);
         return (
           <>
             <p class="meta">
