@@ -11,5 +11,7 @@ if (!/^\/(.*\/)?$/.test(base)) throw new Error(`CONSOLE_BASE must start and end 
 export default defineConfig({
   base,
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // `npx vite` (sources, hot reload) sends /api to a running local stage.
+  server: { proxy: { '/api': process.env.CONSOLE_API_PROXY ?? 'http://127.0.0.1:3000' } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
 });
