@@ -217,11 +217,21 @@ describe('console errors and liveness', () => {
     server = await startConsoleServer(seedState());
   });
 
-  it('the view polls its API: a change shows without a reload', async () => {
+  it('the view polls its API every 2 s while the tab is visible, not at all while it is hidden', async () => {
+    const setHidden = (hidden: boolean) => page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'));`);
+    const findingsAsked = () => server.state.requests.filter((r) => r === 'GET /api/findings').length;
+    await page.clock.install();
     await open('findings');
     await expect.poll(() => page.getByTestId('volume-row').count()).toBe(2);
+    const first = findingsAsked();
     server.state.volumes.pop();
-    await expect.poll(() => page.getByTestId('volume-row').count(), { timeout: 10_000 }).toBe(1);
-    expect(server.state.requests.filter((r) => r === 'GET /api/findings').length).toBeGreaterThan(1);
+    await page.clock.runFor(2_000);
+    await expect.poll(() => page.getByTestId('volume-row').count()).toBe(1);
+    expect(findingsAsked()).toBe(first + 1);
+    await setHidden(true);
+    await page.clock.runFor(30_000);
+    expect(findingsAsked()).toBe(first + 1);
+    await setHidden(false);
+    await expect.poll(findingsAsked).toBe(first + 2);
   });
 });
