@@ -88,6 +88,7 @@ describe('console views', () => {
     await expect.poll(() => page.getByTestId('max-errors').textContent()).toBe('3 failed of 2 allowed (MaxErrors 2): no new child starts');
     expect(await page.getByTestId('children').locator('.seg').count()).toBe(3);
     expect(await page.getByTestId('failure-message').textContent()).toBe('3 of 9 targets failed (MaxErrors 2)');
+    expect(await page.getByTestId('child-row').allTextContents()).toEqual(['exec-child-0001i-01Success2026-12-03 07:00:00 UTC30 s', 'exec-child-0002i-02Failed2026-12-03 07:01:00 UTC30 s', 'exec-child-0003i-03Success2026-12-03 07:02:00 UTC30 s']);
     await shot('execution-parent');
   });
 

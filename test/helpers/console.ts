@@ -50,6 +50,7 @@ interface FakeExecution {
   waitingFor?: 'approval' | 'resume';
   actions: string[];
   children?: Json;
+  childExecutions?: Json[];
   steps: Json[];
   failureMessage?: string;
 }
@@ -93,6 +94,16 @@ export function seedState(start = Date.parse('2026-12-03T09:00:00.000Z')) {
       children: { total: 10, success: 6, failed: 3, running: 0, pending: 1, maxConcurrency: '2', maxErrors: '2', errorsLeft: -1 },
       failureMessage: '3 of 9 targets failed (MaxErrors 2)',
       steps: [],
+      childExecutions: ['Success', 'Failed', 'Success'].map((status, i) => ({
+        executionId: `exec-child-000${i + 1}`,
+        runbook: 'AWS-RestartEC2Instance',
+        status,
+        startedAt: at(-7_200_000 + i * 60_000),
+        endedAt: at(-7_200_000 + i * 60_000 + 30_000),
+        targets: [`i-0${i + 1}`],
+        parentExecutionId: 'exec-parent-0003',
+        actions: [],
+      })),
     },
     {
       executionId: 'exec-done-0004',
@@ -141,6 +152,7 @@ function summary(e: FakeExecution): Json {
   const rest: Json = { ...e };
   delete rest.steps;
   delete rest.failureMessage;
+  delete rest.childExecutions;
   return rest;
 }
 

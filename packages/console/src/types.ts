@@ -42,6 +42,8 @@ export interface ExecutionDetail extends ExecutionSummary {
   steps: Step[];
   outputs?: Record<string, unknown>;
   failureMessage?: string;
+  /** A rate-controlled parent's children (the first 100). */
+  childExecutions?: ExecutionSummary[];
 }
 
 export interface NowResponse {

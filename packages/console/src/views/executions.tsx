@@ -185,6 +185,36 @@ export function Execution() {
               <section aria-labelledby="children-title">
                 <h2 id="children-title">Children</h2>
                 <ChildrenBar children={e.children} />
+                {e.childExecutions?.length ? (
+                  <table data-testid="child-executions">
+                    <thead>
+                      <tr>
+                        <th scope="col">Child</th>
+                        <th scope="col">Target</th>
+                        <th scope="col">Status</th>
+                        <th scope="col">Started</th>
+                        <th scope="col">Duration</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {e.childExecutions.map((c) => (
+                        <tr key={c.executionId} data-testid="child-row">
+                          <td>
+                            <ExecutionLink id={c.executionId} />
+                          </td>
+                          <td>{c.targets.join(', ')}</td>
+                          <td>
+                            <Status status={c.status} />
+                          </td>
+                          <td>
+                            <Time at={c.startedAt} />
+                          </td>
+                          <td>{elapsed(c.startedAt, c.endedAt, end)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                ) : null}
               </section>
             ) : null}
             <section aria-labelledby="steps-title">
