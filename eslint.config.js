@@ -24,7 +24,7 @@ function boundaries(rules) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.build/', '.sst/', '.localcloud/', 'cdk.out/', 'bench/results/', 'packages/cli/dist/', '**/*.mjs'] },
+  { ignores: ['node_modules/', '.build/', '.sst/', '.localcloud/', 'cdk.out/', 'bench/results/', 'packages/cli/dist/', 'packages/console/dist/', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
