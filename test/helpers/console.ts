@@ -351,6 +351,11 @@ export async function startConsoleServer(state: FakeState = seedState()): Promis
     url: `http://127.0.0.1:${port}`,
     state,
     server,
-    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        // The browser keeps its connections alive: closing waits for them otherwise.
+        server.closeAllConnections();
+      }),
   };
 }
