@@ -1,137 +1,45 @@
 /**
  * The console in headless chromium (Debian's, through playwright-core) against a real local stage: the page its HTTP
  * API serves at /console/, the console API's real handler, localcloud behind it on a virtual clock. The fleet is
- * made the way operators and the jobs make it (as test/functions/console-api.test.ts does): an execution waiting for
- * approval, a stale volume found by the daily scans, an AMI family, a parameter with an expiry policy, a token with
- * an issuance. Every view shows those real values; the Approve button moves the execution on; the Local view's +1d
+ * made the way operators and the jobs make it (test/helpers/console-stage.ts): an execution waiting for approval, a
+ * stale volume found by the daily scans, an AMI family, a parameter with an expiry policy, a token with an issuance. Every view shows those real values; the Approve button moves the execution on; the Local view's +1d
  * runs the daily scan, which finds a volume the Findings view then lists; a bad address shows the API's 404 in words.
  * Waits are for elements and conditions, never for time.
  *
  * OPSAUTO_SCREENSHOTS=1 writes a screenshot of each view to docs/console/<view>.png (shown in docs/console.md).
  * The page is built once per run by test/global-setup-console.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateImageCommand, DescribeInstancesCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { defineConfig } from '@opsauto/core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../packages/cli/src/project.js';
-import { startStage, type Stage } from '../../packages/cli/src/stage.js';
-import { cliAgainst } from '../helpers/cli.js';
+import type { Stage } from '../../packages/cli/src/stage.js';
 import { launchChromium } from '../helpers/console.js';
-import { clientConfig } from '../helpers/localcloud.js';
-import { DAILY_BACKGROUND } from '../helpers/stage.js';
-
-process.env.RUNBOOK_INLINE_WAIT_MS = '0';
+import { startConsoleStage, type ConsoleFleet, type ConsoleStage } from '../helpers/console-stage.js';
 
 const SHOTS = process.env.OPSAUTO_SCREENSHOTS === '1';
 const SHOT_DIR = join(projectRoot, 'docs/console');
 
-// Stale after one full day unattached: a volume created now is listed once a daily scan has seen it and a day has
-// passed since its creation, which is what one +1d from the page does.
-// One automation for the Now view's "due next", on New Year's night in Berlin: it never fires in this test's days.
-const config = defineConfig({
-  regions: ['us-east-1'],
-  staleVolumes: { thresholdDays: 1 },
-  automations: [{ name: 'new-year-restart', runbook: 'AWS-RestartEC2Instance', parameters: { InstanceId: 'i-0123456789abcdef0' }, trigger: { schedule: 'cron(0 3 1 1 ? *)', timezone: 'Europe/Berlin' } }],
-  ...DAILY_BACKGROUND,
-});
-const PARAM = '/console/db-password';
-const TOKEN_NAME = 'rack-9';
-const HOSTNAME = 'node-1';
-const approveRunbook = `
-schemaVersion: '0.3'
-description: Patch after an operator approves.
-mainSteps:
-  - name: askOps
-    action: aws:approve
-    inputs:
-      Approvers: [operator]
-      Message: Go ahead?
-  - name: done
-    action: aws:sleep
-    inputs: { Duration: PT0S }
-`;
-
+let running: ConsoleStage;
 let stage: Stage;
-let dir: string;
+let fleet: ConsoleFleet;
 let browser: Browser;
 let page: Page;
-let waitingId: string;
-let imageId: string;
-let staleVolumeId: string;
-let lateVolumeId: string;
-const { opsauto } = cliAgainst(() => stage.cloud.url);
 
 async function api(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${stage.apiUrl}${path}`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function volumeNamed(ec2: EC2Client, name: string): Promise<string> {
-  const { Volumes } = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
-  expect(Volumes).toHaveLength(1);
-  return Volumes![0].VolumeId!;
-}
-
 beforeAll(async () => {
-  stage = await startStage({ config, port: 0, apiPort: 0, seed: false, tickMs: 0, functionLogLevel: 'SILENT' });
-  dir = mkdtempSync(join(tmpdir(), 'console-stage-'));
-  stage.cloud.seed({
-    regions: {
-      'us-east-1': {
-        images: [{ name: 'base' }],
-        instances: [{ image: 'base', tags: { Name: 'web-1' } }],
-        volumes: [{ size: 100, type: 'gp3', tags: { Name: 'scratch' } }],
-      },
-    },
-  });
-  const ec2 = new EC2Client(clientConfig(stage.cloud));
-  const ssm = new SSMClient(clientConfig(stage.cloud));
-  try {
-    const web1 = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['web-1'] }] }))).Reservations![0].Instances![0].InstanceId!;
-    imageId = (await ec2.send(new CreateImageCommand({ InstanceId: web1, Name: 'console-web-1', TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'opsauto:ami-family', Value: 'console-web' }] }] }))).ImageId!;
-    staleVolumeId = await volumeNamed(ec2, 'scratch');
-    const expires = new Date(stage.cloud.clock.nowMs() + 20 * 86_400_000).toISOString();
-    await ssm.send(
-      new PutParameterCommand({
-        Name: PARAM,
-        Value: 'not-for-the-console',
-        Type: 'SecureString',
-        Tier: 'Advanced',
-        Policies: JSON.stringify([
-          { Type: 'Expiration', Version: '1.0', Attributes: { Timestamp: expires } },
-          { Type: 'ExpirationNotification', Version: '1.0', Attributes: { Before: '15', Unit: 'Days' } },
-        ]),
-      }),
-    );
-    // Two daily scans: the first sees scratch unattached, the second a day later finds it stale and files its OpsItem.
-    await stage.cloud.advance('2d');
-    // Created after the scans: no scan has seen it yet, so the console does not list it until the next one.
-    stage.cloud.seed({ regions: { 'us-east-1': { volumes: [{ size: 50, type: 'gp2', tags: { Name: 'late' } }] } } });
-    lateVolumeId = await volumeNamed(ec2, 'late');
-  } finally {
-    ec2.destroy();
-    ssm.destroy();
-  }
-  const { token } = JSON.parse(await opsauto('--json', 'tokens', 'create', '--name', TOKEN_NAME, '--max-uses', '3')) as { token: string };
-  const activated = await fetch(`${stage.apiUrl}/activations`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ hostname: HOSTNAME }) });
-  expect(activated.status).toBe(200);
-  const file = join(dir, 'patch-with-approval.yaml');
-  writeFileSync(file, approveRunbook);
-  const out = await opsauto('runbook', 'start', file);
-  waitingId = /started execution (\S+)/.exec(out)?.[1] ?? '';
-  expect(waitingId, out).not.toBe('');
-  await stage.cloud.settle();
+  running = await startConsoleStage();
+  ({ stage, fleet } = running);
   browser = await launchChromium();
 }, 240_000);
 afterAll(async () => {
   await browser?.close();
-  await stage?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await running?.stop();
 });
 beforeEach(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -156,12 +64,12 @@ async function shot(name: string): Promise<void> {
 describe('the console on the local stage shows the seeded fleet', () => {
   it('Now: the execution waiting for approval with its buttons, and the next automations', async () => {
     await open('');
-    const waiting = page.getByTestId('view-now').getByTestId('waiting').locator(`[data-execution-id="${waitingId}"]`);
+    const waiting = page.getByTestId('view-now').getByTestId('waiting').locator(`[data-execution-id="${fleet.waitingId}"]`);
     await waiting.waitFor();
     expect(await waiting.getByRole('button').allTextContents()).toEqual(['Approve', 'Deny', 'Cancel']);
     expect(await page.getByTestId('stage').textContent()).toContain('local');
     const automation = await page.getByTestId('automation-row').textContent();
-    expect(automation).toContain('new-year-restart');
+    expect(automation).toContain(fleet.automation);
     expect(automation).toContain('Europe/Berlin');
     expect(automation).toMatch(/-01-01T03:00/);
     // The nav learns the stage is local from its own /api/now request.
@@ -172,11 +80,11 @@ describe('the console on the local stage shows the seeded fleet', () => {
 
   it('Executions: the list holds the waiting execution, and its page the step timeline', async () => {
     await open('executions');
-    await page.locator(`[data-testid="execution-row"][data-execution-id="${waitingId}"]`).waitFor();
-    expect(await page.locator(`[data-execution-id="${waitingId}"]`).first().textContent()).toContain('Waiting');
+    await page.locator(`[data-testid="execution-row"][data-execution-id="${fleet.waitingId}"]`).waitFor();
+    expect(await page.locator(`[data-execution-id="${fleet.waitingId}"]`).first().textContent()).toContain('Waiting');
     await noError();
     await shot('executions');
-    await open(`executions/${waitingId}`);
+    await open(`executions/${fleet.waitingId}`);
     await expect.poll(() => page.getByTestId('step-row').count()).toBe(1);
     const step = await page.getByTestId('step-row').first().textContent();
     expect(step).toContain('askOps');
@@ -188,22 +96,21 @@ describe('the console on the local stage shows the seeded fleet', () => {
 
   it('Findings: the stale volume with its monthly cost and OpsItem, and the totals', async () => {
     await open('findings');
-    const row = page.locator(`[data-testid="volume-row"][data-volume-id="${staleVolumeId}"]`);
+    const row = page.locator(`[data-testid="volume-row"][data-volume-id="${fleet.staleVolumeId}"]`);
     await row.waitFor();
     const text = await row.textContent();
     // gp3 in us-east-1: $0.08 per GiB-month, 100 GiB.
     expect(text).toContain('$8.00');
     expect(text).toMatch(/oi-/);
     expect(await page.getByTestId('total-waste').textContent()).toContain('$8.00');
-    expect(await page.locator(`[data-volume-id="${lateVolumeId}"]`).count()).toBe(0);
+    expect(await page.locator(`[data-volume-id="${fleet.lateVolumeId}"]`).count()).toBe(0);
     expect(await page.getByTestId('savings-chart').locator('canvas').count()).toBe(1);
     await noError();
-    await shot('findings');
   });
 
   it('Images: the AMI family with its current image', async () => {
     await open('images');
-    await expect.poll(() => page.getByTestId('current-image').first().textContent()).toBe(imageId);
+    await expect.poll(() => page.getByTestId('current-image').first().textContent()).toBe(fleet.imageId);
     expect(await page.getByTestId('image-family').first().textContent()).toContain('console-web');
     await noError();
     await shot('images');
@@ -212,8 +119,8 @@ describe('the console on the local stage shows the seeded fleet', () => {
   it('Parameters: the expiry and its reminder in the 30-day calendar, never the value', async () => {
     await open('parameters');
     await expect.poll(() => page.getByTestId('deadline').count()).toBeGreaterThanOrEqual(2);
-    expect(await page.getByTestId('calendar').textContent()).toContain(PARAM);
-    expect(await page.content()).not.toContain('not-for-the-console');
+    expect(await page.getByTestId('calendar').textContent()).toContain(fleet.parameter.name);
+    expect(await page.content()).not.toContain(fleet.parameter.value);
     await noError();
     await shot('parameters');
   });
@@ -222,9 +129,9 @@ describe('the console on the local stage shows the seeded fleet', () => {
     await open('activations');
     const token = page.getByTestId('token-row');
     await token.waitFor();
-    expect(await token.textContent()).toContain(TOKEN_NAME);
+    expect(await token.textContent()).toContain(fleet.tokenName);
     expect(await token.textContent()).toContain('1 / 3');
-    expect(await page.getByTestId('issuance-row').textContent()).toContain(HOSTNAME);
+    expect(await page.getByTestId('issuance-row').textContent()).toContain(fleet.hostname);
     await noError();
     await shot('activations');
   });
@@ -244,13 +151,13 @@ describe('the console on the local stage shows the seeded fleet', () => {
 describe('the console on the local stage acts', () => {
   it('approving the waiting execution from the Now page moves it on to Success', async () => {
     await open('');
-    const waiting = page.getByTestId('waiting').locator(`[data-execution-id="${waitingId}"]`);
+    const waiting = page.getByTestId('waiting').locator(`[data-execution-id="${fleet.waitingId}"]`);
     await waiting.getByTestId('signal-approve').click();
     await page.getByTestId('signal-sent').waitFor();
     await expect
       .poll(async () => {
         await stage.cloud.settle();
-        return (await api(`/api/executions/${waitingId}`)).body.execution;
+        return (await api(`/api/executions/${fleet.waitingId}`)).body.execution;
       })
       .toMatchObject({ status: 'Success', steps: [expect.objectContaining({ name: 'askOps', status: 'Success', outputs: expect.objectContaining({ ApprovalStatus: 'Approved' }) }), expect.anything()] });
     // The page follows: the execution leaves the waiting list.
@@ -268,12 +175,14 @@ describe('the console on the local stage acts', () => {
     expect(await result.textContent()).toContain('stale-volume-scan ×1');
     expect(Date.parse((await api('/api/local/clock')).body.now as string) - Date.parse(before)).toBeGreaterThanOrEqual(86_400_000);
     await page.getByTestId('nav-findings').click();
-    const row = page.locator(`[data-testid="volume-row"][data-volume-id="${lateVolumeId}"]`);
+    const row = page.locator(`[data-testid="volume-row"][data-volume-id="${fleet.lateVolumeId}"]`);
     await row.waitFor();
     // gp2 in us-east-1: $0.10 per GiB-month, 50 GiB; no OpsItem yet (the scan saw it less than a day old).
     expect(await row.textContent()).toContain('$5.00');
     expect(await page.getByTestId('volume-row').count()).toBe(2);
     await noError();
+    // After the scan: both volumes, and the history chart a day longer.
+    await shot('findings');
   });
 
   it('an unknown execution shows the API 404 in words', async () => {
