@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Builds the CLI if the build is stale, before any test spawns it.
-    globalSetup: ['test/global-setup.ts'],
+    // Builds the CLI and the console page if their builds are stale, before any test spawns or serves them.
+    globalSetup: ['test/global-setup.ts', 'test/global-setup-console.ts'],
     // Files share a worker process, so that the SDK and the other dependencies load once per worker rather than once
     // per file; test/setup.ts gives every file fresh modules of ours and the worker's original environment.
     isolate: false,

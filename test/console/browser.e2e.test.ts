@@ -1,25 +1,20 @@
 /**
  * The console in headless chromium (Debian's, through playwright-core) against packages/console/dist and a fake API
  * of the console contract (test/helpers/console.ts): every view renders by its address, nav links move between
- * views, buttons POST their signal or clock advance, errors show in words, the page stays live.
- * OPSAUTO_SCREENSHOTS=1 writes a screenshot of each view to docs/console/<view>.png.
+ * views, buttons POST their signal or clock advance, errors show in words, the page stays live. The fake can fail any
+ * route on demand and holds a rate-controlled parent; test/e2e/console-stage.e2e.test.ts drives the same page against
+ * a real local stage (and writes the screenshots in docs/console/). The page is built once per run, by
+ * test/global-setup-console.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../packages/cli/src/project.js';
-import { buildConsole, launchChromium, seedState, startConsoleServer, type ConsoleServer } from '../helpers/console.js';
-
-const SHOTS = process.env.OPSAUTO_SCREENSHOTS === '1';
-const SHOT_DIR = join(projectRoot, 'docs/console');
+import { launchChromium, seedState, startConsoleServer, type ConsoleServer } from '../helpers/console.js';
 
 let browser: Browser;
 let server: ConsoleServer;
 let page: Page;
 
 beforeAll(async () => {
-  buildConsole();
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
@@ -35,12 +30,6 @@ afterEach(async () => {
 });
 
 const open = (path: string) => page.goto(`${server.url}/console/${path}`);
-
-async function shot(name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOT_DIR, { recursive: true });
-  await page.screenshot({ path: join(SHOT_DIR, `${name}.png`), fullPage: true });
-}
 
 describe('console views', () => {
   it('Now shows waiting and running executions with their buttons, the failure queue and the next automations', async () => {
@@ -59,13 +48,11 @@ describe('console views', () => {
     expect(automations[2]).toContain('one-off-migration');
     expect(automations[2]).toContain('never again');
     expect(await page.getByTestId('nav-local').count()).toBe(1);
-    await shot('now');
   });
 
   it('Executions lists the executions, filters by the query string and the form, and pages', async () => {
     await open('executions');
     await expect.poll(() => page.getByTestId('execution-row').count()).toBe(4);
-    await shot('executions');
     await page.getByLabel('Runbook').fill('AWS-RestartEC2Instance');
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => page.url()).toBe(`${server.url}/console/executions?runbook=AWS-RestartEC2Instance`);
@@ -83,13 +70,11 @@ describe('console views', () => {
     expect(first).toContain('snapshot');
     expect(first).toContain('2026-12-03 08:50:00 UTC');
     expect(first).toContain('{"SnapshotId":"snap-0123"}');
-    await shot('execution');
     await open('executions/exec-parent-0003');
     await expect.poll(() => page.getByTestId('max-errors').textContent()).toBe('3 failed of 2 allowed (MaxErrors 2): no new child starts');
     expect(await page.getByTestId('children').locator('.seg').count()).toBe(3);
     expect(await page.getByTestId('failure-message').textContent()).toBe('3 of 9 targets failed (MaxErrors 2)');
     expect(await page.getByTestId('child-row').allTextContents()).toEqual(['exec-child-0001i-01Success2026-12-03 07:00:00 UTC30 s', 'exec-child-0002i-02Failed2026-12-03 07:01:00 UTC30 s', 'exec-child-0003i-03Success2026-12-03 07:02:00 UTC30 s']);
-    await shot('execution-parent');
   });
 
   it('Findings shows the stale volumes, the totals and the history chart', async () => {
@@ -101,7 +86,6 @@ describe('console views', () => {
     expect(top).toContain('vol-0stale000000000002');
     expect(top).toContain('oi-0000000002');
     expect(await page.getByTestId('savings-chart').locator('canvas').count()).toBe(1);
-    await shot('findings');
   });
 
   it('Images shows each family per region: current image, history with rollbacks, warnings', async () => {
@@ -110,7 +94,6 @@ describe('console views', () => {
     expect(await page.getByTestId('current-image').textContent()).toBe('ami-0current000000001');
     expect(await page.locator('.rolled-back').textContent()).toContain('ami-0broken0000000002');
     expect(await page.getByTestId('image-warnings').textContent()).toBe('No image published in eu-west-1 yet');
-    await shot('images');
   });
 
   it('Parameters shows a 30-day calendar of deadlines and the notifications', async () => {
@@ -120,7 +103,6 @@ describe('console views', () => {
     expect(await page.getByTestId('calendar').locator('thead th').allTextContents()).toEqual(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
     expect(await page.getByTestId('notifications').textContent()).toContain('escalated');
     expect(server.state.requests).toContain('GET /api/parameters?days=30');
-    await shot('parameters');
   });
 
   it('Activations shows tokens without secrets, issuances, nodes registered and failed boots', async () => {
@@ -129,7 +111,6 @@ describe('console views', () => {
     expect(await page.getByTestId('token-row').textContent()).toContain('3 / 20');
     expect(await page.getByTestId('nodes-registered').textContent()).toContain('1');
     expect(await page.getByTestId('failed-boots').textContent()).toContain('token expired');
-    await shot('activations');
   });
 
   it('each view links to the next through the nav bar without a page load', async () => {
@@ -171,7 +152,6 @@ describe('console actions', () => {
     await open('local');
     await expect.poll(() => page.getByTestId('clock-now').textContent()).toBe('2026-12-03 09:00:00 UTC');
     expect(await page.getByTestId('fault-rule').count()).toBe(1);
-    await shot('local');
     await page.getByTestId('advance-1d').click();
     await expect.poll(() => page.getByTestId('clock-result').textContent()).toBe('Clock at 2026-12-04T09:00:00.000Z; ran stale-scan ×1.');
     await expect.poll(() => page.getByTestId('clock-now').textContent()).toBe('2026-12-04 09:00:00 UTC');
@@ -200,7 +180,6 @@ describe('console errors and liveness', () => {
     server.state.failures.set('/images', { status: 503, body: { error: 'ServiceUnavailable', message: 'The image catalogue table could not be read' } });
     await open('images');
     await expect.poll(() => page.getByTestId('error').textContent()).toBe('Could not load images: The image catalogue table could not be read (ServiceUnavailable, HTTP 503)');
-    await shot('error');
   });
 
   it('an unknown execution shows the 404 message', async () => {

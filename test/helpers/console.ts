@@ -1,5 +1,5 @@
 /**
- * For the console's browser tests and its benchmark: builds packages/console, serves its dist under /console/ (every
+ * For the console's browser tests and its benchmark: serves packages/console/dist under /console/ (every
  * /console/* path that is not a file answers index.html, as the stage does) with a fake JSON API of the console
  * contract (docs/console-api.md) under /api, and launches Debian's chromium through playwright-core.
  *
@@ -7,23 +7,21 @@
  * moves it to running; advancing the clock by a day or more runs a "daily scan" that finds one more stale volume.
  * `fail(path, status, body)` makes one API path answer an error, to check the page shows it in words.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { projectRoot } from '../../packages/cli/src/project.js';
+import { CONSOLE_DIST } from '../../scripts/build-console.js';
 
-export const CONSOLE_DIR = join(projectRoot, 'packages/console');
-export const DIST = join(CONSOLE_DIR, 'dist');
+/**
+ * Builds the console when packages/console/dist is missing or older than its sources (scripts/build-console.ts).
+ * The test run does it once before any file (test/global-setup-console.ts); the benchmark calls it.
+ */
+export { buildConsoleIfStale as buildConsole, CONSOLE_DIR } from '../../scripts/build-console.js';
+export const DIST = CONSOLE_DIST;
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** Builds the console (vite build, about a second) so that the page under test is the current source. */
-export function buildConsole(): void {
-  execFileSync('npm', ['run', 'build', '-w', '@opsauto/console'], { cwd: projectRoot, stdio: 'pipe' });
-}
 
 /** Launches headless chromium; fails with the command that installs it when it is missing. */
 export async function launchChromium(): Promise<Browser> {
