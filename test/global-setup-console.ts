@@ -1,4 +1,4 @@
-import { buildConsoleIfStale } from '../scripts/build-console.js';
+import { buildConsoleIfStale } from '../packages/cli/src/console-build.js';
 
 /**
  * The console's browser tests and the local stage serve packages/console/dist: build it once, before any test file,

@@ -12,13 +12,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { CONSOLE_DIST } from '../../scripts/build-console.js';
+import { CONSOLE_DIST } from '../../packages/cli/src/console-build.js';
 
 /**
- * Builds the console when packages/console/dist is missing or older than its sources (scripts/build-console.ts).
+ * Builds the console when packages/console/dist is missing or older than its sources (packages/cli/src/console-build.ts).
  * The test run does it once before any file (test/global-setup-console.ts); the benchmark calls it.
  */
-export { buildConsoleIfStale as buildConsole, CONSOLE_DIR } from '../../scripts/build-console.js';
+export { buildConsoleIfStale as buildConsole, CONSOLE_DIR } from '../../packages/cli/src/console-build.js';
 export const DIST = CONSOLE_DIST;
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

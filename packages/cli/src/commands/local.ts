@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PortInUseError } from '@opsauto/localcloud';
+import { buildConsoleIfStale } from '../console-build.js';
 import { CONSOLE_DIST } from '../console-local.js';
 import { requireLocalStage } from '../local-stage.js';
 import { loadProjectConfig, projectRoot } from '../project.js';
@@ -56,6 +57,13 @@ export function localCommand(program: Command): void {
         if (process.env.npm_lifecycle_event !== undefined && process.ppid !== parent) stop('npm, which started it, ended');
       }, 250);
       parentWatch.unref();
+
+      // The console page, built when its sources changed since the last build (a second); the stage runs without it.
+      try {
+        if (buildConsoleIfStale() === 'built') console.log(`${stamp()} console built (packages/console/dist)`);
+      } catch (e) {
+        console.error(`${stamp()} opsauto: the console page was not built, /console/ will say so: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
 
       let startFailed = false;
       const starting = startStage({

@@ -1,15 +1,13 @@
 /**
  * Builds the console page (packages/console, `vite build`) into packages/console/dist when that build is missing or
  * older than the page's sources (index.html, src/**, vite.config.ts, package.json); a no-op otherwise. The test run
- * (vitest's globalSetup), the console benchmark and `npm start` call it, so that one build serves them all and no
+ * (vitest's globalSetup), the console benchmark and `opsauto local` (`npm start`) call it, so that one build serves them all and no
  * two test files empty dist/ under each other.
  *
  * Several processes may build at once (two test runs after an edit): each builds into a folder of its own, then
  * swaps it in with renames (the old dist/ aside, the new one in its place), so the stage reading dist/ sees a whole
  * build. dist/index.html's mtime is set to the moment the build read its sources: an edit made during the build
  * leaves the build stale, as it should.
- *
- * `tsx scripts/build-console.ts` builds if stale and prints what it did.
  *
  * @example
  * buildConsoleIfStale() // 'built' (dist was missing or stale) or 'current'
@@ -18,8 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { projectRoot } from '../packages/cli/src/project.js';
+import { projectRoot } from './project.js';
 
 export const CONSOLE_DIR = join(projectRoot, 'packages/console');
 export const CONSOLE_DIST = join(CONSOLE_DIR, 'dist');
@@ -73,10 +70,4 @@ export function buildConsoleIfStale(): 'built' | 'current' {
   if (!consoleBuildProblem()) return 'current';
   buildConsole();
   return 'built';
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const problem = consoleBuildProblem();
-  buildConsoleIfStale();
-  console.log(problem ? `console: built packages/console/dist (it was ${problem})` : 'console: packages/console/dist is current');
 }
