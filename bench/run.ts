@@ -13,7 +13,7 @@ import { run as staleScan, runFaults as staleScanFaults } from './stale-scan.js'
 // The SDK is pinned below its Node 22 cut-off on purpose (see README); its reminder is noise in a benchmark.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': describeVolumes, 'stale-scan': staleScan, 'runbook-rate': runbookRate, 'cli-start': cliStart, 'office-hours': officeHours, 'param-sweep': paramSweep, 'activation-api': activationApi, 'stale-scan-faults': staleScanFaults, 'activation-api-faults': activationApiFaults, console: consolePage };
+const benches: Record<string, () => Promise<boolean>> = { 'bundle-init': bundleInit, 'describe-volumes': describeVolumes, 'stale-scan': staleScan, 'runbook-rate': runbookRate, 'cli-start': cliStart, 'office-hours': officeHours, 'param-sweep': paramSweep, 'activation-api': activationApi, 'stale-scan-faults': staleScanFaults, 'activation-api-faults': activationApiFaults, 'console': consolePage };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in benches));

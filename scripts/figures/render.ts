@@ -262,6 +262,20 @@ export const BENCHES: Record<string, (r: Json) => Figure[]> = {
       { what: 'activations with faults on: servers booted / gave up', value: `${num(r.booted, 0)} booted, ${num(r.gaveUp, 0)} gave up`, baseline: `at most ${num(r.maxAttemptsUsed, 0)} attempts a server`, target: 'all booted', met: r.met?.allBooted },
     ];
   },
+  console: (r) => {
+    const loads = need(r, 'loads');
+    const sizes = need(r, 'sizes');
+    return [
+      { what: 'operator console: JavaScript, gzipped (all chunks)', value: `${num(sizes.jsGzipKB, 1)} KB`, baseline: `CSS ${num(sizes.cssGzipKB, 1)} KB`, target: `≤ ${num(r.targets?.jsGzipKB ?? 200, 0)} KB`, met: sizes.jsGzipKB <= (r.targets?.jsGzipKB ?? 200) },
+      {
+        what: `operator console on the local stage: first view with the seeded fleet (median of ${num(r.reps, 0)} loads in headless chromium)`,
+        value: ms(loads.firstViewMs),
+        baseline: `${x(loads.firstViewRatio)} a static one-file page's load (${ms(loads.staticLoadMs)}); the page's own load event ${ms(loads.consoleLoadMs)}`,
+        target: `< ${ms(r.targets?.firstViewMs ?? 1000)}`,
+        met: loads.firstViewMs < (r.targets?.firstViewMs ?? 1000),
+      },
+    ];
+  },
 };
 /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument */
 
