@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactJson, elapsed, formatDuration, formatTime, formatUsd, relative, statusTone } from '../../packages/console/src/format.js';
+import { compactJson, elapsed, formatDuration, formatLocalTime, formatTime, formatUsd, relative, statusTone } from '../../packages/console/src/format.js';
 import { parseFilters, toQuery } from '../../packages/console/src/query.js';
 
 describe('formatUsd', () => {
@@ -18,6 +18,15 @@ describe('formatTime', () => {
     expect(formatTime('2026-12-03T16:04:05+01:00')).toBe('2026-12-03 15:04:05 UTC');
     expect(formatTime(undefined)).toBe('');
     expect(formatTime('soon')).toBe('soon');
+  });
+});
+
+describe('formatLocalTime', () => {
+  it('shows a local run as date, time and UTC offset, and anything else as given', () => {
+    expect(formatLocalTime('2027-01-01T03:00+01:00 Europe/Berlin')).toBe('2027-01-01 03:00 (UTC+01:00)');
+    expect(formatLocalTime('2027-07-01T09:30:00-04:00 America/New_York')).toBe('2027-07-01 09:30 (UTC-04:00)');
+    expect(formatLocalTime('2027-01-01T02:00Z UTC')).toBe('2027-01-01 02:00 (UTC)');
+    expect(formatLocalTime('soon')).toBe('soon');
   });
 });
 

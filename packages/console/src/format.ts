@@ -35,6 +35,18 @@ export function formatTime(iso: string | undefined): string {
  * formatDuration(3_723_000)  // '1h 2m'
  * formatDuration(90_000_000) // '1d 1h'
  */
+/**
+ * A local wall-clock time as the API gives it (`2027-01-01T03:00+01:00 Europe/Berlin`), for reading: date, time and
+ * UTC offset (the zone has a column of its own). Anything else is shown as given.
+ *
+ * @example
+ * formatLocalTime('2027-01-01T03:00+01:00 Europe/Berlin') // '2027-01-01 03:00 (UTC+01:00)'
+ */
+export function formatLocalTime(text: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|[+-]\d\d:\d\d)/.exec(text);
+  return m ? `${m[1]} ${m[2]} (UTC${m[3] === 'Z' ? '' : m[3]})` : text;
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '';
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -1,4 +1,4 @@
-import { relative } from '../format.js';
+import { formatLocalTime, relative } from '../format.js';
 import { usePoll } from '../hooks.js';
 import type { ExecutionSummary, NowResponse } from '../types.js';
 import { Empty, ExecutionLink, href, SignalButtons, Status, Time, View } from '../ui.js';
@@ -112,7 +112,7 @@ export function Now() {
                           <a href={href(`executions?automation=${encodeURIComponent(a.name)}`)}>{a.name}</a>
                         </td>
                         <td>{a.kind}</td>
-                        <td>{a.nextRunLocal ?? 'never again'}</td>
+                        <td>{a.nextRunLocal === null ? 'never again' : formatLocalTime(a.nextRunLocal)}</td>
                         <td>{a.timezone}</td>
                         <td>{a.nextRun ? <><Time at={a.nextRun} /> <span class="muted">{relative(a.nextRun, now.now)}</span></> : <span class="muted">—</span>}</td>
                       </tr>
