@@ -71,7 +71,7 @@ describe('the console on the local stage shows the seeded fleet', () => {
     const automation = await page.getByTestId('automation-row').textContent();
     expect(automation).toContain(fleet.automation);
     expect(automation).toContain('Europe/Berlin');
-    expect(automation).toMatch(/-01-01T03:00/);
+    expect(automation).toMatch(/-01-01 03:00 \(UTC\+01:00\)/);
     // The nav learns the stage is local from its own /api/now request.
     await page.getByTestId('nav-local').waitFor();
     await noError();
