@@ -1,5 +1,4 @@
-import { AccountClients, DynamoExecutionStore, DynamoIssuanceStore, DynamoNoticeStore, DynamoTokenStore, ownAccountId, SsmParameterCatalog, staleVolumeAdapters, amiPublisherAdapters } from '@opsauto/aws';
-import { eventBridgeDispatch } from '@opsauto/aws/runbooks';
+import { DynamoExecutionStore, DynamoIssuanceStore, DynamoNoticeStore, DynamoPublicationStore, DynamoTokenStore, ownAccountId, type AccountClients } from '@opsauto/aws';
 import {
   activationsView,
   CONSOLE_SIGNALS,
@@ -171,6 +170,7 @@ async function signal(id: string, event: APIGatewayProxyEventV2, caller: Console
   const kind = CONSOLE_SIGNALS[body.signal];
   const store = new DynamoExecutionStore(clients, requireEnv('TABLE_NAME'), { clock: systemClock });
   try {
+    const { eventBridgeDispatch } = await import('@opsauto/aws/runbooks/engine-adapters.js');
     await sendOperatorSignal(id, kind, { approver: caller.identity, comment: body.comment }, { store, dispatch: eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME')), now: () => systemClock.now() });
   } catch (e) {
     // The execution cannot take the signal now (ended, not at that step, already decided): a conflict, not bad input.
@@ -186,6 +186,8 @@ let accounts: AccountClients | undefined;
 async function findings(ownAccount: string) {
   const config = loadConfig();
   const tableName = requireEnv('TABLE_NAME');
+  // EC2 and OpsCenter's SSM client are loaded by the routes that call them: the others start without them.
+  const [{ AccountClients }, { staleVolumeAdapters }] = await Promise.all([import('@opsauto/aws/ebs/account-clients.js'), import('@opsauto/aws/ebs/adapters.js')]);
   accounts ??= new AccountClients(clients, { ownAccount, roles: config.staleVolumes.accounts, now: () => systemClock.now().getTime() });
   const adapters = staleVolumeAdapters(accounts, clients, tableName, systemClock);
   const at = systemClock.now();
@@ -210,7 +212,7 @@ async function findings(ownAccount: string) {
 }
 
 async function images() {
-  const { store } = amiPublisherAdapters(clients, requireEnv('TABLE_NAME'));
+  const store = new DynamoPublicationStore(clients, requireEnv('TABLE_NAME'));
   const heads = await store.listHeads();
   const families = new Map<string, Awaited<ReturnType<typeof imageRegionView>>[]>();
   for (const head of heads.sort((a, b) => a.family.localeCompare(b.family) || a.region.localeCompare(b.region))) {
@@ -226,6 +228,7 @@ async function parameters(days: number) {
   const config = loadConfig();
   const from = systemClock.now();
   const to = new Date(from.getTime() + days * 86_400_000);
+  const { SsmParameterCatalog } = await import('@opsauto/aws/params/ssm-parameter-catalog.js');
   const rows = await expiringParameters(new SsmParameterCatalog(clients), config.parameterExpiry, from, to.getTime() - from.getTime());
   const notices = await new DynamoNoticeStore(clients, requireEnv('TABLE_NAME')).list({ limit: 200 });
   return parameterCalendar(rows, notices, from, to);
