@@ -178,6 +178,7 @@ const HANDLERS: Record<string, () => Promise<unknown>> = {
   'activations-api': () => import('../../packages/functions/src/handlers/activations-api.js'),
   'runbook-api': () => import('../../packages/functions/src/handlers/runbook-api.js'),
   status: () => import('../../packages/functions/src/handlers/status.js'),
+  'console-api': () => import('../../packages/functions/src/handlers/console-api.js'),
 };
 const importHandler = async (file: string): Promise<Handler> => ((await HANDLERS[file]()) as { handler: Handler }).handler;
 
@@ -304,11 +305,19 @@ const httpCase = (bases: HttpBase[]) =>
     fc.record({ kind: fc.constant('query' as const), b: fc.nat(bases.length - 1), key: hostileKey, value: hostileString }),
   );
 
-type HttpBase = { method: 'GET' | 'POST'; path: string; body?: unknown; query?: Record<string, string> };
+/** A valid request of a route: `route` for a route with a path parameter (its key and the parameters API Gateway passes). */
+type HttpBase = { method: 'GET' | 'POST'; path: string; body?: unknown; query?: Record<string, string>; route?: { key: string; pathParameters: Record<string, string> } };
 type HttpCase = ReturnType<typeof httpCase> extends fc.Arbitrary<infer T> ? T : never;
 
 function buildHttp(bases: HttpBase[], generated: HttpCase) {
   const base = bases[generated.b];
+  const built = buildHttpRequest(base, generated);
+  if (!base.route) return built;
+  const { key, pathParameters } = base.route;
+  return { ...built, request: { ...built.request, routeKey: key, pathParameters, requestContext: { ...built.request.requestContext, routeKey: key } } };
+}
+
+function buildHttpRequest(base: HttpBase, generated: HttpCase) {
   const c = { ...generated, ...('key' in generated ? { key: materialize(generated.key) as string } : {}), ...('value' in generated ? { value: materialize(generated.value) as string } : {}), ...('raw' in generated ? { raw: materialize(generated.raw) as string } : {}) } as typeof generated & { key: string; value: string; raw: string };
   switch (c.kind) {
     case 'body': {
@@ -351,6 +360,17 @@ describe(`hostile HTTP requests (fast-check seed ${SEED}, ${RUNS} cases each)`, 
       fn: 'runbook-api',
       file: 'runbook-api',
       bases: [{ method: 'POST', path: '/runbooks/executions', body: { documentName: 'opsauto-DeleteVolume', parameters: { VolumeId: 'vol-0123456789abcdef0' }, idempotencyKey: 'hostile-1' } }],
+      minRefused: RUNS / 4,
+    },
+    {
+      fn: 'console-api',
+      file: 'console-api',
+      bases: [
+        { method: 'GET', path: '/api/executions', query: { status: 'Waiting', limit: '10' } },
+        { method: 'GET', path: '/api/parameters', query: { days: '30' } },
+        { method: 'GET', path: '/api/executions/exec-1', route: { key: 'GET /api/executions/{id}', pathParameters: { id: 'exec-1' } } },
+        { method: 'POST', path: '/api/executions/exec-1/signal', body: { signal: 'approve', comment: 'ok' }, route: { key: 'POST /api/executions/{id}/signal', pathParameters: { id: 'exec-1' } } },
+      ],
       minRefused: RUNS / 4,
     },
     // GET /status takes no input: whatever a caller sends, the same answer and nothing written.
