@@ -3,7 +3,8 @@
  * API serves at /console/, the console API's real handler, localcloud behind it on a virtual clock. The fleet is
  * made the way operators and the jobs make it (test/helpers/console-stage.ts): an execution waiting for approval, a
  * stale volume found by the daily scans, an AMI family, a parameter with an expiry policy, a token with an issuance. Every view shows those real values; the Approve button moves the execution on; the Local view's +1d
- * runs the daily scan, which finds a volume the Findings view then lists; a bad address shows the API's 404 in words.
+ * runs the daily scan, which finds a volume the Findings view then lists; deleting the filed volume and +1d shows its
+ * monthly cost as saved; a bad address shows the API's 404 in words.
  * Waits are for elements and conditions, never for time.
  *
  * OPSAUTO_SCREENSHOTS=1 writes a screenshot of each view to docs/console/<view>.png (shown in docs/console.md).
@@ -11,11 +12,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DeleteVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../packages/cli/src/project.js';
 import type { Stage } from '../../packages/cli/src/stage.js';
 import { launchChromium } from '../helpers/console.js';
+import { clientConfig } from '../helpers/localcloud.js';
 import { startConsoleStage, type ConsoleFleet, type ConsoleStage } from '../helpers/console-stage.js';
 
 const SHOTS = process.env.OPSAUTO_SCREENSHOTS === '1';
@@ -183,6 +186,27 @@ describe('the console on the local stage acts', () => {
     await noError();
     // After the scan: both volumes, and the history chart a day longer.
     await shot('findings');
+  });
+
+  it('deleting the filed stale volume and +1d: the scan resolves its OpsItem, and Findings shows its monthly cost as saved', async () => {
+    await open('findings');
+    await page.getByTestId('total-saved').waitFor();
+    expect(await page.getByTestId('total-saved').textContent()).toContain('$0.00');
+    const ec2 = new EC2Client(clientConfig(stage.cloud));
+    try {
+      await ec2.send(new DeleteVolumeCommand({ VolumeId: fleet.staleVolumeId }));
+    } finally {
+      ec2.destroy();
+    }
+    await page.getByTestId('nav-local').click();
+    await page.getByTestId('advance-1d').click();
+    await page.getByTestId('clock-result').waitFor();
+    await page.getByTestId('nav-findings').click();
+    // gp3 in us-east-1, 100 GiB: $8.00 a month saved, and no longer listed as waste.
+    await expect.poll(async () => page.getByTestId('total-saved').textContent()).toContain('$8.00');
+    expect(await page.locator(`[data-testid="volume-row"][data-volume-id="${fleet.staleVolumeId}"]`).count()).toBe(0);
+    expect(((await api('/api/findings')).body.totals as Record<string, number>).remediatedMonthlySavingsUsd).toBe(8);
+    await noError();
   });
 
   it('an unknown execution shows the API 404 in words', async () => {

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateImageCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateImageCommand, CreateVolumeCommand, DeleteVolumeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetOpsItemCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { defineConfig } from '@opsauto/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '../../packages/cli/src/stage.js';
@@ -250,6 +250,33 @@ describe('console API on the local stage', () => {
     expect(moved.body.ran).toEqual(expect.any(Object));
     expect(refused).toMatchObject({ status: 400, body: { error: 'BadRequest', message: expect.stringContaining('body.advance') } });
     expect(faults.body).toEqual({ rules: [] });
+  });
+
+  it('GET /api/findings reports as saved the monthly cost of a filed stale volume deleted since, once a scan resolved its OpsItem', async () => {
+    // Prepare: a second volume, stale and filed after three daily scans.
+    const ec2 = new EC2Client(clientConfig(stage.cloud));
+    const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 200, VolumeType: 'gp2', TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'Name', Value: 'old-logs' }] }] }));
+    await stage.cloud.advance('3d');
+    const before = (await api('/api/findings')).body as { volumes: { volumeId: string; opsItemId?: string; monthlyCostUsd: number }[]; totals: Record<string, number> };
+    const filed = before.volumes.find((v) => v.volumeId === VolumeId);
+    expect(filed).toMatchObject({ opsItemId: expect.stringMatching(/^oi-/), monthlyCostUsd: 20 }); // gp2: $0.10 per GiB-month
+    expect(before.totals.remediatedMonthlySavingsUsd).toBe(0);
+
+    // Act: the operator deletes it; the next daily scan resolves its item.
+    await ec2.send(new DeleteVolumeCommand({ VolumeId }));
+    ec2.destroy();
+    await stage.cloud.advance('1d');
+    const { body } = await api('/api/findings');
+
+    // Assess: saved, no longer waste; the history's last day has the savings, the days before it none.
+    const after = body as unknown as { volumes: { volumeId: string }[]; totals: Record<string, number>; history: { date: string; remediatedMonthlySavingsUsd: number }[] };
+    expect(after.volumes.map((v) => v.volumeId)).not.toContain(VolumeId);
+    expect(after.totals).toEqual({ monthlyWasteUsd: before.totals.monthlyWasteUsd - 20, remediatedMonthlySavingsUsd: 20, volumes: before.totals.volumes - 1 });
+    expect(after.history.at(-1)?.remediatedMonthlySavingsUsd).toBe(20);
+    expect(after.history.at(-2)?.remediatedMonthlySavingsUsd).toBe(0);
+    const ssm = new SSMClient(clientConfig(stage.cloud));
+    expect((await ssm.send(new GetOpsItemCommand({ OpsItemId: filed!.opsItemId }))).OpsItem?.Status).toBe('Resolved');
+    ssm.destroy();
   });
 });
 

@@ -24,6 +24,7 @@ const regionSummary = (over: Partial<RegionScanSummary> = {}): RegionScanSummary
   filed: 1,
   alreadyFiled: 0,
   resolved: 0,
+  resolvedMonthlyCostUsd: 0,
   skippedByTag: 0,
   leftForNextRun: 0,
   errors: [],
@@ -35,8 +36,9 @@ export const runSummary = (over: Partial<ScanRunSummary> = {}): ScanRunSummary =
   startedAt: '2026-11-22T06:00:00.000Z',
   finishedAt: '2026-11-22T06:00:05.000Z',
   dryRun: false,
-  regions: [regionSummary(), regionSummary({ region: 'eu-west-1', errors: ['ThrottledError: Rate exceeded'] })],
-  totals: { scanned: 20, newlyUnattached: 4, stale: 2, filed: 2, alreadyFiled: 0, resolved: 0, skippedByTag: 0, leftForNextRun: 0, errors: 1 },
+  regions: [regionSummary({ resolved: 1, resolvedMonthlyCostUsd: 8 }), regionSummary({ region: 'eu-west-1', errors: ['ThrottledError: Rate exceeded'] })],
+  totals: { scanned: 20, newlyUnattached: 4, stale: 2, filed: 2, alreadyFiled: 0, resolved: 1, resolvedMonthlyCostUsd: 8, skippedByTag: 0, leftForNextRun: 0, errors: 1 },
+  remediated: [{ account: '000000000000', region: 'us-east-1', volumeId: 'vol-0000000000000009', opsItemId: 'oi-0123456789ab', reason: 'deleted', monthlyCostUsd: 8 }],
   ...over,
 });
 
@@ -112,7 +114,7 @@ export function volumeStoreContract(name: string, makeStore: () => Promise<Volum
     });
 
     it('keeps every optional field of a record through a put and a read', async () => {
-      const full = volumeRecord({ status: 'filed', basis: 'created', opsItemId: 'oi-0123456789ab', filedAt: '2026-11-22T06:00:02.000Z', version: 2 });
+      const full = volumeRecord({ status: 'filed', basis: 'created', opsItemId: 'oi-0123456789ab', filedAt: '2026-11-22T06:00:02.000Z', sizeGiB: 500, volumeType: 'io2', iops: 4000, throughputMiBs: 250, version: 2 });
       await store.put([full]);
       expect(await store.listRecords('000000000000', 'us-east-1')).toStrictEqual([full]);
     });

@@ -1,4 +1,4 @@
-import { activationsView, childrenView, consoleActions, executionView, findingsHistory, matchesFilters, type EnrollmentToken, type Execution, type Issuance, type ScanRunSummary, type StepExecution } from '@opsauto/core';
+import { activationsView, childrenView, consoleActions, executionView, findingsHistory, findingsTotals, matchesFilters, remediatedSavings, type EnrollmentToken, type Execution, type Issuance, type ScanRunSummary, type StepExecution } from '@opsauto/core';
 import { describe, expect, it } from 'vitest';
 import { groupsOf } from '../../../packages/functions/src/console-auth.js';
 
@@ -67,6 +67,26 @@ describe('console views', () => {
     expect(history).toEqual([
       { date: '2027-01-02', monthlyWasteUsd: 0, remediatedMonthlySavingsUsd: 0, volumes: 0 },
       { date: '2027-01-03', monthlyWasteUsd: 8, remediatedMonthlySavingsUsd: 0, volumes: 1 },
+    ]);
+  });
+
+  it('sums what remediation saved over the runs, cumulative in the history, without dry runs or runs stored before it was counted', () => {
+    const run = (startedAt: string, saved: number | undefined, dryRun = false): ScanRunSummary => ({
+      runId: startedAt,
+      startedAt,
+      finishedAt: startedAt,
+      dryRun,
+      regions: [],
+      totals: { scanned: 0, newlyUnattached: 0, stale: 0, filed: 0, alreadyFiled: 0, resolved: saved ? 1 : 0, ...(saved !== undefined ? { resolvedMonthlyCostUsd: saved } : {}), skippedByTag: 0, leftForNextRun: 0, errors: 0 },
+    });
+    const runs = [run('2027-01-04T06:00:00.000Z', 77.5), run('2027-01-03T18:00:00.000Z', 0.1), run('2027-01-03T06:00:00.000Z', 50), run('2027-01-03T09:00:00.000Z', 999, true), run('2027-01-02T06:00:00.000Z', undefined)];
+
+    expect(remediatedSavings(runs)).toBe(127.6);
+    expect(findingsTotals([], remediatedSavings(runs))).toEqual({ monthlyWasteUsd: 0, remediatedMonthlySavingsUsd: 127.6, volumes: 0 });
+    expect(findingsHistory(runs, [], 45).map((p) => [p.date, p.remediatedMonthlySavingsUsd])).toEqual([
+      ['2027-01-02', 0],
+      ['2027-01-03', 50.1],
+      ['2027-01-04', 127.6],
     ]);
   });
 

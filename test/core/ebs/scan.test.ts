@@ -307,4 +307,61 @@ describe('scanFleet', () => {
     expect(summary.totals).toMatchObject({ scanned: 2, newlyUnattached: 2, errors: 1 });
     expect(await deps.store.listRuns(5)).toHaveLength(1);
   });
+
+  it('counts in the run summary what the stale volumes deleted or attached again cost a month, and not those kept by tag', async () => {
+    // Prepare: three volumes filed after 45 days, and one not stale yet.
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-big', type: 'gp2', sizeGiB: 500 }); // $50.00
+    deps.inventory.add({ volumeId: 'vol-att', type: 'io1', sizeGiB: 100, iops: 1000 }); // $12.50 + $65.00
+    deps.inventory.add({ volumeId: 'vol-keep', type: 'gp2', sizeGiB: 10 });
+    await scanFleet(deps, { ownAccount: ACCOUNT, runId: 'run-1' });
+    clock.advanceDays(45);
+    deps.inventory.add({ volumeId: 'vol-new', type: 'gp2', sizeGiB: 1000 });
+    expect((await scanFleet(deps, { ownAccount: ACCOUNT, runId: 'run-2' })).summary.totals).toMatchObject({ filed: 3, resolvedMonthlyCostUsd: 0 });
+    // Act: one deleted, one attached, one tagged to keep, and the new (unfiled) one deleted.
+    deps.inventory.volumes.delete('vol-big');
+    deps.inventory.attach('vol-att', 'i-0aaa');
+    deps.inventory.volumes.get('vol-keep')!.tags['opsauto:keep'] = '';
+    deps.inventory.volumes.delete('vol-new');
+    clock.advanceDays(1);
+    const { summary, results } = await scanFleet(deps, { ownAccount: ACCOUNT, runId: 'run-3' });
+    // Assess
+    expect(summary.totals).toMatchObject({ resolved: 3, resolvedMonthlyCostUsd: 127.5 });
+    expect(summary.regions[0]).toMatchObject({ resolved: 3, resolvedMonthlyCostUsd: 127.5 });
+    expect(summary.remediated).toEqual([
+      { account: ACCOUNT, region: 'us-east-1', volumeId: 'vol-att', opsItemId: expect.stringMatching(/^oi-/), reason: 'attached', monthlyCostUsd: 77.5 },
+      { account: ACCOUNT, region: 'us-east-1', volumeId: 'vol-big', opsItemId: expect.stringMatching(/^oi-/), reason: 'deleted', monthlyCostUsd: 50 },
+    ]);
+    expect(results[0].resolved.find((r) => r.volumeId === 'vol-keep')).toMatchObject({ reason: 'excluded' });
+    expect(results[0].resolved.find((r) => r.volumeId === 'vol-keep')).not.toHaveProperty('monthlyCostUsd');
+    expect((await deps.store.listRuns(1))[0]).toEqual(summary);
+  });
+
+  it('keeps size and type on the record, fills them in on old records, follows a resize, and counts no cost it cannot know', async () => {
+    const { deps, clock } = setup();
+    deps.inventory.add({ volumeId: 'vol-1', type: 'gp3', sizeGiB: 100, iops: 4000 });
+    deps.inventory.add({ volumeId: 'vol-old', type: 'gp2', sizeGiB: 100 });
+    await scan(deps);
+    const records = () => deps.store.listRecords(ACCOUNT, 'us-east-1');
+    expect((await records())[0]).toMatchObject({ volumeId: 'vol-1', sizeGiB: 100, volumeType: 'gp3', iops: 4000 });
+    // Records written before sizes were kept, and a volume grown since (ModifyVolume).
+    for (const r of deps.store.records.values()) for (const k of ['sizeGiB', 'volumeType', 'iops', 'throughputMiBs'] as const) delete r[k];
+    deps.inventory.volumes.get('vol-1')!.sizeGiB = 200;
+    clock.advanceDays(45);
+    await scan(deps);
+    expect((await records()).map((r) => [r.volumeId, r.status, r.sizeGiB, r.volumeType])).toEqual([
+      ['vol-1', 'filed', 200, 'gp3'],
+      ['vol-old', 'filed', 100, 'gp2'],
+    ]);
+    // vol-old's record loses its size again (as if never seen since), then both volumes are deleted.
+    for (const k of ['sizeGiB', 'volumeType'] as const) delete deps.store.records.get(`${ACCOUNT}#us-east-1#vol-old`)![k];
+    deps.inventory.volumes.clear();
+    clock.advanceDays(1);
+    const result = await scan(deps);
+    expect(result.resolved.map((r) => [r.volumeId, r.reason, r.monthlyCostUsd])).toEqual([
+      ['vol-1', 'deleted', 21], // 200 GiB × $0.08 + 1000 IOPS above 3000 × $0.005
+      ['vol-old', 'deleted', undefined],
+    ]);
+    expect(result.summary.resolvedMonthlyCostUsd).toBe(21);
+  });
 });

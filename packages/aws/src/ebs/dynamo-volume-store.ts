@@ -207,8 +207,8 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-const RECORD_KEYS = ['account', 'region', 'volumeId', 'unattachedSince', 'basis', 'firstSeenAt', 'status', 'opsItemId', 'filedAt', 'version'] as const;
-const RUN_KEYS = ['runId', 'startedAt', 'finishedAt', 'dryRun', 'regions', 'totals'] as const;
+const RECORD_KEYS = ['account', 'region', 'volumeId', 'unattachedSince', 'basis', 'firstSeenAt', 'status', 'opsItemId', 'filedAt', 'sizeGiB', 'volumeType', 'iops', 'throughputMiBs', 'version'] as const;
+const RUN_KEYS = ['runId', 'startedAt', 'finishedAt', 'dryRun', 'regions', 'totals', 'remediated'] as const;
 
 const toRecord = (item: Record<string, unknown>) => pick<VolumeRecord>(item, RECORD_KEYS);
 const toRun = (item: Record<string, unknown>) => pick<ScanRunSummary>(item, RUN_KEYS);

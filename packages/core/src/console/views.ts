@@ -181,22 +181,35 @@ export interface FindingsHistoryPoint {
 const cents = (n: number) => Math.round(n * 100) / 100;
 
 /**
+ * What remediation saved a month over the runs given: the monthly cost of the stale volumes whose OpsItem a scan
+ * resolved because the volume was deleted or attached again (`totals.resolvedMonthlyCostUsd`; dry runs left out, and
+ * runs stored before it was counted add nothing).
+ *
+ * @example
+ * remediatedSavings(await store.listRuns(100)) // 127.5
+ */
+export function remediatedSavings(runs: ScanRunSummary[]): number {
+  return cents(runs.filter((r) => !r.dryRun).reduce((sum, r) => sum + (r.totals.resolvedMonthlyCostUsd ?? 0), 0));
+}
+
+/**
  * The findings' totals, and one history point per day a scan ran (its last run that day, oldest first): `volumes`
- * is the run's stale count; waste is what the stale volumes known now cost on that day (volumes stale by then),
- * and savings the cost of the stale volumes known then that are gone since (resolved or remediated), as far as the
- * volumes' records still say. `costs` are the current monthly costs by volume id.
+ * is the run's stale count; waste is what the stale volumes known now cost on that day (volumes stale by then);
+ * savings are cumulative, what the runs up to the end of that day saved (remediatedSavings).
  */
 export function findingsHistory(runs: ScanRunSummary[], stale: { volumeId: string; unattachedSince: string; monthlyCostUsd: number }[], thresholdDays: number): FindingsHistoryPoint[] {
+  const real = runs.filter((r) => !r.dryRun).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   const byDay = new Map<string, ScanRunSummary>();
-  for (const run of [...runs].filter((r) => !r.dryRun).sort((a, b) => a.startedAt.localeCompare(b.startedAt))) byDay.set(run.startedAt.slice(0, 10), run);
+  for (const run of real) byDay.set(run.startedAt.slice(0, 10), run);
   return [...byDay.entries()].map(([date, run]) => {
     const at = Date.parse(run.finishedAt);
     const waste = stale.filter((v) => at - Date.parse(v.unattachedSince) >= thresholdDays * 86_400_000).reduce((sum, v) => sum + v.monthlyCostUsd, 0);
-    return { date, monthlyWasteUsd: cents(waste), remediatedMonthlySavingsUsd: 0, volumes: run.totals.stale };
+    const saved = remediatedSavings(real.filter((r) => r.startedAt.slice(0, 10) <= date));
+    return { date, monthlyWasteUsd: cents(waste), remediatedMonthlySavingsUsd: saved, volumes: run.totals.stale };
   });
 }
 
-/** Totals of the findings: what the stale volumes cost a month, and how many. */
+/** Totals of the findings: what the stale volumes cost a month, how many, and what remediation saved (remediatedSavings). */
 export function findingsTotals(volumes: FindingVolume[], remediatedMonthlySavingsUsd = 0): { monthlyWasteUsd: number; remediatedMonthlySavingsUsd: number; volumes: number } {
   return { monthlyWasteUsd: cents(volumes.reduce((sum, v) => sum + v.monthlyCostUsd, 0)), remediatedMonthlySavingsUsd: cents(remediatedMonthlySavingsUsd), volumes: volumes.length };
 }

@@ -33,6 +33,14 @@ export interface VolumeRecord {
   status: 'tracking' | 'filed';
   opsItemId?: string;
   filedAt?: string;
+  /**
+   * The volume's size and type (and provisioned IOPS / throughput) when a scan last saw it, so that its monthly cost
+   * is known once it is deleted. Absent in records written before they were kept.
+   */
+  sizeGiB?: number;
+  volumeType?: string;
+  iops?: number;
+  throughputMiBs?: number;
   /** Optimistic lock. */
   version: number;
 }
@@ -45,6 +53,19 @@ export interface RegionScanState {
   lastScanAt: string;
 }
 
+/** Why a scan resolved a stale volume's OpsItem. */
+export type ResolvedReason = 'deleted' | 'attached' | 'excluded' | 'not-unattached';
+
+/** A stale volume whose OpsItem a scan resolved, and what it cost a month (deleted or attached only, when known). */
+export interface ResolvedVolume {
+  account: string;
+  region: string;
+  volumeId: string;
+  opsItemId: string;
+  reason: ResolvedReason;
+  monthlyCostUsd?: number;
+}
+
 /** One region's share of a scan run. */
 export interface RegionScanSummary {
   account: string;
@@ -55,6 +76,11 @@ export interface RegionScanSummary {
   filed: number;
   alreadyFiled: number;
   resolved: number;
+  /**
+   * The monthly cost of the volumes whose item this run resolved because the volume was deleted or attached again
+   * (what remediation saved); 0 in runs stored before it was counted, which lack it.
+   */
+  resolvedMonthlyCostUsd?: number;
   skippedByTag: number;
   /** Stale volumes not filed this run (OpsItem limit reached, or throttled after the SDK's retries). */
   leftForNextRun: number;
@@ -68,6 +94,11 @@ export interface ScanRunSummary {
   dryRun: boolean;
   regions: RegionScanSummary[];
   totals: Omit<RegionScanSummary, 'account' | 'region' | 'errors'> & { errors: number };
+  /**
+   * The volumes whose item the run resolved because they were deleted or attached again, most expensive first, at
+   * most RESOLVED_LISTED of them (the totals count them all). Absent when none, and in runs stored before it existed.
+   */
+  remediated?: ResolvedVolume[];
 }
 
 /** The OpsItem filed for a stale volume, as CreateOpsItem takes it. */

@@ -1,7 +1,7 @@
 import { mapBounded } from '../bounded-concurrency.js';
 import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
-import type { RegionScanSummary, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
+import type { RegionScanSummary, ResolvedReason, ResolvedVolume, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type VolumeInventory, type VolumeStore } from './ports.js';
 import { daysUnattached, dedupStringFor, estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
 
@@ -43,7 +43,27 @@ export interface ScanInput {
 export interface RegionScanResult {
   summary: RegionScanSummary;
   filed: { volumeId: string; opsItemId?: string; item: StaleVolumeOpsItem }[];
-  resolved: { volumeId: string; opsItemId: string; note: string }[];
+  /** `monthlyCostUsd`: what the volume cost a month, for one deleted or attached again (when known). */
+  resolved: { volumeId: string; opsItemId: string; note: string; reason: ResolvedReason; monthlyCostUsd?: number }[];
+}
+
+/** What a record keeps of the volume for its cost: size, type, and provisioned IOPS and throughput when it has them. */
+const volumeFacts = (v: VolumeInfo): Pick<VolumeRecord, 'sizeGiB' | 'volumeType' | 'iops' | 'throughputMiBs'> => ({
+  sizeGiB: v.sizeGiB,
+  volumeType: v.type,
+  ...(v.iops !== undefined ? { iops: v.iops } : {}),
+  ...(v.throughputMiBs !== undefined ? { throughputMiBs: v.throughputMiBs } : {}),
+});
+
+const sameFacts = (r: VolumeRecord, v: VolumeInfo) => r.sizeGiB === v.sizeGiB && r.volumeType === v.type && r.iops === v.iops && r.throughputMiBs === v.throughputMiBs;
+
+/**
+ * The monthly cost of a record's volume from what the record kept (a volume that is gone), with the scan's price
+ * function; undefined for a record written before sizes were kept.
+ */
+export function recordMonthlyCost(r: VolumeRecord): number | undefined {
+  if (r.sizeGiB === undefined || r.volumeType === undefined) return undefined;
+  return estimateMonthlyCost({ region: r.region, type: r.volumeType, sizeGiB: r.sizeGiB, iops: r.iops, throughputMiBs: r.throughputMiBs });
 }
 
 const emptySummary = (account: string, region: string): RegionScanSummary => ({
@@ -55,6 +75,7 @@ const emptySummary = (account: string, region: string): RegionScanSummary => ({
   filed: 0,
   alreadyFiled: 0,
   resolved: 0,
+  resolvedMonthlyCostUsd: 0,
   skippedByTag: 0,
   leftForNextRun: 0,
   errors: [],
@@ -102,19 +123,25 @@ async function scanRegionHeld(deps: StaleVolumeDeps, input: ScanInput & { accoun
   s.scanned = unattached.length;
 
   const fresh: VolumeRecord[] = [];
+  /** Records whose volume's size or type changed, or was not kept yet (older records): written with the new ones. */
+  const updated: VolumeRecord[] = [];
   const excludedRecords: VolumeRecord[] = [];
   const candidates: { volume: VolumeInfo; record: VolumeRecord }[] = [];
   const seen = new Set<string>();
   for (const volume of unattached) {
     seen.add(volume.volumeId);
-    const record = byId.get(volume.volumeId);
+    let record = byId.get(volume.volumeId);
     if (isExcluded(volume, deps.config)) {
       s.skippedByTag++;
       if (record) excludedRecords.push(record);
       continue;
     }
+    if (record && !sameFacts(record, volume)) {
+      record = { ...withoutFacts(record), ...volumeFacts(volume), version: record.version + 1 };
+      updated.push(record);
+    }
     if (!record) {
-      fresh.push({ account, region, volumeId: volume.volumeId, ...unattachedSinceFor(volume, regionState, now), firstSeenAt: now.toISOString(), status: 'tracking', version: 1 });
+      fresh.push({ account, region, volumeId: volume.volumeId, ...unattachedSinceFor(volume, regionState, now), firstSeenAt: now.toISOString(), status: 'tracking', ...volumeFacts(volume), version: 1 });
       s.newlyUnattached++;
       continue;
     }
@@ -127,7 +154,7 @@ async function scanRegionHeld(deps: StaleVolumeDeps, input: ScanInput & { accoun
   const gone = records.filter((r) => !seen.has(r.volumeId));
 
   if (!input.dryRun) {
-    await deps.store.put(fresh);
+    await deps.store.put([...fresh, ...updated]);
     // When the listing really ran (never moving back), for the "created after the previous scan" rule.
     const lastScanAt = new Date(Math.max(started.getTime(), regionState ? Date.parse(regionState.lastScanAt) : 0)).toISOString();
     await deps.store.putRegionState({ account, region, firstScanAt: regionState?.firstScanAt ?? started.toISOString(), lastScanAt });
@@ -159,22 +186,30 @@ async function resolveGone(
     return v?.state === 'available' && v.attachedTo.length === 0;
   };
   const leaving = gone.filter((r) => !stillUnattached(r));
-  const why = (r: VolumeRecord): string => {
-    if (excluded.includes(r)) return `tagged ${deps.config.staleVolumes.excludeTag}: kept on purpose`;
+  const why = (r: VolumeRecord): { note: string; reason: ResolvedReason; monthlyCostUsd?: number } => {
+    if (excluded.includes(r)) return { note: `tagged ${deps.config.staleVolumes.excludeTag}: kept on purpose`, reason: 'excluded' };
     const volume = current.get(r.volumeId);
-    return volume?.attachedTo.length ? `attached again to ${volume.attachedTo.join(', ')}` : volume ? `no longer unattached (state ${volume.state})` : 'the volume was deleted';
+    if (volume?.attachedTo.length) return { note: `attached again to ${volume.attachedTo.join(', ')}`, reason: 'attached', monthlyCostUsd: estimateMonthlyCost(volume) };
+    if (!volume) return { note: 'the volume was deleted', reason: 'deleted', ...costOf(recordMonthlyCost(r)) };
+    if (volume.state === 'deleting' || volume.state === 'deleted') return { note: `the volume was deleted (state ${volume.state})`, reason: 'deleted', monthlyCostUsd: estimateMonthlyCost(volume) };
+    return { note: `no longer unattached (state ${volume.state})`, reason: 'not-unattached' };
   };
   for (const r of [...leaving, ...excluded]) {
     let opsItemId = r.status === 'filed' ? r.opsItemId : undefined;
     if (!opsItemId && isStale(r, now, deps.config.staleVolumes.thresholdDays)) opsItemId = await deps.opsCenter.findOpen(account, region, dedupStringFor(r));
     if (!opsItemId) continue;
-    const note = why(r);
+    const { note, reason, monthlyCostUsd } = why(r);
     if (!input.dryRun) await deps.opsCenter.resolve(account, region, opsItemId, `Resolved by opsauto: ${note}.`);
-    result.resolved.push({ volumeId: r.volumeId, opsItemId, note });
+    result.resolved.push({ volumeId: r.volumeId, opsItemId, note, reason, ...costOf(monthlyCostUsd) });
     result.summary.resolved++;
+    if (monthlyCostUsd !== undefined) result.summary.resolvedMonthlyCostUsd = cents((result.summary.resolvedMonthlyCostUsd ?? 0) + monthlyCostUsd);
   }
   if (!input.dryRun) await deps.store.delete([...leaving, ...excluded]);
 }
+
+const costOf = (monthlyCostUsd: number | undefined) => (monthlyCostUsd !== undefined ? { monthlyCostUsd } : {});
+const cents = (n: number) => Math.round(n * 100) / 100;
+const withoutFacts = ({ sizeGiB: _s, volumeType: _t, iops: _i, throughputMiBs: _p, ...rest }: VolumeRecord): VolumeRecord => rest;
 
 /** CreateOpsItem calls in flight per region: quick enough, and gentle on OpsCenter's request rate. */
 export const FILING_CONCURRENCY = 8;
@@ -244,6 +279,9 @@ async function fileStale(
   await flush();
 }
 
+/** Remediated volumes a run summary lists at most (one DynamoDB item holds the summary: 400 KB). */
+export const RESOLVED_LISTED = 100;
+
 /** Filings recorded per batch write (DynamoDB's BatchWriteItem limit). */
 const RECORD_BATCH = 25;
 
@@ -297,11 +335,17 @@ export async function scanFleet(deps: StaleVolumeDeps, input: ScanInput & { ownA
       filed: sum('filed'),
       alreadyFiled: sum('alreadyFiled'),
       resolved: sum('resolved'),
+      resolvedMonthlyCostUsd: cents(regions.reduce((n, r) => n + (r.resolvedMonthlyCostUsd ?? 0), 0)),
       skippedByTag: sum('skippedByTag'),
       leftForNextRun: sum('leftForNextRun'),
       errors: regions.reduce((n, r) => n + r.errors.length, 0),
     },
   };
+  const remediated: ResolvedVolume[] = results
+    .flatMap((r) => r.resolved.filter((v) => v.reason === 'deleted' || v.reason === 'attached').map((v) => ({ account: r.summary.account, region: r.summary.region, volumeId: v.volumeId, opsItemId: v.opsItemId, reason: v.reason, ...costOf(v.monthlyCostUsd) })))
+    .sort((a, b) => (b.monthlyCostUsd ?? 0) - (a.monthlyCostUsd ?? 0))
+    .slice(0, RESOLVED_LISTED);
+  if (remediated.length) summary.remediated = remediated;
   if (!input.dryRun) await deps.store.putRun(summary);
   return { summary, results };
 }

@@ -13,6 +13,7 @@ import {
   NotFoundError,
   parameterCalendar,
   parseScheduleExpression,
+  remediatedSavings,
   sendOperatorSignal,
   staleVolumeFindings,
   stepView,
@@ -183,6 +184,9 @@ async function signal(id: string, event: APIGatewayProxyEventV2, caller: Console
 
 let accounts: AccountClients | undefined;
 
+/** The scan runs the findings read (newest first): the history's days, and the savings summed over them. */
+const FINDINGS_RUNS = 100;
+
 async function findings(ownAccount: string) {
   const config = loadConfig();
   const tableName = requireEnv('TABLE_NAME');
@@ -205,10 +209,10 @@ async function findings(ownAccount: string) {
     ...(f.record.opsItemId ? { opsItemId: f.record.opsItemId } : {}),
     ...(f.volume?.tags.Name ? { name: f.volume.tags.Name } : {}),
   }));
-  const runs = await adapters.store.listRuns(100);
+  const runs = await adapters.store.listRuns(FINDINGS_RUNS);
   const all = await staleVolumeFindings({ config, ...adapters }, ownAccount, at, true);
   const history = findingsHistory(runs, all.map((f) => ({ volumeId: f.record.volumeId, unattachedSince: f.record.unattachedSince, monthlyCostUsd: f.monthlyCostUsd })), config.staleVolumes.thresholdDays);
-  return { volumes, totals: findingsTotals(volumes), history };
+  return { volumes, totals: findingsTotals(volumes, remediatedSavings(runs)), history };
 }
 
 async function images() {
