@@ -24,7 +24,7 @@ function boundaries(rules) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.build/', '.sst/', '.localcloud/', 'cdk.out/', 'bench/results/', 'packages/cli/dist/', 'packages/console/dist/', '**/*.mjs'] },
+  { ignores: ['node_modules/', '.build/', '.sst/', '.localcloud/', 'cdk.out/', 'bench/results/', 'packages/cli/dist/', 'packages/console/dist/', 'packages/console/site/', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

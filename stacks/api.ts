@@ -57,8 +57,11 @@ export function Api({ stack, app }: StackContext) {
   return { api, hybridNodeRole, site, userPool: auth.userPool };
 }
 
-/** Builds the console (packages/console/dist, for base /console/) and lays it out as the bucket serves it: site/console/. */
-export const CONSOLE_BUILD_COMMAND = 'npm run build -w @opsauto/console && rm -rf site && mkdir site && cp -R dist site/console';
+/**
+ * Builds the console (for base /console/) straight into site/console/, laid out as the bucket serves it. Not through
+ * dist/: the local stage and the browser tests read dist/, which a deploy (or `opsauto build`) must not empty under them.
+ */
+export const CONSOLE_BUILD_COMMAND = 'rm -rf site && npx vite build --outDir site/console --emptyOutDir';
 
 /** The Cognito groups of console users: operators may send signals, readers may only look. */
 export const CONSOLE_GROUPS = ['operators', 'readers'] as const;

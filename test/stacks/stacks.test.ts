@@ -1102,7 +1102,7 @@ describe('the opsauto app', () => {
     expect(sites).toHaveLength(1);
     const { props: site } = sites[0];
     expect(site).toMatchObject({ path: 'packages/console', buildOutput: 'site', indexPage: 'console/index.html', errorPage: 'redirect_to_index_page' });
-    expect(site.buildCommand).toMatch(/^npm run build -w @opsauto\/console && .*cp -R dist site\/console$/);
+    expect(site.buildCommand).toBe('rm -rf site && npx vite build --outDir site/console --emptyOutDir');
     expect(Object.keys(site.environment ?? {}).sort()).toEqual(['VITE_API_URL', 'VITE_AUTH_DOMAIN', 'VITE_REGION', 'VITE_USER_POOL_CLIENT_ID', 'VITE_USER_POOL_ID']);
     expect(resources(templates, 'AWS::CloudFront::Distribution')).toEqual([]);
   });
