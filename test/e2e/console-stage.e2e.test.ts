@@ -128,6 +128,22 @@ describe('the console on the local stage shows the seeded fleet', () => {
     await shot('parameters');
   });
 
+  it('Parameters a page at a time: More appends the next page of deadlines, and the next poll of the first page keeps it', async () => {
+    const all = ((await api('/api/parameters?days=30')).body.deadlines as unknown[]).length;
+    await open('parameters?limit=1');
+    await expect.poll(() => page.getByTestId('deadline').count()).toBe(1);
+
+    const firstPage = (r: { url(): string }) => r.url().includes('/api/parameters?days=30&limit=1') && !r.url().includes('nextToken');
+    await page.getByTestId('more').click();
+    await expect.poll(() => page.getByTestId('deadline').count()).toBe(2);
+    await page.waitForResponse(firstPage);
+    await page.waitForResponse(firstPage);
+
+    expect(await page.getByTestId('deadline').count()).toBe(2);
+    expect(await page.getByTestId('more').count()).toBe(all > 2 ? 1 : 0);
+    await noError();
+  });
+
   it('Activations: the token (no secret) and its issuance', async () => {
     await open('activations');
     const token = page.getByTestId('token-row');

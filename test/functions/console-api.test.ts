@@ -252,6 +252,44 @@ describe('console API on the local stage', () => {
     expect(faults.body).toEqual({ rules: [] });
   });
 
+  it('pages the findings\' volumes, the parameters\' deadlines and the issuances with limit and nextToken; totals stay over every volume', async () => {
+    // Prepare: a second stale volume, cheaper than the first (gp3 50 GiB: $4 a month).
+    const ec2 = new EC2Client(clientConfig(stage.cloud));
+    const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 50, VolumeType: 'gp3' }));
+    ec2.destroy();
+    await stage.cloud.advance('3d');
+
+    const all = await api('/api/findings');
+    const first = await api('/api/findings?limit=1');
+    const second = await api(`/api/findings?limit=1&nextToken=${encodeURIComponent(String(first.body.volumesNextToken))}`);
+    const garbage = await api('/api/findings?nextToken=garbage');
+    const deadlines = await api('/api/parameters?days=30&limit=1');
+    const nextDeadlines = await api(`/api/parameters?days=30&limit=1&nextToken=${encodeURIComponent(String(deadlines.body.deadlinesNextToken))}`);
+    const issuances = await api('/api/activations?limit=1');
+    const badLimit = await api('/api/activations?limit=101');
+
+    const ids = (r: { body: Record<string, unknown> }) => (r.body.volumes as { volumeId: string; monthlyCostUsd: number }[]).map((v) => v.volumeId);
+    expect(all.body.volumesNextToken).toBeUndefined();
+    expect(ids(all)).toHaveLength(2);
+    expect(ids(all)[1]).toBe(VolumeId);
+    expect(ids(first)).toEqual([ids(all)[0]]);
+    expect(first.body.volumesNextToken).toEqual(expect.any(String));
+    expect(ids(second)).toEqual([VolumeId]);
+    expect(second.body.volumesNextToken).toBeUndefined();
+    expect(first.body.totals).toEqual({ monthlyWasteUsd: 12, remediatedMonthlySavingsUsd: 0, volumes: 2 });
+    expect(second.body.totals).toEqual(first.body.totals);
+    expect(second.body.history).toEqual(first.body.history);
+    expect(garbage).toMatchObject({ status: 400, body: { error: 'BadRequest', field: 'query.nextToken', message: expect.stringContaining('query.nextToken') } });
+    expect((await api('/api/findings?colour=red')).body).toMatchObject({ error: 'BadRequest', field: 'query.colour' });
+    const kinds = [...(deadlines.body.deadlines as { kind: string }[]), ...(nextDeadlines.body.deadlines as { kind: string }[])].map((d) => d.kind).sort();
+    expect(kinds).toEqual(['expiry', 'reminder']);
+    expect(deadlines.body.deadlinesNextToken).toEqual(expect.any(String));
+    expect(nextDeadlines.body.deadlinesNextToken).toBeUndefined();
+    expect(issuances.body).toMatchObject({ issuances: [expect.objectContaining({ hostname: 'node-1' })], tokens: [expect.objectContaining({ name: 'rack-9' })] });
+    expect(issuances.body.issuancesNextToken).toBeUndefined();
+    expect(badLimit).toMatchObject({ status: 400, body: { field: 'query.limit' } });
+  });
+
   it('GET /api/findings reports as saved the monthly cost of a filed stale volume deleted since, once a scan resolved its OpsItem', async () => {
     // Prepare: a second volume, stale and filed after three daily scans.
     const ec2 = new EC2Client(clientConfig(stage.cloud));

@@ -58,3 +58,48 @@ export function usePoll<T>(path: string, intervalMs = POLL_MS): Polled<T> {
   if (state.path !== path) return { loading: true, refresh };
   return { data: state.data, error: state.error, loading: state.loading && state.data === undefined, refresh };
 }
+
+export interface More<I> {
+  /** The polled first page's items, then those of the pages "More" added (each once, by key). */
+  items: I[];
+  /** The token of the page after the last one loaded (none: everything is loaded). */
+  nextToken?: string;
+  busy: boolean;
+  error?: ApiError;
+  more: () => void;
+}
+
+/**
+ * A paged list inside a polled answer (`volumes` and `volumesNextToken` of `/findings`, …), with the pages a "More"
+ * button adds kept below the first page while polling re-reads it: a poll never drops a page loaded. A token refused
+ * (the list changed since: 400) drops the added pages and shows the error; the next "More" starts from the first page.
+ *
+ * @example
+ * const volumes = useMore('/findings', polled.data, (f) => ({ items: f.volumes, nextToken: f.volumesNextToken }), (v) => v.volumeId);
+ */
+export function useMore<R, I>(path: string, answer: R | undefined, pick: (r: R) => { items: I[]; nextToken?: string }, key: (item: I) => string): More<I> {
+  const [tail, setTail] = useState<{ path: string; items: I[]; nextToken?: string } | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>(undefined);
+  const first = answer === undefined ? undefined : pick(answer);
+  const added = tail?.path === path ? tail : undefined;
+  const seen = new Set<string>();
+  const items = [...(first?.items ?? []), ...(added?.items ?? [])].filter((item) => !seen.has(key(item)) && Boolean(seen.add(key(item))));
+  const nextToken = added ? added.nextToken : first?.nextToken;
+  const more = useCallback(() => {
+    if (!nextToken) return;
+    setBusy(true);
+    apiGet<R>(`${path}${path.includes('?') ? '&' : '?'}nextToken=${encodeURIComponent(nextToken)}`)
+      .then((r) => {
+        const page = pick(r);
+        setTail((t) => ({ path, items: [...(t?.path === path ? t.items : []), ...page.items], nextToken: page.nextToken }));
+        setError(undefined);
+      })
+      .catch((e: unknown) => {
+        setTail(undefined);
+        setError(toApiError(e));
+      })
+      .finally(() => setBusy(false));
+  }, [path, nextToken, pick]);
+  return { items, ...(nextToken ? { nextToken } : {}), busy, ...(error ? { error } : {}), more };
+}

@@ -34,3 +34,14 @@ export function toQuery(filters: Filters, extra: Record<string, string | undefin
   const text = params.toString();
   return text ? `?${text}` : '';
 }
+
+/**
+ * The page size a list view's address asks for (`?limit=`, 1-100), or undefined for the API's default (50).
+ *
+ * @example
+ * pageSize('10') // '10'
+ * pageSize('500') // undefined
+ */
+export function pageSize(limit: string | undefined): string | undefined {
+  return limit !== undefined && /^([1-9][0-9]?|100)$/.test(limit) ? limit : undefined;
+}

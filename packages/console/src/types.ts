@@ -84,6 +84,8 @@ export interface SavingsPoint {
 
 export interface FindingsResponse {
   volumes: StaleVolume[];
+  /** More volumes after these (`?nextToken=`). */
+  volumesNextToken?: string;
   totals: { monthlyWasteUsd: number; remediatedMonthlySavingsUsd: number; volumes: number };
   history: SavingsPoint[];
 }
@@ -111,6 +113,7 @@ export interface ParametersResponse {
   from: string;
   to: string;
   deadlines: Deadline[];
+  deadlinesNextToken?: string;
   notifications: { name: string; kind: string; sentAt: string; escalated: boolean }[];
 }
 
@@ -126,6 +129,7 @@ export interface ActivationsResponse {
     registeredAt?: string;
     deletedAt?: string;
   }[];
+  issuancesNextToken?: string;
   nodesRegistered: number;
   failedBoots: { at: string; sourceIp: string; reason: string }[];
 }

@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { apiSend, toApiError, type ApiError } from './api.js';
 import { formatTime, statusTone } from './format.js';
+import type { More } from './hooks.js';
 import type { ExecutionSummary, Signal } from './types.js';
 
 /** The console's base path ('/console/'); every view's address starts with it. */
@@ -91,5 +92,21 @@ export function SignalButtons({ execution, onSent }: { execution: Pick<Execution
         </span>
       ) : null}
     </span>
+  );
+}
+
+/** The "More" button of a paged list (when there is more), and why the last "More" failed. */
+export function MoreButton<I>({ list, what }: { list: More<I>; what: string }) {
+  return (
+    <>
+      {list.error ? <ErrorBox error={list.error} what={`more ${what}`} /> : null}
+      {list.nextToken ? (
+        <p class="pager">
+          <button type="button" data-testid="more" disabled={list.busy} onClick={list.more}>
+            {list.busy ? 'Loading…' : `More ${what}`}
+          </button>
+        </p>
+      ) : null}
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import { activationsView, childrenView, consoleActions, executionView, findingsHistory, findingsTotals, matchesFilters, remediatedSavings, type EnrollmentToken, type Execution, type Issuance, type ScanRunSummary, type StepExecution } from '@opsauto/core';
+import { activationsView, childrenView, consoleActions, executionView, findingsHistory, findingsTotals, matchesFilters, pageOf, remediatedSavings, type EnrollmentToken, type Execution, type Issuance, type ScanRunSummary, type StepExecution } from '@opsauto/core';
 import { describe, expect, it } from 'vitest';
 import { groupsOf } from '../../../packages/functions/src/console-auth.js';
 
@@ -106,5 +106,36 @@ describe('console views', () => {
     expect(groupsOf('[operators readers]')).toEqual(['operators', 'readers']);
     expect(groupsOf('readers')).toEqual(['readers']);
     expect(groupsOf(undefined)).toEqual([]);
+  });
+
+  it('pages a sorted list with an opaque nextToken, none on the last page; a garbage or stale token is a ValidationError naming query.nextToken', () => {
+    const list = ['a', 'b', 'c', 'd', 'e'];
+    const key = (s: string) => s;
+
+    const first = pageOf(list, { limit: '2' }, key);
+    const second = pageOf(list, { limit: '2', nextToken: first.nextToken }, key);
+    const last = pageOf(list, { limit: '2', nextToken: second.nextToken }, key);
+
+    expect(first).toEqual({ items: ['a', 'b'], nextToken: expect.any(String) });
+    expect(first.nextToken).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(second).toEqual({ items: ['c', 'd'], nextToken: expect.any(String) });
+    expect(last).toEqual({ items: ['e'] });
+    expect(pageOf(list, {}, key)).toEqual({ items: list });
+    expect(pageOf(list, { limit: '5' }, key)).toEqual({ items: list });
+    expect(pageOf([], { limit: '1' }, key)).toEqual({ items: [] });
+    const refused = (nextToken: string, items = list) => {
+      try {
+        pageOf(items, { limit: '2', nextToken }, key);
+      } catch (e) {
+        return { name: (e as Error).name, message: (e as Error).message, field: (e as { field?: string }).field };
+      }
+      return undefined;
+    };
+    // The list changed at the token's place (an item inserted before it), or shrank below it.
+    expect(refused(second.nextToken!, ['a', 'a2', 'b', 'c', 'd', 'e'])).toEqual({ name: 'ValidationError', field: 'query.nextToken', message: expect.stringContaining('is stale') });
+    expect(refused(second.nextToken!, ['a', 'b'])).toMatchObject({ field: 'query.nextToken', message: expect.stringContaining('is stale') });
+    for (const garbage of ['garbage', Buffer.from('{"o":-1,"k":"x"}').toString('base64url'), Buffer.from('null').toString('base64url'), Buffer.from('{"o":1.5,"k":"x"}').toString('base64url')]) {
+      expect(refused(garbage)).toMatchObject({ name: 'ValidationError', field: 'query.nextToken', message: expect.stringContaining('is not a token this API gave') });
+    }
   });
 });

@@ -1,10 +1,17 @@
-import { usePoll } from '../hooks.js';
+import { useLocation } from 'preact-iso';
+import { useMore, usePoll } from '../hooks.js';
+import { pageSize, toQuery } from '../query.js';
 import type { ActivationsResponse } from '../types.js';
-import { Empty, href, Time, View } from '../ui.js';
+import { Empty, href, MoreButton, Time, View } from '../ui.js';
+
+const issuancesOf = (r: ActivationsResponse) => ({ items: r.issuances, nextToken: r.issuancesNextToken });
+const issuanceKey = (i: ActivationsResponse['issuances'][number]) => i.activationId;
 
 /** Activations: enrolment tokens (never their secret), the activations issued, nodes registered, failed boots. */
 export function Activations() {
-  const polled = usePoll<ActivationsResponse>('/activations');
+  const path = `/activations${toQuery({}, { limit: pageSize(useLocation().query.limit) })}`;
+  const polled = usePoll<ActivationsResponse>(path);
+  const issuances = useMore(path, polled.data, issuancesOf, issuanceKey);
   return (
     <View title="Activations" testid="view-activations" polled={polled} what="activations">
       {(r) => (
@@ -55,7 +62,7 @@ export function Activations() {
             <Empty>No token issued.</Empty>
           )}
           <h2>Issuances</h2>
-          {r.issuances.length ? (
+          {issuances.items.length ? (
             <table data-testid="issuances">
               <thead>
                 <tr>
@@ -70,7 +77,7 @@ export function Activations() {
                 </tr>
               </thead>
               <tbody>
-                {r.issuances.map((i) => (
+                {issuances.items.map((i) => (
                   <tr key={i.activationId} data-testid="issuance-row">
                     <td>
                       <code>{i.activationId}</code>
@@ -99,6 +106,7 @@ export function Activations() {
           ) : (
             <Empty>No activation issued.</Empty>
           )}
+          <MoreButton list={issuances} what="issuances" />
           <h2>Failed boots</h2>
           {r.failedBoots.length ? (
             <table data-testid="failed-boots">

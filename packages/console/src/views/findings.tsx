@@ -1,10 +1,12 @@
+import { useLocation } from 'preact-iso';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatUsd } from '../format.js';
-import { usePoll } from '../hooks.js';
-import type { FindingsResponse, SavingsPoint } from '../types.js';
-import { Empty, href, View } from '../ui.js';
+import { useMore, usePoll } from '../hooks.js';
+import { pageSize, toQuery } from '../query.js';
+import type { FindingsResponse, SavingsPoint, StaleVolume } from '../types.js';
+import { Empty, href, MoreButton, View } from '../ui.js';
 
 const DAY_S = 86_400;
 /** Ticks on the time axis: whole days (scan days), never hours. */
@@ -72,9 +74,16 @@ function SavingsChart({ history }: { history: SavingsPoint[] }) {
   );
 }
 
-/** Findings and savings: the stale volumes of the last scan, the totals and their history. */
+const volumesOf = (f: FindingsResponse) => ({ items: f.volumes, nextToken: f.volumesNextToken });
+const volumeKey = (v: StaleVolume) => `${v.accountId}/${v.region}/${v.volumeId}`;
+
+/** Findings and savings: the stale volumes of the last scan (a page at a time), the totals and their history. */
 export function Findings() {
-  const polled = usePoll<FindingsResponse>('/findings');
+  const path = `/findings${toQuery({}, { limit: pageSize(useLocation().query.limit) })}`;
+  const polled = usePoll<FindingsResponse>(path);
+  const volumes = useMore(path, polled.data, volumesOf, volumeKey);
+  // The API's order already (most expensive first); a stable sort keeps it, and orders an answer that is not.
+  const sorted = [...volumes.items].sort((a, b) => b.monthlyCostUsd - a.monthlyCostUsd);
   return (
     <View title="Findings and savings" testid="view-findings" polled={polled} what="findings">
       {(f) => (
@@ -94,7 +103,7 @@ export function Findings() {
             </div>
           </div>
           <h2>Stale volumes</h2>
-          {f.volumes.length ? (
+          {volumes.items.length ? (
             <table data-testid="volumes-table">
               <thead>
                 <tr>
@@ -110,28 +119,27 @@ export function Findings() {
                 </tr>
               </thead>
               <tbody>
-                {[...f.volumes]
-                  .sort((a, b) => b.monthlyCostUsd - a.monthlyCostUsd)
-                  .map((v) => (
-                    <tr key={`${v.accountId}/${v.region}/${v.volumeId}`} data-testid="volume-row" data-volume-id={v.volumeId}>
-                      <td>
-                        <code>{v.volumeId}</code>
-                      </td>
-                      <td>{v.accountId}</td>
-                      <td>{v.region}</td>
-                      <td class="num">{v.sizeGiB} GiB</td>
-                      <td>{v.volumeType}</td>
-                      <td>{v.state}</td>
-                      <td class="num">{v.daysUnattached}</td>
-                      <td class="num">{formatUsd(v.monthlyCostUsd)}</td>
-                      <td>{v.opsItemId ? <code>{v.opsItemId}</code> : <span class="muted">—</span>}</td>
-                    </tr>
-                  ))}
+                {sorted.map((v) => (
+                  <tr key={volumeKey(v)} data-testid="volume-row" data-volume-id={v.volumeId}>
+                    <td>
+                      <code>{v.volumeId}</code>
+                    </td>
+                    <td>{v.accountId}</td>
+                    <td>{v.region}</td>
+                    <td class="num">{v.sizeGiB} GiB</td>
+                    <td>{v.volumeType}</td>
+                    <td>{v.state}</td>
+                    <td class="num">{v.daysUnattached}</td>
+                    <td class="num">{formatUsd(v.monthlyCostUsd)}</td>
+                    <td>{v.opsItemId ? <code>{v.opsItemId}</code> : <span class="muted">—</span>}</td>
+                  </tr>
+                ))}
               </tbody>
             </table>
           ) : (
             <Empty>No stale volume found by the last scan.</Empty>
           )}
+          <MoreButton list={volumes} what="volumes" />
           <h2>History</h2>
           {f.history.length ? <SavingsChart history={f.history} /> : <Empty>No scan has run yet.</Empty>}
           {f.history.length ? (

@@ -1,22 +1,28 @@
 import { buildCalendar, calendarDays } from '../calendar.js';
-import { usePoll } from '../hooks.js';
-import type { ParametersResponse } from '../types.js';
-import { Empty, href, Time, View } from '../ui.js';
+import { useLocation } from 'preact-iso';
+import { useMore, usePoll } from '../hooks.js';
+import { pageSize, toQuery } from '../query.js';
+import type { Deadline, ParametersResponse } from '../types.js';
+import { Empty, href, MoreButton, Time, View } from '../ui.js';
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const DAYS = 30;
+const deadlinesOf = (r: ParametersResponse) => ({ items: r.deadlines, nextToken: r.deadlinesNextToken });
+const deadlineKey = (d: Deadline) => `${d.at}#${d.name}#${d.kind}`;
 
 /** Parameters: a calendar of expiries, reminders and no-change deadlines for the next 30 days; notifications sent. */
 export function Parameters() {
-  const polled = usePoll<ParametersResponse>(`/parameters?days=${DAYS}`);
+  const path = `/parameters${toQuery({}, { days: String(DAYS), limit: pageSize(useLocation().query.limit) })}`;
+  const polled = usePoll<ParametersResponse>(path);
+  const deadlines = useMore(path, polled.data, deadlinesOf, deadlineKey);
   return (
     <View title="Parameters" testid="view-parameters" polled={polled} what="parameter deadlines">
       {(r) => {
-        const weeks = buildCalendar(r.from, calendarDays(r.from, r.to), r.deadlines);
+        const weeks = buildCalendar(r.from, calendarDays(r.from, r.to), deadlines.items);
         return (
           <>
             <p class="meta">
-              Deadlines from <Time at={r.from} /> to <Time at={r.to} /> ({r.deadlines.length})
+              Deadlines from <Time at={r.from} /> to <Time at={r.to} /> ({deadlines.items.length}{deadlines.nextToken ? ' shown, more below' : ''})
             </p>
             <table class="calendar" data-testid="calendar">
               <caption>Parameter deadlines, next {DAYS} days (UTC)</caption>
@@ -46,6 +52,7 @@ export function Parameters() {
                 ))}
               </tbody>
             </table>
+            <MoreButton list={deadlines} what="deadlines" />
             <h2>Notifications</h2>
             {r.notifications.length ? (
               <table data-testid="notifications">

@@ -1,6 +1,8 @@
+import * as z from 'zod/mini';
 import type { EnrollmentToken, Issuance } from '../activations/ports.js';
 import type { FamilyHead, PublicationRecord } from '../ami/model.js';
 import type { ScanRunSummary } from '../ebs/model.js';
+import { ValidationError } from '../errors.js';
 import type { DeadlineKind } from '../params/deadlines.js';
 import type { NoticeRecord } from '../params/ports.js';
 import type { ExpiringRow } from '../params/sweep.js';
@@ -293,4 +295,55 @@ export function activationsView(tokens: EnrollmentToken[], issuances: Issuance[]
       .filter((i) => i.unregisteredReportedAt !== undefined)
       .map((i) => ({ at: i.unregisteredReportedAt!, sourceIp: i.sourceIp, hostname: i.hostname, reason: `no node registered with activation ${i.activationId} before it expired at ${i.expiresAt}` })),
   };
+}
+
+// ---- pages ----
+
+/** `?limit=`: a whole number from 1 to 100 (the console's lists default to 50). */
+export const pageLimit = z.optional(z.string().check(z.regex(/^([1-9][0-9]?|100)$/, 'must be a whole number from 1 to 100')));
+/** `?nextToken=`: opaque, from the previous answer. */
+export const pageToken = z.optional(z.string().check(z.minLength(1), z.maxLength(2048)));
+/** The query parameters of a paged list, to spread into a route's query schema. */
+export const pageQuery = { limit: pageLimit, nextToken: pageToken };
+
+/** The default page size of the console's lists. */
+export const PAGE_LIMIT = 50;
+
+/** A short FNV-1a hash (hex) of a string: a token's fingerprint of the item a page ended at, not a secret. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+const staleToken = (why: string) => new ValidationError(`query.nextToken: ${why}; ask for the first page again`, 'query.nextToken');
+
+/**
+ * One page of an already sorted list. The nextToken is opaque (base64url JSON of the offset and a fingerprint of
+ * `key` of the page's last item): a token that is not one this gave, or whose list changed at that place since, is a
+ * ValidationError naming `query.nextToken`.
+ *
+ * @example
+ * const first = pageOf(volumes, { limit: '1' }, (v) => v.volumeId) // { items: [vol-a], nextToken: 'eyJv…' }
+ * pageOf(volumes, { limit: '1', nextToken: first.nextToken }, (v) => v.volumeId) // { items: [vol-b] }
+ */
+export function pageOf<T>(items: readonly T[], query: { limit?: string; nextToken?: string }, key: (item: T) => string): { items: T[]; nextToken?: string } {
+  const limit = query.limit === undefined ? PAGE_LIMIT : Number(query.limit);
+  let start = 0;
+  if (query.nextToken !== undefined) {
+    let token: unknown;
+    try {
+      token = JSON.parse(Buffer.from(query.nextToken, 'base64url').toString('utf8')) as unknown;
+    } catch {
+      throw staleToken('is not a token this API gave');
+    }
+    const { o, k } = (token ?? {}) as { o?: unknown; k?: unknown };
+    if (typeof o !== 'number' || !Number.isInteger(o) || o < 1 || typeof k !== 'string') throw staleToken('is not a token this API gave');
+    if (o > items.length || fingerprint(key(items[o - 1])) !== k) throw staleToken('is stale: the list changed since it was given');
+    start = o;
+  }
+  const page = items.slice(start, start + limit);
+  const end = start + page.length;
+  if (end >= items.length) return { items: page };
+  return { items: page, nextToken: Buffer.from(JSON.stringify({ o: end, k: fingerprint(key(items[end - 1])) })).toString('base64url') };
 }

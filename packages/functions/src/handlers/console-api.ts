@@ -11,6 +11,8 @@ import {
   isTerminal,
   matchesFilters,
   NotFoundError,
+  pageOf,
+  pageQuery,
   parameterCalendar,
   parseScheduleExpression,
   remediatedSavings,
@@ -36,8 +38,6 @@ import { logger } from '../logger.js';
 /** Rows read from the execution index at most per request to fill a filtered page (the rest: a nextToken). */
 const SCAN_BUDGET = 500;
 
-const limit = z.optional(z.string().check(z.regex(/^([1-9][0-9]?|100)$/, 'must be a whole number from 1 to 100')));
-const nextToken = z.optional(z.string().check(z.minLength(1), z.maxLength(2048)));
 const name = z.optional(z.string().check(z.regex(/^[\w.:/@+=-]{1,256}$/, 'must be 1 to 256 letters, digits or _ . : / @ + = -')));
 
 const executionsQuery = z.strictObject({
@@ -45,10 +45,11 @@ const executionsQuery = z.strictObject({
   runbook: name,
   automation: z.optional(z.string().check(z.regex(/^[a-z0-9-]{1,64}$/, 'must be an automation name (lowercase letters, digits and -)'))),
   target: name,
-  limit,
-  nextToken,
+  ...pageQuery,
 });
-const parametersQuery = z.strictObject({ days: z.optional(z.string().check(z.regex(/^([1-9]|[1-8][0-9]|90)$/, 'must be a whole number of days from 1 to 90'))) });
+const parametersQuery = z.strictObject({ days: z.optional(z.string().check(z.regex(/^([1-9]|[1-8][0-9]|90)$/, 'must be a whole number of days from 1 to 90'))), ...pageQuery });
+const pagedQuery = z.strictObject(pageQuery);
+type PageQuery = z.output<typeof pagedQuery>;
 const noQuery = z.strictObject({});
 const executionId = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an execution ID (letters, digits and -)'));
 const signalBody = z.strictObject({ signal: z.enum(['approve', 'deny', 'resume', 'cancel']), comment: z.optional(z.string().check(z.maxLength(1000))) });
@@ -187,7 +188,7 @@ let accounts: AccountClients | undefined;
 /** The scan runs the findings read (newest first): the history's days, and the savings summed over them. */
 const FINDINGS_RUNS = 100;
 
-async function findings(ownAccount: string) {
+async function findings(ownAccount: string, page: PageQuery) {
   const config = loadConfig();
   const tableName = requireEnv('TABLE_NAME');
   // EC2 and OpsCenter's SSM client are loaded by the routes that call them: the others start without them.
@@ -212,7 +213,10 @@ async function findings(ownAccount: string) {
   const runs = await adapters.store.listRuns(FINDINGS_RUNS);
   const all = await staleVolumeFindings({ config, ...adapters }, ownAccount, at, true);
   const history = findingsHistory(runs, all.map((f) => ({ volumeId: f.record.volumeId, unattachedSince: f.record.unattachedSince, monthlyCostUsd: f.monthlyCostUsd })), config.staleVolumes.thresholdDays);
-  return { volumes, totals: findingsTotals(volumes, remediatedSavings(runs)), history };
+  // Most expensive first, then by account, region and ID: a stable order for the pages.
+  volumes.sort((a, b) => b.monthlyCostUsd - a.monthlyCostUsd || a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region) || a.volumeId.localeCompare(b.volumeId));
+  const shown = pageOf(volumes, page, (v) => `${v.accountId}/${v.region}/${v.volumeId}`);
+  return { volumes: shown.items, ...(shown.nextToken ? { volumesNextToken: shown.nextToken } : {}), totals: findingsTotals(volumes, remediatedSavings(runs)), history };
 }
 
 async function images() {
@@ -228,21 +232,25 @@ async function images() {
   return { families: [...families.entries()].map(([family, regions]) => ({ family, regions })) };
 }
 
-async function parameters(days: number) {
+async function parameters(days: number, page: PageQuery) {
   const config = loadConfig();
   const from = systemClock.now();
   const to = new Date(from.getTime() + days * 86_400_000);
   const { SsmParameterCatalog } = await import('@opsauto/aws/params/ssm-parameter-catalog.js');
   const rows = await expiringParameters(new SsmParameterCatalog(clients), config.parameterExpiry, from, to.getTime() - from.getTime());
   const notices = await new DynamoNoticeStore(clients, requireEnv('TABLE_NAME')).list({ limit: 200 });
-  return parameterCalendar(rows, notices, from, to);
+  const calendar = parameterCalendar(rows, notices, from, to);
+  const shown = pageOf(calendar.deadlines, page, (d) => `${d.at}#${d.name}#${d.kind}`);
+  return { ...calendar, deadlines: shown.items, ...(shown.nextToken ? { deadlinesNextToken: shown.nextToken } : {}) };
 }
 
-async function activations() {
+async function activations(page: PageQuery) {
   const tableName = requireEnv('TABLE_NAME');
   const tokens = await new DynamoTokenStore(clients, tableName).list();
   const issuances = await new DynamoIssuanceStore(clients, tableName).list({ limit: 200 });
-  return activationsView(tokens, issuances);
+  const view = activationsView(tokens, issuances);
+  const shown = pageOf(view.issuances, page, (i) => i.activationId);
+  return { ...view, issuances: shown.items, ...(shown.nextToken ? { issuancesNextToken: shown.nextToken } : {}) };
 }
 
 /**
@@ -282,16 +290,16 @@ async function route(event: APIGatewayProxyEventV2, functionArn: string) {
     case 'POST /api/executions/{id}/signal':
       return json(202, await signal(parse(executionId, id, 'path.id'), event, caller));
     case 'GET /api/findings':
-      parse(noQuery, query, 'query');
-      return json(200, await findings(accountId));
+      return json(200, await findings(accountId, parse(pagedQuery, query, 'query')));
     case 'GET /api/images':
       parse(noQuery, query, 'query');
       return json(200, await images());
-    case 'GET /api/parameters':
-      return json(200, await parameters(Number(parse(parametersQuery, query, 'query').days ?? 30)));
+    case 'GET /api/parameters': {
+      const { days, ...page } = parse(parametersQuery, query, 'query');
+      return json(200, await parameters(Number(days ?? 30), page));
+    }
     case 'GET /api/activations':
-      parse(noQuery, query, 'query');
-      return json(200, await activations());
+      return json(200, await activations(parse(pagedQuery, query, 'query')));
     default:
       throw new NotFoundError(`no route ${excerpt(event.routeKey ?? '')}`);
   }
