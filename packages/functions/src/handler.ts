@@ -112,13 +112,20 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-const statusOf = (error: unknown): number => {
+/** The request's body as text (API Gateway base64-encodes a body it takes for binary); '' when there is none. */
+export function bodyText(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): string {
+  if (event.body === undefined) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** The HTTP status httpHandler answers for an error: 400, 403, 404 or 409 for the domain's errors, 500 for anything else. */
+export function httpStatusOf(error: unknown): number {
   if (error instanceof ValidationError || error instanceof InvalidEventError || (error as Error)?.name === 'ParseError') return 400;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof ConflictError) return 409;
   return 500;
-};
+}
 
 /**
  * An HTTP API (payload 2.0) handler: domain errors become 4xx with a JSON body `{error, message}`,
@@ -133,7 +140,7 @@ export function httpHandler(handle: (event: APIGatewayProxyEventV2, context: Con
       try {
         return await handle(event, context);
       } catch (error) {
-        const status = statusOf(error);
+        const status = httpStatusOf(error);
         if (status === 500) {
           logger.error('request failed', { errorName: (error as Error)?.name, errorMessage: boundedMessage(error) });
           return json(500, { error: 'InternalError', message: `the request failed; quote request ID ${context.awsRequestId}` });

@@ -10,7 +10,7 @@ import { activationWiring, type ActivationWiring, type ActivationWiringFactory }
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
-import { excerpt } from '../handler.js';
+import { bodyText, excerpt } from '../handler.js';
 import { logger } from '../logger.js';
 import { tracing } from '../tracing.js';
 import { count, metrics, METRIC_NAMES } from '../metrics.js';
@@ -42,7 +42,7 @@ function parseRequest(event: APIGatewayProxyEventV2): Request {
     if (!result.success) throw firstIssue(result.error, 'query');
     return { hostname: result.data.hostname, idempotencyKey: result.data.idempotencyKey };
   }
-  const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const raw = bodyText(event);
   if (raw === '') throw invalid('body', 'the request needs a JSON body {"hostname": "...", "idempotencyKey"?: "..."}');
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw invalid('body', `must be at most ${MAX_BODY_BYTES} bytes`);
   let parsed: unknown;

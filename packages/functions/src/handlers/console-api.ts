@@ -8,6 +8,7 @@ import {
   findingsTotals,
   formatInZone,
   imageRegionView,
+  isStale,
   isTerminal,
   matchesFilters,
   NotFoundError,
@@ -32,8 +33,11 @@ import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
 import { consoleCaller, type ConsoleCaller } from '../console-auth.js';
-import { excerpt, httpHandler, json } from '../handler.js';
+import { bodyText, excerpt, httpHandler, httpStatusOf, json } from '../handler.js';
 import { logger } from '../logger.js';
+
+/** The console API's error codes (docs/console-api.md) by HTTP status. */
+const CONTRACT_CODES: Record<number, string | undefined> = { 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict' };
 
 /** Rows read from the execution index at most per request to fill a filtered page (the rest: a nextToken). */
 const SCAN_BUDGET = 500;
@@ -66,7 +70,7 @@ function parse<T extends z.ZodMiniType>(schema: T, value: unknown, where: string
 
 /** The body as JSON (a ValidationError naming `body` otherwise). */
 function jsonBody(event: APIGatewayProxyEventV2): unknown {
-  const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const raw = bodyText(event);
   if (raw === '') throw new ValidationError('body: the request needs a JSON body', 'body');
   if (raw.length > 16 * 1024) throw new ValidationError('body: must be at most 16 KB', 'body');
   try {
@@ -151,10 +155,11 @@ async function now(caller: ConsoleCaller) {
 }
 
 async function executionDetail(id: string, caller: ConsoleCaller) {
-  const loaded = await executionStore().get(id);
+  const store = executionStore();
+  const loaded = await store.get(id);
   if (!loaded) throw new NotFoundError(`no execution ${id}`);
   const ex = loaded.execution;
-  const children = ex.rateControl ? await executionStore().list({ parentExecutionId: id, limit: 100 }) : undefined;
+  const children = ex.rateControl ? await store.list({ parentExecutionId: id, limit: 100 }) : undefined;
   return {
     execution: {
       ...executionView(ex, caller.canAct),
@@ -170,7 +175,7 @@ async function signal(id: string, event: APIGatewayProxyEventV2, caller: Console
   const body = parse(signalBody, jsonBody(event), 'body');
   if (!caller.canAct) throw new ForbiddenError(`${caller.name} may only read: signals need the operators group`, 'signal');
   const kind = CONSOLE_SIGNALS[body.signal];
-  const store = new DynamoExecutionStore(clients, requireEnv('TABLE_NAME'), { clock: systemClock });
+  const store = executionStore();
   try {
     const { eventBridgeDispatch } = await import('@opsauto/aws/runbooks/engine-adapters.js');
     await sendOperatorSignal(id, kind, { approver: caller.identity, comment: body.comment }, { store, dispatch: eventBridgeDispatch(clients, requireEnv('EVENT_BUS_NAME')), now: () => systemClock.now() });
@@ -196,7 +201,9 @@ async function findings(ownAccount: string, page: PageQuery) {
   accounts ??= new AccountClients(clients, { ownAccount, roles: config.staleVolumes.accounts, now: () => systemClock.now().getTime() });
   const adapters = staleVolumeAdapters(accounts, clients, tableName, systemClock);
   const at = systemClock.now();
-  const found = await staleVolumeFindings({ config, ...adapters }, ownAccount, at);
+  // Every tracked volume, read once: the history needs them all, the list only the stale ones.
+  const all = await staleVolumeFindings({ config, ...adapters }, ownAccount, at, true);
+  const found = all.filter((f) => isStale(f.record, at, config.staleVolumes.thresholdDays));
   const volumes = found.map((f) => ({
     volumeId: f.record.volumeId,
     accountId: f.record.account,
@@ -211,7 +218,6 @@ async function findings(ownAccount: string, page: PageQuery) {
     ...(f.volume?.tags.Name ? { name: f.volume.tags.Name } : {}),
   }));
   const runs = await adapters.store.listRuns(FINDINGS_RUNS);
-  const all = await staleVolumeFindings({ config, ...adapters }, ownAccount, at, true);
   const history = findingsHistory(runs, all.map((f) => ({ volumeId: f.record.volumeId, unattachedSince: f.record.unattachedSince, monthlyCostUsd: f.monthlyCostUsd })), config.staleVolumes.thresholdDays);
   // Most expensive first, then by account, region and ID: a stable order for the pages.
   volumes.sort((a, b) => b.monthlyCostUsd - a.monthlyCostUsd || a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region) || a.volumeId.localeCompare(b.volumeId));
@@ -262,11 +268,13 @@ export const handler = httpHandler(async (event, context) => {
   try {
     return await route(event, context.invokedFunctionArn);
   } catch (e) {
-    // The contract's error codes (NotFound, Forbidden, …) rather than the classes' names.
-    const code = e instanceof ValidationError ? 'BadRequest' : e instanceof NotFoundError ? 'NotFound' : e instanceof ForbiddenError ? 'Forbidden' : e instanceof ConflictError ? 'Conflict' : undefined;
+    // The status httpHandler would give, with the contract's error codes (NotFound, Forbidden, …) rather than the
+    // classes' names; anything else is httpHandler's 500.
+    const status = httpStatusOf(e);
+    const code = CONTRACT_CODES[status];
     if (!code) throw e;
     const field = (e as { field?: string }).field;
-    return json(code === 'BadRequest' ? 400 : code === 'NotFound' ? 404 : code === 'Forbidden' ? 403 : 409, { error: code, message: (e as Error).message, ...(field ? { field } : {}) });
+    return json(status, { error: code, message: (e as Error).message, ...(field ? { field } : {}) });
   }
 });
 

@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { clients } from '../clients.js';
 import { systemClock } from '../clock.js';
 import { loadConfig, requireEnv } from '../config.js';
-import { excerpt, httpHandler, json } from '../handler.js';
+import { bodyText, excerpt, httpHandler, json } from '../handler.js';
 import { logger } from '../logger.js';
 import { count, METRIC_NAMES } from '../metrics.js';
 import { runbookStartPolicy } from '../runbook-policy.js';
@@ -34,7 +34,7 @@ type StartBody = z.output<typeof startRequestBody>;
 
 /** The body as JSON, checked against `startRequestBody`; a ValidationError naming the first wrong field otherwise. */
 function parseBody(event: APIGatewayProxyEventV2): StartBody {
-  const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const raw = bodyText(event);
   if (raw === '') throw new ValidationError('the request needs a JSON body', 'body');
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw new ValidationError(`the body must be at most ${MAX_BODY_BYTES} bytes`, 'body');
   let parsed: unknown;
