@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { awsAutomationInventory, DynamoAutomationCheckStore, DynamoFollowUpStore, DynamoRemediationStore, ownAccountId, ssmOpsItems } from '@opsauto/aws';
 import { ec2InstanceFinder, ssmManagedNodeFinder } from '@opsauto/aws/runbooks';
 import {
+  automationOf,
   describeSchedule,
   fireAutomation,
   formatInZone,
@@ -56,7 +57,7 @@ async function lastRuns(list: (token?: string) => Promise<{ executions: Executio
   for (let page = 0; page < LAST_RUN_PAGES && last.size < names.length; page++) {
     const { executions, nextToken } = await list(token);
     for (const ex of executions) {
-      const name = /^automation:([a-z0-9-]+)/.exec(ex.triggeredBy ?? '')?.[1];
+      const name = automationOf(ex.triggeredBy);
       if (name && !last.has(name)) last.set(name, ex);
     }
     if (!nextToken) break;
