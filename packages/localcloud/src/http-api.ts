@@ -29,10 +29,6 @@ interface ProxyResult {
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/**
- * An HTTP API (API Gateway v2, payload format 2.0) in front of the Lambda runtime: each request becomes the
- * event API Gateway would send, and the function's result becomes the response.
- */
 /** Content types of the files a built single-page app holds. */
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -60,6 +56,10 @@ export interface StaticMount {
 /** Routes the HTTP API answers itself, before the functions' routes (the local stage's `/api/local/*`). */
 export type LocalRoute = (req: { method: string; path: string; body: string }) => Promise<{ status: number; body: unknown } | undefined>;
 
+/**
+ * An HTTP API (API Gateway v2, payload format 2.0) in front of the Lambda runtime: each request becomes the
+ * event API Gateway would send, and the function's result becomes the response.
+ */
 export class HttpApi {
   private routes: CompiledRoute[] = [];
   private server: Server | undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { EnrollmentToken, Issuance } from '../activations/ports.js';
 import type { FamilyHead, PublicationRecord } from '../ami/model.js';
@@ -309,12 +310,8 @@ export const pageQuery = { limit: pageLimit, nextToken: pageToken };
 /** The default page size of the console's lists. */
 export const PAGE_LIMIT = 50;
 
-/** A short FNV-1a hash (hex) of a string: a token's fingerprint of the item a page ended at, not a secret. */
-function fingerprint(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
-}
+/** A short hash (hex) of a string: a token's fingerprint of the item a page ended at, not a secret. */
+const fingerprint = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
 
 const staleToken = (why: string) => new ValidationError(`query.nextToken: ${why}; ask for the first page again`, 'query.nextToken');
 
