@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { EnrollmentToken, Issuance } from '../activations/ports.js';
 import type { FamilyHead, PublicationRecord } from '../ami/model.js';
 import type { ScanRunSummary } from '../ebs/model.js';
+import { cents } from '../ebs/rules.js';
 import { ValidationError } from '../errors.js';
 import type { DeadlineKind } from '../params/deadlines.js';
 import type { NoticeRecord } from '../params/ports.js';
@@ -181,7 +182,6 @@ export interface FindingsHistoryPoint {
   volumes: number;
 }
 
-const cents = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * What remediation saved a month over the runs given: the monthly cost of the stale volumes whose OpsItem a scan

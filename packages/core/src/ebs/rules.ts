@@ -43,6 +43,9 @@ export function isExcluded(volume: Pick<VolumeInfo, 'tags'>, config: OpsautoConf
   return Object.hasOwn(volume.tags, config.staleVolumes.excludeTag);
 }
 
+/** An amount of USD rounded to cents. */
+export const cents = (usd: number): number => Math.round(usd * 100) / 100;
+
 /** Estimated monthly cost in USD from the price table (ebs-prices.ts), rounded to cents. */
 export function estimateMonthlyCost(volume: Pick<VolumeInfo, 'region' | 'type' | 'sizeGiB' | 'iops' | 'throughputMiBs'>): number {
   const price: TypePrice | undefined = ebsPrices.regions[volume.region]?.[volume.type] ?? ebsPrices.default[volume.type];
@@ -50,7 +53,7 @@ export function estimateMonthlyCost(volume: Pick<VolumeInfo, 'region' | 'type' |
   let cost = volume.sizeGiB * price.gb;
   if (price.iops && volume.iops) cost += Math.max(0, volume.iops - (price.iopsFree ?? 0)) * price.iops;
   if (price.throughputMiBs && volume.throughputMiBs) cost += Math.max(0, volume.throughputMiBs - (price.throughputFree ?? 0)) * price.throughputMiBs;
-  return Math.round(cost * 100) / 100;
+  return cents(cost);
 }
 
 /** OpsItem severity ('1' critical … '4' low) and priority (1 … 5) from what the volume costs a month. */

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { OpsautoConfig } from '../config.js';
 import type { RegionScanSummary, ResolvedReason, ResolvedVolume, ScanRunSummary, StaleVolumeOpsItem, VolumeInfo, VolumeRecord } from './model.js';
 import { OpsItemLimitError, ThrottledError, type OpsCenter, type VolumeInventory, type VolumeStore } from './ports.js';
-import { daysUnattached, dedupStringFor, estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
+import { cents, daysUnattached, dedupStringFor, estimateMonthlyCost, isExcluded, isStale, staleVolumeOpsItem, unattachedSinceFor } from './rules.js';
 
 export interface StaleVolumeDeps {
   config: OpsautoConfig;
@@ -208,7 +208,6 @@ async function resolveGone(
 }
 
 const costOf = (monthlyCostUsd: number | undefined) => (monthlyCostUsd !== undefined ? { monthlyCostUsd } : {});
-const cents = (n: number) => Math.round(n * 100) / 100;
 const withoutFacts = ({ sizeGiB: _s, volumeType: _t, iops: _i, throughputMiBs: _p, ...rest }: VolumeRecord): VolumeRecord => rest;
 
 /** CreateOpsItem calls in flight per region: quick enough, and gentle on OpsCenter's request rate. */

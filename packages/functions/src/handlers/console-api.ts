@@ -212,7 +212,7 @@ async function findings(ownAccount: string, page: PageQuery) {
     volumeType: f.volume?.type ?? '',
     state: f.volume?.state ?? 'gone',
     daysUnattached: f.daysUnattached,
-    monthlyCostUsd: Math.round(f.monthlyCostUsd * 100) / 100,
+    monthlyCostUsd: f.monthlyCostUsd,
     unattachedSince: f.record.unattachedSince,
     ...(f.record.opsItemId ? { opsItemId: f.record.opsItemId } : {}),
     ...(f.volume?.tags.Name ? { name: f.volume.tags.Name } : {}),
