@@ -1,4 +1,4 @@
-import { manifest, type FunctionDefinition } from '@opsauto/functions';
+import { CONSOLE_GROUPS, CONSOLE_OPERATORS_GROUP, consoleName, manifest, type FunctionDefinition } from '@opsauto/functions';
 import type { CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,8 +19,7 @@ export function Api({ stack, app }: StackContext) {
   const { tableName } = use(Storage);
   const { functions } = use(Automation);
   dependsOn(Storage);
-  const prefix = tableName.replace(/-state$/, '');
-  const auth = buildConsoleAuth(stack, prefix);
+  const auth = buildConsoleAuth(stack, consoleName(tableName));
   // Filled in once the API exists (read lazily at synth).
   const late: { apiUrl?: string } = {};
   // The console (packages/console), built at deploy time with the API's and the user pool's coordinates. Its
@@ -63,16 +62,13 @@ export function Api({ stack, app }: StackContext) {
  */
 export const CONSOLE_BUILD_COMMAND = 'rm -rf site && npx vite build --outDir site/console --emptyOutDir';
 
-/** The Cognito groups of console users: operators may send signals, readers may only look. */
-export const CONSOLE_GROUPS = ['operators', 'readers'] as const;
-
 /**
  * The console's user pool (no self sign-up: an administrator creates users and puts them in a group), its groups and
  * its hosted-UI domain (`<app>-<stage>-console`, which must be unique in the region).
  */
-export function buildConsoleAuth(scope: Construct, prefix: string): { userPool: cognito.UserPool; domain: cognito.UserPoolDomain; client?: cognito.UserPoolClient } {
+export function buildConsoleAuth(scope: Construct, name: string): { userPool: cognito.UserPool; domain: cognito.UserPoolDomain; client?: cognito.UserPoolClient } {
   const userPool = new cognito.UserPool(scope, 'ConsoleUsers', {
-    userPoolName: `${prefix}-console`,
+    userPoolName: name,
     selfSignUpEnabled: false,
     signInAliases: { username: true, email: true },
     passwordPolicy: { minLength: 12, requireSymbols: false },
@@ -82,10 +78,10 @@ export function buildConsoleAuth(scope: Construct, prefix: string): { userPool: 
     new cognito.CfnUserPoolGroup(scope, `ConsoleGroup-${group}`, {
       userPoolId: userPool.userPoolId,
       groupName: group,
-      description: group === 'operators' ? 'may approve, deny, resume and cancel executions from the console' : 'may only read the console',
+      description: group === CONSOLE_OPERATORS_GROUP ? 'may approve, deny, resume and cancel executions from the console' : 'may only read the console',
     });
   }
-  const domain = userPool.addDomain('ConsoleDomain', { cognitoDomain: { domainPrefix: `${prefix}-console` } });
+  const domain = userPool.addDomain('ConsoleDomain', { cognitoDomain: { domainPrefix: name } });
   return { userPool, domain };
 }
 

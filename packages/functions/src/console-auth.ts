@@ -1,9 +1,6 @@
 import { parseIdentity } from '@opsauto/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-
-/** The Cognito group whose members may send signals from the console; `readers` may only look. */
-export const CONSOLE_OPERATORS_GROUP = 'operators';
-export const CONSOLE_READERS_GROUP = 'readers';
+import { CONSOLE_OPERATORS_GROUP, consoleName, stagePrefix } from './manifest.js';
 
 /** Who calls the console API, and whether they may act. */
 export interface ConsoleCaller {
@@ -15,9 +12,6 @@ export interface ConsoleCaller {
   /** The identity an aws:approve step's Approvers are matched against (an ARN; see consoleIdentity). */
   identity: string;
 }
-
-/** The stage's prefix of resource names: the table name minus `-state`. */
-const stagePrefixOf = (tableName: string) => tableName.replace(/-state$/, '');
 
 /**
  * The identity a console user decides as at an aws:approve step: an assumed-role ARN of the stage's console role
@@ -31,7 +25,7 @@ const stagePrefixOf = (tableName: string) => tableName.replace(/-state$/, '');
 export function consoleIdentity(accountId: string, tableName: string, user: string): string {
   // A session name is at most 64 of [\w+=,.@-]: anything else in a user name becomes `-`.
   const session = user.replace(/[^\w+=,.@-]/g, '-').slice(0, 64) || 'unknown';
-  return `arn:aws:sts::${accountId}:assumed-role/${stagePrefixOf(tableName)}-console/${session}`;
+  return `arn:aws:sts::${accountId}:assumed-role/${consoleName(tableName)}/${session}`;
 }
 
 /** Cognito's `cognito:groups` claim as API Gateway passes it: an array, or a string `[a b]` / `a,b`. */
@@ -47,7 +41,7 @@ export function groupsOf(claim: unknown): string[] {
  * claims the HTTP API's authorizer verified; only members of `operators` may act.
  */
 export function consoleCaller(event: APIGatewayProxyEventV2, accountId: string, tableName: string, env: NodeJS.ProcessEnv = process.env): ConsoleCaller {
-  const stage = env.OPSAUTO_STAGE ?? stagePrefixOf(tableName).split('-').at(-1) ?? 'unknown';
+  const stage = env.OPSAUTO_STAGE ?? stagePrefix(tableName).split('-').at(-1) ?? 'unknown';
   if (env.OPSAUTO_STAGE === 'local') {
     const name = env.OPSAUTO_IDENTITY?.trim() || 'operator';
     return { stage, local: true, canAct: true, name, identity: parseIdentity(name, accountId).arn };

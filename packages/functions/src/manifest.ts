@@ -648,9 +648,22 @@ export function wakeUpPrefix(tableName: string): string {
 }
 
 /** The stage's prefix of resource names: the table name minus `-state` (unique per app and stage). */
-function stagePrefix(tableName: string): string {
+export function stagePrefix(tableName: string): string {
   return tableName.replace(/-state$/, '');
 }
+
+/**
+ * The console's name, `<app>-<stage>-console`: its Cognito user pool, the pool's hosted-UI domain, and the role name
+ * console users decide as at an aws:approve step (see console-auth.ts; no such IAM role exists).
+ */
+export function consoleName(tableName: string): string {
+  return `${stagePrefix(tableName)}-console`;
+}
+
+/** The Cognito group whose members may send signals from the console. */
+export const CONSOLE_OPERATORS_GROUP = 'operators';
+/** The console's Cognito groups: operators may send signals, readers may only look. */
+export const CONSOLE_GROUPS = [CONSOLE_OPERATORS_GROUP, 'readers'] as const;
 
 /** opsauto's own EventBridge bus: `<app>-<stage>-bus`. Only the stack's roles may put events on it. */
 export function eventBusName(tableName: string): string {
