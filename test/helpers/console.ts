@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import type { ExecutionDetail, Signal } from '../../packages/console/src/types.js';
 import { CONSOLE_DIST } from '../../packages/cli/src/console-build.js';
 
 /**
@@ -36,22 +37,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 type Json = Record<string, unknown>;
 
-interface FakeExecution {
-  executionId: string;
-  runbook: string;
-  status: string;
-  startedAt: string;
-  endedAt?: string;
-  automation?: string;
-  targets: string[];
-  parentExecutionId?: string;
-  waitingFor?: 'approval' | 'resume';
-  actions: string[];
-  children?: Json;
-  childExecutions?: Json[];
-  steps: Json[];
-  failureMessage?: string;
-}
+/** An execution as the fake API holds it: what `GET /api/executions/{id}` answers (the page's own type of it). */
+type FakeExecution = ExecutionDetail;
+
+const SIGNALS: readonly unknown[] = ['approve', 'deny', 'resume', 'cancel'] satisfies Signal[];
+const isSignal = (value: unknown): value is Signal => SIGNALS.includes(value);
 
 /** The fake API's state, seeded like a small fleet; tests read and change it. */
 export function seedState(start = Date.parse('2026-12-03T09:00:00.000Z')) {
@@ -200,7 +190,7 @@ function api(state: FakeState, method: string, url: URL, body: unknown): { statu
     if (method === 'GET' && !one[2]) return { status: 200, body: { execution: { ...e } } };
     if (method === 'POST' && one[2]) {
       const signal = (body as { signal?: unknown } | undefined)?.signal;
-      if (typeof signal !== 'string' || !['approve', 'deny', 'resume', 'cancel'].includes(signal)) return bad('signal must be one of approve, deny, resume, cancel');
+      if (!isSignal(signal)) return bad('signal must be one of approve, deny, resume, cancel');
       if (!e.actions.includes(signal)) return { status: 409, body: { error: 'InvalidAutomationSignalException', message: `Execution ${id} is ${e.status} and cannot take the signal ${signal} now` } };
       state.signals.push({ executionId: id, signal });
       if (signal === 'approve') Object.assign(e, { status: 'InProgress', waitingFor: undefined, actions: ['cancel'] });
