@@ -1,10 +1,6 @@
-import { join } from 'node:path';
 import type { Localcloud } from '@opsauto/localcloud';
 import { MAX_ADVANCE_MS, parseDuration } from '@opsauto/localcloud/clock.js';
-import { projectRoot } from './project.js';
-
-/** Where the console's build lands (packages/console, `npm run build -w @opsauto/console`). */
-export const CONSOLE_DIST = join(projectRoot, 'packages', 'console', 'dist');
+import { CONSOLE_DIST } from './console-build.js';
 
 /** What the local stage answers at /console/ while the console is not built. */
 export const CONSOLE_NOT_BUILT = 'The console is not built: run npm run build -w @opsauto/console, then reload this page.';

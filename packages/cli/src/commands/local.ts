@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PortInUseError } from '@opsauto/localcloud';
-import { buildConsoleIfStale } from '../console-build.js';
-import { CONSOLE_DIST } from '../console-local.js';
+import { buildConsoleIfStale, consoleBuildProblem } from '../console-build.js';
 import { requireLocalStage } from '../local-stage.js';
 import { loadProjectConfig, projectRoot } from '../project.js';
 import { startStage } from '../stage.js';
@@ -92,7 +90,7 @@ export function localCommand(program: Command): void {
         // --endpoint-url and AWS_DEFAULT_REGION: AWS CLI v1 and v2 before 2.13 ignore AWS_ENDPOINT_URL (v1 AWS_REGION too).
         `  AWS endpoint  ${cloud.url}   (AWS_DEFAULT_REGION=${config.regions[0]} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url ${cloud.url} ssm get-parameters-by-path --path /opsauto --recursive)`,
         `  HTTP API      ${stage.apiUrl}`,
-        `  console       ${stage.apiUrl}/console/${existsSync(join(CONSOLE_DIST, 'index.html')) ? '' : '   (not built: npm run build -w @opsauto/console)'}`,
+        `  console       ${stage.apiUrl}/console/${consoleBuildProblem() === 'missing' ? '   (not built: npm run build -w @opsauto/console)' : ''}`,
         `  control API   ${cloud.url}/_localcloud/health`,
         `  table         ${stage.tableName}`,
         '  functions:',
